@@ -1,0 +1,134 @@
+# Postmaster — one non-recursive GNU Makefile.
+#
+#   make            build everything into build/
+#   make check      install test deps, run the suite, then again under ASan+UBSan
+#   make run        the embedded default on loopback (see README)
+#   make fuzz       run every libFuzzer target for FUZZ_TIME seconds
+#   make bench      benchmarks against Postfix (by hand; prints ratios)
+#   make install    PREFIX=/usr/local DESTDIR=
+
+PREFIX   ?= /usr/local
+SBINDIR  ?= $(PREFIX)/sbin
+MANDIR   ?= $(PREFIX)/share/man
+UNITDIR  ?= $(PREFIX)/lib/systemd/system
+DESTDIR  ?=
+BUILD    ?= build
+FUZZ_TIME ?= 20
+SAN      ?=
+INSTALL_SENDMAIL ?= no
+
+CC      ?= cc
+WARN     = -Wall -Wextra -Werror -Wshadow -Wvla -Wstrict-prototypes \
+           -Wmissing-prototypes -Wformat=2 -Wno-format-nonliteral
+STD      = -std=c11 -D_POSIX_C_SOURCE=200809L
+ifeq ($(SAN),1)
+OPT      = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
+           -fno-sanitize-recover=all
+SANLD    = -fsanitize=address,undefined
+else
+OPT      = -O2 -g -D_FORTIFY_SOURCE=2 -fstack-protector-strong
+SANLD    =
+endif
+CPPFLAGS += -Ilib -It
+CFLAGS  ?=
+ALLCFLAGS = $(STD) $(OPT) $(WARN) -fPIE -MMD -MP $(CPPFLAGS) $(CFLAGS)
+LDFLAGS ?=
+ALLLDFLAGS = -pie -Wl,-z,relro,-z,now $(SANLD) $(LDFLAGS)
+LIBS     = -lcdb $(shell pkg-config --libs gnutls libsystemd 2>/dev/null) -lspf2 -lresolv
+
+LIB_SRC  = $(sort $(wildcard lib/*/*.c))
+LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o)
+PROG_SRC = $(sort $(wildcard postmaster-*.c))
+PROGS    = $(PROG_SRC:%.c=$(BUILD)/%)
+UNIT_SRC = $(sort $(wildcard t/unit/*.c))
+UNITS_T  = $(UNIT_SRC:%.c=$(BUILD)/%.t)
+FUZZ_SRC = $(sort $(wildcard fuzz/fuzz_*.c))
+REPLAY   = $(FUZZ_SRC:fuzz/%.c=$(BUILD)/fuzz/replay_%)
+
+.SECONDARY:
+.PHONY: all deps check test run fuzz bench install clean update-golden format
+
+all: $(PROGS) $(UNITS_T) $(REPLAY)
+
+deps:
+	@sh scripts/install-deps.sh
+
+$(BUILD)/libpostmaster.a: $(LIB_OBJ)
+	@mkdir -p $(@D)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(ALLCFLAGS) -c -o $@ $<
+
+$(BUILD)/postmaster-%: $(BUILD)/postmaster-%.o $(BUILD)/libpostmaster.a
+	$(CC) $(ALLLDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/t/unit/%.t: $(BUILD)/t/unit/%.o $(BUILD)/t/tap.o $(BUILD)/libpostmaster.a
+	$(CC) $(ALLLDFLAGS) -o $@ $^ $(LIBS)
+
+# The fuzz targets double as corpus-replay regression tests in `make check`.
+$(BUILD)/fuzz/replay_%: $(BUILD)/fuzz/%.o $(BUILD)/fuzz/replay.o $(BUILD)/libpostmaster.a
+	$(CC) $(ALLLDFLAGS) -o $@ $^ $(LIBS)
+
+check: deps
+	$(MAKE) test BUILD=build
+	$(MAKE) test BUILD=build/asan SAN=1
+
+test: all
+	PM_BIN=$(abspath $(BUILD)) PM_TOP=$(CURDIR) \
+	ASAN_OPTIONS=abort_on_error=1:detect_leaks=0 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	prove -j2 $(UNITS_T) t/*.t
+
+run: deps all
+	sh scripts/run.sh
+
+# libFuzzer needs clang; the objects go to their own tree.
+FUZZ_BUILD = build/fuzz-clang
+FUZZ_CFLAGS = $(STD) -O1 -g $(WARN) -fsanitize=fuzzer,address,undefined $(CPPFLAGS)
+FUZZ_LIB_OBJ = $(LIB_SRC:%.c=$(FUZZ_BUILD)/%.o)
+FUZZ_BINS = $(FUZZ_SRC:fuzz/%.c=$(FUZZ_BUILD)/%)
+
+$(FUZZ_BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	clang $(FUZZ_CFLAGS:-fsanitize=fuzzer,%=-fsanitize=fuzzer-no-link,%) -c -o $@ $<
+
+$(FUZZ_BUILD)/fuzz_%: $(FUZZ_BUILD)/fuzz/fuzz_%.o $(FUZZ_LIB_OBJ)
+	clang $(FUZZ_CFLAGS) -o $@ $^ $(LIBS)
+
+fuzz: deps $(FUZZ_BINS)
+	@for f in $(FUZZ_BINS); do \
+		n=$${f##*/}; mkdir -p fuzz/corpus/$$n $(FUZZ_BUILD)/new/$$n; \
+		echo "== $$n ($(FUZZ_TIME)s)"; \
+		$$f -max_total_time=$(FUZZ_TIME) -max_len=4096 \
+		    $(FUZZ_BUILD)/new/$$n fuzz/corpus/$$n || exit 1; \
+	done
+
+bench: deps all
+	sh bench/run.sh
+
+install: all
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man5 \
+	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR)
+	install -m 755 $(PROGS) $(DESTDIR)$(SBINDIR)/
+	install -m 644 $(wildcard doc/*.5) $(DESTDIR)$(MANDIR)/man5/
+	install -m 644 $(wildcard doc/*.8) $(DESTDIR)$(MANDIR)/man8/
+	install -m 644 $(wildcard units/*.service units/*.socket) $(DESTDIR)$(UNITDIR)/
+	@if [ "$(INSTALL_SENDMAIL)" = yes ] && [ -f postmaster-inject.c ]; then \
+		install -d $(DESTDIR)$(PREFIX)/bin; \
+		ln -sf $(SBINDIR)/postmaster-inject $(DESTDIR)$(SBINDIR)/sendmail; \
+		ln -sf $(SBINDIR)/postmaster-inject $(DESTDIR)$(PREFIX)/bin/mailq; \
+	fi
+
+update-golden: all
+	sh t/golden/update.sh $(BUILD)
+
+format:
+	clang-format -i $(LIB_SRC) $(wildcard lib/*/*.h) $(PROG_SRC) $(UNIT_SRC)
+
+clean:
+	rm -rf build
+
+-include $(shell find build -name '*.d' 2>/dev/null)

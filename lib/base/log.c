@@ -1,0 +1,172 @@
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/log.h"
+
+static const char *log_progname = "postmaster";
+static char log_sessid[64];
+static int log_journal;
+
+/* JOURNAL_STREAM is "dev:ino" of the stream journald gave us. */
+static int
+stderr_is_journal(void)
+{
+	const char *js = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+
+	if (js == NULL || sscanf(js, "%llu:%llu", &dev, &ino) != 2)
+		return 0;
+	if (fstat(2, &st) < 0)
+		return 0;
+	return (unsigned long long)st.st_dev == dev &&
+	    (unsigned long long)st.st_ino == ino;
+}
+
+void
+log_init(const char *prog)
+{
+	const char *slash = strrchr(prog, '/');
+
+	log_progname = slash ? slash + 1 : prog;
+	log_journal = stderr_is_journal();
+}
+
+void
+log_set_id(const char *id)
+{
+	snprintf(log_sessid, sizeof log_sessid, "%s", id ? id : "");
+}
+
+const char *
+log_prog(void)
+{
+	return log_progname;
+}
+
+static const char *
+level_name(enum log_level lvl)
+{
+	switch (lvl) {
+	case LOG_L_ERR:
+		return "error";
+	case LOG_L_WARN:
+		return "warning";
+	case LOG_L_NOTICE:
+		return "notice";
+	case LOG_L_INFO:
+		return "info";
+	case LOG_L_DEBUG:
+		return "debug";
+	}
+	return "info";
+}
+
+static void
+log_vline(enum log_level lvl, const char *tag, const char *fmt, va_list ap,
+    int with_errno, int saved_errno)
+{
+	char line[2048];
+	size_t n = 0;
+	int r;
+
+	if (log_journal) {
+		r = snprintf(line, sizeof line, "<%d>", (int)lvl);
+		n = r > 0 ? (size_t)r : 0;
+	}
+	if (log_sessid[0])
+		r = snprintf(line + n, sizeof line - n, "%s[%s]: %s: ",
+		    log_progname, log_sessid, tag);
+	else
+		r = snprintf(line + n, sizeof line - n, "%s: %s: ",
+		    log_progname, tag);
+	if (r > 0)
+		n += (size_t)r;
+	if (n < sizeof line) {
+		r = vsnprintf(line + n, sizeof line - n, fmt, ap);
+		if (r > 0)
+			n += (size_t)r;
+	}
+	if (with_errno && n < sizeof line) {
+		r = snprintf(line + n, sizeof line - n, ": %s",
+		    strerror(saved_errno));
+		if (r > 0)
+			n += (size_t)r;
+	}
+	if (n > sizeof line - 2)
+		n = sizeof line - 2;
+	line[n++] = '\n';
+	/* One write(2) per line so concurrent writers never interleave. */
+	while (write(2, line, n) < 0 && errno == EINTR)
+		;
+}
+
+void
+log_msg(enum log_level lvl, const char *fmt, ...)
+{
+	va_list ap;
+	int e = errno;
+
+	va_start(ap, fmt);
+	log_vline(lvl, level_name(lvl), fmt, ap, 0, 0);
+	va_end(ap);
+	errno = e;
+}
+
+int
+log_escape(struct buf *b, const void *p, size_t n, size_t max)
+{
+	const unsigned char *s = p;
+	size_t i, lim = n < max ? n : max;
+
+	for (i = 0; i < lim; i++) {
+		if (s[i] >= 0x20 && s[i] < 0x7f && s[i] != '\\') {
+			if (buf_append_byte(b, (char)s[i]) < 0)
+				return -1;
+		} else if (buf_printf(b, "\\x%02x", s[i]) < 0) {
+			return -1;
+		}
+	}
+	if (n > lim && buf_append_str(b, "...") < 0)
+		return -1;
+	return 0;
+}
+
+void
+die(int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vline(LOG_L_ERR, "fatal", fmt, ap, 0, 0);
+	va_end(ap);
+	exit(code);
+}
+
+void
+die_sys(int code, const char *fmt, ...)
+{
+	va_list ap;
+	int e = errno;
+
+	va_start(ap, fmt);
+	log_vline(LOG_L_ERR, "fatal", fmt, ap, 1, e);
+	va_end(ap);
+	exit(code);
+}
+
+void
+die_bug(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vline(LOG_L_ERR, "bug", fmt, ap, 0, 0);
+	va_end(ap);
+	abort();
+}

@@ -1,0 +1,44 @@
+/*
+ * log: one line per event on stderr, `prog[id]: level: text`.
+ *
+ * stderr is what tcpserver, s6-log and systemd all capture. Under journald
+ * (JOURNAL_STREAM names our stderr) each line starts with the sd-daemon
+ * `<N>` priority so levels survive. Client-supplied strings go through
+ * log_escape() first: non-printables become \xNN and the text is cut.
+ *
+ * The program name and session id are process-wide state set once by main();
+ * this is the one deliberate exception to "no globals in lib/".
+ */
+#ifndef PM_LOG_H
+#define PM_LOG_H
+
+#include <stddef.h>
+#include <stdnoreturn.h>
+
+#include "base/buf.h"
+
+enum log_level { LOG_L_ERR = 3, LOG_L_WARN = 4, LOG_L_NOTICE = 5,
+	LOG_L_INFO = 6, LOG_L_DEBUG = 7 };
+
+void log_init(const char *prog);
+void log_set_id(const char *id);
+const char *log_prog(void);
+void log_msg(enum log_level lvl, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+#define log_err(...) log_msg(LOG_L_ERR, __VA_ARGS__)
+#define log_warn(...) log_msg(LOG_L_WARN, __VA_ARGS__)
+#define log_info(...) log_msg(LOG_L_INFO, __VA_ARGS__)
+
+/* Appends p[0..n) to b with \xNN escapes, at most max source bytes. */
+int log_escape(struct buf *b, const void *p, size_t n, size_t max);
+
+/* `prog: fatal: text` and exit(code). The _sys variant appends strerror. */
+noreturn void die(int code, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+noreturn void die_sys(int code, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* An impossible state: log and abort() so a core shows where. */
+noreturn void die_bug(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+
+#endif
