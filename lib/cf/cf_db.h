@@ -1,0 +1,77 @@
+/*
+ * cf_db: the compiled configuration. cf_emit writes it (only
+ * postmaster-cfcompile does), the cf_db reader serves every program. These
+ * two files are the only ones that include <cdb.h>.
+ *
+ * Record layout (all keys are bytes; "\0" separates fields):
+ *   "\0version"              CF_DB_VERSION
+ *   "L" kind                 one record per section name, in file order
+ *   "K" kind \0 name \0 key  one record per assignment; value = words
+ *   "R" table \0 lhs         route (lhs lowercased); value = u32 order + words
+ *   "D" table \0 domain      the table routes this domain (for 550 vs 554)
+ *   "T" name                 kind of a target section (relay, pipe, reject)
+ * Words are encoded as 'a' (atom) or 'q' (quoted), the bytes, then NUL.
+ * A reader that finds another version refuses the file.
+ */
+#ifndef PM_CF_DB_H
+#define PM_CF_DB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cdb.h>
+
+#include "cf/cf_parse.h"
+#include "cf/cf_words.h"
+
+#define CF_DB_VERSION "postmaster-cdb 1"
+
+struct cf_db {
+	struct cdb cdb;
+	int fd;
+};
+
+/* Writes cf as a CDB to fd (already open, empty). */
+int cf_emit(const struct cf *cf, int fd);
+
+/* Opens path; on failure returns -1 and sets *why (static text or errno). */
+int cf_db_open(struct cf_db *db, const char *path, const char **why);
+int cf_db_open_fd(struct cf_db *db, int fd, const char **why);
+void cf_db_close(struct cf_db *db);
+
+int cf_db_has_section(struct cf_db *db, const char *kind, const char *name);
+/* Calls fn for each section name of a kind, in file order. */
+int cf_db_each_section(struct cf_db *db, const char *kind,
+    int (*fn)(void *arg, const char *name), void *arg);
+/* Kind of target section `name` into out ("relay", "pipe", "reject"), or 0. */
+int cf_db_target_kind(struct cf_db *db, const char *name, char *out,
+    size_t cap);
+
+/*
+ * All words of every assignment of key, in order. Returns 1 if set in the
+ * file, 0 if not (words then hold the schema default, possibly none).
+ */
+int cf_db_words(struct cf_db *db, const char *kind, const char *name,
+    const char *key, struct cf_words *out);
+/* First word as a NUL-terminated copy, or the schema default. */
+int cf_db_str(struct cf_db *db, const char *kind, const char *name,
+    const char *key, char *out, size_t cap);
+/* Typed getters: parse the value (or default) per the schema type. */
+int cf_db_uint(struct cf_db *db, const char *kind, const char *name,
+    const char *key, uint64_t *out);
+int cf_db_bool(struct cf_db *db, const char *kind, const char *name,
+    const char *key, int *out);
+
+/*
+ * Looks key (already lowercased) up in route table `table` ("" = [route]).
+ * Returns 1 and the rhs words and order index, 0 if absent, -1 on error.
+ */
+int cf_db_route(struct cf_db *db, const char *table, const char *key,
+    size_t keylen, uint32_t *order, struct cf_words *rhs);
+int cf_db_routes_domain(struct cf_db *db, const char *table,
+    const char *domain, size_t len);
+
+/* Decodes an encoded word list (also used by cf_emit's tests). */
+int cf_db_decode_words(const char *p, size_t n, struct cf_words *out);
+
+#endif

@@ -1,0 +1,127 @@
+#!/bin/sh
+# postmaster-cfcompile end to end: the seed example, dump round trip,
+# diagnostics, flags, atomic replace, --route and --units.
+. "$(dirname "$0")/lib.sh"
+CC="$PM_BIN/postmaster-cfcompile"
+cd "$T_TMP" || exit 1
+
+printf 'joe@example.org joe\njoe.doe@example.org joe\njane@example.org jane\n' >postmaster.rt
+sed "s|/etc/postmaster.rt|$T_TMP/postmaster.rt|" "$PM_TOP/t/data/seed.cf" >seed.cf
+
+"$CC" -c seed.cf -o seed.cdb 2>err
+ok $? "the seed's example compiles"
+is "$(cat err)" "" "no diagnostics for the seed's example"
+"$CC" -c seed.cf --dump >dump.out
+ok $? "--dump exits 0"
+for line in \
+	'smtpd."mx.example.net".name = mx.example.net' \
+	'smtpd."mx.example.net".listen-port = 25' \
+	'smtpd."mx.example.net".routing-table = extern' \
+	'route."".postmaster = joe' \
+	'route."".postmaster@acme.example.net = postmaster' \
+	'route."".postmaster@acme.example.org = postmaster' \
+	"route.\"\".file = \"$T_TMP/postmaster.rt\"" \
+	'route."extern".@example.com = @example.org' \
+	'route."extern".@example.org = mx.example.net'; do
+	grep -qxF "$line" dump.out
+	ok $? "dump has: $line"
+done
+# The seed lines appear in the seed's order.
+got=$(grep -E '^(smtpd."mx.example.net"|route\.)' dump.out | grep -v '^#' | head -9 | tr '\n' '|')
+like "$got" '^smtpd."mx.example.net".name.*listen-port = 25\|.*routing-table = extern\|route."".postmaster = joe\|' "dump keeps file order"
+is "$(sed -n 10p dump.out)" 'pipe."procmail".exec = "/usr/bin/procmail" "-f" "${MAIL_FROM}" "-d" "${RCPT_TO}"' "several words, quoted as written"
+
+"$CC" -c dump.out -o dump.cdb
+ok $? "the dump compiles"
+cmp -s seed.cdb dump.cdb
+ok $? "dump then compile gives the same CDB bytes"
+"$CC" -c dump.out --dump >dump2.out
+cmp -s dump.out dump2.out
+ok $? "dumping the dump is a fixed point"
+
+# --- diagnostics: FILE:LINE:COL, every error, exit 65 ------------------
+printf '[core]\nhostnme = x\n[smtpd "a"]\nlisten-port = 99999\nroutng-table = r\n[bogus]\n' >bad.cf
+cp seed.cdb old.cdb
+"$CC" -c bad.cf -o old.cdb 2>err
+is $? 65 "errors exit 65"
+is "$(head -4 err)" "bad.cf:2:1: unknown key 'hostnme' in [core] (did you mean 'hostname'?)
+bad.cf:4:15: listen-port: port must be 1 to 65535, not '99999'
+bad.cf:5:1: unknown key 'routng-table' in [smtpd] (did you mean 'routing-table'?)
+bad.cf:6:1: unknown section kind 'bogus'" "all errors reported with line and column"
+cmp -s seed.cdb old.cdb
+ok $? "a bad config leaves the old CDB byte-identical"
+ls | grep -q 'old.cdb.tmp'
+ok $((! $?)) "and leaves no temporary file"
+
+printf '[smtpd "a"]\nrouting-table = nowhere\nlogger = nolog\n[core]\nlocal-mailer = procmial\n[pipe "procmail"]\nexec = /bin/cat\n' >ref.cf
+"$CC" -c ref.cf --check 2>err
+is $? 65 "dangling references exit 65"
+is "$(cat err | head -3)" "ref.cf:2:17: routing-table 'nowhere' refers to no [route] section
+ref.cf:3:10: logger 'nolog' refers to no [syslog] or [logfile] section (built in: stderr, syslog)
+ref.cf:5:16: local-mailer 'procmial' refers to no [pipe] or [relay] section (built in: lmtpd)" "dangling references named"
+
+# --- flags win over the file -----------------------------------------
+"$CC" -c seed.cf --dump '--smtpd-"mx.example.net"-listen-port=2525' >f.out
+grep -qxF 'smtpd."mx.example.net".listen-port = 2525' f.out
+ok $? "--smtpd-\"NAME\"-KEY=VALUE sets a key"
+grep -c 'smtpd."mx.example.net".listen-port' f.out >n
+is "$(cat n)" 1 "the flag replaces the file's value"
+"$CC" -c seed.cf --dump --smtpd-mx.example.net-listen-port=2526 | grep -qxF 'smtpd."mx.example.net".listen-port = 2526'
+ok $? "the same after the shell ate the quotes"
+"$CC" -c seed.cf --dump --smtpd=foo --smtpd-foo-listen-port=127.0.0.1:2525 >f.out
+grep -qxF 'smtpd."foo".listen-port = 127.0.0.1:2525' f.out
+ok $? "--smtpd=NAME declares a section"
+"$CC" -c seed.cf --check --smtpd-foo-lisen-port=1 2>err
+is "$?:$(head -1 err)" "65:command line:4:1: --smtpd-foo-lisen-port: unknown key for [smtpd] (did you mean 'listen-port'?)" "unknown flag key: did you mean"
+"$CC" -c seed.cf --chek 2>err
+is "$?:$(head -1 err)" "64:postmaster-cfcompile: --chek: unknown option (did you mean '--check'?)" "unknown option: did you mean"
+"$CC" -c seed.cf --dump --core-hostname=mx.test | grep -qxF 'core."".hostname = mx.test'
+ok $? "--KIND-KEY=VALUE sets an unnamed section's key"
+
+# --- --route -----------------------------------------------------------
+out=$("$CC" -c seed.cf --route a@example.com --smtpd mx.example.net)
+is "$out" 'a@example.com
+  route."extern".@example.com = @example.org
+    route."extern".@example.org = mx.example.net
+      => host:mx.example.net (for a@example.org)
+deliver: a@example.org to host:mx.example.net' "--route shows each step"
+out=$("$CC" -c seed.cf --route root@anything --smtpd localhost | tail -1)
+is "$out" "deliver: joe to local:joe" "user@ route, then [route] last"
+"$CC" -c seed.cf --route x@gmail.com --smtpd mx.example.net >out
+is "$?:$(tail -1 out)" "67:refused: 554 5.7.1 <x@gmail.com>: relaying denied" "foreign domain is relaying"
+"$CC" -c seed.cf --route nobody@acme.example.net --smtpd mx.example.net >out
+is "$?:$(tail -1 out)" "67:refused: 550 5.1.1 <nobody@acme.example.net>: user unknown" "unknown user at our domain"
+"$CC" -c seed.cf --route postmaster@mx.example.net --smtpd mx.example.net | tail -1 >out
+is "$(cat out)" "deliver: joe to local:joe" "postmaster@ our own name always works"
+
+# --- atomic replace under concurrent readers ----------------------------
+"$CC" -c seed.cf -o live.cdb
+i=0; torn=0
+( while [ $i -lt 30 ]; do "$CC" -c seed.cf -o live.cdb; i=$((i+1)); done ) &
+w=$!
+j=0
+while [ $j -lt 200 ]; do
+	s=$(stat -c %s live.cdb 2>/dev/null)
+	[ "$s" = "$(stat -c %s seed.cdb)" ] || torn=$((torn+1))
+	j=$((j+1))
+done
+wait $w
+is "$torn" 0 "readers never see a partial CDB while it is replaced"
+
+# --- units ---------------------------------------------------------------
+mkdir units
+"$CC" -c seed.cf -o seed.cdb --units units 2>err
+is "$?:$(cat err)" "0:" "--units writes units"
+is "$(grep ListenStream units/postmaster-smtpd-mx.example.net.socket)" "ListenStream=25" "port only"
+is "$(grep ListenStream units/postmaster-smtpd-localhost.socket)" "ListenStream=[::1]:587" "ipv6-localhost:submission"
+grep -q "^ExecStart=$PM_BIN/postmaster-smtpd -C $T_TMP/seed.cdb \"localhost\"\$" units/postmaster-smtpd-localhost@.service
+ok $? "the service runs the instance"
+if command -v systemd-analyze >/dev/null && [ -x "$PM_BIN/postmaster-smtpd" ]; then
+	SYSTEMD_LOG_LEVEL=err systemd-analyze verify --man=no units/*.socket units/*.service >verify.out 2>&1
+	ok $? "systemd-analyze verify accepts them"
+	[ -s verify.out ] && sed 's/^/# /' verify.out
+else
+	skip "systemd-analyze or postmaster-smtpd missing"
+fi
+
+done_testing

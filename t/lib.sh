@@ -1,0 +1,51 @@
+# t/lib.sh: TAP helpers for the shell end-to-end tests.
+# PM_BIN points at the build directory (set by `make test`).
+: "${PM_BIN:=$(cd "$(dirname "$0")/.." && pwd)/build}"
+: "${PM_TOP:=$(cd "$(dirname "$0")/.." && pwd)}"
+T_N=0
+T_FAILED=0
+T_TMP=$(mktemp -d "${TMPDIR:-/tmp}/pm-test.XXXXXX")
+t_cleanup() { rm -rf "$T_TMP"; }
+trap t_cleanup EXIT
+
+ok() { # ok COND-EXIT-STATUS NAME
+	T_N=$((T_N + 1))
+	if [ "$1" -eq 0 ]; then
+		echo "ok $T_N - $2"
+	else
+		echo "not ok $T_N - $2"
+		T_FAILED=$((T_FAILED + 1))
+	fi
+}
+
+is() { # is GOT WANT NAME
+	T_N=$((T_N + 1))
+	if [ "$1" = "$2" ]; then
+		echo "ok $T_N - $3"
+	else
+		echo "not ok $T_N - $3"
+		T_FAILED=$((T_FAILED + 1))
+		printf '%s\n' "#      got: '$1'" | sed '2,$s/^/#           /'
+		printf '%s\n' "# expected: '$2'" | sed '2,$s/^/#           /'
+	fi
+}
+
+like() { # like GOT GREP-PATTERN NAME
+	T_N=$((T_N + 1))
+	if printf '%s\n' "$1" | grep -Eq -- "$2"; then
+		echo "ok $T_N - $3"
+	else
+		echo "not ok $T_N - $3"
+		T_FAILED=$((T_FAILED + 1))
+		printf '%s\n' "$1" | sed 's/^/#   got: /'
+		echo "#   expected to match: $2"
+	fi
+}
+
+skip_all() { echo "1..0 # SKIP $1"; exit 0; }
+skip() { T_N=$((T_N + 1)); echo "ok $T_N # skip $1"; }
+
+done_testing() {
+	echo "1..$T_N"
+	[ "$T_FAILED" -eq 0 ]
+}
