@@ -119,8 +119,9 @@ check_value(struct checker *c, const struct cf_key_def *kd,
 			    (unsigned long *)&hi);
 		if (cf_value_uint(v, lo, hi, &n, &why) < 0) {
 			if (kd->arg && strcmp(why, "number out of range") == 0) {
-				err(c, word_pos(a, i), "%s must be %s to %s, not '%s'",
-				    a->key, kd->arg, strchr(kd->arg, '-') + 1, v);
+				err(c, word_pos(a, i),
+				    "%s must be %llu to %llu, not '%s'", a->key,
+				    (unsigned long long)lo, (unsigned long long)hi, v);
 				return;
 			}
 			break;

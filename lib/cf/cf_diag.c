@@ -90,6 +90,9 @@ cf_diag_suggest(const char *s, const char *const *cands)
 	/* Short words need a tighter bound or everything "matches". */
 	limit = len <= 3 ? 1 : len <= 6 ? 2 : 3;
 	for (; *cands; cands++) {
+		/* A truncated name ("spool-dir") is as good as a typo. */
+		if (len >= 4 && strncmp(*cands, s, len) == 0)
+			return *cands;
 		dist = cf_diag_distance(s, *cands);
 		if (dist < bd) {
 			bd = dist;
