@@ -1,0 +1,585 @@
+/*
+ * postmaster-smtpd NAME: one ESMTP/LMTP session on an accepted connection
+ * (fd 0/1 inetd style, or LISTEN_FDS fd 3), for [smtpd "NAME"] of the
+ * compiled configuration. Routes each RCPT, spools each message durably
+ * and answers 250 only after the spool commit. See postmaster-smtpd(8).
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <grp.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <systemd/sd-daemon.h>
+
+#include "base/buf.h"
+#include "base/log.h"
+#include "base/str.h"
+#include "cf/cf_db.h"
+#include "route/route_db.h"
+#include "smtp/smtp_session.h"
+#include "spool/spool_dir.h"
+#include "spool/spool_env.h"
+#include "spool/spool_write.h"
+
+#define IO_BUF 65536
+
+struct rcpt_dlv {
+	char orig[SMTP_PATH_MAX + 1];
+	char addr[ROUTE_ADDR_MAX + 1];
+	char target[1100];
+	size_t rcpt;
+};
+
+struct smtpd {
+	const char *name;
+	char hostname[256];
+	char client[INET6_ADDRSTRLEN + 8];
+	struct cf_db db;
+	struct route_ops ops;
+	struct route_instance inst;
+	struct spool_dir spool;
+	struct smtp_session *s;
+	uint64_t max_hops;
+	/* the transaction */
+	char sender[SMTP_PATH_MAX + 1];
+	struct smtp_params mailpar;
+	struct rcpt_dlv *dlv;
+	size_t ndlv, capdlv, nrcpt;
+	char first_rcpt[SMTP_PATH_MAX + 1];
+	struct spool_tx tx;
+	int tx_open, tx_failed;
+	unsigned long messages;
+};
+
+static void
+reply(struct buf *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+reply(struct buf *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	buf_vprintf(r, fmt, ap);
+	va_end(ap);
+	buf_append_str(r, "\r\n");
+}
+
+static void
+tx_reset(struct smtpd *d)
+{
+	if (d->tx_open)
+		spool_write_abort(&d->tx);
+	d->tx_open = d->tx_failed = 0;
+	d->ndlv = d->nrcpt = 0;
+	d->sender[0] = d->first_rcpt[0] = '\0';
+}
+
+static int
+on_mail(void *ctx, const struct smtp_path *from, const struct smtp_params *par,
+    struct buf *r)
+{
+	struct smtpd *d = ctx;
+
+	(void)r;
+	tx_reset(d);
+	snprintf(d->sender, sizeof d->sender, "%s", from->addr);
+	d->mailpar = *par;
+	return 0;
+}
+
+static int
+add_dlv(struct smtpd *d, const char *orig, const struct route_target *t)
+{
+	struct rcpt_dlv *v;
+
+	if (d->ndlv == d->capdlv) {
+		size_t ncap = d->capdlv ? d->capdlv * 2 : 8;
+
+		if ((v = realloc(d->dlv, ncap * sizeof *v)) == NULL)
+			return -1;
+		d->dlv = v;
+		d->capdlv = ncap;
+	}
+	v = &d->dlv[d->ndlv];
+	snprintf(v->orig, sizeof v->orig, "%s", orig);
+	snprintf(v->addr, sizeof v->addr, "%s", t->rcpt);
+	if (route_target_format(t, v->target, sizeof v->target) < 0)
+		return -1;
+	v->rcpt = d->nrcpt;
+	d->ndlv++;
+	return 0;
+}
+
+/* A [reject] target answers with its own code and text (RFC 7504 521). */
+static void
+reject_reply(struct smtpd *d, const char *name, const char *addr,
+    struct buf *r)
+{
+	char code[8], status[16], text[512];
+	uint64_t c = 550;
+
+	cf_db_uint(&d->db, "reject", name, "code", &c);
+	cf_db_str(&d->db, "reject", name, "status", status, sizeof status);
+	cf_db_str(&d->db, "reject", name, "text", text, sizeof text);
+	snprintf(code, sizeof code, "%llu", (unsigned long long)c);
+	if (status[0] == '\0')
+		snprintf(status, sizeof status, "%s",
+		    c == 521 ? "5.1.2" : c == 554 ? "5.7.1" :
+		    c >= 500 ? "5.1.1" : "4.3.2");
+	if (text[0] == '\0')
+		snprintf(text, sizeof text, "<%s>: %s", addr,
+		    c == 521 ? "does not accept mail" : "recipient rejected");
+	reply(r, "%s %s %s", code, status, text);
+}
+
+static int
+on_rcpt(void *ctx, const struct smtp_path *to, const struct smtp_params *par,
+    struct buf *r)
+{
+	struct smtpd *d = ctx;
+	struct route_result res;
+	const char *addr = to->postmaster && to->domainlen == 0 ? "postmaster" :
+	    to->addr;
+	size_t i, nreal = 0, before = d->ndlv;
+	int refused = 1;
+
+	(void)par;
+	route_result_init(&res, NULL);
+	switch (route_resolve(&d->ops, &d->inst.q, addr, strlen(addr), &res)) {
+	case ROUTE_OK:
+		for (i = 0; i < res.n; i++)
+			if (res.t[i].kind != ROUTE_REJECT)
+				nreal++;
+		if (nreal == 0) {
+			reject_reply(d, res.t[0].value, to->addr, r);
+			break;
+		}
+		for (i = 0; i < res.n; i++)
+			if (res.t[i].kind != ROUTE_REJECT &&
+			    add_dlv(d, to->addr, &res.t[i]) < 0) {
+				d->ndlv = before;
+				reply(r, "451 4.3.0 <%s>: out of memory", to->addr);
+				goto out;
+			}
+		refused = 0;
+		break;
+	case ROUTE_NO_ROUTE:
+		if (route_is_our_domain(&d->ops, &d->inst.q, to->domain,
+		    to->domainlen))
+			reply(r, "550 5.1.1 <%s>: Recipient address rejected: "
+			    "User unknown", to->addr);
+		else
+			reply(r, "554 5.7.1 <%s>: Relay access denied", to->addr);
+		break;
+	case ROUTE_LOCAL_DENIED:
+		reply(r, "550 5.1.1 <%s>: Recipient address rejected: "
+		    "User unknown", to->addr);
+		break;
+	case ROUTE_LOOP:
+	case ROUTE_TOO_MANY:
+		reply(r, "554 5.4.6 <%s>: %s", to->addr, res.why);
+		break;
+	case ROUTE_BAD_ADDRESS:
+		reply(r, "501 5.1.3 <%s>: bad recipient address", to->addr);
+		break;
+	case ROUTE_ERROR:
+		reply(r, "451 4.3.0 <%s>: temporary routing failure", to->addr);
+		break;
+	}
+out:
+	if (!refused) {
+		if (d->nrcpt == 0)
+			snprintf(d->first_rcpt, sizeof d->first_rcpt, "%s",
+			    to->addr);
+		d->nrcpt++;
+	} else {
+		struct buf esc = BUF_INIT(0);
+
+		log_escape(&esc, r->p ? r->p : "", r->len ? r->len - 2 : 0, 200);
+		log_info("reject: RCPT from %s: %s", d->client, esc.p ? esc.p : "");
+		buf_free(&esc);
+	}
+	route_result_free(&res);
+	return refused;
+}
+
+static const char *
+protocol(struct smtpd *d)
+{
+	int lmtp = smtp_session_lmtp(d->s);
+	int esmtp = smtp_session_count(d->s, SMTP_V_EHLO) > 0;
+
+	if (d->mailpar.smtputf8)
+		return lmtp ? "UTF8LMTP" : "UTF8SMTP";
+	return lmtp ? "LMTP" : esmtp ? "ESMTP" : "SMTP";
+}
+
+static int
+on_data_begin(void *ctx, struct buf *r)
+{
+	struct smtpd *d = ctx;
+	struct spool_env env;
+	struct spool_dlv *dv;
+	struct spool_env_limits lim = SPOOL_ENV_LIMITS_DEFAULT;
+	char date[64];
+	time_t now = time(NULL);
+	struct tm tm;
+	struct buf hdr = BUF_INIT(0);
+	size_t i;
+	int e;
+
+	if (spool_dir_space(&d->spool, d->mailpar.has_size ? d->mailpar.size : 0,
+	    SPOOL_RESERVE_BYTES, SPOOL_RESERVE_INODES) < 0) {
+		reply(r, "452 4.3.1 Insufficient system storage");
+		return 1;
+	}
+	if ((e = spool_write_open(&d->tx, &d->spool, NULL)) != 0) {
+		reply(r, "%s", spool_err_full(errno) ?
+		    "452 4.3.1 Insufficient system storage" :
+		    "451 4.3.0 Temporary spool failure");
+		log_err("spool open failed: %s", strerror(errno));
+		return 1;
+	}
+	d->tx_open = 1;
+	if ((dv = calloc(d->ndlv, sizeof *dv)) == NULL)
+		goto fail;
+	for (i = 0; i < d->ndlv; i++) {
+		dv[i].rcpt = d->dlv[i].rcpt;
+		dv[i].orig = spool_str_c(d->dlv[i].orig);
+		dv[i].addr = spool_str_c(d->dlv[i].addr);
+		dv[i].target = spool_str_c(d->dlv[i].target);
+		dv[i].status = SPOOL_ST_PENDING;
+	}
+	memset(&env, 0, sizeof env);
+	env.helo = spool_str_c(smtp_session_helo(d->s));
+	env.client = spool_str_c(d->client);
+	env.proto = spool_str_c(protocol(d));
+	env.instance = spool_str_c(d->name);
+	env.auth = spool_str_c("");
+	env.sender = spool_str_c(d->sender);
+	env.body = d->mailpar.body == SMTP_BODY_BINARYMIME ? SPOOL_BODY_BINARYMIME :
+	    d->mailpar.body == SMTP_BODY_8BITMIME ? SPOOL_BODY_8BITMIME :
+	    SPOOL_BODY_7BIT;
+	env.smtputf8 = d->mailpar.smtputf8;
+	env.size = d->mailpar.has_size ? d->mailpar.size : 0;
+	env.dlv = dv;
+	env.ndlv = d->ndlv;
+	e = spool_write_envelope(&d->tx, &env, &lim);
+	free(dv);
+	if (e != 0)
+		goto fail;
+	/* RFC 5321 4.4: the trace field, "for" only with one recipient. */
+	gmtime_r(&now, &tm);
+	strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S +0000", &tm);
+	buf_printf(&hdr, "Received: from %s ([%s])\r\n\tby %s (Postmaster) "
+	    "with %s id %s", smtp_session_helo(d->s), d->client, d->hostname,
+	    protocol(d), d->tx.id);
+	if (d->nrcpt == 1)
+		buf_printf(&hdr, "\r\n\tfor <%s>", d->first_rcpt);
+	buf_printf(&hdr, "; %s\r\n", date);
+	e = spool_write_body(&d->tx, hdr.p, hdr.len);
+	buf_free(&hdr);
+	if (e != 0)
+		goto fail;
+	return 0;
+fail:
+	reply(r, "%s", spool_err_full(errno) ?
+	    "452 4.3.1 Insufficient system storage" :
+	    "451 4.3.0 Temporary spool failure");
+	log_err("spool write failed: %s", strerror(errno));
+	tx_reset(d);
+	return 1;
+}
+
+static int
+on_data_write(void *ctx, const char *p, size_t n)
+{
+	struct smtpd *d = ctx;
+
+	if (!d->tx_open || d->tx_failed)
+		return 1;
+	if (spool_write_body(&d->tx, p, n) != 0) {
+		d->tx_failed = spool_err_full(errno) ? 2 : 1;
+		return 1;
+	}
+	return 0;
+}
+
+static int
+on_data_end(void *ctx, const struct smtp_msg_info *info, struct buf *r)
+{
+	struct smtpd *d = ctx;
+	char line[256];
+	unsigned i, n = info->lmtp ? info->nrcpt : 1;
+	int e;
+
+	if (info->received + 1 > d->max_hops) {
+		snprintf(line, sizeof line, "554 5.4.6 Too many hops");
+		tx_reset(d);
+		goto answer;
+	}
+	e = d->tx_failed ? -1 : spool_write_commit(&d->tx);
+	if (e != 0) {
+		int full = d->tx_failed == 2 || spool_err_full(errno);
+
+		snprintf(line, sizeof line, "%s", full ?
+		    "452 4.3.1 Insufficient system storage" :
+		    "451 4.3.0 Temporary spool failure");
+		log_err("spool commit failed: %s", strerror(errno));
+		d->tx_open = 0;
+		tx_reset(d);
+		goto answer;
+	}
+	d->tx_open = 0;
+	d->messages++;
+	log_info("queued: id=%s from=<%s> nrcpt=%zu size=%llu proto=%s client=%s",
+	    d->tx.id, d->sender, d->nrcpt, (unsigned long long)info->size,
+	    protocol(d), d->client);
+	snprintf(line, sizeof line, "250 2.0.0 Ok: queued as %s", d->tx.id);
+	tx_reset(d);
+answer:
+	for (i = 0; i < n; i++)
+		reply(r, "%s", line);
+	return line[0] != '2';
+}
+
+static void
+on_abort(void *ctx)
+{
+	tx_reset(ctx);
+}
+
+static void
+peer_address(int fd, char *out, size_t cap)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof ss;
+	const char *env;
+
+	if (getpeername(fd, (struct sockaddr *)&ss, &len) == 0) {
+		if (ss.ss_family == AF_INET &&
+		    inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr,
+		    out, (socklen_t)cap))
+			return;
+		if (ss.ss_family == AF_INET6 &&
+		    inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr,
+		    out, (socklen_t)cap))
+			return;
+		if (ss.ss_family == AF_UNIX) {
+			snprintf(out, cap, "local");
+			return;
+		}
+	}
+	/* No socket (a pipe from a test or inetd wrapper): trust the env. */
+	if ((env = getenv("TCPREMOTEIP")) == NULL)
+		env = getenv("REMOTE_ADDR");
+	snprintf(out, cap, "%s", env && *env ? env : "unknown");
+}
+
+static void early_fail(int out, const char *host, const char *why);
+
+static void
+drop_privileges(struct smtpd *d, int out)
+{
+	char user[128], group[128];
+	struct passwd *pw;
+	struct group *gr;
+
+	if (geteuid() != 0)
+		return;
+	cf_db_str(&d->db, "core", "", "user-id", user, sizeof user);
+	cf_db_str(&d->db, "core", "", "group-id", group, sizeof group);
+	if ((pw = getpwnam(user)) == NULL || (gr = getgrnam(group)) == NULL) {
+		early_fail(out, d->hostname, "misconfigured");
+		die(EX_NOUSER, "[core] %s '%s' does not exist",
+		    pw ? "group-id" : "user-id", pw ? group : user);
+	}
+	if (setgroups(1, &gr->gr_gid) < 0 || setgid(gr->gr_gid) < 0 ||
+	    setuid(pw->pw_uid) < 0 || setuid(0) == 0)
+		die_sys(EX_OSERR, "unable to drop privileges to %s", user);
+}
+
+static int
+write_all(int fd, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static int
+flush_output(struct smtpd *d, int out)
+{
+	size_t len;
+	const char *p = smtp_session_output(d->s, &len);
+
+	if (len == 0)
+		return 0;
+	if (write_all(out, p, len) < 0)
+		return -1;
+	smtp_session_output_done(d->s, len);
+	return 0;
+}
+
+static void
+early_fail(int out, const char *host, const char *why)
+{
+	char line[512];
+	int n = snprintf(line, sizeof line,
+	    "421 4.3.0 %s Service not available: %s\r\n", host, why);
+
+	if (n > 0)
+		write_all(out, line, (size_t)n);
+}
+
+int
+main(int argc, char **argv)
+{
+	static char inbuf[IO_BUF];
+	const char *cdb = "/etc/postmaster.cdb", *why;
+	struct smtpd d;
+	struct smtp_session_cfg cfg;
+	struct smtp_session_ops ops = { on_mail, on_rcpt, on_data_begin,
+		on_data_write, on_data_end, on_abort, NULL, NULL };
+	char spooldir[1024];
+	uint64_t v, idle = 300, deadline = SPOOL_SMTPD_DEADLINE;
+	size_t have = 0;
+	time_t start = time(NULL);
+	int in = 0, out = 1, opt, b;
+
+	log_init(argv[0]);
+	while ((opt = getopt(argc, argv, "C:h")) != -1) {
+		if (opt == 'C') {
+			cdb = optarg;
+		} else {
+			fprintf(stderr, "usage: postmaster-smtpd [-C CDB] NAME\n");
+			return opt == 'h' ? 0 : EX_USAGE;
+		}
+	}
+	if (optind + 1 != argc) {
+		fprintf(stderr, "usage: postmaster-smtpd [-C CDB] NAME\n");
+		return EX_USAGE;
+	}
+	memset(&d, 0, sizeof d);
+	d.name = argv[optind];
+	signal(SIGPIPE, SIG_IGN);
+	if (sd_listen_fds(1) == 1)
+		in = out = SD_LISTEN_FDS_START;
+	peer_address(in, d.client, sizeof d.client);
+	gethostname(d.hostname, sizeof d.hostname - 1);
+
+	if (cf_db_open(&d.db, cdb, &why) < 0) {
+		early_fail(out, d.hostname, "configuration unavailable");
+		die(EX_TEMPFAIL, "unable to open %s: %s", cdb, why);
+	}
+	if (route_db_instance(&d.db, d.name, &d.inst) < 0) {
+		early_fail(out, d.hostname, "no such instance");
+		die(EX_CONFIG, "no [smtpd \"%s\"] in %s", d.name, cdb);
+	}
+	route_db_ops(&d.ops, &d.db);
+	snprintf(d.hostname, sizeof d.hostname, "%s", d.inst.name);
+	cf_db_str(&d.db, "core", "", "spool-directory", spooldir, sizeof spooldir);
+	drop_privileges(&d, out);
+	if (spool_dir_open(&d.spool, spooldir, SPOOL_DIR_CREATE) < 0) {
+		early_fail(out, d.hostname, "spool unavailable");
+		die_sys(EX_TEMPFAIL, "unable to open spool %s", spooldir);
+	}
+
+	memset(&cfg, 0, sizeof cfg);
+	cfg.hostname = d.hostname;
+	cfg.accept_mail = cf_db_bool(&d.db, "smtpd", d.name, "accept-mail", &b) < 0 || b;
+	if (cf_db_uint(&d.db, "smtpd", d.name, "max-message-size", &v) > 0 ||
+	    cf_db_uint(&d.db, "core", "", "max-message-size", &v) >= 0)
+		cfg.size_max = v;
+	if (cf_db_uint(&d.db, "smtpd", d.name, "max-recipients", &v) >= 0)
+		cfg.max_rcpt = (unsigned)v;
+	if (cf_db_uint(&d.db, "smtpd", d.name, "max-errors", &v) >= 0)
+		cfg.max_errors = (unsigned)v;
+	if (cf_db_uint(&d.db, "smtpd", d.name, "max-line-length", &v) >= 0)
+		cfg.line_max = (size_t)v;
+	if (cf_db_uint(&d.db, "core", "", "max-hops", &v) >= 0)
+		cfg.max_received = (unsigned)v;
+	d.max_hops = cfg.max_received ? cfg.max_received : 50;
+	cf_db_uint(&d.db, "smtpd", d.name, "idle-timeout", &idle);
+	if (cf_db_uint(&d.db, "smtpd", d.name, "session-timeout", &v) >= 0 &&
+	    v < deadline)
+		deadline = v;
+
+	if ((d.s = smtp_session_new(&cfg, &ops, &d)) == NULL)
+		die(EX_TEMPFAIL, "out of memory");
+	log_info("connect from %s to %s", d.client, d.name);
+	if (flush_output(&d, out) < 0)
+		goto done;
+	while (!smtp_session_closing(d.s)) {
+		struct pollfd pfd = { in, POLLIN, 0 };
+		long left = (long)deadline - (long)(time(NULL) - start);
+		int timeout = (int)((uint64_t)left < idle ? (uint64_t)left : idle);
+		ssize_t n;
+		size_t used;
+
+		if (left <= 0 || poll(&pfd, 1, timeout * 1000) == 0) {
+			smtp_session_timeout(d.s);
+			break;
+		}
+		n = read(in, inbuf + have, sizeof inbuf - have);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			smtp_session_eof(d.s);
+			break;
+		}
+		have += (size_t)n;
+		used = smtp_session_feed(d.s, inbuf, have);
+		memmove(inbuf, inbuf + used, have - used);
+		have -= used;
+		/* RFC 2920: one write per pipelined group of commands. */
+		pfd.revents = 0;
+		if (smtp_session_closing(d.s) || poll(&pfd, 1, 0) == 0 ||
+		    have == sizeof inbuf) {
+			if (flush_output(&d, out) < 0)
+				goto done;
+		}
+		while (have == sizeof inbuf) {
+			/* The session holds back a full buffer only while its
+			 * output is over the high-water mark: drain and retry. */
+			if (flush_output(&d, out) < 0)
+				goto done;
+			used = smtp_session_feed(d.s, inbuf, have);
+			if (used == 0)
+				break;
+			memmove(inbuf, inbuf + used, have - used);
+			have -= used;
+		}
+	}
+	flush_output(&d, out);
+done:
+	log_info("disconnect from %s messages=%lu commands=%u errors=%u",
+	    d.client, d.messages,
+	    smtp_session_count(d.s, SMTP_V_MAIL) + smtp_session_count(d.s, SMTP_V_RCPT),
+	    smtp_session_errors(d.s));
+	tx_reset(&d);
+	smtp_session_free(d.s);
+	free(d.dlv);
+	return 0;
+}
