@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "base/str.h"
+#include "base/strset.h"
 #include "cf/cf_check.h"
 #include "cf/cf_schema.h"
 #include "cf/cf_value.h"
@@ -340,12 +341,14 @@ check_item(void *arg, const char *it, size_t len, unsigned col)
 }
 
 static void
-check_route(struct checker *c, struct cf_section *s, size_t ai)
+check_route(struct checker *c, struct cf_section *s, size_t ai,
+    struct strset *seen)
 {
 	const struct cf_assign *a = &s->a[ai];
 	struct item_ctx x = { c, a, 0 };
 	const char *why;
-	size_t j;
+	char lower[512];
+	size_t len = strlen(a->key), first;
 
 	if (strcmp(a->key, "file") == 0)
 		return; /* cf_load expanded it already */
@@ -353,14 +356,14 @@ check_route(struct checker *c, struct cf_section *s, size_t ai)
 		err(c, a->pos, "route '%s': %s", a->key, why);
 		return;
 	}
-	for (j = 0; j < ai; j++)
-		if (str_casecmp(s->a[j].key, a->key) == 0 &&
-		    strcmp(s->a[j].key, "file") != 0) {
+	if (len < sizeof lower) {
+		memcpy(lower, a->key, len);
+		str_lower(lower, len);
+		if (strset_put(seen, lower, len, ai, &first) == 0)
 			cf_diag_warn(c->d, a->pos,
 			    "route '%s' never matches: %s:%u has the same left side",
-			    a->key, s->a[j].pos.file, s->a[j].pos.line);
-			break;
-		}
+			    a->key, s->a[first].pos.file, s->a[first].pos.line);
+	}
 	cf_route_items(a, check_item, &x);
 	if (x.n == 0)
 		err(c, word_pos(a, 0), "route '%s' has no target", a->key);
@@ -386,10 +389,15 @@ check_section(struct checker *c, struct cf_section *s)
 		err(c, s->pos, "[%s] needs a name: [%s \"NAME\"]", s->kind, s->kind);
 	if (kd->naming == CF_UNNAMED && s->name[0] != '\0')
 		err(c, s->pos, "[%s] takes no name", s->kind);
-	for (i = 0; i < s->na; i++) {
-		if (kd->keys == NULL)
-			check_route(c, s, i);
-		else
+	if (kd->keys == NULL) {
+		struct strset seen;
+
+		strset_init(&seen);
+		for (i = 0; i < s->na; i++)
+			check_route(c, s, i, &seen);
+		strset_free(&seen);
+	} else {
+		for (i = 0; i < s->na; i++)
 			check_assign(c, kd, s, i);
 	}
 	if (kd->keys) {

@@ -298,3 +298,17 @@ cf_db_routes_domain(struct cf_db *db, const char *table, const char *domain,
 	memcpy(k + kl, domain, len);
 	return cdb_find(&db->cdb, k, (unsigned)(kl + (int)len));
 }
+
+unsigned
+cf_db_table_forms(struct cf_db *db, const char *table)
+{
+	char k[512];
+	int kl = make_key(k, sizeof k, 'F', table, NULL, NULL, 0);
+	const unsigned char *v;
+
+	if (kl < 0 || cdb_find(&db->cdb, k, (unsigned)kl) <= 0 ||
+	    cdb_datalen(&db->cdb) != 1 ||
+	    (v = cdb_getdata(&db->cdb)) == NULL)
+		return CF_DB_LHS_ALL;
+	return *v;
+}

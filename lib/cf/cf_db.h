@@ -10,6 +10,7 @@
  *   "R" table \0 lhs         route (lhs lowercased); value = u32 order + words
  *   "D" table \0 domain      the table routes this domain (for 550 vs 554)
  *   "T" name                 kind of a target section (relay, pipe, reject)
+ *   "F" table                one byte: CF_DB_LHS_* forms the table uses
  * Words are encoded as 'a' (atom) or 'q' (quoted), the bytes, then NUL.
  * A reader that finds another version refuses the file.
  */
@@ -25,6 +26,12 @@
 #include "cf/cf_words.h"
 
 #define CF_DB_VERSION "postmaster-cdb 1"
+
+#define CF_DB_LHS_EXACT 0x01u  /* user@domain */
+#define CF_DB_LHS_LOCAL 0x02u  /* user@ */
+#define CF_DB_LHS_DOMAIN 0x04u /* @domain */
+#define CF_DB_LHS_NAME 0x08u   /* local name */
+#define CF_DB_LHS_ALL 0x0fu
 
 struct cf_db {
 	struct cdb cdb;
@@ -68,6 +75,8 @@ int cf_db_bool(struct cf_db *db, const char *kind, const char *name,
  */
 int cf_db_route(struct cf_db *db, const char *table, const char *key,
     size_t keylen, uint32_t *order, struct cf_words *rhs);
+/* The CF_DB_LHS_* forms table uses (CF_DB_LHS_ALL if unknown). */
+unsigned cf_db_table_forms(struct cf_db *db, const char *table);
 int cf_db_routes_domain(struct cf_db *db, const char *table,
     const char *domain, size_t len);
 

@@ -4,6 +4,7 @@
 
 #include "base/buf.h"
 #include "base/str.h"
+#include "base/strset.h"
 #include "cf/cf_db.h"
 #include "cf/cf_schema.h"
 
@@ -40,6 +41,19 @@ encode_words(struct buf *v, const struct cf_assign *a)
 	return 0;
 }
 
+/* The CF_DB_LHS_* bit of a left side's form. */
+static unsigned char
+route_lhs_form(const char *lhs)
+{
+	const char *at = strchr(lhs, '@');
+
+	if (at == NULL)
+		return CF_DB_LHS_NAME;
+	if (at == lhs)
+		return CF_DB_LHS_DOMAIN;
+	return at[1] ? CF_DB_LHS_EXACT : CF_DB_LHS_LOCAL;
+}
+
 /* The domain part of a route left side, or NULL for user@ and names. */
 static const char *
 lhs_domain(const char *lhs)
@@ -53,8 +67,13 @@ static int
 emit_routes(struct cdb_make *cm, const struct cf_section *s, struct buf *k,
     struct buf *v)
 {
+	struct strset seen;
 	uint32_t order = 0;
 	size_t i;
+	int ret = -1;
+	unsigned char flags = 0;
+
+	strset_init(&seen);
 
 	for (i = 0; i < s->na; i++) {
 		const struct cf_assign *a = &s->a[i];
@@ -67,13 +86,18 @@ emit_routes(struct cdb_make *cm, const struct cf_section *s, struct buf *k,
 		if (strcmp(a->key, "file") == 0)
 			continue;
 		if ((lhs = strdup(a->key)) == NULL)
-			return -1;
+			goto out;
+		flags |= route_lhs_form(lhs);
 		str_lower(lhs, len);
 		order++;
 		if (key3(k, 'R', s->name, lhs, NULL) < 0)
 			goto fail;
-		/* First match wins: a later duplicate could never match. */
-		if (cdb_make_exists(cm, k->p, (unsigned)k->len) == 1) {
+		/* First match wins: a later duplicate could never match. The
+		 * set (not cdb_make_exists, a linear scan) keeps this O(n). */
+		r = strset_put(&seen, k->p, k->len, 0, NULL);
+		if (r < 0)
+			goto fail;
+		if (r == 0) {
 			free(lhs);
 			continue;
 		}
@@ -89,17 +113,26 @@ emit_routes(struct cdb_make *cm, const struct cf_section *s, struct buf *k,
 			if (key3(k, 'D', s->name, dom, NULL) < 0)
 				goto fail;
 			buf_reset(v);
-			r = cdb_make_exists(cm, k->p, (unsigned)k->len);
-			if (r == 0 && add(cm, k, v) < 0)
+			r = strset_put(&seen, k->p, k->len, 0, NULL);
+			if (r < 0 || (r == 1 && add(cm, k, v) < 0))
 				goto fail;
 		}
 		free(lhs);
 		continue;
 fail:
 		free(lhs);
-		return -1;
+		goto out;
 	}
-	return 0;
+	/* Which left-side forms exist, so lookups skip the absent ones. */
+	if (key3(k, 'F', s->name, NULL, NULL) < 0)
+		goto out;
+	buf_reset(v);
+	if (buf_append_byte(v, (char)flags) < 0 || add(cm, k, v) < 0)
+		goto out;
+	ret = 0;
+out:
+	strset_free(&seen);
+	return ret;
 }
 
 int

@@ -48,6 +48,7 @@ route_db_instance(struct cf_db *db, const char *name,
 	    gethostname(inst->hostname, sizeof inst->hostname - 1) < 0)
 		inst->hostname[0] = '\0';
 	inst->q.domains[0] = inst->hostname;
+	inst->q.forms[0] = (unsigned char)cf_db_table_forms(db, "");
 	if (name == NULL)
 		return 0;
 	if (cf_db_has_section(db, "smtpd", name) <= 0)
@@ -65,8 +66,11 @@ route_db_instance(struct cf_db *db, const char *name,
 		memcpy(inst->tables[i], w.w[i], w.len[i]);
 		inst->tables[i][w.len[i]] = '\0';
 		inst->q.tables[i] = inst->tables[i];
+		inst->q.forms[i] = (unsigned char)cf_db_table_forms(db,
+		    inst->tables[i]);
 	}
 	inst->q.ntables = i;
+	inst->q.forms[i] = (unsigned char)cf_db_table_forms(db, "");
 	if (cf_db_bool(db, "smtpd", name, "local-rcpt-to", &b) < 0)
 		return -1;
 	inst->q.local_names_ok = b;

@@ -102,9 +102,11 @@ add_target(struct walk *w, enum route_kind k, const char *rcpt,
 
 /* One table: the lowest order among user@domain, user@ and @domain. */
 static int
-find_in_table(struct walk *w, const char *table, const char *addr,
-    struct cf_words *rhs, char *matched, size_t mcap)
+find_in_table(struct walk *w, const char *table, unsigned forms,
+    const char *addr, struct cf_words *rhs, char *matched, size_t mcap)
 {
+	/* Probe order: user@domain, user@, @domain; a bare name probes once. */
+	static const unsigned bit[3] = { 0x01, 0x02, 0x04 };
 	const char *at = strchr(addr, '@');
 	char key[ROUTE_ADDR_MAX + 2];
 	uint32_t order, best = UINT32_MAX;
@@ -116,6 +118,8 @@ find_in_table(struct walk *w, const char *table, const char *addr,
 
 		if (at == NULL && i > 0)
 			break;
+		if (forms && !(forms & (at ? bit[i] : 0x08u)))
+			continue;
 		if (i == 0)
 			len = strlen(addr);
 		else if (i == 1)
@@ -147,7 +151,8 @@ lookup(struct walk *w, const char *addr, struct cf_words *rhs,
 	for (i = 0; i <= w->q->ntables; i++) {
 		const char *t = i < w->q->ntables ? w->q->tables[i] : "";
 
-		r = find_in_table(w, t, addr, rhs, matched, mcap);
+		r = find_in_table(w, t, w->q->forms[i], addr, rhs, matched,
+		    mcap);
 		if (r != 0) {
 			*table = t;
 			return r;
@@ -307,7 +312,7 @@ enum route_status
 route_resolve(const struct route_ops *ops, const struct route_query *q,
     const char *addr, size_t len, struct route_result *r)
 {
-	struct walk *w;
+	struct walk walk, *w = &walk;
 	char a[ROUTE_ADDR_MAX + 1];
 	const char *at;
 
@@ -329,10 +334,7 @@ route_resolve(const struct route_ops *ops, const struct route_query *q,
 		    "local names are not accepted here: %s", a);
 		return r->status;
 	}
-	if ((w = calloc(1, sizeof *w)) == NULL) {
-		r->status = ROUTE_ERROR;
-		return r->status;
-	}
+	/* On the stack and not zeroed: chain[] is written before it is read. */
 	w->ops = ops;
 	w->q = q;
 	w->r = r;
@@ -350,7 +352,6 @@ route_resolve(const struct route_ops *ops, const struct route_query *q,
 		    at + 1);
 		resolve(w, "postmaster", 1);
 	}
-	free(w);
 	if (r->status != ROUTE_OK)
 		r->n = 0;
 	return r->status;

@@ -71,6 +71,9 @@ struct route_query {
 	size_t ntables;
 	int local_names_ok; /* local-rcpt-to = yes, or a trusted local caller */
 	const char *domains[4]; /* also ours: hostname, instance name */
+	/* Left-side forms each table uses (tables[], then [route]); bits
+	 * 1 user@domain, 2 user@, 4 @domain, 8 name. 0 = unknown: all. */
+	unsigned char forms[ROUTE_MAX_TABLES + 1];
 };
 
 struct route_result {
