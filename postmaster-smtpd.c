@@ -59,6 +59,7 @@ struct smtpd {
 	size_t ndlv, capdlv, nrcpt;
 	char first_rcpt[SMTP_PATH_MAX + 1];
 	struct spool_tx tx;
+	uint64_t body_off;
 	int tx_open, tx_failed;
 	unsigned long messages;
 };
@@ -227,10 +228,15 @@ protocol(struct smtpd *d)
 	return lmtp ? "LMTP" : esmtp ? "ESMTP" : "SMTP";
 }
 
+/*
+ * Opens a spool transaction and writes the envelope and our Received field
+ * (RFC 5321 4.4; "for" only with one recipient), plus extra header text.
+ * Sets *body_off to where the client's data will start in the file.
+ */
 static int
-on_data_begin(void *ctx, struct buf *r)
+begin_tx(struct smtpd *d, struct spool_tx *tx, enum spool_body body,
+    const char *extra, uint64_t *body_off)
 {
-	struct smtpd *d = ctx;
 	struct spool_env env;
 	struct spool_dlv *dv;
 	struct spool_env_limits lim = SPOOL_ENV_LIMITS_DEFAULT;
@@ -241,19 +247,8 @@ on_data_begin(void *ctx, struct buf *r)
 	size_t i;
 	int e;
 
-	if (spool_dir_space(&d->spool, d->mailpar.has_size ? d->mailpar.size : 0,
-	    SPOOL_RESERVE_BYTES, SPOOL_RESERVE_INODES) < 0) {
-		reply(r, "452 4.3.1 Insufficient system storage");
-		return 1;
-	}
-	if ((e = spool_write_open(&d->tx, &d->spool, NULL)) != 0) {
-		reply(r, "%s", spool_err_full(errno) ?
-		    "452 4.3.1 Insufficient system storage" :
-		    "451 4.3.0 Temporary spool failure");
-		log_err("spool open failed: %s", strerror(errno));
-		return 1;
-	}
-	d->tx_open = 1;
+	if (spool_write_open(tx, &d->spool, NULL) != 0)
+		return -1;
 	if ((dv = calloc(d->ndlv, sizeof *dv)) == NULL)
 		goto fail;
 	for (i = 0; i < d->ndlv; i++) {
@@ -270,38 +265,94 @@ on_data_begin(void *ctx, struct buf *r)
 	env.instance = spool_str_c(d->name);
 	env.auth = spool_str_c("");
 	env.sender = spool_str_c(d->sender);
-	env.body = d->mailpar.body == SMTP_BODY_BINARYMIME ? SPOOL_BODY_BINARYMIME :
-	    d->mailpar.body == SMTP_BODY_8BITMIME ? SPOOL_BODY_8BITMIME :
-	    SPOOL_BODY_7BIT;
+	env.body = body;
 	env.smtputf8 = d->mailpar.smtputf8;
 	env.size = d->mailpar.has_size ? d->mailpar.size : 0;
 	env.dlv = dv;
 	env.ndlv = d->ndlv;
-	e = spool_write_envelope(&d->tx, &env, &lim);
+	e = spool_write_envelope(tx, &env, &lim);
 	free(dv);
 	if (e != 0)
 		goto fail;
-	/* RFC 5321 4.4: the trace field, "for" only with one recipient. */
 	gmtime_r(&now, &tm);
 	strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S +0000", &tm);
 	buf_printf(&hdr, "Received: from %s ([%s])\r\n\tby %s (Postmaster) "
 	    "with %s id %s", smtp_session_helo(d->s), d->client, d->hostname,
-	    protocol(d), d->tx.id);
+	    protocol(d), tx->id);
 	if (d->nrcpt == 1)
 		buf_printf(&hdr, "\r\n\tfor <%s>", d->first_rcpt);
-	buf_printf(&hdr, "; %s\r\n", date);
-	e = spool_write_body(&d->tx, hdr.p, hdr.len);
+	buf_printf(&hdr, "; %s\r\n%s", date, extra);
+	e = spool_write_body(tx, hdr.p, hdr.len);
 	buf_free(&hdr);
 	if (e != 0)
 		goto fail;
+	*body_off = tx->size;
 	return 0;
 fail:
-	reply(r, "%s", spool_err_full(errno) ?
-	    "452 4.3.1 Insufficient system storage" :
-	    "451 4.3.0 Temporary spool failure");
-	log_err("spool write failed: %s", strerror(errno));
-	tx_reset(d);
-	return 1;
+	e = errno;
+	spool_write_abort(tx);
+	errno = e;
+	return -1;
+}
+
+static enum spool_body
+body_type(const struct smtp_params *p)
+{
+	return p->body == SMTP_BODY_BINARYMIME ? SPOOL_BODY_BINARYMIME :
+	    p->body == SMTP_BODY_8BITMIME ? SPOOL_BODY_8BITMIME :
+	    SPOOL_BODY_7BIT;
+}
+
+static int
+on_data_begin(void *ctx, struct buf *r)
+{
+	struct smtpd *d = ctx;
+
+	if (spool_dir_space(&d->spool, d->mailpar.has_size ? d->mailpar.size : 0,
+	    SPOOL_RESERVE_BYTES, SPOOL_RESERVE_INODES) < 0) {
+		reply(r, "452 4.3.1 Insufficient system storage");
+		return 1;
+	}
+	if (begin_tx(d, &d->tx, body_type(&d->mailpar), "", &d->body_off) < 0) {
+		reply(r, "%s", spool_err_full(errno) ?
+		    "452 4.3.1 Insufficient system storage" :
+		    "451 4.3.0 Temporary spool failure");
+		log_err("spool write failed: %s", strerror(errno));
+		tx_reset(d);
+		return 1;
+	}
+	d->tx_open = 1;
+	return 0;
+}
+
+/*
+ * RFC 1428: 8-bit text without MIME labelling, sent without BODY=8BITMIME,
+ * is turned into a MIME message declaring charset=unknown-8bit, so that a
+ * later hop can downgrade it correctly. Known only at the end, so the
+ * message is copied into a new spool file with the fields in front (rare).
+ */
+static int
+upgrade_8bit(struct smtpd *d)
+{
+	struct spool_tx t2;
+	uint64_t off;
+
+	if (begin_tx(d, &t2, SPOOL_BODY_8BITMIME,
+	    "MIME-Version: 1.0\r\n"
+	    "Content-Type: text/plain; charset=unknown-8bit\r\n"
+	    "Content-Transfer-Encoding: 8bit\r\n", &off) < 0)
+		return -1;
+	if (spool_write_copy(&t2, &d->tx, d->body_off) != 0) {
+		int e = errno;
+
+		spool_write_abort(&t2);
+		errno = e;
+		return -1;
+	}
+	spool_write_abort(&d->tx);
+	d->tx = t2;
+	d->body_off = off;
+	return 0;
 }
 
 static int
@@ -331,7 +382,13 @@ on_data_end(void *ctx, const struct smtp_msg_info *info, struct buf *r)
 		tx_reset(d);
 		goto answer;
 	}
-	e = d->tx_failed ? -1 : spool_write_commit(&d->tx);
+	e = d->tx_failed ? -1 : 0;
+	if (e == 0 && info->eightbit && !info->mime_version &&
+	    !info->content_type && (d->mailpar.body == SMTP_BODY_NONE ||
+	    d->mailpar.body == SMTP_BODY_7BIT))
+		e = upgrade_8bit(d);
+	if (e == 0)
+		e = spool_write_commit(&d->tx);
 	if (e != 0) {
 		int full = d->tx_failed == 2 || spool_err_full(errno);
 

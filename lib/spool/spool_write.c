@@ -78,7 +78,7 @@ spool_write_open(struct spool_tx *tx, const struct spool_dir *sp,
 		if (spool_id_new(tx->id, now) < 0)
 			return fail(tx, SPOOL_STEP_CREATE);
 		tx->fd = openat(sp->tmp, tx->id,
-		    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		    O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (tx->fd >= 0 || errno != EEXIST)
 			break;
 	}
@@ -185,6 +185,32 @@ spool_write_body(struct spool_tx *tx, const void *p, size_t n)
 	if (put(tx, p, n) < 0)
 		return fail(tx, SPOOL_STEP_WRITE);
 	return SPOOL_WR_OK;
+}
+
+int
+spool_write_copy(struct spool_tx *dst, struct spool_tx *src, uint64_t off)
+{
+	char buf[65536];
+	ssize_t n;
+
+	if (dst->phase != PH_BODY || src->phase != PH_BODY) {
+		errno = EINVAL;
+		return SPOOL_WR_STATE;
+	}
+	if (flush(src) < 0)
+		return fail(src, SPOOL_STEP_WRITE);
+	for (;;) {
+		n = pread(src->fd, buf, sizeof buf, (off_t)off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return fail(dst, SPOOL_STEP_WRITE);
+		if (n == 0)
+			return SPOOL_WR_OK;
+		if (put(dst, buf, (size_t)n) < 0)
+			return fail(dst, SPOOL_STEP_WRITE);
+		off += (uint64_t)n;
+	}
 }
 
 int

@@ -83,6 +83,13 @@ int spool_write_open(struct spool_tx *tx, const struct spool_dir *sp,
 int spool_write_envelope(struct spool_tx *tx, struct spool_env *env,
     const struct spool_env_limits *lim);
 int spool_write_body(struct spool_tx *tx, const void *p, size_t n);
+/*
+ * Appends src's bytes from offset off (envelope included in the count) to
+ * dst's body: how smtpd rewrites a message it must change after its end
+ * (the RFC 1428 upgrade) without holding it in memory. src stays open.
+ */
+int spool_write_copy(struct spool_tx *dst, struct spool_tx *src,
+    uint64_t off);
 int spool_write_commit(struct spool_tx *tx);
 void spool_write_abort(struct spool_tx *tx);
 

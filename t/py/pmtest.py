@@ -1,0 +1,172 @@
+"""Shared helpers for the Python end-to-end tests: TAP output, a private
+Postmaster configuration and spool, and the ways to start postmaster-smtpd
+(tcpserver, systemd-socket-activate in both modes, a plain pipe)."""
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+PM_BIN = os.environ.get("PM_BIN") or os.path.join(
+    os.path.dirname(__file__), "..", "..", "build")
+PM_TOP = os.environ.get("PM_TOP") or os.path.join(os.path.dirname(__file__), "..", "..")
+
+
+class Tap:
+    def __init__(self):
+        self.n = 0
+        self.failed = 0
+
+    def ok(self, cond, name, diag=None):
+        self.n += 1
+        print(("ok %d - %s" if cond else "not ok %d - %s") % (self.n, name))
+        if not cond:
+            self.failed += 1
+            if diag is not None:
+                for line in str(diag).splitlines() or [""]:
+                    print("#   " + line)
+        sys.stdout.flush()
+        return cond
+
+    def is_(self, got, want, name):
+        return self.ok(got == want, name, "got:      %r\nexpected: %r" % (got, want))
+
+    def like(self, got, needle, name):
+        return self.ok(needle in got, name, "got: %r\nwanted to contain: %r" % (got, needle))
+
+    def skip(self, why):
+        self.n += 1
+        print("ok %d # skip %s" % (self.n, why))
+
+    def done(self):
+        print("1..%d" % self.n)
+        sys.exit(1 if self.failed else 0)
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+class Instance:
+    """A compiled configuration with a spool writable by nobody."""
+
+    def __init__(self, routes="", extra="", name="mx.test"):
+        self.dir = tempfile.mkdtemp(prefix="pm-e2e.")
+        os.chmod(self.dir, 0o755)
+        self.spool = os.path.join(self.dir, "spool")
+        os.mkdir(self.spool)
+        shutil.chown(self.spool, "nobody", "nogroup")
+        self.name = name
+        self.cf = os.path.join(self.dir, "pm.cf")
+        self.cdb = os.path.join(self.dir, "pm.cdb")
+        with open(self.cf, "w") as f:
+            f.write('[core]\nhostname = %s\nuser-id = nobody\ngroup-id = nogroup\n'
+                    'spool-directory = "%s"\n%s\n[smtpd "%s"]\nrouting-table = ext\n'
+                    '[route "ext"]\n@example.test joe\n%s\n'
+                    % (name, self.spool, extra, name, routes))
+        subprocess.run([os.path.join(PM_BIN, "postmaster-cfcompile"), "-c", self.cf,
+                        "-o", self.cdb], check=True)
+        self.procs = []
+
+    def argv(self, name=None):
+        return [os.path.join(PM_BIN, "postmaster-smtpd"), "-C", self.cdb, name or self.name]
+
+    def queue(self):
+        q = os.path.join(self.spool, "queue")
+        return sorted(os.listdir(q)) if os.path.isdir(q) else []
+
+    def read(self, qid):
+        with open(os.path.join(self.spool, "queue", qid), "rb") as f:
+            return f.read()
+
+    def tcpserver(self, name=None, env=None):
+        p = subprocess.Popen(["tcpserver", "-1", "-R", "-H", "-l", "0", "127.0.0.1", "0"]
+                             + self.argv(name), stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL, env=env)
+        port = int(p.stdout.readline())
+        self.procs.append(p)
+        return port
+
+    def socket_activate(self, inetd):
+        port = free_port()
+        args = ["systemd-socket-activate", "-l", "127.0.0.1:%d" % port]
+        args += ["-a", "--inetd"] if inetd else ["-a"]
+        p = subprocess.Popen(args + self.argv(), stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+        self.procs.append(p)
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        time.sleep(0.2)  # the probe connection's session ends
+        return port
+
+    def close(self):
+        for p in self.procs:
+            p.terminate()
+            p.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class Client:
+    """A raw SMTP client: exact bytes out, reply lines in."""
+
+    def __init__(self, port=None, sock=None):
+        self.s = sock or socket.create_connection(("127.0.0.1", port), timeout=10)
+        self.buf = b""
+
+    def send(self, data):
+        self.s.sendall(data if isinstance(data, bytes) else data.encode())
+
+    def reply(self):
+        """One whole reply (all its lines) as text without CRLFs."""
+        lines = []
+        while True:
+            while b"\r\n" not in self.buf:
+                chunk = self.s.recv(65536)
+                if not chunk:
+                    return "\n".join(lines) + ("\n" if lines else "") + "<EOF>"
+                self.buf += chunk
+            line, self.buf = self.buf.split(b"\r\n", 1)
+            lines.append(line.decode("utf-8", "replace"))
+            if len(line) < 4 or line[3:4] != b"-":
+                return "\n".join(lines)
+
+    def cmd(self, line):
+        self.send(line + "\r\n")
+        return self.reply()
+
+    def closed(self):
+        try:
+            self.s.settimeout(5)
+            return self.s.recv(1) == b""
+        except OSError:
+            return True
+
+    def close(self):
+        self.s.close()
+
+
+def pipe_session(inst, chunks, name=None, env=None, delay=0.15):
+    """Runs postmaster-smtpd on a pipe, feeding chunks with pauses (so sync
+    points are respected); returns (stdout text, stderr text)."""
+    e = dict(os.environ)
+    e.update(env or {})
+    p = subprocess.Popen(inst.argv(name), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, env=e)
+    for c in chunks:
+        p.stdin.write(c if isinstance(c, bytes) else c.encode())
+        p.stdin.flush()
+        time.sleep(delay)
+    p.stdin.close()
+    p.stdin = None
+    out, err = p.communicate(timeout=30)
+    return out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
