@@ -230,7 +230,7 @@ script = ('mount -t tmpfs -o size=256k,mode=0755 tmpfs "%s" && chown nobody:nogr
           % (inst.spool, inst.spool, " ".join(inst.argv()), " ".join(inst.argv()), inst.spool, inst.spool))
 r = subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True, text=True, timeout=60)
 if r.returncode == 0 and "220 " in r.stdout:
-    t.like(r.stdout, "\r\n452 4.3.1 Insufficient system storage\r\n", "full disk: 452 4.3.1 at DATA")
+    t.like(r.stdout, "\n452 4.3.1 Insufficient system storage\n", "full disk: 452 4.3.1 at DATA")
     t.is_(r.stdout.strip().splitlines()[-1], "0", "full disk: no file in queue/ or tmp/")
 else:
     t.skip("no private mount namespace here: %s" % r.stderr.strip().replace("\n", " ")[:100])
