@@ -162,11 +162,14 @@ def pipe_session(inst, chunks, name=None, env=None, delay=0.15):
     e.update(env or {})
     p = subprocess.Popen(inst.argv(name), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, env=e)
-    for c in chunks:
-        p.stdin.write(c if isinstance(c, bytes) else c.encode())
-        p.stdin.flush()
-        time.sleep(delay)
-    p.stdin.close()
+    try:
+        for c in chunks:
+            p.stdin.write(c if isinstance(c, bytes) else c.encode())
+            p.stdin.flush()
+            time.sleep(delay)
+        p.stdin.close()
+    except BrokenPipeError:
+        pass  # the server ended the session first: its output says why
     p.stdin = None
     out, err = p.communicate(timeout=30)
     return out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
