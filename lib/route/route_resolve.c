@@ -181,6 +181,10 @@ expand_item(struct walk *w, const char *addr, const char *it, size_t n,
 
 	if (n && it[0] == '|')
 		return add_target(w, ROUTE_CMD, addr, it, n, depth + 1);
+	/* An address routed to itself is delivered here by the local
+	 * mailer (virtual mailboxes), like a name mapped to itself. */
+	if (iat && strlen(addr) == n && str_ncasecmp(it, addr, n) == 0)
+		return add_target(w, ROUTE_LOCAL, addr, addr, n, depth + 1);
 	if (iat) {
 		const char *local = addr;
 		size_t llen = at ? (size_t)(at - addr) : strlen(addr);

@@ -12,7 +12,8 @@
  * domain), `user@domain` (rewrite), a [relay]/[pipe]/[reject] section
  * name, a host name (contains a dot, or [bracketed]: relay there), or a
  * local name (resolved again; with no route it is a system user for the
- * local mailer). A rewritten address that matches no route goes to its
+ * local mailer). An address (or name) routed to itself is delivered by
+ * the local mailer. A rewritten address that matches no route goes to its
  * domain's MX. Local parts and domains match case-insensitively.
  * Loops and expansions deeper than ROUTE_MAX_DEPTH end in ROUTE_LOOP.
  */

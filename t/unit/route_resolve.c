@@ -31,6 +31,7 @@ static const char config[] =
     "@lit.test [192.0.2.1]\n"
     "self@self.test selfuser\n"
     "selfuser selfuser\n"
+    "virt@self.test virt@SELF.test\n"
     "[route \"second\"]\n"
     "joe@order.test second-table\n"
     "x@mirror.test mirrored\n"
@@ -66,6 +67,7 @@ static const struct rcase cases[] = {
 	{ "mx", "x@host.test", ROUTE_OK, "x@host.test=host:mx1.host.test;" },
 	{ "mx", "x@lit.test", ROUTE_OK, "x@lit.test=host:[192.0.2.1];" },
 	{ "mx", "self@self.test", ROUTE_OK, "selfuser=local:selfuser;" },
+	{ "mx", "Virt@self.test", ROUTE_OK, "Virt@self.test=local:Virt@self.test;" },
 	{ "mx", "joe@order.test", ROUTE_OK, "second-table=local:second-table;" },
 	{ "plain", "joe@order.test", ROUTE_OK, "global=local:global;" },
 	{ "mx", "mixed@case.test", ROUTE_OK, "joe=local:joe;" },
