@@ -87,16 +87,16 @@ run: deps all
 
 # libFuzzer needs clang; the objects go to their own tree.
 FUZZ_BUILD = build/fuzz-clang
-FUZZ_CFLAGS = $(STD) -O1 -g $(WARN) -fsanitize=fuzzer,address,undefined $(CPPFLAGS)
+FUZZ_CFLAGS = $(STD) -O1 -g $(WARN) $(CPPFLAGS)
 FUZZ_LIB_OBJ = $(LIB_SRC:%.c=$(FUZZ_BUILD)/%.o)
 FUZZ_BINS = $(FUZZ_SRC:fuzz/%.c=$(FUZZ_BUILD)/%)
 
 $(FUZZ_BUILD)/%.o: %.c
 	@mkdir -p $(@D)
-	clang $(FUZZ_CFLAGS:-fsanitize=fuzzer,%=-fsanitize=fuzzer-no-link,%) -c -o $@ $<
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,address,undefined -c -o $@ $<
 
 $(FUZZ_BUILD)/fuzz_%: $(FUZZ_BUILD)/fuzz/fuzz_%.o $(FUZZ_LIB_OBJ)
-	clang $(FUZZ_CFLAGS) -o $@ $^ $(LIBS)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $^ $(LIBS)
 
 fuzz: deps $(FUZZ_BINS)
 	@for f in $(FUZZ_BINS); do \

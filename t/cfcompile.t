@@ -108,6 +108,21 @@ done
 wait $w
 is "$torn" 0 "readers never see a partial CDB while it is replaced"
 
+# --- format version ------------------------------------------------------
+if command -v cdb >/dev/null; then
+	printf '+8,16:\000version->postmaster-cdb 9\n\n' | cdb -c other.cdb
+	"$PM_BIN/postmaster-smtpd" -C other.cdb mx.example.net </dev/null >out 2>err
+	rc=$?
+	out=$(tr -d '\r' <out)
+	is "$rc:$out" "75:421 4.3.0 $(hostname) Service not available: configuration unavailable" \
+		"a CDB of another format version is refused with 421"
+	is "$(cat err)" "postmaster-smtpd: fatal: unable to open other.cdb: format version is not postmaster-cdb 1: recompile with this postmaster-cfcompile" \
+		"and the reason is logged"
+else
+	skip "no cdb tool"
+	skip "no cdb tool"
+fi
+
 # --- units ---------------------------------------------------------------
 mkdir units
 "$CC" -c seed.cf -o seed.cdb --units units 2>err
