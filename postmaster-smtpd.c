@@ -27,6 +27,7 @@
 #include "base/log.h"
 #include "base/str.h"
 #include "cf/cf_db.h"
+#include "cf/cf_logger.h"
 #include "route/route_db.h"
 #include "smtp/smtp_session.h"
 #include "spool/spool_dir.h"
@@ -206,12 +207,6 @@ out:
 			snprintf(d->first_rcpt, sizeof d->first_rcpt, "%s",
 			    to->addr);
 		d->nrcpt++;
-	} else {
-		struct buf esc = BUF_INIT(0);
-
-		log_escape(&esc, r->p ? r->p : "", r->len ? r->len - 2 : 0, 200);
-		log_info("reject: RCPT from %s: %s", d->client, esc.p ? esc.p : "");
-		buf_free(&esc);
 	}
 	route_result_free(&res);
 	return refused;
@@ -402,9 +397,12 @@ on_data_end(void *ctx, const struct smtp_msg_info *info, struct buf *r)
 	}
 	d->tx_open = 0;
 	d->messages++;
-	log_info("queued: id=%s from=<%s> nrcpt=%zu size=%llu proto=%s client=%s",
-	    d->tx.id, d->sender, d->nrcpt, (unsigned long long)info->size,
-	    protocol(d), d->client);
+	log_info("%s: queued from=<%s> size=%llu nrcpt=%zu body=%s proto=%s "
+	    "client=%s helo=<%s>", d->tx.id, d->sender,
+	    (unsigned long long)info->size, d->nrcpt,
+	    info->eightbit && d->mailpar.body <= SMTP_BODY_7BIT ? "8BITMIME" :
+	    spool_env_body_name(body_type(&d->mailpar)), protocol(d), d->client,
+	    smtp_session_helo(d->s));
 	snprintf(line, sizeof line, "250 2.0.0 Ok: queued as %s", d->tx.id);
 	tx_reset(d);
 answer:
@@ -485,6 +483,29 @@ write_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
+/* One log line per refusal: every final 4xx/5xx reply line we send. */
+static void
+log_refusals(struct smtpd *d, const char *p, size_t len)
+{
+	const char *end = p + len;
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+
+		if (n >= 4 && (p[0] == '4' || p[0] == '5') && p[3] == ' ') {
+			struct buf esc = BUF_INIT(0);
+
+			log_escape(&esc, p, n && p[n - 1] == '\r' ? n - 1 : n, 300);
+			log_info("reject: client=%s helo=<%s> from=<%s>: %s",
+			    d->client, smtp_session_helo(d->s), d->sender,
+			    esc.p ? esc.p : "");
+			buf_free(&esc);
+		}
+		p = nl ? nl + 1 : end;
+	}
+}
+
 static int
 flush_output(struct smtpd *d, int out)
 {
@@ -493,10 +514,38 @@ flush_output(struct smtpd *d, int out)
 
 	if (len == 0)
 		return 0;
+	log_refusals(d, p, len);
 	if (write_all(out, p, len) < 0)
 		return -1;
 	smtp_session_output_done(d->s, len);
 	return 0;
+}
+
+/* Postfix-style: `disconnect from IP ehlo=1 mail=1 rcpt=2 data=1 quit=1`. */
+static void
+log_disconnect(struct smtpd *d)
+{
+	struct buf b = BUF_INIT(0);
+	unsigned v, n, total = 0;
+
+	for (v = SMTP_V_UNKNOWN; v < SMTP_V_COUNT; v++) {
+		char name[16];
+		size_t i;
+
+		if ((n = smtp_session_count(d->s, (enum smtp_verb)v)) == 0)
+			continue;
+		snprintf(name, sizeof name, "%s",
+		    v == SMTP_V_UNKNOWN ? "unknown" : smtp_cmd_name((enum smtp_verb)v));
+		for (i = 0; name[i]; i++)
+			name[i] = (char)(name[i] >= 'A' && name[i] <= 'Z' ?
+			    name[i] + 32 : name[i]);
+		buf_printf(&b, " %s=%u", name, n);
+		total += n;
+	}
+	log_info("disconnect from %s%s commands=%u errors=%u messages=%lu",
+	    d->client, b.p ? b.p : "", total, smtp_session_errors(d->s),
+	    d->messages);
+	buf_free(&b);
 }
 
 static void
@@ -526,6 +575,12 @@ main(int argc, char **argv)
 	int in = 0, out = 1, opt, b;
 
 	log_init(argv[0]);
+	{
+		char pid[24];
+
+		snprintf(pid, sizeof pid, "%ld", (long)getpid());
+		log_set_id(pid);
+	}
 	while ((opt = getopt(argc, argv, "C:h")) != -1) {
 		if (opt == 'C') {
 			cdb = optarg;
@@ -555,6 +610,9 @@ main(int argc, char **argv)
 		die(EX_CONFIG, "no [smtpd \"%s\"] in %s", d.name, cdb);
 	}
 	route_db_ops(&d.ops, &d.db);
+	if (cf_logger_setup(&d.db, "smtpd", d.name) < 0)
+		log_warn("unable to open the configured log file: %s",
+		    strerror(errno));
 	snprintf(d.hostname, sizeof d.hostname, "%s", d.inst.name);
 	cf_db_str(&d.db, "core", "", "spool-directory", spooldir, sizeof spooldir);
 	drop_privileges(&d, out);
@@ -586,6 +644,20 @@ main(int argc, char **argv)
 	if ((d.s = smtp_session_new(&cfg, &ops, &d)) == NULL)
 		die(EX_TEMPFAIL, "out of memory");
 	log_info("connect from %s to %s", d.client, d.name);
+	{
+		/* A client that talks before our greeting is not waiting for
+		 * replies (RFC 5321 4.3.1): feed what it sent first, so the
+		 * session refuses it instead of reading it as commands. */
+		struct pollfd pfd = { in, POLLIN, 0 };
+		ssize_t n;
+
+		if (poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLIN) &&
+		    (n = read(in, inbuf, sizeof inbuf)) > 0) {
+			log_info("pregreet: client=%s spoke before the greeting",
+			    d.client);
+			smtp_session_feed(d.s, inbuf, (size_t)n);
+		}
+	}
 	if (flush_output(&d, out) < 0)
 		goto done;
 	while (!smtp_session_closing(d.s)) {
@@ -631,10 +703,7 @@ main(int argc, char **argv)
 	}
 	flush_output(&d, out);
 done:
-	log_info("disconnect from %s messages=%lu commands=%u errors=%u",
-	    d.client, d.messages,
-	    smtp_session_count(d.s, SMTP_V_MAIL) + smtp_session_count(d.s, SMTP_V_RCPT),
-	    smtp_session_errors(d.s));
+	log_disconnect(&d);
 	tx_reset(&d);
 	smtp_session_free(d.s);
 	free(d.dlv);

@@ -1,9 +1,13 @@
+#define _DEFAULT_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/log.h"
@@ -11,6 +15,11 @@
 static const char *log_progname = "postmaster";
 static char log_sessid[64];
 static int log_journal;
+/* Where lines go: stderr (default), syslog, or a strftime-named file. */
+static enum { LOG_TO_STDERR, LOG_TO_SYSLOG, LOG_TO_FILE } log_to;
+static char log_pattern[1024];
+static char log_fname[1024];
+static int log_fd = -1;
 
 /* JOURNAL_STREAM is "dev:ino" of the stream journald gave us. */
 static int
@@ -67,6 +76,57 @@ level_name(enum log_level lvl)
 	return "info";
 }
 
+/* The file for now; a new strftime name (a new day) opens a new file.
+ * If it cannot be opened, lines go to stderr rather than nowhere. */
+static int
+log_file_fd(void)
+{
+	char name[sizeof log_fname];
+	time_t now = time(NULL);
+	struct tm tm;
+
+	localtime_r(&now, &tm);
+	if (strftime(name, sizeof name, log_pattern, &tm) == 0)
+		return 2;
+	if (log_fd >= 0 && strcmp(name, log_fname) == 0)
+		return log_fd;
+	if (log_fd >= 0)
+		close(log_fd);
+	log_fd = open(name, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	if (log_fd < 0)
+		return 2;
+	snprintf(log_fname, sizeof log_fname, "%s", name);
+	return log_fd;
+}
+
+int
+log_use_file(const char *pattern)
+{
+	snprintf(log_pattern, sizeof log_pattern, "%s", pattern);
+	log_to = LOG_TO_FILE;
+	log_fname[0] = '\0';
+	if (log_fd >= 0)
+		close(log_fd);
+	log_fd = -1;
+	return log_file_fd() == 2 ? -1 : 0;
+}
+
+void
+log_use_syslog(const char *ident, int facility)
+{
+	static char id[128];
+
+	snprintf(id, sizeof id, "%s/%s", ident, log_progname);
+	openlog(id, LOG_PID | LOG_NDELAY, facility);
+	log_to = LOG_TO_SYSLOG;
+}
+
+void
+log_use_stderr(void)
+{
+	log_to = LOG_TO_STDERR;
+}
+
 static void
 log_vline(enum log_level lvl, const char *tag, const char *fmt, va_list ap,
     int with_errno, int saved_errno)
@@ -100,9 +160,16 @@ log_vline(enum log_level lvl, const char *tag, const char *fmt, va_list ap,
 	}
 	if (n > sizeof line - 2)
 		n = sizeof line - 2;
+	if (log_to == LOG_TO_SYSLOG) {
+		line[n] = '\0';
+		/* syslog adds its own ident; skip our "prog: " prefix */
+		syslog((int)lvl, "%s", line + strlen(log_progname) + 2);
+		return;
+	}
 	line[n++] = '\n';
 	/* One write(2) per line so concurrent writers never interleave. */
-	while (write(2, line, n) < 0 && errno == EINTR)
+	while (write(log_to == LOG_TO_FILE ? log_file_fd() : 2, line, n) < 0 &&
+	    errno == EINTR)
 		;
 }
 

@@ -21,6 +21,11 @@ enum log_level { LOG_L_ERR = 3, LOG_L_WARN = 4, LOG_L_NOTICE = 5,
 	LOG_L_INFO = 6, LOG_L_DEBUG = 7 };
 
 void log_init(const char *prog);
+/* Send lines to syslog(3) (facility as LOG_MAIL etc.), to a file named by
+ * strftime(3) pattern (reopened when the name changes), or to stderr. */
+void log_use_syslog(const char *ident, int facility);
+int log_use_file(const char *pattern);
+void log_use_stderr(void);
 void log_set_id(const char *id);
 const char *log_prog(void);
 void log_msg(enum log_level lvl, const char *fmt, ...)

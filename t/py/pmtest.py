@@ -162,6 +162,8 @@ def pipe_session(inst, chunks, name=None, env=None, delay=0.15):
     e.update(env or {})
     p = subprocess.Popen(inst.argv(name), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, env=e)
+    # A real client waits for the greeting; smtpd refuses one that does not.
+    greeting = p.stdout.readline()
     try:
         for c in chunks:
             p.stdin.write(c if isinstance(c, bytes) else c.encode())
@@ -172,4 +174,5 @@ def pipe_session(inst, chunks, name=None, env=None, delay=0.15):
         pass  # the server ended the session first: its output says why
     p.stdin = None
     out, err = p.communicate(timeout=30)
+    out = greeting + out
     return out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
