@@ -1,0 +1,634 @@
+/*
+ * postmaster-lmtpd: one LMTP session (RFC 2033) on an accepted connection
+ * (fd 0/1 inetd style, or LISTEN_FDS fd 3) that delivers each message into
+ * local Maildirs and answers once per recipient with that recipient's own
+ * outcome. See postmaster-lmtpd(8).
+ *
+ * Two modes, chosen by [lmtpd] maildir:
+ *
+ *   "~/Maildir" (anything starting with ~)   system users: the local part
+ *       must name a passwd entry (else 550 5.1.1 at RCPT); the message is
+ *       written by a child running as that user (lib/deliver/deliver_user),
+ *       so the daemon must run as root; uid 0 is refused (550 5.7.1).
+ *   "/var/mail/%d/%u/Maildir"                virtual mailboxes: every
+ *       syntactically valid recipient whose expansion is a safe path is
+ *       accepted (routing already decided: lmtpd listens only on a unix
+ *       socket or runs under the queue runner); the files belong to the
+ *       postmaster user, which a root start drops to first.
+ *
+ * The message is spooled to an unlinked temporary file while it arrives,
+ * then delivered per recipient in RCPT order after the end of data.
+ */
+#define _GNU_SOURCE
+#include <sys/stat.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <systemd/sd-daemon.h>
+
+#include "base/buf.h"
+#include "base/log.h"
+#include "cf/cf_db.h"
+#include "deliver/deliver_loop.h"
+#include "deliver/deliver_maildir.h"
+#include "deliver/deliver_path.h"
+#include "deliver/deliver_user.h"
+#include "smtp/smtp_session.h"
+
+#ifndef PATH_MAX
+#define PATH_MAX 4096
+#endif
+
+#define IO_BUF 65536
+/* Header bytes kept in memory for the loop scan (Postfix header_size_limit). */
+#define LMTPD_HDR_MAX (100 * 1024)
+/* Write buffer in front of the temporary file. */
+#define LMTPD_WBUF 65536
+
+/* One accepted recipient, with what delivery needs, fixed at RCPT time. */
+struct lmtp_rcpt {
+	char addr[SMTP_PATH_MAX + 1];	/* as given: Delivered-To, loop scan */
+	char path[PATH_MAX];		/* the expanded Maildir */
+	struct passwd pw;		/* system mode: the owner */
+	char name[64];
+	char home[PATH_MAX];
+};
+
+struct lmtpd {
+	char hostname[256];
+	char tmpl[PATH_MAX];
+	char tmpdir[PATH_MAX];
+	int system;			/* "~/..." template: system users */
+	uint64_t max_hops;
+	struct smtp_session *s;
+	struct deliver_maildir dm;
+	/* the transaction */
+	char sender[SMTP_PATH_MAX + 1];
+	struct lmtp_rcpt *rc;
+	size_t nrc, caprc;
+	int fd;				/* unlinked temporary file, or -1 */
+	int failed;			/* a write to it failed: errno kept */
+	int werr;
+	char *wbuf;
+	size_t wlen;
+	struct buf hdr;			/* the first LMTPD_HDR_MAX bytes */
+	unsigned long messages, delivered;
+};
+
+static void
+reply(struct buf *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+reply(struct buf *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	buf_vprintf(r, fmt, ap);
+	va_end(ap);
+	buf_append_str(r, "\r\n");
+}
+
+static void
+tx_reset(struct lmtpd *d)
+{
+	if (d->fd >= 0)
+		close(d->fd);
+	d->fd = -1;
+	d->failed = d->werr = 0;
+	d->wlen = 0;
+	d->nrc = 0;
+	d->sender[0] = '\0';
+	buf_reset(&d->hdr);
+}
+
+static int
+on_mail(void *ctx, const struct smtp_path *from, const struct smtp_params *par,
+    struct buf *r)
+{
+	struct lmtpd *d = ctx;
+
+	(void)par;
+	(void)r;
+	tx_reset(d);
+	snprintf(d->sender, sizeof d->sender, "%s", from->addr);
+	return 0;
+}
+
+/* getpwnam as given, then lowercased (system names are lowercase). */
+static struct passwd *
+find_user(const char *local, size_t len)
+{
+	char name[SMTP_LOCAL_MAX + 1];
+	struct passwd *pw;
+	size_t i;
+
+	if (len == 0 || len > SMTP_LOCAL_MAX)
+		return NULL;
+	memcpy(name, local, len);
+	name[len] = '\0';
+	if ((pw = getpwnam(name)) != NULL)
+		return pw;
+	for (i = 0; i < len; i++)
+		if (name[i] >= 'A' && name[i] <= 'Z')
+			name[i] = (char)(name[i] - 'A' + 'a');
+	return getpwnam(name);
+}
+
+static int
+on_rcpt(void *ctx, const struct smtp_path *to, const struct smtp_params *par,
+    struct buf *r)
+{
+	struct lmtpd *d = ctx;
+	struct lmtp_rcpt *v;
+	struct passwd *pw = NULL;
+	const char *home = NULL;
+	int e;
+
+	(void)par;
+	if (d->nrc == d->caprc) {
+		size_t ncap = d->caprc ? d->caprc * 2 : 8;
+
+		if ((v = realloc(d->rc, ncap * sizeof *v)) == NULL) {
+			reply(r, "451 4.3.0 <%s>: out of memory", to->addr);
+			return 1;
+		}
+		d->rc = v;
+		d->caprc = ncap;
+	}
+	v = &d->rc[d->nrc];
+	memset(v, 0, sizeof *v);
+	if (d->system) {
+		errno = 0;
+		if ((pw = find_user(to->addr, to->locallen)) == NULL) {
+			if (errno != 0 && errno != ENOENT && errno != ESRCH &&
+			    errno != EBADF && errno != EPERM) {
+				reply(r, "451 4.3.0 <%s>: user lookup failed",
+				    to->addr);
+				return 1;
+			}
+			reply(r, "550 5.1.1 <%s>: Recipient address rejected: "
+			    "User unknown in local recipient table", to->addr);
+			return 1;
+		}
+		if (pw->pw_uid == 0) {
+			reply(r, "550 5.7.1 <%s>: Refusing to deliver as root "
+			    "(route root's mail to a person)", to->addr);
+			return 1;
+		}
+		snprintf(v->name, sizeof v->name, "%s", pw->pw_name);
+		snprintf(v->home, sizeof v->home, "%s", pw->pw_dir);
+		v->pw.pw_name = v->name;
+		v->pw.pw_dir = v->home;
+		v->pw.pw_uid = pw->pw_uid;
+		v->pw.pw_gid = pw->pw_gid;
+		home = v->home;
+	}
+	e = deliver_path_expand(v->path, sizeof v->path, d->tmpl, to->addr,
+	    to->locallen, to->domainlen ? to->domain : NULL, to->domainlen,
+	    home);
+	if (e != DELIVER_PATH_OK) {
+		reply(r, "550 5.1.3 <%s>: Mailbox name not allowed (%s)",
+		    to->addr, deliver_path_strerror(e));
+		return 1;
+	}
+	snprintf(v->addr, sizeof v->addr, "%s", to->addr);
+	d->nrc++;
+	return 0;
+}
+
+static int
+open_temp(struct lmtpd *d)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	/* O_TMPFILE: never has a name, so nothing is left after a crash. */
+	fd = open(d->tmpdir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR &&
+	    errno != EINVAL))
+		return fd;
+	if ((size_t)snprintf(path, sizeof path, "%s/lmtpd.XXXXXX",
+	    d->tmpdir) >= sizeof path) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if ((fd = mkostemp(path, O_CLOEXEC)) >= 0)
+		unlink(path);
+	return fd;
+}
+
+static int
+on_data_begin(void *ctx, struct buf *r)
+{
+	struct lmtpd *d = ctx;
+
+	if ((d->fd = open_temp(d)) < 0) {
+		int full = errno == ENOSPC || errno == EDQUOT;
+
+		log_err("unable to create a temporary file in %s: %s",
+		    d->tmpdir, strerror(errno));
+		reply(r, "%s", full ? "452 4.3.1 Insufficient system storage" :
+		    "451 4.3.0 Temporary local problem");
+		return 1;
+	}
+	d->wlen = 0;
+	d->failed = 0;
+	buf_reset(&d->hdr);
+	return 0;
+}
+
+static int
+write_all(int fd, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static int
+wflush(struct lmtpd *d)
+{
+	if (d->wlen && write_all(d->fd, d->wbuf, d->wlen) < 0) {
+		d->failed = 1;
+		d->werr = errno;
+		return -1;
+	}
+	d->wlen = 0;
+	return 0;
+}
+
+static int
+on_data_write(void *ctx, const char *p, size_t n)
+{
+	struct lmtpd *d = ctx;
+
+	/*
+	 * A failure is remembered, not returned: data_end then answers each
+	 * recipient 452 4.3.1 (disk full) or 451 4.3.0 itself, where the
+	 * session's own reply would always be 451.
+	 */
+	if (d->fd < 0 || d->failed)
+		return 0;
+	if (d->hdr.len < LMTPD_HDR_MAX) {
+		size_t k = LMTPD_HDR_MAX - d->hdr.len;
+
+		if (buf_append(&d->hdr, p, k < n ? k : n) < 0) {
+			d->failed = 1;
+			d->werr = errno;
+			return 0;
+		}
+	}
+	if (d->wlen + n > LMTPD_WBUF && wflush(d) < 0)
+		return 0;
+	if (n >= LMTPD_WBUF) {
+		if (write_all(d->fd, p, n) < 0) {
+			d->failed = 1;
+			d->werr = errno;
+		}
+		return 0;
+	}
+	memcpy(d->wbuf + d->wlen, p, n);
+	d->wlen += n;
+	return 0;
+}
+
+/* "250 2.0.0 text" -> "250 2.0.0 <addr> text" */
+static void
+rcpt_reply(struct buf *r, const char *text, const char *addr)
+{
+	const char *sp = strchr(text, ' ');
+
+	sp = sp ? strchr(sp + 1, ' ') : NULL;
+	if (sp == NULL)
+		reply(r, "%s <%s>", text, addr);
+	else
+		reply(r, "%.*s <%s>%s", (int)(sp - text), text, addr, sp);
+}
+
+static const char *
+status_word(int res)
+{
+	if (res == DELIVER_OK)
+		return "sent";
+	if (res == DELIVER_E_TEMP || res == DELIVER_E_QUOTA ||
+	    res == DELIVER_E_NOSPACE)
+		return "deferred";
+	return "bounced";
+}
+
+static int
+deliver_one(struct lmtpd *d, const struct lmtp_rcpt *v, char *fname,
+    size_t fcap, int *err)
+{
+	struct deliver_loop lp;
+	struct deliver_msg msg;
+	struct buf h = BUF_INIT(0);
+	int res;
+
+	*err = 0;
+	fname[0] = '\0';
+	deliver_loop_scan(d->hdr.p, d->hdr.len, LMTPD_HDR_MAX, v->addr,
+	    strlen(v->addr), &lp);
+	/* Our own Delivered-To counts as one more hop (RFC 5321 6.3). */
+	if (lp.found || lp.hops + 1 > d->max_hops)
+		return DELIVER_E_LOOP;
+	if (deliver_maildir_hdr_return_path(&h, d->sender,
+	    strlen(d->sender)) < 0 ||
+	    deliver_maildir_hdr_delivered_to(&h, v->addr, strlen(v->addr)) < 0) {
+		*err = errno;
+		buf_free(&h);
+		return DELIVER_E_TEMP;
+	}
+	memset(&msg, 0, sizeof msg);
+	msg.hdr = h.p;
+	msg.hdrlen = h.len;
+	msg.fd = d->fd;
+	msg.off = 0;
+	msg.flags = DELIVER_MSG_CRLF;
+	if (d->system)
+		res = deliver_user_put(&d->dm, &v->pw, v->path, &msg, fname,
+		    fcap);
+	else
+		res = deliver_maildir_put(&d->dm, v->path, &msg, fname, fcap);
+	*err = res == DELIVER_OK ? 0 : errno;
+	buf_free(&h);
+	return res;
+}
+
+static int
+on_data_end(void *ctx, const struct smtp_msg_info *info, struct buf *r)
+{
+	struct lmtpd *d = ctx;
+	char fname[DELIVER_MAILDIR_NAMEMAX];
+	size_t i;
+	int all_ok = 1;
+
+	if (info->nrcpt != d->nrc)
+		die_bug("session has %u recipients, lmtpd %zu", info->nrcpt,
+		    d->nrc);
+	if (d->fd >= 0 && !d->failed)
+		wflush(d);
+	d->messages++;
+	for (i = 0; i < d->nrc; i++) {
+		const struct lmtp_rcpt *v = &d->rc[i];
+		int res, err;
+
+		if (d->fd < 0 || d->failed) {
+			err = d->werr;
+			res = deliver_maildir_errno_result(err);
+			fname[0] = '\0';
+		} else {
+			res = deliver_one(d, v, fname, sizeof fname, &err);
+		}
+		rcpt_reply(r, deliver_maildir_reply(res), v->addr);
+		if (res == DELIVER_OK) {
+			d->delivered++;
+			log_info("delivery: to=<%s> from=<%s> status=sent "
+			    "size=%llu maildir=%s/new/%s", v->addr, d->sender,
+			    (unsigned long long)info->size, v->path, fname);
+		} else {
+			all_ok = 0;
+			log_msg(res == DELIVER_E_LOOP || res == DELIVER_E_ROOT ||
+			    res == DELIVER_E_MAILBOX ? LOG_L_NOTICE : LOG_L_WARN,
+			    "delivery: to=<%s> from=<%s> status=%s reply=\"%s\" "
+			    "maildir=%s%s%s", v->addr, d->sender,
+			    status_word(res), deliver_maildir_reply(res),
+			    v->path, err ? " error=" : "",
+			    err ? strerror(err) : "");
+		}
+	}
+	tx_reset(d);
+	return all_ok ? 0 : 1;
+}
+
+static void
+on_abort(void *ctx)
+{
+	tx_reset(ctx);
+}
+
+static void early_fail(int out, const char *host, const char *why);
+
+/* Virtual mode: the files belong to the postmaster user, never root. */
+static void
+drop_privileges(struct cf_db *db, const char *host, int out)
+{
+	char user[128], group[128];
+	struct passwd *pw;
+	struct group *gr;
+
+	if (geteuid() != 0)
+		return;
+	cf_db_str(db, "core", "", "user-id", user, sizeof user);
+	cf_db_str(db, "core", "", "group-id", group, sizeof group);
+	if ((pw = getpwnam(user)) == NULL || (gr = getgrnam(group)) == NULL) {
+		early_fail(out, host, "misconfigured");
+		die(EX_NOUSER, "[core] %s '%s' does not exist",
+		    pw ? "group-id" : "user-id", pw ? group : user);
+	}
+	if (pw->pw_uid == 0) {
+		early_fail(out, host, "misconfigured");
+		die(EX_CONFIG, "[core] user-id '%s' is root: refusing to write "
+		    "virtual mailboxes as root", user);
+	}
+	if (setgroups(1, &gr->gr_gid) < 0 || setgid(gr->gr_gid) < 0 ||
+	    setuid(pw->pw_uid) < 0 || setuid(0) == 0)
+		die_sys(EX_OSERR, "unable to drop privileges to %s", user);
+}
+
+static int
+flush_output(struct lmtpd *d, int out)
+{
+	size_t len;
+	const char *p = smtp_session_output(d->s, &len);
+
+	if (len == 0)
+		return 0;
+	if (write_all(out, p, len) < 0)
+		return -1;
+	smtp_session_output_done(d->s, len);
+	return 0;
+}
+
+static void
+early_fail(int out, const char *host, const char *why)
+{
+	char line[512];
+	int n = snprintf(line, sizeof line,
+	    "421 4.3.0 %s Service not available: %s\r\n", host, why);
+
+	if (n > 0)
+		write_all(out, line, (size_t)n);
+}
+
+static void
+usage(int code)
+{
+	fprintf(code ? stderr : stdout, "usage: postmaster-lmtpd [-C CDB]\n"
+	    "  LMTP (RFC 2033) on fd 0/1 or LISTEN_FDS fd 3; delivers to the\n"
+	    "  Maildirs of [lmtpd] maildir. See postmaster-lmtpd(8).\n");
+	exit(code);
+}
+
+int
+main(int argc, char **argv)
+{
+	static char inbuf[IO_BUF];
+	const char *cdb = "/etc/postmaster.cdb", *why, *env;
+	struct lmtpd d;
+	struct cf_db db;
+	struct smtp_session_cfg cfg;
+	struct smtp_session_ops ops = { on_mail, on_rcpt, on_data_begin,
+		on_data_write, on_data_end, on_abort, NULL, NULL };
+	uint64_t v, idle = 300, deadline = 30 * 60;
+	size_t have = 0;
+	time_t start = time(NULL);
+	int in = 0, out = 1, i, e;
+
+	log_init(argv[0]);
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+			usage(0);
+		else if (strcmp(argv[i], "-C") == 0 && i + 1 < argc)
+			cdb = argv[++i];
+		else if (strncmp(argv[i], "-C", 2) == 0 && argv[i][2])
+			cdb = argv[i] + 2;
+		else
+			usage(EX_USAGE);
+	}
+	memset(&d, 0, sizeof d);
+	d.fd = -1;
+	buf_init(&d.hdr, 0);
+	signal(SIGPIPE, SIG_IGN);
+	if (sd_listen_fds(1) == 1)
+		in = out = SD_LISTEN_FDS_START;
+	gethostname(d.hostname, sizeof d.hostname - 1);
+
+	if (cf_db_open(&db, cdb, &why) < 0) {
+		early_fail(out, d.hostname, "configuration unavailable");
+		die(EX_TEMPFAIL, "unable to open %s: %s", cdb, why);
+	}
+	if (cf_db_str(&db, "core", "", "hostname", d.tmpl,
+	    sizeof d.hostname) >= 0 && d.tmpl[0])
+		memcpy(d.hostname, d.tmpl, strlen(d.tmpl) + 1);
+	if (cf_db_str(&db, "lmtpd", "", "maildir", d.tmpl, sizeof d.tmpl) < 0 ||
+	    d.tmpl[0] == '\0')
+		snprintf(d.tmpl, sizeof d.tmpl, "~/Maildir");
+	d.system = d.tmpl[0] == '~';
+	/* A template that can never expand is a configuration error. */
+	{
+		char probe[PATH_MAX];
+
+		e = deliver_path_expand(probe, sizeof probe, d.tmpl, "u", 1,
+		    "d", 1, "/h");
+		if (e != DELIVER_PATH_OK) {
+			early_fail(out, d.hostname, "misconfigured");
+			die(EX_CONFIG, "[lmtpd] maildir \"%s\": %s", d.tmpl,
+			    deliver_path_strerror(e));
+		}
+	}
+	d.max_hops = 50;
+	if (cf_db_uint(&db, "core", "", "max-hops", &v) >= 0 && v > 0)
+		d.max_hops = v;
+	if ((env = getenv("TMPDIR")) == NULL || env[0] != '/')
+		env = "/tmp";
+	snprintf(d.tmpdir, sizeof d.tmpdir, "%s", env);
+	if (!d.system)
+		drop_privileges(&db, d.hostname, out);
+	else if (geteuid() != 0)
+		log_warn("not running as root: can deliver only to uid %ld",
+		    (long)geteuid());
+	if (deliver_maildir_init(&d.dm, d.hostname) < 0 ||
+	    (d.wbuf = malloc(LMTPD_WBUF)) == NULL) {
+		early_fail(out, d.hostname, "out of memory");
+		die_sys(EX_TEMPFAIL, "unable to initialise");
+	}
+
+	memset(&cfg, 0, sizeof cfg);
+	cfg.hostname = d.hostname;
+	cfg.accept_mail = 1;
+	cfg.lmtp_only = 1;
+	/* RFC 2033: no BINARYMIME/SMTPUTF8 promise we have not tested. */
+	cfg.ext = SMTP_EXT_SIZE | SMTP_EXT_8BITMIME;
+	if (cf_db_uint(&db, "core", "", "max-message-size", &v) >= 0)
+		cfg.size_max = v;
+	cfg.max_received = (unsigned)d.max_hops;
+	cf_db_close(&db);
+
+	if ((d.s = smtp_session_new(&cfg, &ops, &d)) == NULL)
+		die(EX_TEMPFAIL, "out of memory");
+	log_info("connect: maildir=%s mode=%s", d.tmpl,
+	    d.system ? "system" : "virtual");
+	if (flush_output(&d, out) < 0)
+		goto done;
+	while (!smtp_session_closing(d.s)) {
+		struct pollfd pfd = { in, POLLIN, 0 };
+		long left = (long)deadline - (long)(time(NULL) - start);
+		int timeout = (int)((uint64_t)left < idle ? (uint64_t)left : idle);
+		ssize_t n;
+		size_t used;
+
+		if (left <= 0 || poll(&pfd, 1, timeout * 1000) == 0) {
+			smtp_session_timeout(d.s);
+			break;
+		}
+		n = read(in, inbuf + have, sizeof inbuf - have);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			smtp_session_eof(d.s);
+			break;
+		}
+		have += (size_t)n;
+		used = smtp_session_feed(d.s, inbuf, have);
+		memmove(inbuf, inbuf + used, have - used);
+		have -= used;
+		/* RFC 2920: one write per pipelined group of commands. */
+		pfd.revents = 0;
+		if (smtp_session_closing(d.s) || poll(&pfd, 1, 0) == 0 ||
+		    have == sizeof inbuf) {
+			if (flush_output(&d, out) < 0)
+				goto done;
+		}
+		while (have == sizeof inbuf) {
+			if (flush_output(&d, out) < 0)
+				goto done;
+			used = smtp_session_feed(d.s, inbuf, have);
+			if (used == 0)
+				break;
+			memmove(inbuf, inbuf + used, have - used);
+			have -= used;
+		}
+	}
+	flush_output(&d, out);
+done:
+	log_info("disconnect: messages=%lu delivered=%lu errors=%u",
+	    d.messages, d.delivered, smtp_session_errors(d.s));
+	tx_reset(&d);
+	smtp_session_free(d.s);
+	buf_free(&d.hdr);
+	free(d.rc);
+	free(d.wbuf);
+	return 0;
+}

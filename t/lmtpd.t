@@ -1,0 +1,116 @@
+#!/bin/sh
+# postmaster-lmtpd end to end: swaks in LMTP mode over a pipe and over a
+# unix socket (systemd-socket-activate), virtual and system-user Maildirs,
+# byte-for-byte contents, unknown user 550, loop 554, per-recipient
+# replies with one recipient failing, disk full 452 (tmpfs).
+. "$(dirname "$0")/lib.sh"
+LMTPD="$PM_BIN/postmaster-lmtpd"
+CFC="$PM_BIN/postmaster-cfcompile"
+command -v swaks >/dev/null || skip_all "swaks not installed"
+[ "$(id -u)" -eq 0 ] || skip_all "needs root (delivery as other users)"
+cd "$T_TMP" || exit 1
+chmod 755 "$T_TMP"
+trap 't_cleanup' EXIT
+
+# --- virtual mailboxes, owned by [core] user-id (nobody here) ------------
+mkdir mail && chown nobody:nogroup mail
+cat >virt.cf <<EOF
+[core]
+hostname = lmtp.example.test
+user-id = nobody
+group-id = nogroup
+[lmtpd]
+maildir = "$T_TMP/mail/%d/%u/Maildir"
+EOF
+"$CFC" -c virt.cf -o virt.cdb
+ok $? "virtual config compiles"
+
+# swaks dot-stuffs the data and ends it with one more CRLF.
+printf 'From: a@example.org\r\nTo: joe@example.test\r\nSubject: hi\r\n\r\nline one\r\n.dot\r\nlast\r\n' >msg1
+lmtp() { # lmtp CDB FROM TO-LIST DATA-FILE [swaks args]
+	cdb=$1 from=$2 to=$3 data=$4
+	shift 4
+	swaks --protocol LMTP --pipe "$LMTPD -C $cdb" -f "$from" -t "$to" \
+	    --data "@$data" "$@" 2>lmtpd.err
+}
+lmtp virt.cdb a@example.org joe@example.test,ann@example.test msg1 >out
+ok $? "swaks LMTP session succeeds"
+is "$(grep -E '^<.. 250 2\.0\.0' out | sed 's/^<.. //')" "250 2.0.0 <joe@example.test> Delivered
+250 2.0.0 <ann@example.test> Delivered" "one 250 per recipient, in RCPT order"
+like "$(head -1 out; grep -m1 '250-PIPELINING' out; grep -c -E '250.(ENHANCEDSTATUSCODES|8BITMIME|CHUNKING|PIPELINING)' out)" \
+    '4$' "LHLO offers PIPELINING ENHANCEDSTATUSCODES 8BITMIME CHUNKING"
+f=$(ls mail/example.test/joe/Maildir/new/* 2>/dev/null | head -1)
+printf 'Return-Path: <a@example.org>\nDelivered-To: joe@example.test\nFrom: a@example.org\nTo: joe@example.test\nSubject: hi\n\nline one\n.dot\nlast\n\n' >want1
+cmp -s "$f" want1
+ok $? "joe's Maildir file is byte for byte the message (LF, unstuffed, headers added)"
+is "$(stat -c %U "$f")" "nobody" "virtual mailbox files belong to the postmaster user"
+is "$(ls mail/example.test/joe/Maildir/tmp | wc -l)" 0 "nothing left in tmp/"
+is "$(ls mail/example.test/ann/Maildir/new | wc -l)" 1 "ann got her copy"
+like "$(cat lmtpd.err)" "delivery: to=<joe@example.test> from=<a@example.org> status=sent size=[0-9]+ maildir=$T_TMP/mail/example.test/joe/Maildir/new/" \
+    "one log line per recipient with status and file"
+
+# --- loop: Delivered-To for one recipient only ---------------------------
+printf 'Delivered-To: joe@example.test\r\nSubject: loop\r\n\r\nx\r\n' >loop
+lmtp virt.cdb a@example.org joe@example.test,ann@example.test loop >out
+is "$(grep -E '^<.. [245][0-9][0-9] [245]\.[0-9]\.[0-9] <' out | sed 's/^<.. //')" "554 5.4.6 <joe@example.test> Mail loop detected
+250 2.0.0 <ann@example.test> Delivered" "Delivered-To loop: 554 for that recipient, 250 for the other"
+is "$(ls mail/example.test/joe/Maildir/new | wc -l)" 1 "no second file for joe"
+
+# --- unsafe addresses under a template ------------------------------------
+printf 'Subject: x\r\n\r\nx\r\n' >small
+lmtp virt.cdb a@example.org 'a/b@example.test' small >out
+like "$(grep -E '^<.. 5' out)" "550 5.1.3 <a/b@example.test>: Mailbox name not allowed" "a local part that is no safe file name is refused at RCPT"
+
+# --- over a unix socket, as systemd runs it --------------------------------
+if command -v systemd-socket-activate >/dev/null; then
+	systemd-socket-activate -a --inetd -l "$T_TMP/lmtp.sock" "$LMTPD" -C virt.cdb >/dev/null 2>sock.err &
+	sap=$!
+	i=0; while [ ! -S lmtp.sock ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done
+	swaks --protocol LMTP --socket "$T_TMP/lmtp.sock" -f a@example.org \
+	    -t sock@example.test --data @msg1 >out 2>&1
+	like "$(grep '^<-  250 2.0.0' out)" "250 2.0.0 <sock@example.test> Delivered" "delivery over a unix socket"
+	is "$(ls mail/example.test/sock/Maildir/new | wc -l)" 1 "the socket delivery landed"
+	kill $sap 2>/dev/null; wait $sap 2>/dev/null
+else
+	skip "systemd-socket-activate not installed"
+	skip "systemd-socket-activate not installed"
+fi
+
+# --- disk full: 452 4.3.1, no partial file ---------------------------------
+if unshare -m true 2>/dev/null; then
+	{ head -c 200000 /dev/zero | tr '\0' 'x'; echo; } | fold -w 70 | sed 's/$/\r/' >big
+	printf 'Subject: big\r\n\r\n' | cat - big >bigmsg
+	mkdir full
+	unshare -m sh -c "mount -t tmpfs -o size=64k,mode=0777 tmpfs '$T_TMP/full' &&
+	    sed 's|$T_TMP/mail|$T_TMP/full|' virt.cf >full.cf &&
+	    '$CFC' -c full.cf -o full.cdb &&
+	    swaks --protocol LMTP --pipe '$LMTPD -C $T_TMP/full.cdb' -f a@example.org \
+	        -t joe@example.test,ann@example.test --data @bigmsg >out 2>/dev/null;
+	    find '$T_TMP/full' -type f | wc -l >files"
+	is "$(grep -E '^<.. 452' out | sed 's/^<.. //')" "452 4.3.1 <joe@example.test> Insufficient system storage
+452 4.3.1 <ann@example.test> Insufficient system storage" "full disk: 452 4.3.1 per recipient"
+	is "$(cat files)" 0 "full disk: no partial file anywhere"
+else
+	skip "unshare -m not permitted"
+	skip "unshare -m not permitted"
+fi
+
+# --- system users: ~/Maildir, written as the user --------------------------
+U=pmlmtpt$$
+useradd -M -d "$T_TMP/home/$U" -s /usr/sbin/nologin "$U" || skip_all "useradd failed"
+trap 'userdel "$U" 2>/dev/null; t_cleanup' EXIT
+mkdir -p "home/$U" && chown "$U" "home/$U"
+printf '[lmtpd]\nmaildir = "~/Maildir"\n' >sys.cf
+"$CFC" -c sys.cf -o sys.cdb
+lmtp sys.cdb a@example.org "$U@example.test,nosuchuser$$@example.test,root@example.test" msg1 >out
+like "$(grep -E '^<.. 550' out | head -1)" "550 5.1.1 <nosuchuser$$@example.test>: Recipient address rejected: User unknown" "unknown system user: 550 5.1.1 at RCPT"
+like "$(grep -E '^<.. 550' out | sed -n 2p)" "550 5.7.1 <root@example.test>: Refusing to deliver as root" "root: 550 5.7.1 at RCPT"
+like "$(grep -E '^<.. 250 2.0.0' out)" "250 2.0.0 <$U@example.test> Delivered" "the known user gets 250"
+f=$(ls "home/$U/Maildir/new/"* 2>/dev/null | head -1)
+is "$(stat -c %U "$f" 2>/dev/null)" "$U" "the file belongs to the user"
+is "$(stat -c %U "home/$U/Maildir")" "$U" "so does the Maildir"
+sed "2s/.*/Delivered-To: $U@example.test/" want1 >want2
+cmp -s "$f" want2
+ok $? "system user's file byte for byte"
+
+done_testing
