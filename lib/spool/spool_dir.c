@@ -79,7 +79,9 @@ spool_dir_open(struct spool_dir *sp, const char *path, int flags)
 	int save;
 
 	sp->root = sp->tmp = sp->queue = sp->state = -1;
-	if ((flags & SPOOL_DIR_CREATE) && mkdir(path, 0700) < 0 &&
+	/* 0711: others may pass through to maildrop/ (postmaster-inject,
+	 * setgid postdrop) but list nothing; the queue itself stays 0700. */
+	if ((flags & SPOOL_DIR_CREATE) && mkdir(path, 0711) < 0 &&
 	    errno != EEXIST)
 		return -1;
 	sp->root = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
