@@ -4,7 +4,7 @@
 set -eu
 top=$(pwd)
 B=${BUILD:-build}
-var="$top/var"
+var=${PM_VAR:-$top/var}  # tests point it elsewhere
 mkdir -p "$var/spool" "$var/mail"
 
 if [ "$(id -u)" -eq 0 ]; then
