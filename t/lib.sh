@@ -5,6 +5,7 @@
 T_N=0
 T_FAILED=0
 T_TMP=$(mktemp -d "${TMPDIR:-/tmp}/pm-test.XXXXXX")
+chmod 755 "$T_TMP"  # programs that drop privileges must reach it
 t_cleanup() { rm -rf "$T_TMP"; }
 trap t_cleanup EXIT
 
