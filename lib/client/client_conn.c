@@ -1,0 +1,402 @@
+#define _GNU_SOURCE
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <netinet/in.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "client/client_conn.h"
+
+int64_t
+client_conn_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int
+timeout_ms(const struct client_conn *c, unsigned secs)
+{
+	uint64_t ms;
+
+	if (c->scale_ms == 0)
+		ms = (uint64_t)secs * 1000;
+	else
+		ms = (uint64_t)secs * c->scale_ms / 60;
+	if (ms == 0)
+		ms = 1;
+	return ms > INT32_MAX ? INT32_MAX : (int)ms;
+}
+
+void
+client_conn_init(struct client_conn *c, enum client_proto proto,
+    unsigned scale_ms)
+{
+	memset(c, 0, sizeof *c);
+	c->fd = -1;
+	c->proto = proto;
+	c->scale_ms = scale_ms;
+	/* a reply line is bounded; a read never needs more than this */
+	buf_init(&c->in, CLIENT_CONN_LINE_MAX + 8192);
+	c->opened_ms = c->used_ms = client_conn_now_ms();
+}
+
+/* vsnprintf: diagnostics are cut at sizeof err, by design. */
+static void set_err(struct client_conn *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+set_err(struct client_conn *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	c->broken = 1;
+	va_start(ap, fmt);
+	if (vsnprintf(c->err, sizeof c->err, fmt, ap) < 0)
+		c->err[0] = '\0';
+	va_end(ap);
+}
+
+static void
+fail(struct client_conn *c, const char *what, int err)
+{
+	if (err != 0)
+		set_err(c, "%s with %s: %s", what, c->relay, strerror(err));
+	else
+		set_err(c, "%s with %s", what, c->relay);
+}
+
+/* poll() for one event within ms, across EINTR. 1 ready, 0 timeout. */
+static int
+wait_fd(int fd, short ev, int ms)
+{
+	int64_t end = client_conn_now_ms() + ms;
+	struct pollfd p;
+	int r;
+
+	for (;;) {
+		p.fd = fd;
+		p.events = ev;
+		p.revents = 0;
+		r = poll(&p, 1, ms);
+		if (r >= 0)
+			return r;
+		if (errno != EINTR)
+			return -1;
+		ms = (int)(end - client_conn_now_ms());
+		if (ms < 0)
+			return 0;
+	}
+}
+
+int
+client_conn_tcp(struct client_conn *c, const char *host,
+    const struct dns_addr *a, unsigned port)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	char ip[DNS_ADDR_STRLEN];
+	int fd, err, r;
+
+	dns_addr_format(a, ip, sizeof ip);
+	snprintf(c->relay, sizeof c->relay, "%.240s[%s]:%u", host, ip, port);
+	memset(&ss, 0, sizeof ss);
+	if (a->family == AF_INET6) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((unsigned short)port);
+		memcpy(&s6->sin6_addr, a->a, 16);
+		sl = sizeof *s6;
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((unsigned short)port);
+		memcpy(&s4->sin_addr, a->a, 4);
+		sl = sizeof *s4;
+	}
+	fd = socket(a->family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0) {
+		fail(c, "cannot create socket", errno);
+		return -1;
+	}
+	if (connect(fd, (struct sockaddr *)&ss, sl) < 0) {
+		if (errno != EINPROGRESS) {
+			err = errno;
+			close(fd);
+			fail(c, "connect", err);
+			return -1;
+		}
+		r = wait_fd(fd, POLLOUT, timeout_ms(c, CLIENT_TO_CONNECT));
+		sl = sizeof err;
+		if (r <= 0) {
+			err = r == 0 ? ETIMEDOUT : errno;
+			close(fd);
+			fail(c, "connect", err);
+			return -1;
+		}
+		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &sl) < 0)
+			err = errno;
+		if (err != 0) {
+			close(fd);
+			fail(c, "connect", err);
+			return -1;
+		}
+	}
+	c->fd = fd;
+	c->owned = 1;
+	c->tcp = 1;
+	c->broken = 0;
+	return 0;
+}
+
+int
+client_conn_unix(struct client_conn *c, const char *path)
+{
+	struct sockaddr_un sun;
+	int fd, err;
+
+	snprintf(c->relay, sizeof c->relay, "%.290s", path);
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof sun.sun_path) {
+		fail(c, "socket path too long", ENAMETOOLONG);
+		return -1;
+	}
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		fail(c, "cannot create socket", errno);
+		return -1;
+	}
+	/* A local connect either succeeds or fails at once. */
+	if (connect(fd, (struct sockaddr *)&sun, sizeof sun) < 0) {
+		err = errno;
+		close(fd);
+		fail(c, "connect", err);
+		return -1;
+	}
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0) {
+		err = errno;
+		close(fd);
+		fail(c, "fcntl", err);
+		return -1;
+	}
+	c->fd = fd;
+	c->owned = 1;
+	c->tcp = 1;	/* a socket: MSG_NOSIGNAL applies */
+	c->broken = 0;
+	return 0;
+}
+
+void
+client_conn_adopt(struct client_conn *c, int fd, const char *name)
+{
+	snprintf(c->relay, sizeof c->relay, "%.290s",
+	    name != NULL && *name != '\0' ? name : "local");
+	c->fd = fd;
+	c->owned = 0;
+	c->broken = 0;
+	{
+		int type;
+		socklen_t sl = sizeof type;
+
+		c->tcp = getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &sl) == 0;
+	}
+}
+
+/* Reads more input within ms: 1 got data, 0 timeout/EOF/error (broken). */
+static int
+fill(struct client_conn *c, int ms, const char *what)
+{
+	char tmp[4096];
+	ssize_t n;
+	int r;
+
+	for (;;) {
+		r = wait_fd(c->fd, POLLIN, ms);
+		if (r <= 0) {
+			if (r == 0)
+				set_err(c, "conversation with %s timed out "
+				    "while reading reply to %s", c->relay,
+				    what);
+			else
+				fail(c, "lost connection", errno);
+			return 0;
+		}
+		n = read(c->fd, tmp, sizeof tmp);
+		if (n > 0)
+			break;
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		set_err(c, "lost connection with %s while reading reply "
+		    "to %s%s%s", c->relay, what, n < 0 ? ": " : "",
+		    n < 0 ? strerror(errno) : "");
+		return 0;
+	}
+	if (buf_append(&c->in, tmp, (size_t)n) < 0) {
+		fail(c, "out of memory", errno);
+		return 0;
+	}
+	return 1;
+}
+
+static int
+read_reply(struct client_conn *c, struct client_reply *r, unsigned secs,
+    int ehlo, const char *what)
+{
+	int ms = timeout_ms(c, secs);
+	int first = 1, skipping = 0;
+
+	client_reply_reset(r);
+	if (c->fd < 0 || c->broken) {
+		if (c->err[0] == '\0')
+			set_err(c, "no connection");
+		c->broken = 1;
+		return -1;
+	}
+	for (;;) {
+		char *nl = memchr(c->in.p ? c->in.p : "", '\n', c->in.len);
+		size_t ll;
+		int res;
+
+		if (nl == NULL) {
+			/* Cut an overlong line: keep its head, drop the
+			 * rest up to the LF. */
+			if (c->in.len > CLIENT_CONN_LINE_MAX) {
+				if (!skipping) {
+					res = client_reply_feed(r, c->in.p,
+					    CLIENT_CONN_LINE_MAX);
+					if (res == CLIENT_REPLY_E_SYNTAX)
+						goto syntax;
+					skipping = 1;
+				}
+				c->in.len = 0;
+			}
+			if (!fill(c, ms, what))
+				return -1;
+			continue;
+		}
+		ll = (size_t)(nl - c->in.p);
+		if (skipping) {
+			buf_consume(&c->in, ll + 1);
+			skipping = 0;
+			if (r->done)
+				break;
+			continue;
+		}
+		/* Tolerate a bare LF ending from sloppy servers. */
+		if (ll > 0 && c->in.p[ll - 1] == '\r')
+			ll--;
+		res = client_reply_feed(r, c->in.p, ll);
+		if (res == CLIENT_REPLY_E_SYNTAX)
+			goto syntax;
+		if (ehlo && !first && ll > 4)
+			client_ext_line(&c->ext, c->in.p + 4, ll - 4);
+		first = 0;
+		buf_consume(&c->in, (size_t)(nl - c->in.p) + 1);
+		if (res == CLIENT_REPLY_DONE)
+			break;
+	}
+	c->used_ms = client_conn_now_ms();
+	return 0;
+syntax:
+	set_err(c, "malformed reply from %s to %s", c->relay, what);
+	return -1;
+}
+
+int
+client_conn_reply(struct client_conn *c, struct client_reply *r,
+    unsigned timeout_s)
+{
+	return read_reply(c, r, timeout_s, 0, "command");
+}
+
+int
+client_conn_ehlo_reply(struct client_conn *c, struct client_reply *r,
+    unsigned timeout_s)
+{
+	memset(&c->ext, 0, sizeof c->ext);
+	return read_reply(c, r, timeout_s, 1, "EHLO");
+}
+
+int
+client_conn_write(struct client_conn *c, const void *p, size_t n,
+    unsigned timeout_s)
+{
+	const char *s = p;
+	int ms = timeout_ms(c, timeout_s);
+	ssize_t w;
+	int r;
+
+	if (c->fd < 0 || c->broken)
+		return -1;
+	while (n > 0) {
+		if (c->tcp)
+			w = send(c->fd, s, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+		else
+			w = write(c->fd, s, n);
+		if (w > 0) {
+			s += w;
+			n -= (size_t)w;
+			continue;
+		}
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			r = wait_fd(c->fd, POLLOUT, ms);
+			if (r > 0)
+				continue;
+			if (r == 0) {
+				set_err(c, "conversation with %s timed out "
+				    "while sending", c->relay);
+				return -1;
+			}
+		}
+		set_err(c, "lost connection with %s while sending: %s",
+		    c->relay, w < 0 ? strerror(errno) : "short write");
+		return -1;
+	}
+	c->used_ms = client_conn_now_ms();
+	return 0;
+}
+
+int
+client_conn_stale(struct client_conn *c)
+{
+	struct pollfd p;
+
+	if (c->fd < 0 || c->broken || c->in.len > 0)
+		return 1;
+	p.fd = c->fd;
+	p.events = POLLIN;
+	p.revents = 0;
+	/* Readable while idle means EOF or a 421 we never asked for. */
+	return poll(&p, 1, 0) != 0;
+}
+
+void
+client_conn_close(struct client_conn *c, int quit)
+{
+	if (c->fd >= 0 && quit && !c->broken) {
+		struct client_reply r;
+
+		if (client_conn_write(c, "QUIT\r\n", 6, CLIENT_TO_QUIT) == 0)
+			(void)client_conn_reply(c, &r, CLIENT_TO_QUIT);
+	}
+	if (c->fd >= 0 && c->owned)
+		close(c->fd);
+	c->fd = -1;
+	c->broken = 1;
+	buf_free(&c->in);
+}

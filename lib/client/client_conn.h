@@ -1,0 +1,81 @@
+/*
+ * client_conn: one outbound SMTP/LMTP connection -- connect with a
+ * deadline (TCP or unix socket, or adopt a connected fd), read replies
+ * line by line with a deadline per read, write with a deadline per send.
+ *
+ * Timeouts are given in RFC 5321 4.5.3.2 seconds and scaled here: with
+ * scale_ms != 0 a minute lasts scale_ms milliseconds (tests). Lines longer
+ * than CLIENT_CONN_LINE_MAX are cut (the rest of the line is discarded),
+ * so a hostile server cannot make us buffer without bound.
+ *
+ * Any I/O failure or malformed reply marks the connection broken and
+ * fills err with a diagnostic; a broken connection is never reused.
+ * Writes use MSG_NOSIGNAL so a peer that hangs up gives EPIPE, not a
+ * signal, and MSG_DONTWAIT so the deadline holds without changing the
+ * flags of a caller's fd (client_conn_adopt).
+ */
+#ifndef PM_CLIENT_CONN_H
+#define PM_CLIENT_CONN_H
+
+#include <stdint.h>
+
+#include "base/buf.h"
+#include "client/client_deliver.h"
+#include "client/client_reply.h"
+#include "dns/dns_addr.h"
+
+#define CLIENT_CONN_LINE_MAX 2048
+
+/* RFC 5321 4.5.3.2 (connect and QUIT are not in the RFC; Postfix's
+ * smtp_connect_timeout is 30 s). */
+#define CLIENT_TO_CONNECT 30
+#define CLIENT_TO_GREETING 300	/* 4.5.3.2.1 */
+#define CLIENT_TO_HELO 300
+#define CLIENT_TO_MAIL 300	/* 4.5.3.2.2 */
+#define CLIENT_TO_RCPT 300	/* 4.5.3.2.3 */
+#define CLIENT_TO_DATA 120	/* 4.5.3.2.4 */
+#define CLIENT_TO_BLOCK 180	/* 4.5.3.2.5 */
+#define CLIENT_TO_DOT 600	/* 4.5.3.2.6 */
+#define CLIENT_TO_RSET 120
+#define CLIENT_TO_QUIT 60
+
+struct client_conn {
+	int fd;
+	int owned;		/* ours to close */
+	int tcp;		/* TCP (MSG_NOSIGNAL ok) */
+	int broken;
+	enum client_proto proto;
+	unsigned scale_ms;
+	int esmtp;		/* EHLO or LHLO accepted */
+	struct client_ext ext;
+	int64_t opened_ms;	/* CLOCK_MONOTONIC */
+	int64_t used_ms;
+	char relay[300];	/* host[ip]:port */
+	struct buf in;
+	char err[CLIENT_REPLY_MAX];
+};
+
+int64_t client_conn_now_ms(void);
+
+void client_conn_init(struct client_conn *c, enum client_proto proto,
+    unsigned scale_ms);
+/* Each returns 0, or -1 with c->err set. */
+int client_conn_tcp(struct client_conn *c, const char *host,
+    const struct dns_addr *a, unsigned port);
+int client_conn_unix(struct client_conn *c, const char *path);
+void client_conn_adopt(struct client_conn *c, int fd, const char *name);
+
+/* Reads one complete reply into r. */
+int client_conn_reply(struct client_conn *c, struct client_reply *r,
+    unsigned timeout_s);
+/* The same, passing each line after the first to client_ext_line(). */
+int client_conn_ehlo_reply(struct client_conn *c, struct client_reply *r,
+    unsigned timeout_s);
+int client_conn_write(struct client_conn *c, const void *p, size_t n,
+    unsigned timeout_s);
+/* 1 if the peer has closed or sent something unasked (stale), else 0. */
+int client_conn_stale(struct client_conn *c);
+/* QUIT (if quit and not broken), then close what we own. */
+void client_conn_close(struct client_conn *c, int quit);
+
+#endif

@@ -1,0 +1,103 @@
+/*
+ * client_reply: reply parsing (RFC 5321 4.2), EHLO keywords and the DATA
+ * transparency encoder (RFC 5321 4.5.2).
+ */
+#include <string.h>
+
+#include "client/client_reply.h"
+#include "tap.h"
+
+static int
+feed(struct client_reply *r, const char *line)
+{
+	return client_reply_feed(r, line, strlen(line));
+}
+
+static void
+stuff(const char *const *parts, const char *want, const char *name)
+{
+	struct client_dot d;
+	struct buf b = BUF_INIT(0);
+
+	client_dot_init(&d);
+	for (; *parts != NULL; parts++)
+		client_dot_stuff(&d, *parts, strlen(*parts), &b);
+	client_dot_end(&d, &b);
+	is_mem(b.p, b.len, want, strlen(want), name);
+	buf_free(&b);
+}
+
+int
+main(void)
+{
+	struct client_reply r;
+	struct client_ext e;
+
+	client_reply_reset(&r);
+	is_int(feed(&r, "250 2.1.0 Ok"), CLIENT_REPLY_DONE, "single line");
+	is_int(r.code, 250, "code");
+	is_str(r.text, "250 2.1.0 Ok", "text");
+
+	is_int(feed(&r, "550-5.1.1 <x@y>: no"), CLIENT_REPLY_MORE, "first");
+	is_int(feed(&r, "550-5.1.1 such"), CLIENT_REPLY_MORE, "middle");
+	is_int(feed(&r, "550 5.1.1 user"), CLIENT_REPLY_DONE, "last");
+	is_str(r.text, "550 5.1.1 <x@y>: no 5.1.1 such 5.1.1 user",
+	    "multiline text joined");
+	is_int(r.code, 550, "multiline code");
+
+	is_int(feed(&r, "250"), CLIENT_REPLY_DONE, "bare code");
+	is_str(r.text, "250", "bare code text");
+	client_reply_reset(&r);
+	is_int(feed(&r, "250-a"), CLIENT_REPLY_MORE, "start");
+	is_int(feed(&r, "251 b"), CLIENT_REPLY_E_SYNTAX, "code change");
+	client_reply_reset(&r);
+	is_int(feed(&r, "hello"), CLIENT_REPLY_E_SYNTAX, "not a reply");
+	is_int(feed(&r, "25"), CLIENT_REPLY_E_SYNTAX, "short");
+	is_int(feed(&r, "2500"), CLIENT_REPLY_E_SYNTAX, "4 digits");
+	is_int(feed(&r, "199 x"), CLIENT_REPLY_E_SYNTAX, "1xx refused");
+	is_int(feed(&r, "421 4.3.2 bye\033[2J"), CLIENT_REPLY_DONE, "controls");
+	is_str(r.text, "421 4.3.2 bye?[2J", "controls replaced");
+	{
+		char longl[2000];
+
+		memset(longl, 'x', sizeof longl);
+		memcpy(longl, "250 ", 4);
+		client_reply_reset(&r);
+		is_int(client_reply_feed(&r, longl, sizeof longl),
+		    CLIENT_REPLY_DONE, "long line");
+		is_int((long long)r.len, CLIENT_REPLY_MAX - 1, "text cut");
+	}
+	client_reply_set(&r, 554, "5.6.3 %s", "no");
+	is_str(r.text, "554 5.6.3 no", "own reply");
+
+	memset(&e, 0, sizeof e);
+	client_ext_line(&e, "PIPELINING", 10);
+	client_ext_line(&e, "size 1000000", 12);
+	client_ext_line(&e, "8BITMIME", 8);
+	client_ext_line(&e, "CHUNKING", 8);
+	client_ext_line(&e, "BINARYMIMEX", 11);
+	client_ext_line(&e, "SMTPUTF8", 8);
+	ok(e.flags == (CLIENT_EXT_PIPELINING | CLIENT_EXT_SIZE |
+	    CLIENT_EXT_8BITMIME | CLIENT_EXT_CHUNKING | CLIENT_EXT_SMTPUTF8),
+	    "keywords, case-insensitive, whole words only");
+	is_int((long long)e.size, 1000000, "SIZE value");
+	client_ext_line(&e, "SIZE", 4);
+	is_int((long long)e.size, 0, "SIZE without a limit");
+	client_ext_line(&e, "SIZE 99999999999999999999999", 27);
+	ok(e.size == UINT64_MAX, "SIZE saturates");
+
+	{
+		static const char *const a[] = { ".a\r\n..b\r\nc.\r\n.", NULL };
+		static const char *const b[] = { "x\r", "\n", ".y\r\n", NULL };
+		static const char *const c[] = { "no end", NULL };
+		static const char *const d[] = { "", NULL };
+		static const char *const f[] = { "a\n.b\r\n", NULL };
+
+		stuff(a, "..a\r\n...b\r\nc.\r\n..\r\n.\r\n", "leading dots");
+		stuff(b, "x\r\n..y\r\n.\r\n", "CRLF split across calls");
+		stuff(c, "no end\r\n.\r\n", "missing final CRLF added");
+		stuff(d, ".\r\n", "empty message");
+		stuff(f, "a\n.b\r\n.\r\n", "only CRLF starts a line");
+	}
+	return done_testing();
+}
