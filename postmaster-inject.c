@@ -10,8 +10,6 @@
 #include <sys/stat.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
-#include <poll.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -24,7 +22,9 @@
 
 #include "base/buf.h"
 #include "base/log.h"
+#include "base/priv.h"
 #include "cf/cf_db.h"
+#include "net/net_drive.h"
 #include "inject/inject_drop.h"
 #include "inject/inject_msg.h"
 #include "route/route_db.h"
@@ -536,43 +536,13 @@ bs_abort(void *ctx)
 }
 
 static int
-write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-static int
-flush_output(struct inject *j)
-{
-	size_t len;
-	const char *p = smtp_session_output(j->s, &len);
-
-	if (len == 0)
-		return 0;
-	if (write_all(1, p, len) < 0)
-		return -1;
-	smtp_session_output_done(j->s, len);
-	return 0;
-}
-
-static int
 run_smtp(struct inject *j)
 {
-	static char inbuf[65536];
+	struct net_drive drive;
 	struct smtp_session_cfg cfg;
 	struct smtp_session_ops ops = { bs_mail, bs_rcpt, bs_data_begin,
 		bs_data_write, bs_data_end, bs_abort, NULL, NULL };
-	size_t have = 0;
+	int rc;
 
 	memset(&cfg, 0, sizeof cfg);
 	cfg.hostname = j->hostname;
@@ -582,49 +552,15 @@ run_smtp(struct inject *j)
 	buf_init(&j->data, (size_t)j->max_size + 65536);
 	if ((j->s = smtp_session_new(&cfg, &ops, j)) == NULL)
 		die(EX_TEMPFAIL, "out of memory");
-	if (flush_output(j) < 0)
-		return EX_IOERR;
-	while (!smtp_session_closing(j->s)) {
-		struct pollfd pfd = { 0, POLLIN, 0 };
-		ssize_t n;
-		size_t used;
-
-		if (poll(&pfd, 1, 300 * 1000) == 0) {
-			smtp_session_timeout(j->s);
-			break;
-		}
-		n = read(0, inbuf + have, sizeof inbuf - have);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			smtp_session_eof(j->s);
-			break;
-		}
-		have += (size_t)n;
-		used = smtp_session_feed(j->s, inbuf, have);
-		memmove(inbuf, inbuf + used, have - used);
-		have -= used;
-		pfd.revents = 0;
-		if (smtp_session_closing(j->s) || poll(&pfd, 1, 0) == 0 ||
-		    have == sizeof inbuf) {
-			if (flush_output(j) < 0)
-				return EX_IOERR;
-		}
-		while (have == sizeof inbuf) {
-			if (flush_output(j) < 0)
-				return EX_IOERR;
-			used = smtp_session_feed(j->s, inbuf, have);
-			if (used == 0)
-				break;
-			memmove(inbuf, inbuf + used, have - used);
-			have -= used;
-		}
-	}
-	flush_output(j);
+	memset(&drive, 0, sizeof drive);
+	drive.in = 0;
+	drive.out = 1;
+	drive.idle = 300;
+	rc = net_drive_run(j->s, &drive) < 0 ? EX_IOERR : 0;
 	smtp_session_free(j->s);
 	bs_reset(j);
 	buf_free(&j->data);
-	return 0;
+	return rc;
 }
 
 /* ---- -bp, -q: need the postmaster user's spool ---- */
@@ -634,19 +570,17 @@ static void
 become_postmaster(struct inject *j)
 {
 	char user[128], group[128];
-	struct passwd *pw;
-	struct group *gr;
 
 	if (geteuid() != 0)
 		return;
 	cf_db_str(&j->db, "core", "", "user-id", user, sizeof user);
 	cf_db_str(&j->db, "core", "", "group-id", group, sizeof group);
-	if ((pw = getpwnam(user)) == NULL || (gr = getgrnam(group)) == NULL)
-		die(EX_NOUSER, "[core] %s '%s' does not exist",
-		    pw ? "group-id" : "user-id", pw ? group : user);
-	if (setgroups(1, &gr->gr_gid) < 0 || setgid(gr->gr_gid) < 0 ||
-	    setuid(pw->pw_uid) < 0)
+	if (priv_drop(user, group) < 0) {
+		if (errno == ENOENT)
+			die(EX_NOUSER, "[core] user-id '%s' or group-id '%s' "
+			    "does not exist", user, group);
 		die_sys(EX_OSERR, "unable to become %s", user);
+	}
 }
 
 static void

@@ -23,9 +23,7 @@
 #include <sys/stat.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <limits.h>
-#include <poll.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -40,7 +38,9 @@
 
 #include "base/buf.h"
 #include "base/log.h"
+#include "base/priv.h"
 #include "cf/cf_db.h"
+#include "net/net_drive.h"
 #include "deliver/deliver_loop.h"
 #include "deliver/deliver_maildir.h"
 #include "deliver/deliver_path.h"
@@ -51,7 +51,6 @@
 #define PATH_MAX 4096
 #endif
 
-#define IO_BUF 65536
 /* Header bytes kept in memory for the loop scan (Postfix header_size_limit). */
 #define LMTPD_HDR_MAX (100 * 1024)
 /* Write buffer in front of the temporary file. */
@@ -251,25 +250,9 @@ on_data_begin(void *ctx, struct buf *r)
 }
 
 static int
-write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-static int
 wflush(struct lmtpd *d)
 {
-	if (d->wlen && write_all(d->fd, d->wbuf, d->wlen) < 0) {
+	if (d->wlen && net_write_all(d->fd, d->wbuf, d->wlen) < 0) {
 		d->failed = 1;
 		d->werr = errno;
 		return -1;
@@ -302,7 +285,7 @@ on_data_write(void *ctx, const char *p, size_t n)
 	if (d->wlen + n > LMTPD_WBUF && wflush(d) < 0)
 		return 0;
 	if (n >= LMTPD_WBUF) {
-		if (write_all(d->fd, p, n) < 0) {
+		if (net_write_all(d->fd, p, n) < 0) {
 			d->failed = 1;
 			d->werr = errno;
 		}
@@ -428,58 +411,32 @@ on_abort(void *ctx)
 	tx_reset(ctx);
 }
 
-static void early_fail(int out, const char *host, const char *why);
-
 /* Virtual mode: the files belong to the postmaster user, never root. */
 static void
 drop_privileges(struct cf_db *db, const char *host, int out)
 {
 	char user[128], group[128];
 	struct passwd *pw;
-	struct group *gr;
 
 	if (geteuid() != 0)
 		return;
 	cf_db_str(db, "core", "", "user-id", user, sizeof user);
 	cf_db_str(db, "core", "", "group-id", group, sizeof group);
-	if ((pw = getpwnam(user)) == NULL || (gr = getgrnam(group)) == NULL) {
-		early_fail(out, host, "misconfigured");
-		die(EX_NOUSER, "[core] %s '%s' does not exist",
-		    pw ? "group-id" : "user-id", pw ? group : user);
-	}
-	if (pw->pw_uid == 0) {
-		early_fail(out, host, "misconfigured");
+	if ((pw = getpwnam(user)) != NULL && pw->pw_uid == 0) {
+		net_early_fail(out, host, "misconfigured");
 		die(EX_CONFIG, "[core] user-id '%s' is root: refusing to write "
 		    "virtual mailboxes as root", user);
 	}
-	if (setgroups(1, &gr->gr_gid) < 0 || setgid(gr->gr_gid) < 0 ||
-	    setuid(pw->pw_uid) < 0 || setuid(0) == 0)
+	if (priv_drop(user, group) < 0) {
+		int e = errno;
+
+		net_early_fail(out, host, "misconfigured");
+		if (e == ENOENT)
+			die(EX_NOUSER, "[core] user-id '%s' or group-id '%s' "
+			    "does not exist", user, group);
+		errno = e;
 		die_sys(EX_OSERR, "unable to drop privileges to %s", user);
-}
-
-static int
-flush_output(struct lmtpd *d, int out)
-{
-	size_t len;
-	const char *p = smtp_session_output(d->s, &len);
-
-	if (len == 0)
-		return 0;
-	if (write_all(out, p, len) < 0)
-		return -1;
-	smtp_session_output_done(d->s, len);
-	return 0;
-}
-
-static void
-early_fail(int out, const char *host, const char *why)
-{
-	char line[512];
-	int n = snprintf(line, sizeof line,
-	    "421 4.3.0 %s Service not available: %s\r\n", host, why);
-
-	if (n > 0)
-		write_all(out, line, (size_t)n);
+	}
 }
 
 static void
@@ -494,7 +451,6 @@ usage(int code)
 int
 main(int argc, char **argv)
 {
-	static char inbuf[IO_BUF];
 	const char *cdb = "/etc/postmaster.cdb", *why, *env;
 	struct lmtpd d;
 	struct cf_db db;
@@ -502,8 +458,6 @@ main(int argc, char **argv)
 	struct smtp_session_ops ops = { on_mail, on_rcpt, on_data_begin,
 		on_data_write, on_data_end, on_abort, NULL, NULL };
 	uint64_t v, idle = 300, deadline = 30 * 60;
-	size_t have = 0;
-	time_t start = time(NULL);
 	int in = 0, out = 1, i, e;
 
 	log_init(argv[0]);
@@ -526,7 +480,7 @@ main(int argc, char **argv)
 	gethostname(d.hostname, sizeof d.hostname - 1);
 
 	if (cf_db_open(&db, cdb, &why) < 0) {
-		early_fail(out, d.hostname, "configuration unavailable");
+		net_early_fail(out, d.hostname, "configuration unavailable");
 		die(EX_TEMPFAIL, "unable to open %s: %s", cdb, why);
 	}
 	if (cf_db_str(&db, "core", "", "hostname", d.tmpl,
@@ -543,7 +497,7 @@ main(int argc, char **argv)
 		e = deliver_path_expand(probe, sizeof probe, d.tmpl, "u", 1,
 		    "d", 1, "/h");
 		if (e != DELIVER_PATH_OK) {
-			early_fail(out, d.hostname, "misconfigured");
+			net_early_fail(out, d.hostname, "misconfigured");
 			die(EX_CONFIG, "[lmtpd] maildir \"%s\": %s", d.tmpl,
 			    deliver_path_strerror(e));
 		}
@@ -561,7 +515,7 @@ main(int argc, char **argv)
 		    (long)geteuid());
 	if (deliver_maildir_init(&d.dm, d.hostname) < 0 ||
 	    (d.wbuf = malloc(LMTPD_WBUF)) == NULL) {
-		early_fail(out, d.hostname, "out of memory");
+		net_early_fail(out, d.hostname, "out of memory");
 		die_sys(EX_TEMPFAIL, "unable to initialise");
 	}
 
@@ -580,49 +534,13 @@ main(int argc, char **argv)
 		die(EX_TEMPFAIL, "out of memory");
 	log_info("connect: maildir=%s mode=%s", d.tmpl,
 	    d.system ? "system" : "virtual");
-	if (flush_output(&d, out) < 0)
-		goto done;
-	while (!smtp_session_closing(d.s)) {
-		struct pollfd pfd = { in, POLLIN, 0 };
-		long left = (long)deadline - (long)(time(NULL) - start);
-		int timeout = (int)((uint64_t)left < idle ? (uint64_t)left : idle);
-		ssize_t n;
-		size_t used;
+	{
+		struct net_drive drive = { .in = in, .out = out, .idle = idle,
+			.deadline = deadline, .on_output = NULL,
+			.on_pregreet = NULL, .arg = &d };
 
-		if (left <= 0 || poll(&pfd, 1, timeout * 1000) == 0) {
-			smtp_session_timeout(d.s);
-			break;
-		}
-		n = read(in, inbuf + have, sizeof inbuf - have);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			smtp_session_eof(d.s);
-			break;
-		}
-		have += (size_t)n;
-		used = smtp_session_feed(d.s, inbuf, have);
-		memmove(inbuf, inbuf + used, have - used);
-		have -= used;
-		/* RFC 2920: one write per pipelined group of commands. */
-		pfd.revents = 0;
-		if (smtp_session_closing(d.s) || poll(&pfd, 1, 0) == 0 ||
-		    have == sizeof inbuf) {
-			if (flush_output(&d, out) < 0)
-				goto done;
-		}
-		while (have == sizeof inbuf) {
-			if (flush_output(&d, out) < 0)
-				goto done;
-			used = smtp_session_feed(d.s, inbuf, have);
-			if (used == 0)
-				break;
-			memmove(inbuf, inbuf + used, have - used);
-			have -= used;
-		}
+		net_drive_run(d.s, &drive);
 	}
-	flush_output(&d, out);
-done:
 	log_info("disconnect: messages=%lu delivered=%lu errors=%u",
 	    d.messages, d.delivered, smtp_session_errors(d.s));
 	tx_reset(&d);

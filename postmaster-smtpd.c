@@ -5,18 +5,12 @@
  * and answers 250 only after the spool commit. See postmaster-smtpd(8).
  */
 #define _GNU_SOURCE
-#include <arpa/inet.h>
 #include <errno.h>
-#include <grp.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
@@ -25,16 +19,17 @@
 
 #include "base/buf.h"
 #include "base/log.h"
+#include "base/priv.h"
 #include "base/str.h"
 #include "cf/cf_db.h"
 #include "cf/cf_logger.h"
+#include "net/net_drive.h"
+#include "net/net_peer.h"
 #include "route/route_db.h"
 #include "smtp/smtp_session.h"
 #include "spool/spool_dir.h"
 #include "spool/spool_env.h"
 #include "spool/spool_write.h"
-
-#define IO_BUF 65536
 
 struct rcpt_dlv {
 	char orig[SMTP_PATH_MAX + 1];
@@ -46,7 +41,7 @@ struct rcpt_dlv {
 struct smtpd {
 	const char *name;
 	char hostname[256];
-	char client[INET6_ADDRSTRLEN + 8];
+	char client[64]; /* an IPv6 address in text, or "local" */
 	struct cf_db db;
 	struct route_ops ops;
 	struct route_instance inst;
@@ -418,69 +413,24 @@ on_abort(void *ctx)
 }
 
 static void
-peer_address(int fd, char *out, size_t cap)
-{
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof ss;
-	const char *env;
-
-	if (getpeername(fd, (struct sockaddr *)&ss, &len) == 0) {
-		if (ss.ss_family == AF_INET &&
-		    inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr,
-		    out, (socklen_t)cap))
-			return;
-		if (ss.ss_family == AF_INET6 &&
-		    inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr,
-		    out, (socklen_t)cap))
-			return;
-		if (ss.ss_family == AF_UNIX) {
-			snprintf(out, cap, "local");
-			return;
-		}
-	}
-	/* No socket (a pipe from a test or inetd wrapper): trust the env. */
-	if ((env = getenv("TCPREMOTEIP")) == NULL)
-		env = getenv("REMOTE_ADDR");
-	snprintf(out, cap, "%s", env && *env ? env : "unknown");
-}
-
-static void early_fail(int out, const char *host, const char *why);
-
-static void
 drop_privileges(struct smtpd *d, int out)
 {
 	char user[128], group[128];
-	struct passwd *pw;
-	struct group *gr;
 
 	if (geteuid() != 0)
 		return;
 	cf_db_str(&d->db, "core", "", "user-id", user, sizeof user);
 	cf_db_str(&d->db, "core", "", "group-id", group, sizeof group);
-	if ((pw = getpwnam(user)) == NULL || (gr = getgrnam(group)) == NULL) {
-		early_fail(out, d->hostname, "misconfigured");
-		die(EX_NOUSER, "[core] %s '%s' does not exist",
-		    pw ? "group-id" : "user-id", pw ? group : user);
-	}
-	if (setgroups(1, &gr->gr_gid) < 0 || setgid(gr->gr_gid) < 0 ||
-	    setuid(pw->pw_uid) < 0 || setuid(0) == 0)
+	if (priv_drop(user, group) < 0) {
+		int e = errno;
+
+		net_early_fail(out, d->hostname, "misconfigured");
+		if (e == ENOENT)
+			die(EX_NOUSER, "[core] user-id '%s' or group-id '%s' "
+			    "does not exist", user, group);
+		errno = e;
 		die_sys(EX_OSERR, "unable to drop privileges to %s", user);
-}
-
-static int
-write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
 	}
-	return 0;
 }
 
 /* One log line per refusal: every final 4xx/5xx reply line we send. */
@@ -506,19 +456,18 @@ log_refusals(struct smtpd *d, const char *p, size_t len)
 	}
 }
 
-static int
-flush_output(struct smtpd *d, int out)
+static void
+on_output(void *arg, const char *p, size_t n)
 {
-	size_t len;
-	const char *p = smtp_session_output(d->s, &len);
+	log_refusals(arg, p, n);
+}
 
-	if (len == 0)
-		return 0;
-	log_refusals(d, p, len);
-	if (write_all(out, p, len) < 0)
-		return -1;
-	smtp_session_output_done(d->s, len);
-	return 0;
+static void
+on_pregreet(void *arg)
+{
+	struct smtpd *d = arg;
+
+	log_info("pregreet: client=%s spoke before the greeting", d->client);
 }
 
 /* Postfix-style: `disconnect from IP ehlo=1 mail=1 rcpt=2 data=1 quit=1`. */
@@ -548,21 +497,9 @@ log_disconnect(struct smtpd *d)
 	buf_free(&b);
 }
 
-static void
-early_fail(int out, const char *host, const char *why)
-{
-	char line[512];
-	int n = snprintf(line, sizeof line,
-	    "421 4.3.0 %s Service not available: %s\r\n", host, why);
-
-	if (n > 0)
-		write_all(out, line, (size_t)n);
-}
-
 int
 main(int argc, char **argv)
 {
-	static char inbuf[IO_BUF];
 	const char *cdb = "/etc/postmaster.cdb", *why;
 	struct smtpd d;
 	struct smtp_session_cfg cfg;
@@ -570,8 +507,6 @@ main(int argc, char **argv)
 		on_data_write, on_data_end, on_abort, NULL, NULL };
 	char spooldir[1024];
 	uint64_t v, idle = 300, deadline = SPOOL_SMTPD_DEADLINE;
-	size_t have = 0;
-	time_t start = time(NULL);
 	int in = 0, out = 1, opt, b;
 
 	log_init(argv[0]);
@@ -598,15 +533,15 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if (sd_listen_fds(1) == 1)
 		in = out = SD_LISTEN_FDS_START;
-	peer_address(in, d.client, sizeof d.client);
+	net_peer_address(in, d.client, sizeof d.client);
 	gethostname(d.hostname, sizeof d.hostname - 1);
 
 	if (cf_db_open(&d.db, cdb, &why) < 0) {
-		early_fail(out, d.hostname, "configuration unavailable");
+		net_early_fail(out, d.hostname, "configuration unavailable");
 		die(EX_TEMPFAIL, "unable to open %s: %s", cdb, why);
 	}
 	if (route_db_instance(&d.db, d.name, &d.inst) < 0) {
-		early_fail(out, d.hostname, "no such instance");
+		net_early_fail(out, d.hostname, "no such instance");
 		die(EX_CONFIG, "no [smtpd \"%s\"] in %s", d.name, cdb);
 	}
 	route_db_ops(&d.ops, &d.db);
@@ -617,7 +552,7 @@ main(int argc, char **argv)
 	cf_db_str(&d.db, "core", "", "spool-directory", spooldir, sizeof spooldir);
 	drop_privileges(&d, out);
 	if (spool_dir_open(&d.spool, spooldir, SPOOL_DIR_CREATE) < 0) {
-		early_fail(out, d.hostname, "spool unavailable");
+		net_early_fail(out, d.hostname, "spool unavailable");
 		die_sys(EX_TEMPFAIL, "unable to open spool %s", spooldir);
 	}
 
@@ -645,64 +580,12 @@ main(int argc, char **argv)
 		die(EX_TEMPFAIL, "out of memory");
 	log_info("connect from %s to %s", d.client, d.name);
 	{
-		/* A client that talks before our greeting is not waiting for
-		 * replies (RFC 5321 4.3.1): feed what it sent first, so the
-		 * session refuses it instead of reading it as commands. */
-		struct pollfd pfd = { in, POLLIN, 0 };
-		ssize_t n;
+		struct net_drive drive = { .in = in, .out = out, .idle = idle,
+			.deadline = deadline, .on_output = on_output,
+			.on_pregreet = on_pregreet, .arg = &d };
 
-		if (poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLIN) &&
-		    (n = read(in, inbuf, sizeof inbuf)) > 0) {
-			log_info("pregreet: client=%s spoke before the greeting",
-			    d.client);
-			smtp_session_feed(d.s, inbuf, (size_t)n);
-		}
+		net_drive_run(d.s, &drive);
 	}
-	if (flush_output(&d, out) < 0)
-		goto done;
-	while (!smtp_session_closing(d.s)) {
-		struct pollfd pfd = { in, POLLIN, 0 };
-		long left = (long)deadline - (long)(time(NULL) - start);
-		int timeout = (int)((uint64_t)left < idle ? (uint64_t)left : idle);
-		ssize_t n;
-		size_t used;
-
-		if (left <= 0 || poll(&pfd, 1, timeout * 1000) == 0) {
-			smtp_session_timeout(d.s);
-			break;
-		}
-		n = read(in, inbuf + have, sizeof inbuf - have);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			smtp_session_eof(d.s);
-			break;
-		}
-		have += (size_t)n;
-		used = smtp_session_feed(d.s, inbuf, have);
-		memmove(inbuf, inbuf + used, have - used);
-		have -= used;
-		/* RFC 2920: one write per pipelined group of commands. */
-		pfd.revents = 0;
-		if (smtp_session_closing(d.s) || poll(&pfd, 1, 0) == 0 ||
-		    have == sizeof inbuf) {
-			if (flush_output(&d, out) < 0)
-				goto done;
-		}
-		while (have == sizeof inbuf) {
-			/* The session holds back a full buffer only while its
-			 * output is over the high-water mark: drain and retry. */
-			if (flush_output(&d, out) < 0)
-				goto done;
-			used = smtp_session_feed(d.s, inbuf, have);
-			if (used == 0)
-				break;
-			memmove(inbuf, inbuf + used, have - used);
-			have -= used;
-		}
-	}
-	flush_output(&d, out);
-done:
 	log_disconnect(&d);
 	tx_reset(&d);
 	smtp_session_free(d.s);
