@@ -33,7 +33,7 @@ CPPFLAGS += -Ilib -It
 CFLAGS  ?=
 ALLCFLAGS = $(STD) $(OPT) $(WARN) -fPIE -MMD -MP $(CPPFLAGS) $(CFLAGS)
 LDFLAGS ?=
-ALLLDFLAGS = -pie -Wl,-z,relro,-z,now $(SANLD) $(LDFLAGS)
+ALLLDFLAGS = -pie -Wl,-z,relro,-z,now -Wl,--as-needed $(SANLD) $(LDFLAGS)
 LIBS     = -lcdb $(shell pkg-config --libs gnutls libsystemd 2>/dev/null) -lspf2 -lresolv
 
 LIB_SRC  = $(sort $(wildcard lib/*/*.c))

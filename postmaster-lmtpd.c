@@ -34,13 +34,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <systemd/sd-daemon.h>
-
 #include "base/buf.h"
 #include "base/log.h"
 #include "base/priv.h"
 #include "cf/cf_db.h"
 #include "net/net_drive.h"
+#include "net/net_peer.h"
 #include "deliver/deliver_loop.h"
 #include "deliver/deliver_maildir.h"
 #include "deliver/deliver_path.h"
@@ -475,8 +474,8 @@ main(int argc, char **argv)
 	d.fd = -1;
 	buf_init(&d.hdr, 0);
 	signal(SIGPIPE, SIG_IGN);
-	if (sd_listen_fds(1) == 1)
-		in = out = SD_LISTEN_FDS_START;
+	if (net_listen_fds() == 1)
+		in = out = 3;
 	gethostname(d.hostname, sizeof d.hostname - 1);
 
 	if (cf_db_open(&db, cdb, &why) < 0) {

@@ -15,8 +15,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <systemd/sd-daemon.h>
-
 #include "base/buf.h"
 #include "base/log.h"
 #include "base/priv.h"
@@ -218,6 +216,23 @@ protocol(struct smtpd *d)
 	return lmtp ? "LMTP" : esmtp ? "ESMTP" : "SMTP";
 }
 
+/* RFC 5322 3.3 date in UTC, by hand: strftime(3) calls tzset(), which
+ * rereads /etc/localtime for every message. */
+static void
+rfc5322_date(time_t t, char *out, size_t cap)
+{
+	static const char days[7][4] = { "Sun", "Mon", "Tue", "Wed", "Thu",
+		"Fri", "Sat" };
+	static const char months[12][4] = { "Jan", "Feb", "Mar", "Apr", "May",
+		"Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	snprintf(out, cap, "%s, %02d %s %d %02d:%02d:%02d +0000",
+	    days[tm.tm_wday % 7], tm.tm_mday, months[tm.tm_mon % 12],
+	    tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
 /*
  * Opens a spool transaction and writes the envelope and our Received field
  * (RFC 5321 4.4; "for" only with one recipient), plus extra header text.
@@ -232,7 +247,6 @@ begin_tx(struct smtpd *d, struct spool_tx *tx, enum spool_body body,
 	struct spool_env_limits lim = SPOOL_ENV_LIMITS_DEFAULT;
 	char date[64];
 	time_t now = time(NULL);
-	struct tm tm;
 	struct buf hdr = BUF_INIT(0);
 	size_t i;
 	int e;
@@ -264,8 +278,7 @@ begin_tx(struct smtpd *d, struct spool_tx *tx, enum spool_body body,
 	free(dv);
 	if (e != 0)
 		goto fail;
-	gmtime_r(&now, &tm);
-	strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S +0000", &tm);
+	rfc5322_date(now, date, sizeof date);
 	buf_printf(&hdr, "Received: from %s ([%s])\r\n\tby %s (Postmaster) "
 	    "with %s id %s", smtp_session_helo(d->s), d->client, d->hostname,
 	    protocol(d), tx->id);
@@ -531,8 +544,8 @@ main(int argc, char **argv)
 	memset(&d, 0, sizeof d);
 	d.name = argv[optind];
 	signal(SIGPIPE, SIG_IGN);
-	if (sd_listen_fds(1) == 1)
-		in = out = SD_LISTEN_FDS_START;
+	if (net_listen_fds() == 1)
+		in = out = 3;
 	net_peer_address(in, d.client, sizeof d.client);
 	gethostname(d.hostname, sizeof d.hostname - 1);
 

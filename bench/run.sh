@@ -21,3 +21,5 @@ printf 'postmaster-cfcompile: %.2f s\npostmap cdb:        : %.2f s\nratio (postm
 	"$ours" "$theirs" "$(echo "$theirs / $ours" | bc -l)"
 echo "== lookups through the routing engine (one core)"
 "$dir/route_lookup" "$dir/pm.cdb" "$N"
+echo "== postmaster-smtpd vs a private Postfix (bench/smtpd.sh; root)"
+if [ "$(id -u)" = 0 ]; then BUILD="$B" sh bench/smtpd.sh; else echo "skipped: needs root"; fi

@@ -1,4 +1,6 @@
 #include <arpa/inet.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,4 +33,27 @@ net_peer_address(int fd, char *out, size_t cap)
 	if ((env = getenv("TCPREMOTEIP")) == NULL)
 		env = getenv("REMOTE_ADDR");
 	snprintf(out, cap, "%s", env && *env ? env : "unknown");
+}
+
+int
+net_listen_fds(void)
+{
+	const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
+	char *end;
+	long p, n, i;
+
+	if (pid == NULL || fds == NULL)
+		return 0;
+	p = strtol(pid, &end, 10);
+	if (*end || p != (long)getpid())
+		return 0;
+	n = strtol(fds, &end, 10);
+	if (*end || n <= 0 || n > 1024)
+		return 0;
+	for (i = 0; i < n; i++)
+		fcntl(3 + (int)i, F_SETFD, FD_CLOEXEC);
+	unsetenv("LISTEN_PID");
+	unsetenv("LISTEN_FDS");
+	unsetenv("LISTEN_FDNAMES");
+	return (int)n;
 }

@@ -11,4 +11,12 @@
 
 void net_peer_address(int fd, char *out, size_t cap);
 
+/*
+ * systemd socket activation (sd_listen_fds(3) protocol, done here so a
+ * per-connection program need not load libsystemd): the number of fds
+ * passed from 3 on when LISTEN_PID is ours, else 0. The variables are
+ * unset so children do not inherit them, and the fds get FD_CLOEXEC.
+ */
+int net_listen_fds(void);
+
 #endif

@@ -144,6 +144,54 @@ emit(struct smtp_data *d, char ch)
 	return 0;
 }
 
+/*
+ * The body past the header, between line ends: every octet of the span is
+ * delivered as is, so size, limit and the 8-bit/NUL flags are settled for
+ * the whole span at once and it goes to the output without the stage copy.
+ * This is where a large message spends its time.
+ */
+static int
+emit_span(struct smtp_data *d, const char *p, size_t n)
+{
+	size_t k;
+
+	if (d->size != UINT64_MAX &&
+	    __builtin_add_overflow(d->size, (uint64_t)n, &d->size))
+		d->size = UINT64_MAX;
+	if (d->max != 0 && d->size > d->max && !d->over) {
+		if (flush(d) < 0)
+			return -1;
+		d->over = 1;
+	}
+	for (k = 0; k < n && !(d->eightbit && d->nul); k++) {
+		unsigned char c = (unsigned char)p[k];
+
+		if (c >= 0x80)
+			d->eightbit = 1;
+		else if (c == 0)
+			d->nul = 1;
+	}
+	if (d->over || d->out == NULL)
+		return 0;
+	if (flush(d) < 0)
+		return -1;
+	return d->out(d->ctx, p, n) != 0 ? -1 : 0;
+}
+
+/* Octets before the next CR or LF. */
+static size_t
+span_len(const char *p, size_t n)
+{
+	const char *cr = memchr(p, '\r', n);
+	size_t lim = cr ? (size_t)(cr - p) : n;
+	const char *lf = memchr(p, '\n', lim);
+
+	return lf ? (size_t)(lf - p) : lim;
+}
+
+/* Spans shorter than this go octet by octet: not worth the calls. */
+#define SPAN_MIN 16
+
 /* RFC 5321 4.5.2 transparency, 4.1.1.4 end of data */
 int
 smtp_data_feed(struct smtp_data *d, const char *p, size_t n, size_t *used)
@@ -153,6 +201,18 @@ smtp_data_feed(struct smtp_data *d, const char *p, size_t n, size_t *used)
 	int r = 0;
 
 	for (i = 0; i < n && d->st != ST_END; i++) {
+		if (d->st == ST_MID && !d->in_header) {
+			size_t span = span_len(p + i, n - i);
+
+			if (span >= SPAN_MIN) {
+				if ((r = emit_span(d, p + i, span)) != 0) {
+					i += span - 1;
+					goto fail;
+				}
+				i += span - 1;
+				continue;
+			}
+		}
 		c = p[i];
 		switch (d->st) {
 		case ST_BOL:
@@ -234,6 +294,22 @@ smtp_data_chunk_feed(struct smtp_data *d, const char *p, size_t n,
 	if ((uint64_t)take > d->chunk_left)
 		take = (size_t)d->chunk_left;
 	for (i = 0; i < take; i++) {
+		if (!d->in_header) {
+			size_t span = span_len(p + i, take - i);
+
+			if (span >= SPAN_MIN) {
+				if (d->hcr2)
+					d->bare_cr++;
+				d->hcr2 = 0;
+				r = emit_span(d, p + i, span);
+				i += span - 1;
+				if (r != 0) {
+					i++;
+					break;
+				}
+				continue;
+			}
+		}
 		/*
 		 * RFC 3030 3: no transparency; bare CR and LF are only
 		 * counted (legitimate with BODY=BINARYMIME).

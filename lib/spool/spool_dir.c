@@ -19,14 +19,17 @@ check_owner(const struct stat *st, int strict)
 }
 
 static int
-open_sub(int root, const char *name, int flags)
+open_sub(int root, const char *name, int flags, int *created)
 {
 	struct stat st;
 	int fd;
 
-	if ((flags & SPOOL_DIR_CREATE) && mkdirat(root, name, 0700) < 0 &&
-	    errno != EEXIST)
-		return -1;
+	if (flags & SPOOL_DIR_CREATE) {
+		if (mkdirat(root, name, 0700) == 0)
+			(*created)++;
+		else if (errno != EEXIST)
+			return -1;
+	}
 	fd = openat(root, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0) {
 		/* O_NOFOLLOW on a symlink, or a file where a dir belongs. */
@@ -52,13 +55,16 @@ fail:
 }
 
 static int
-check_fifo(int root, int flags)
+check_fifo(int root, int flags, int *created)
 {
 	struct stat st;
 
-	if ((flags & SPOOL_DIR_CREATE) && mkfifoat(root, "nudge", 0600) < 0 &&
-	    errno != EEXIST)
-		return -1;
+	if (flags & SPOOL_DIR_CREATE) {
+		if (mkfifoat(root, "nudge", 0600) == 0)
+			(*created)++;
+		else if (errno != EEXIST)
+			return -1;
+	}
 	if (fstatat(root, "nudge", &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return -1;
 	if (!S_ISFIFO(st.st_mode)) {
@@ -76,7 +82,7 @@ int
 spool_dir_open(struct spool_dir *sp, const char *path, int flags)
 {
 	struct stat st;
-	int save;
+	int save, created = 0;
 
 	sp->root = sp->tmp = sp->queue = sp->state = -1;
 	/* 0711: others may pass through to maildrop/ (postmaster-inject,
@@ -93,13 +99,14 @@ spool_dir_open(struct spool_dir *sp, const char *path, int flags)
 		errno = EPERM;
 		goto fail;
 	}
-	if ((sp->tmp = open_sub(sp->root, "tmp", flags)) < 0 ||
-	    (sp->queue = open_sub(sp->root, "queue", flags)) < 0 ||
-	    (sp->state = open_sub(sp->root, "state", flags)) < 0 ||
-	    check_fifo(sp->root, flags) < 0)
+	if ((sp->tmp = open_sub(sp->root, "tmp", flags, &created)) < 0 ||
+	    (sp->queue = open_sub(sp->root, "queue", flags, &created)) < 0 ||
+	    (sp->state = open_sub(sp->root, "state", flags, &created)) < 0 ||
+	    check_fifo(sp->root, flags, &created) < 0)
 		goto fail;
-	/* Make the created entries durable before anyone relies on them. */
-	if ((flags & SPOOL_DIR_CREATE) && fsync(sp->root) < 0)
+	/* Make created entries durable before anyone relies on them; an
+	 * existing spool costs no fsync (smtpd opens it per connection). */
+	if (created && fsync(sp->root) < 0)
 		goto fail;
 	return 0;
 fail:

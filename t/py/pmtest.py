@@ -1,6 +1,7 @@
 """Shared helpers for the Python end-to-end tests: TAP output, a private
 Postmaster configuration and spool, and the ways to start postmaster-smtpd
 (tcpserver, systemd-socket-activate in both modes, a plain pipe)."""
+import atexit
 import os
 import shutil
 import socket
@@ -73,6 +74,8 @@ class Instance:
         subprocess.run([os.path.join(PM_BIN, "postmaster-cfcompile"), "-c", self.cf,
                         "-o", self.cdb], check=True)
         self.procs = []
+        # every server a test starts, the test stops, even on an early exit
+        atexit.register(self.close)
 
     def argv(self, name=None):
         return [os.path.join(PM_BIN, "postmaster-smtpd"), "-C", self.cdb, name or self.name]
@@ -111,8 +114,10 @@ class Instance:
 
     def close(self):
         for p in self.procs:
-            p.terminate()
-            p.wait()
+            if p.poll() is None:
+                p.terminate()
+                p.wait()
+        self.procs = []
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
