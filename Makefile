@@ -116,6 +116,11 @@ install: all
 	install -m 644 $(wildcard doc/*.5) $(DESTDIR)$(MANDIR)/man5/
 	install -m 644 $(wildcard doc/*.8) $(DESTDIR)$(MANDIR)/man8/
 	install -m 644 $(wildcard units/*.service units/*.socket) $(DESTDIR)$(UNITDIR)/
+	@# postmaster-inject writes maildrop/ through the postdrop group only
+	@if getent group postdrop >/dev/null && [ -f $(DESTDIR)$(SBINDIR)/postmaster-inject ]; then \
+		chgrp postdrop $(DESTDIR)$(SBINDIR)/postmaster-inject && \
+		chmod 2755 $(DESTDIR)$(SBINDIR)/postmaster-inject; \
+	fi
 	@if [ "$(INSTALL_SENDMAIL)" = yes ] && [ -f postmaster-inject.c ]; then \
 		install -d $(DESTDIR)$(PREFIX)/bin; \
 		ln -sf $(SBINDIR)/postmaster-inject $(DESTDIR)$(SBINDIR)/sendmail; \

@@ -30,10 +30,10 @@ stop() {
 }
 trap stop INT TERM EXIT
 
-tcpserver -q -R -H -l 0 127.0.0.1 2525 \
+tcpserver -R -H -l 0 127.0.0.1 2525 \
 	"$B/postmaster-smtpd" -C "$var/postmaster.cdb" mx.example.test &
 pids="$pids $!"
-tcpserver -q -R -H -l 0 127.0.0.1 2587 \
+tcpserver -R -H -l 0 127.0.0.1 2587 \
 	"$B/postmaster-smtpd" -C "$var/postmaster.cdb" submission &
 pids="$pids $!"
 "$B/postmaster-queue" -C "$var/postmaster.cdb" &

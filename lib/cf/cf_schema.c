@@ -28,6 +28,12 @@ static const struct cf_key_def core_keys[] = {
 	    "how long a temporary failure is retried before it bounces" },
 	{ "dns-server", CF_T_ADDRESS, 0, "", NULL, NULL,
 	    "resolver address (default: /etc/resolv.conf)" },
+	{ "retry-interval", CF_T_DURATION, 0, "1m", NULL, NULL,
+	    "first retry after a temporary failure; doubles per attempt" },
+	{ "retry-max-interval", CF_T_DURATION, 0, "1h", NULL, NULL,
+	    "longest wait between two retries" },
+	{ "queue-concurrency", CF_T_UINT, 0, "10", "1-1000", NULL,
+	    "messages postmaster-queue delivers at once (worker processes)" },
 	{ NULL, 0, 0, NULL, NULL, NULL, NULL }
 };
 

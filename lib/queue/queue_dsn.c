@@ -1,0 +1,234 @@
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "queue/queue_dsn.h"
+
+void
+queue_dsn_date(int64_t t, char out[40])
+{
+	static const char days[] = "SunMonTueWedThuFriSat";
+	static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (gmtime_r(&tt, &tm) == NULL)
+		memset(&tm, 0, sizeof tm);
+	/* Fixed English names: strftime's %a/%b follow the locale. */
+	snprintf(out, 40, "%.3s, %02d %.3s %04d %02d:%02d:%02d +0000",
+	    days + 3 * (tm.tm_wday % 7), tm.tm_mday,
+	    months + 3 * (tm.tm_mon % 12), tm.tm_year + 1900, tm.tm_hour,
+	    tm.tm_min, tm.tm_sec);
+}
+
+static int
+is_status(const char *p, size_t *len)
+{
+	const char *s = p;
+	int dig;
+
+	if ((*p != '2' && *p != '4' && *p != '5') || p[1] != '.')
+		return 0;
+	p += 2;
+	for (dig = 0; isdigit((unsigned char)*p) && dig < 3; dig++)
+		p++;
+	if (dig == 0 || *p != '.')
+		return 0;
+	p++;
+	for (dig = 0; isdigit((unsigned char)*p) && dig < 3; dig++)
+		p++;
+	if (dig == 0 || (*p && *p != ' ' && *p != ';' && *p != ','))
+		return 0;
+	*len = (size_t)(p - s);
+	return 1;
+}
+
+void
+queue_dsn_status(const char *diag, int perm, char out[16])
+{
+	const char *p = diag, *semi = strchr(diag, ';');
+	size_t len;
+
+	if (semi)
+		p = semi + 1;
+	while (*p == ' ')
+		p++;
+	/* An SMTP reply code first (RFC 3463 comes after it). */
+	if (isdigit((unsigned char)p[0]) && isdigit((unsigned char)p[1]) &&
+	    isdigit((unsigned char)p[2]) && (p[3] == ' ' || p[3] == '-'))
+		p += 4;
+	if (is_status(p, &len) && len < 16) {
+		memcpy(out, p, len);
+		out[len] = '\0';
+		return;
+	}
+	/* A bare SMTP code: its class, RFC 3463 X.0.0. */
+	p = semi ? semi + 1 : diag;
+	while (*p == ' ')
+		p++;
+	if ((p[0] == '4' || p[0] == '5') && isdigit((unsigned char)p[1]) &&
+	    isdigit((unsigned char)p[2])) {
+		snprintf(out, 16, "%c.0.0", p[0]);
+		return;
+	}
+	snprintf(out, 16, "%s", perm ? "5.0.0" : "4.0.0");
+}
+
+size_t
+queue_dsn_header_len(const char *msg, size_t len, size_t max)
+{
+	size_t i, last = 0;
+
+	if (len > max)
+		len = max;
+	for (i = 0; i < len; i++) {
+		if (msg[i] != '\n')
+			continue;
+		last = i + 1;
+		/* An empty line: LF or CRLF right after the previous LF. */
+		if (i + 1 < len && msg[i + 1] == '\n')
+			return i + 2;
+		if (i + 2 < len && msg[i + 1] == '\r' && msg[i + 2] == '\n')
+			return i + 3;
+	}
+	/* No end in sight: cut at the last complete line. */
+	return last;
+}
+
+/* Appends text with CR/LF/NUL as spaces and at most max bytes. */
+static int
+append_clean(struct buf *b, const char *s, size_t max)
+{
+	size_t i;
+
+	for (i = 0; s[i] && i < max; i++) {
+		char c = s[i] == '\r' || s[i] == '\n' ? ' ' : s[i];
+
+		if (buf_append_byte(b, c) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Appends p[0..n) converting bare LF to CRLF. */
+static int
+append_crlf(struct buf *b, const char *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (p[i] == '\n' && (i == 0 || p[i - 1] != '\r') &&
+		    buf_append_byte(b, '\r') < 0)
+			return -1;
+		if (buf_append_byte(b, p[i]) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int
+queue_dsn_build(struct buf *out, const struct queue_dsn *d)
+{
+	size_t start = out->len, i, hl;
+	char date[40];
+	int e = 0;
+
+	queue_dsn_date(d->now, date);
+	e |= buf_printf(out, "From: Mail Delivery System <MAILER-DAEMON@%s>\r\n"
+	    "To: %s\r\n"
+	    "Subject: Undelivered Mail Returned to Sender\r\n"
+	    "Date: %s\r\n"
+	    "Message-ID: <%s>\r\n"
+	    "Auto-Submitted: auto-replied\r\n"
+	    "MIME-Version: 1.0\r\n"
+	    "Content-Type: multipart/report; report-type=delivery-status;\r\n"
+	    "\tboundary=\"%s\"\r\n"
+	    "\r\n"
+	    "This is a MIME-encapsulated message (RFC 3464).\r\n"
+	    "\r\n"
+	    "--%s\r\n"
+	    "Content-Description: Notification\r\n"
+	    "Content-Type: text/plain; charset=us-ascii\r\n"
+	    "\r\n"
+	    "This is the mail system at host %s.\r\n"
+	    "\r\n"
+	    "I'm sorry to have to inform you that your message could not\r\n"
+	    "be delivered to one or more recipients. The report below says\r\n"
+	    "why; the headers of your message are attached.\r\n"
+	    "\r\n",
+	    d->reporting_mta, d->to, date, d->msgid, d->boundary, d->boundary,
+	    d->reporting_mta);
+	if (d->note)
+		e |= buf_printf(out, "%s\r\n\r\n", d->note);
+	for (i = 0; i < d->n; i++) {
+		const struct queue_dsn_rcpt *r = &d->r[i];
+
+		e |= buf_append_str(out, "<");
+		e |= append_clean(out, r->final, 512);
+		e |= buf_append_str(out, ">");
+		if (r->orig && r->orig[0] && strcmp(r->orig, r->final) != 0) {
+			e |= buf_append_str(out, " (from <");
+			e |= append_clean(out, r->orig, 512);
+			e |= buf_append_str(out, ">)");
+		}
+		e |= buf_append_str(out, ": ");
+		e |= append_clean(out, r->diag[0] ? r->diag : r->status,
+		    QUEUE_DSN_DIAG_MAX);
+		e |= buf_append_str(out, "\r\n");
+	}
+	queue_dsn_date(d->arrival, date);
+	e |= buf_printf(out, "\r\n--%s\r\n"
+	    "Content-Description: Delivery report\r\n"
+	    "Content-Type: message/delivery-status\r\n"
+	    "\r\n"
+	    "Reporting-MTA: dns; %s\r\n"
+	    "X-Postmaster-Queue-ID: %s\r\n"
+	    "X-Postmaster-Sender: rfc822; ",
+	    d->boundary, d->reporting_mta, d->queue_id);
+	e |= append_clean(out, d->sender, 512);
+	e |= buf_printf(out, "\r\nArrival-Date: %s\r\n", date);
+	for (i = 0; i < d->n; i++) {
+		const struct queue_dsn_rcpt *r = &d->r[i];
+
+		e |= buf_append_str(out, "\r\nFinal-Recipient: rfc822; ");
+		e |= append_clean(out, r->final, 512);
+		if (r->orig && r->orig[0]) {
+			e |= buf_append_str(out, "\r\nOriginal-Recipient: rfc822; ");
+			e |= append_clean(out, r->orig, 512);
+		}
+		e |= buf_printf(out, "\r\nAction: failed\r\nStatus: %s\r\n",
+		    r->status);
+		if (r->remote && r->remote[0]) {
+			e |= buf_append_str(out, "Remote-MTA: dns; ");
+			e |= append_clean(out, r->remote, 300);
+			e |= buf_append_str(out, "\r\n");
+		}
+		if (r->diag && r->diag[0]) {
+			e |= buf_append_str(out, "Diagnostic-Code: ");
+			if (strchr(r->diag, ';') == NULL)
+				e |= buf_append_str(out, "x-unix; ");
+			e |= append_clean(out, r->diag, QUEUE_DSN_DIAG_MAX);
+			e |= buf_append_str(out, "\r\n");
+		}
+		if (r->last > 0) {
+			queue_dsn_date(r->last, date);
+			e |= buf_printf(out, "Last-Attempt-Date: %s\r\n", date);
+		}
+	}
+	e |= buf_printf(out, "\r\n--%s\r\n"
+	    "Content-Description: Undelivered Message Headers\r\n"
+	    "Content-Type: text/rfc822-headers\r\n"
+	    "\r\n", d->boundary);
+	hl = queue_dsn_header_len(d->orig ? d->orig : "", d->orig ? d->origlen : 0,
+	    QUEUE_DSN_HDR_MAX);
+	e |= append_crlf(out, d->orig ? d->orig : "", hl);
+	if (hl < 2 || d->orig[hl - 1] != '\n')
+		e |= buf_append_str(out, "\r\n");
+	e |= buf_printf(out, "\r\n--%s--\r\n", d->boundary);
+	if (e) {
+		out->len = start;
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,1307 @@
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/buf.h"
+#include "base/log.h"
+#include "base/str.h"
+#include "deliver/deliver_maildir.h"
+#include "queue/queue_argv.h"
+#include "queue/queue_dsn.h"
+#include "queue/queue_pipe.h"
+#include "queue/queue_run.h"
+#include "queue/queue_sched.h"
+#include "route/route_db.h"
+#include "spool/spool_queue.h"
+#include "spool/spool_write.h"
+
+#include "client/client_deliver.h"
+
+#define BATCH_MAX 1000		/* deliveries in one group */
+#define DIAG_MAX 1000
+
+enum dkind { D_LMTPD, D_PIPE, D_CMD, D_RELAY, D_HOST, D_MX, D_REJECT,
+	D_ERROR, D_BAD };
+
+/* Where one delivery goes, after the local mailer is applied. */
+struct dest {
+	enum dkind k;
+	char name[1100];	/* section, host, domain, command or reply */
+	const char *rcpt;	/* the address handed to the destination */
+	int network;		/* talks to a remote host: after the drop */
+};
+
+struct outcome {
+	enum queue_outcome o;
+	char diag[DIAG_MAX];
+	char relay[300];
+};
+
+struct job {
+	const struct queue_cfg *c;
+	struct spool_msg m;
+	struct spool_state st;
+	int64_t now;
+	int dirty;
+};
+
+static int
+db_str(struct cf_db *db, const char *kind, const char *name, const char *key,
+    char *out, size_t cap)
+{
+	out[0] = '\0';
+	return cf_db_str(db, kind, name, key, out, cap);
+}
+
+int
+queue_cfg_load(struct queue_cfg *c, struct cf_db *db,
+    const struct spool_dir *sp)
+{
+	char v[64];
+	uint64_t u;
+	const char *scale;
+
+	c->db = db;
+	c->sp = sp;
+	if (db_str(db, "core", "", "hostname", c->hostname,
+	    sizeof c->hostname) < 0)
+		return -1;
+	if (c->hostname[0] == '\0' &&
+	    gethostname(c->hostname, sizeof c->hostname - 1) < 0)
+		snprintf(c->hostname, sizeof c->hostname, "localhost");
+	db_str(db, "core", "", "local-mailer", c->local_mailer,
+	    sizeof c->local_mailer);
+	if (c->local_mailer[0] == '\0' || strcmp(c->local_mailer, "lmtpd") == 0)
+		snprintf(c->local_kind, sizeof c->local_kind, "lmtpd");
+	else if (cf_db_target_kind(db, c->local_mailer, c->local_kind,
+	    sizeof c->local_kind) <= 0)
+		snprintf(c->local_kind, sizeof c->local_kind, "lmtpd");
+	db_str(db, "core", "", "dns-server", c->dns_server,
+	    sizeof c->dns_server);
+	c->retry_first = QUEUE_RETRY_FIRST;
+	c->retry_cap = QUEUE_RETRY_CAP;
+	c->lifetime = 5 * 86400;
+	if (cf_db_uint(db, "core", "", "retry-interval", &u) >= 0 && u > 0)
+		c->retry_first = (int64_t)u;
+	if (cf_db_uint(db, "core", "", "retry-max-interval", &u) >= 0 && u > 0)
+		c->retry_cap = (int64_t)u;
+	if (cf_db_uint(db, "core", "", "queue-lifetime", &u) >= 0)
+		c->lifetime = (int64_t)u;
+	db_str(db, "core", "", "bounce-to", v, sizeof v);
+	c->bounce_to = strcmp(v, "postmaster") == 0 ? QUEUE_BOUNCE_POSTMASTER :
+	    strcmp(v, "both") == 0 ? QUEUE_BOUNCE_BOTH : QUEUE_BOUNCE_SENDER;
+	/* Tests shrink the SMTP client's RFC 5321 timeouts. */
+	if ((scale = getenv("PM_QUEUE_TIMEOUT_SCALE_MS")) != NULL)
+		c->timeout_scale_ms = (unsigned)strtoul(scale, NULL, 10);
+	return 0;
+}
+
+/* --- destinations ------------------------------------------------- */
+
+static int
+str_eq(const struct spool_str *s, const char *lit)
+{
+	size_t n = strlen(lit);
+
+	return s->len >= n && memcmp(s->p, lit, n) == 0;
+}
+
+static void
+dest_of(const struct queue_cfg *c, const struct spool_dlv *d, struct dest *o)
+{
+	const char *t = d->target.p, *colon = strchr(t, ':');
+	const char *v = colon ? colon + 1 : "";
+	char kind[16];
+
+	o->k = D_BAD;
+	o->rcpt = d->addr.p;
+	o->network = 0;
+	snprintf(o->name, sizeof o->name, "%s", v);
+	if (str_eq(&d->target, "local:")) {
+		/* The local mailer gets the local name, as procmail -d wants. */
+		o->rcpt = v;
+		if (strcmp(c->local_kind, "pipe") == 0) {
+			o->k = D_PIPE;
+			snprintf(o->name, sizeof o->name, "%s", c->local_mailer);
+		} else if (strcmp(c->local_kind, "relay") == 0) {
+			o->k = D_RELAY;
+			o->network = 1;
+			snprintf(o->name, sizeof o->name, "%s", c->local_mailer);
+		} else {
+			o->k = D_LMTPD;
+		}
+	} else if (str_eq(&d->target, "relay:")) {
+		o->k = D_RELAY;
+		o->network = 1;
+	} else if (str_eq(&d->target, "pipe:")) {
+		o->k = D_PIPE;
+	} else if (str_eq(&d->target, "cmd:")) {
+		o->k = D_CMD;
+	} else if (str_eq(&d->target, "host:")) {
+		o->k = D_HOST;
+		o->network = 1;
+	} else if (str_eq(&d->target, "mx:")) {
+		o->k = D_MX;
+		o->network = 1;
+	} else if (str_eq(&d->target, "reject:")) {
+		o->k = D_REJECT;
+	} else if (str_eq(&d->target, "error:")) {
+		o->k = D_ERROR;
+	} else {
+		o->k = D_BAD;
+	}
+	/* A [pipe] or [relay] named by the route may since have changed. */
+	if ((o->k == D_PIPE || o->k == D_RELAY) &&
+	    (cf_db_target_kind(c->db, o->name, kind, sizeof kind) <= 0 ||
+	    strcmp(kind, o->k == D_PIPE ? "pipe" : "relay") != 0))
+		o->k = D_BAD;
+}
+
+static int
+dest_same(const struct dest *a, const struct dest *b)
+{
+	return a->k == b->k && strcmp(a->name, b->name) == 0;
+}
+
+static size_t
+dest_batch_max(const struct queue_cfg *c, const struct dest *d)
+{
+	uint64_t u = 1;
+
+	switch (d->k) {
+	case D_PIPE:
+		if (cf_db_uint(c->db, "pipe", d->name, "max_rcpt_to", &u) < 0 ||
+		    u == 0)
+			u = 1;
+		return u > BATCH_MAX ? BATCH_MAX : (size_t)u;
+	case D_LMTPD:
+	case D_RELAY:
+	case D_HOST:
+	case D_MX:
+		return BATCH_MAX;
+	default:
+		return 1;
+	}
+}
+
+/* --- attempts ----------------------------------------------------- */
+
+static void
+set_all(struct outcome *o, size_t n, enum queue_outcome oc, const char *relay,
+    const char *diag)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		o[i].o = oc;
+		snprintf(o[i].relay, sizeof o[i].relay, "%s", relay);
+		snprintf(o[i].diag, sizeof o[i].diag, "%s", diag);
+	}
+}
+
+/* A [reject] target: its code, status and text (as smtpd answers). */
+static void
+attempt_reject(struct job *j, const struct dest *d, struct outcome *o)
+{
+	char status[16], text[512];
+	uint64_t code = 550;
+
+	cf_db_uint(j->c->db, "reject", d->name, "code", &code);
+	db_str(j->c->db, "reject", d->name, "status", status, sizeof status);
+	db_str(j->c->db, "reject", d->name, "text", text, sizeof text);
+	if (status[0] == '\0')
+		snprintf(status, sizeof status, "%s", code == 521 ? "5.1.2" :
+		    code == 554 ? "5.7.1" : code >= 500 ? "5.1.1" : "4.3.2");
+	if (text[0] == '\0')
+		snprintf(text, sizeof text, "<%s>: %s", d->rcpt,
+		    code == 521 ? "does not accept mail" : "recipient rejected");
+	snprintf(o->diag, sizeof o->diag, "smtp; %llu %s %s",
+	    (unsigned long long)code, status, text);
+	snprintf(o->relay, sizeof o->relay, "reject:%.280s", d->name);
+	o->o = code >= 500 ? QUEUE_PERM : QUEUE_TEMP;
+}
+
+/* Which user a program runs as (see postmaster-queue(8) PRIVILEGES). */
+static int
+pipe_user(const struct queue_cfg *c, const struct dest *d,
+    const struct spool_dlv *first, struct passwd *pwbuf, char *sbuf,
+    size_t slen, struct queue_pipe_req *req, char *why, size_t wcap)
+{
+	char user[128] = "";
+	struct passwd *pw = NULL;
+
+	if (d->k == D_PIPE)
+		db_str(c->db, "pipe", d->name, "user", user, sizeof user);
+	if (user[0] == '\0' && d->k == D_PIPE && str_eq(&first->target,
+	    "local:") && strcmp(c->local_kind, "pipe") == 0) {
+		/* A local name with a system account runs as that account. */
+		if (getpwnam_r(d->rcpt, pwbuf, sbuf, slen, &pw) == 0 && pw &&
+		    pw->pw_uid != 0)
+			snprintf(user, sizeof user, "%s", d->rcpt);
+		pw = NULL;
+	}
+	if (user[0] == '\0') {
+		req->setuser = 0;
+		return 0;
+	}
+	if (getpwnam_r(user, pwbuf, sbuf, slen, &pw) != 0 || pw == NULL) {
+		snprintf(why, wcap, "x-unix; 4.3.5 no such user: %s", user);
+		return -1;
+	}
+	if (pw->pw_uid == (c->root ? c->uid : getuid())) {
+		req->setuser = 0;
+		req->dir = pw->pw_dir;
+		return 0;
+	}
+	if (!c->root) {
+		snprintf(why, wcap, "x-unix; 4.3.5 cannot run as %s: the queue "
+		    "runner was not started as root", user);
+		return -1;
+	}
+	req->setuser = 1;
+	req->user = pw->pw_name;
+	req->uid = pw->pw_uid;
+	req->gid = pw->pw_gid;
+	req->dir = pw->pw_dir;
+	return 0;
+}
+
+static void
+attempt_pipe(struct job *j, const struct dest *d, const size_t *idx, size_t n,
+    struct outcome *o)
+{
+	const struct queue_cfg *c = j->c;
+	const struct spool_env *env = &j->m.env;
+	struct queue_argv words, argv, envv;
+	struct queue_vars vars;
+	struct queue_pipe_req req;
+	struct queue_pipe_res res;
+	struct passwd pwbuf;
+	struct buf hdr = BUF_INIT(0);
+	const char **rcpts = NULL;
+	char sbuf[4096], diag[DIAG_MAX], relay[300];
+	uint64_t timeout = 3600;
+	size_t i, bad = 0;
+	int e;
+
+	queue_argv_init(&words);
+	queue_argv_init(&argv);
+	queue_argv_init(&envv);
+	memset(&req, 0, sizeof req);
+	if (d->k == D_PIPE) {
+		struct cf_words w;
+
+		snprintf(relay, sizeof relay, "%.290s", d->name);
+		cf_db_uint(c->db, "pipe", d->name, "timeout", &timeout);
+		if (cf_db_words(c->db, "pipe", d->name, "exec", &w) < 0 ||
+		    w.n == 0) {
+			set_all(o, n, QUEUE_TEMP, relay,
+			    "x-unix; 4.3.5 [pipe] has no exec");
+			goto out;
+		}
+		for (i = 0; i < w.n; i++)
+			if (queue_argv_push(&words, w.w[i], w.len[i]) != 0)
+				goto nomem;
+	} else {
+		snprintf(relay, sizeof relay, "cmd");
+		if ((e = queue_argv_split(&words, d->name)) != 0) {
+			snprintf(diag, sizeof diag, "x-unix; 5.3.5 bad command: %s",
+			    queue_argv_strerror(e));
+			set_all(o, n, QUEUE_PERM, relay, diag);
+			goto out;
+		}
+	}
+	if ((rcpts = calloc(n, sizeof *rcpts)) == NULL)
+		goto nomem;
+	for (i = 0; i < n; i++) {
+		struct dest dd;
+
+		dest_of(c, &env->dlv[idx[i]], &dd);
+		rcpts[i] = dd.rcpt;
+	}
+	vars.sender = env->sender.p;
+	vars.rcpt = rcpts;
+	vars.nrcpt = n;
+	vars.queue_id = env->id;
+	e = queue_argv_expand(&argv, words.v, words.n, &vars, &bad);
+	if (e == QUEUE_ARGV_E_DASH) {
+		/* Fail the guilty value's owner(s); the runner retries the
+		 * others in the next pass as a smaller batch. */
+		snprintf(diag, sizeof diag, "x-unix; 5.1.3 %s address starts "
+		    "with '-' and is refused as a program argument",
+		    bad == QUEUE_ARGV_SENDER ? "sender" : "recipient");
+		for (i = 0; i < n; i++) {
+			o[i].o = QUEUE_TEMP;
+			snprintf(o[i].relay, sizeof o[i].relay, "%s", relay);
+			snprintf(o[i].diag, sizeof o[i].diag,
+			    "x-unix; 4.3.0 retried without a refused recipient");
+			if (bad == QUEUE_ARGV_SENDER || bad == i) {
+				o[i].o = QUEUE_PERM;
+				snprintf(o[i].diag, sizeof o[i].diag, "%s", diag);
+			}
+		}
+		goto out;
+	}
+	if (e != 0) {
+		snprintf(diag, sizeof diag, "x-unix; 4.3.5 %s",
+		    queue_argv_strerror(e));
+		set_all(o, n, QUEUE_TEMP, relay, diag);
+		goto out;
+	}
+	if (pipe_user(c, d, &env->dlv[idx[0]], &pwbuf, sbuf, sizeof sbuf, &req,
+	    diag, sizeof diag) < 0) {
+		set_all(o, n, QUEUE_TEMP, relay, diag);
+		goto out;
+	}
+	/* A small, fixed environment: nothing of ours leaks to programs. */
+	{
+		char line[1200];
+		const char *home = req.dir ? req.dir : "/";
+
+		snprintf(line, sizeof line, "HOME=%s", home);
+		if (queue_argv_push(&envv, "PATH=/usr/local/bin:/usr/bin:/bin",
+		    33) || queue_argv_push(&envv, line, strlen(line)))
+			goto nomem;
+		snprintf(line, sizeof line, "QUEUE_ID=%s", env->id);
+		if (queue_argv_push(&envv, line, strlen(line)))
+			goto nomem;
+		snprintf(line, sizeof line, "SENDER=%s", env->sender.p);
+		if (queue_argv_push(&envv, line, strlen(line)))
+			goto nomem;
+		snprintf(line, sizeof line, "RECIPIENT=%s", rcpts[0]);
+		if (queue_argv_push(&envv, line, strlen(line)))
+			goto nomem;
+		if (req.setuser) {
+			snprintf(line, sizeof line, "USER=%s", req.user);
+			if (queue_argv_push(&envv, line, strlen(line)))
+				goto nomem;
+			snprintf(line, sizeof line, "LOGNAME=%s", req.user);
+			if (queue_argv_push(&envv, line, strlen(line)))
+				goto nomem;
+		}
+	}
+	if (deliver_maildir_hdr_return_path(&hdr, env->sender.p,
+	    env->sender.len) < 0)
+		goto nomem;
+	req.argv = argv.v;
+	req.envp = envv.v;
+	req.hdr = hdr.p;
+	req.hdrlen = hdr.len;
+	req.msgfd = j->m.fd;
+	req.off = j->m.body_off;
+	req.end = j->m.file_size;
+	req.timeout = timeout > 86400 ? 86400 : (unsigned)timeout;
+	req.stop = c->stop;
+	if (queue_pipe_run(&req, &res) < 0) {
+		snprintf(diag, sizeof diag, "x-unix; 4.3.0 cannot run %s: %s",
+		    argv.v[0], strerror(errno));
+		set_all(o, n, QUEUE_TEMP, relay, diag);
+		goto out;
+	}
+	e = (int)queue_pipe_classify(&res, diag, sizeof diag);
+	set_all(o, n, (enum queue_outcome)e, relay, diag);
+	goto out;
+nomem:
+	set_all(o, n, QUEUE_TEMP, d->name, "x-unix; 4.3.0 out of memory");
+out:
+	free(rcpts);
+	buf_free(&hdr);
+	queue_argv_free(&words);
+	queue_argv_free(&argv);
+	queue_argv_free(&envv);
+}
+
+static void
+from_client(const struct client_rcpt *r, const struct client_result *res,
+    size_t n, struct outcome *o)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		o[i].o = r[i].status == CLIENT_OK ? QUEUE_OK :
+		    r[i].status == CLIENT_PERM ? QUEUE_PERM : QUEUE_TEMP;
+		snprintf(o[i].relay, sizeof o[i].relay, "%s",
+		    res->relay[0] ? res->relay : "none");
+		snprintf(o[i].diag, sizeof o[i].diag, "smtp; %s",
+		    r[i].reply[0] ? r[i].reply : res->reply);
+	}
+}
+
+/* "host", "host:port", "[v6]", "[v6]:port" or "/unix/path". */
+static void
+split_address(const char *a, char *host, size_t cap, unsigned *port)
+{
+	const char *colon;
+
+	*port = 0;
+	if (a[0] == '/') {
+		snprintf(host, cap, "%s", a);
+		return;
+	}
+	if (a[0] == '[') {
+		const char *end = strchr(a, ']');
+
+		if (end) {
+			snprintf(host, cap, "%.*s", (int)(end - a - 1), a + 1);
+			if (end[1] == ':')
+				*port = (unsigned)strtoul(end + 2, NULL, 10);
+			return;
+		}
+	}
+	colon = strrchr(a, ':');
+	if (colon && strchr(a, ':') == colon) {
+		snprintf(host, cap, "%.*s", (int)(colon - a), a);
+		*port = (unsigned)strtoul(colon + 1, NULL, 10);
+		return;
+	}
+	snprintf(host, cap, "%s", a);
+}
+
+/* postmaster-lmtpd -C CDB on a socketpair: fd 0 and 1 are its end. */
+static pid_t
+spawn_lmtpd(const struct queue_cfg *c, int *fd)
+{
+	char *argv[] = { (char *)"postmaster-lmtpd", (char *)"-C",
+		(char *)c->cdb_path, NULL };
+	char *envp[] = { (char *)"PATH=/usr/bin:/bin", NULL };
+	char maildir[512] = "";
+	int sv[2], asroot;
+	pid_t pid;
+
+	/* "~/Maildir" delivers as each system user: lmtpd needs root. */
+	db_str(c->db, "lmtpd", "", "maildir", maildir, sizeof maildir);
+	asroot = c->root && maildir[0] == '~';
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return -1;
+	if ((pid = fork()) < 0) {
+		close(sv[0]);
+		close(sv[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		sigset_t none;
+
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGPIPE, SIG_DFL);
+		signal(SIGINT, SIG_DFL);
+		signal(SIGHUP, SIG_DFL);
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (asroot && (seteuid(0) < 0 || setuid(0) < 0))
+			_exit(111);
+		if (dup2(sv[1], 0) < 0 || dup2(sv[1], 1) < 0)
+			_exit(111);
+		closefrom(3);
+		execve(c->lmtpd, argv, envp);
+		_exit(111);
+	}
+	close(sv[1]);
+	*fd = sv[0];
+	return pid;
+}
+
+static void
+attempt_client(struct job *j, const struct dest *d, const size_t *idx,
+    size_t n, struct outcome *o)
+{
+	const struct queue_cfg *c = j->c;
+	const struct spool_env *env = &j->m.env;
+	struct client_dest cd;
+	struct client_msg cm;
+	struct client_rcpt *r;
+	struct client_result res;
+	struct dest dd;
+	char host[1100];
+	char (*local)[600] = NULL;
+	size_t i;
+	pid_t lmtpd = -1;
+
+	if ((r = calloc(n, sizeof *r)) == NULL) {
+		set_all(o, n, QUEUE_TEMP, d->name, "smtp; 451 4.3.0 out of memory");
+		return;
+	}
+	/* LMTP wants a mailbox: a local name goes as NAME@our-hostname
+	 * (lmtpd uses the local part; %d in its template is our name). */
+	if (d->k == D_LMTPD && (local = calloc(n, sizeof *local)) == NULL) {
+		free(r);
+		set_all(o, n, QUEUE_TEMP, d->name, "smtp; 451 4.3.0 out of memory");
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		dest_of(c, &env->dlv[idx[i]], &dd);
+		r[i].addr = dd.rcpt;
+		if (local && strchr(dd.rcpt, '@') == NULL) {
+			snprintf(local[i], sizeof local[i], "%.300s@%.255s",
+			    dd.rcpt, c->hostname);
+			r[i].addr = local[i];
+		}
+		r[i].status = CLIENT_TEMP;
+	}
+	memset(&cd, 0, sizeof cd);
+	memset(&res, 0, sizeof res);
+	cd.fd = -1;
+	cd.helo = c->hostname;
+	cd.dns_server = c->dns_server[0] ? c->dns_server : NULL;
+	cd.timeout_scale_ms = c->timeout_scale_ms;
+	cm.fd = j->m.fd;
+	cm.off = j->m.body_off;
+	cm.len = (uint64_t)(j->m.file_size - j->m.body_off);
+	cm.sender = env->sender.p;
+	cm.body = (int)env->body;
+	cm.smtputf8 = env->smtputf8;
+
+	switch (d->k) {
+	case D_LMTPD:
+		cd.proto = CLIENT_LMTP;
+		cd.host = "lmtpd";
+		if ((lmtpd = spawn_lmtpd(c, &cd.fd)) < 0) {
+			char diag[300];
+
+			snprintf(diag, sizeof diag, "smtp; 451 4.3.0 cannot start "
+			    "postmaster-lmtpd: %s", strerror(errno));
+			set_all(o, n, QUEUE_TEMP, "lmtpd", diag);
+			goto out;
+		}
+		client_deliver(&cd, &cm, r, n, &res);
+		snprintf(res.relay, sizeof res.relay, "lmtpd");
+		break;
+	case D_RELAY: {
+		struct cf_words w;
+		char proto[16], name[256];
+		size_t a;
+
+		db_str(c->db, "relay", d->name, "protocol", proto, sizeof proto);
+		cd.proto = strcmp(proto, "lmtp") == 0 ? CLIENT_LMTP : CLIENT_SMTP;
+		if (cf_db_words(c->db, "relay", d->name, "address", &w) < 0)
+			w.n = 0;
+		if (w.n == 0) {
+			/* No address: the relay's name, by MX. */
+			db_str(c->db, "relay", d->name, "name", name, sizeof name);
+			cd.host = name[0] ? name : d->name;
+			cd.use_mx = 1;
+			client_deliver(&cd, &cm, r, n, &res);
+			break;
+		}
+		/* Address lines in order: the first that takes the mail. */
+		for (a = 0; a < w.n; a++) {
+			char addr[1100];
+
+			snprintf(addr, sizeof addr, "%.*s", (int)w.len[a], w.w[a]);
+			split_address(addr, host, sizeof host, &cd.port);
+			cd.host = host;
+			for (i = 0; i < n; i++)
+				r[i].status = CLIENT_TEMP;
+			if (client_deliver(&cd, &cm, r, n, &res) == 0)
+				break;
+			for (i = 0; i < n; i++)
+				if (r[i].status != CLIENT_TEMP)
+					break;
+			if (i < n)
+				break;
+		}
+		break;
+	}
+	case D_HOST:
+	case D_MX:
+		cd.proto = CLIENT_SMTP;
+		if (d->name[0] == '[') {
+			/* host:[192.0.2.1] is an address literal: no MX. */
+			split_address(d->name, host, sizeof host, &cd.port);
+			cd.host = host;
+		} else {
+			cd.host = d->name;
+			cd.use_mx = 1;
+		}
+		client_deliver(&cd, &cm, r, n, &res);
+		break;
+	default:
+		break;
+	}
+	from_client(r, &res, n, o);
+out:
+	if (lmtpd > 0) {
+		close(cd.fd);
+		while (waitpid(lmtpd, NULL, 0) < 0 && errno == EINTR)
+			;
+	}
+	free(local);
+	free(r);
+}
+
+static void
+attempt(struct job *j, const struct dest *d, const size_t *idx, size_t n,
+    struct outcome *o)
+{
+	const char *txt;
+
+	memset(o, 0, n * sizeof *o);
+	switch (d->k) {
+	case D_PIPE:
+	case D_CMD:
+		attempt_pipe(j, d, idx, n, o);
+		break;
+	case D_REJECT:
+		attempt_reject(j, d, o);
+		break;
+	case D_ERROR:
+		/* error:CODE X.Y.Z TEXT from the pickup of injected mail. */
+		txt = d->name;
+		snprintf(o->diag, sizeof o->diag, "smtp; %.980s", txt);
+		snprintf(o->relay, sizeof o->relay, "none");
+		o->o = txt[0] == '4' ? QUEUE_TEMP : QUEUE_PERM;
+		break;
+	case D_BAD:
+		set_all(o, n, QUEUE_TEMP, "none", "smtp; 451 4.3.5 target "
+		    "unknown to this configuration");
+		break;
+	default:
+		attempt_client(j, d, idx, n, o);
+		break;
+	}
+}
+
+/* --- state and logs ----------------------------------------------- */
+
+static void
+log_attempt(struct job *j, size_t i, const struct outcome *o,
+    const char *status)
+{
+	const struct spool_dlv *d = &j->m.env.dlv[i];
+	struct buf to = BUF_INIT(0), orig = BUF_INIT(0), text = BUF_INIT(0);
+	const char *diag = strchr(o->diag, ';');
+	char dsn[16];
+
+	diag = diag ? diag + 1 : o->diag;
+	while (*diag == ' ')
+		diag++;
+	queue_dsn_status(o->diag, o->o == QUEUE_PERM, dsn);
+	if (o->o == QUEUE_OK && dsn[0] != '2')
+		snprintf(dsn, sizeof dsn, "2.0.0");
+	log_escape(&to, d->addr.p, d->addr.len, 200);
+	log_escape(&orig, d->orig.p, d->orig.len, 200);
+	log_escape(&text, diag, strlen(diag), 300);
+	log_info("%s to=<%s> orig_to=<%s> relay=%s delay=%llds attempts=%u "
+	    "dsn=%s status=%s (%s)", j->m.env.id, to.p ? to.p : "",
+	    orig.p ? orig.p : "", o->relay[0] ? o->relay : "none",
+	    (long long)(j->now - j->m.env.arrival), j->st.d[i].attempts, dsn,
+	    status, text.p ? text.p : "");
+	buf_free(&to);
+	buf_free(&orig);
+	buf_free(&text);
+}
+
+static void
+record(struct job *j, size_t i, const struct outcome *o)
+{
+	const struct queue_cfg *c = j->c;
+	enum spool_status s = SPOOL_ST_PENDING;
+	int64_t next = 0;
+	const char *word = "deferred";
+	char diag[DIAG_MAX + 64];
+
+	snprintf(diag, sizeof diag, "%s", o->diag);
+	if (o->o == QUEUE_OK) {
+		s = SPOOL_ST_SENT;
+		word = "sent";
+	} else if (o->o == QUEUE_PERM) {
+		s = SPOOL_ST_FAILED;
+		word = "bounced";
+	} else if (queue_sched_expired(j->m.env.arrival, j->now, c->lifetime)) {
+		s = SPOOL_ST_FAILED;
+		word = "bounced";
+		snprintf(diag, sizeof diag, "%s (delivery time expired)", o->diag);
+	} else {
+		next = j->now + queue_sched_delay(j->st.d[i].attempts + 1,
+		    c->retry_first, c->retry_cap);
+	}
+	if (spool_state_note(&j->st, i, s, next, o->relay, strlen(o->relay),
+	    diag, strlen(diag)) < 0) {
+		log_err("%s: cannot record the attempt: %s", j->m.env.id,
+		    strerror(errno));
+		return;
+	}
+	j->dirty = 1;
+	{
+		struct outcome shown = *o;
+
+		snprintf(shown.diag, sizeof shown.diag, "%.990s", diag);
+		log_attempt(j, i, &shown, word);
+	}
+}
+
+static int
+save(struct job *j)
+{
+	if (!j->dirty)
+		return 0;
+	if (spool_queue_state_save(j->c->sp, j->m.env.id, &j->st) < 0) {
+		log_err("%s: cannot save the delivery state: %s", j->m.env.id,
+		    strerror(errno));
+		return -1;
+	}
+	j->dirty = 0;
+	return 0;
+}
+
+/* --- bounces ------------------------------------------------------ */
+
+static int
+is_postmaster(const struct spool_str *s)
+{
+	return str_casecmp(s->p, "postmaster") == 0;
+}
+
+/* Routes addr as a trusted local caller; an unrouted domain goes by MX. */
+static int
+route_local(struct cf_db *db, const char *addr, struct spool_dlv **dv,
+    size_t *n, size_t *cap, size_t rcpt, char (*store)[1100], size_t *nstore)
+{
+	struct route_ops ops;
+	struct route_instance inst;
+	struct route_result res;
+	const char *at = strrchr(addr, '@');
+	size_t i;
+	int rc = -1;
+
+	route_db_ops(&ops, db);
+	if (route_db_instance(db, NULL, &inst) < 0)
+		return -1;
+	inst.q.local_names_ok = 1;
+	route_result_init(&res, NULL);
+	switch (route_resolve(&ops, &inst.q, addr, strlen(addr), &res)) {
+	case ROUTE_OK:
+		break;
+	case ROUTE_NO_ROUTE:
+		if (at && at[1]) {
+			res.n = 0;
+			if (*nstore >= 64)
+				goto out;
+			snprintf(store[*nstore], sizeof store[0], "mx:%s", at + 1);
+			goto add_one;
+		}
+		goto out;
+	default:
+		goto out;
+	}
+	for (i = 0; i < res.n; i++) {
+		struct spool_dlv *v;
+
+		if (res.t[i].kind == ROUTE_REJECT)
+			continue;
+		if (*nstore + 1 >= 64 ||
+		    route_target_format(&res.t[i], store[*nstore],
+		    sizeof store[0]) < 0)
+			continue;
+		if (*n == *cap) {
+			size_t ncap = *cap ? *cap * 2 : 8;
+
+			if ((v = realloc(*dv, ncap * sizeof *v)) == NULL)
+				goto out;
+			*dv = v;
+			*cap = ncap;
+		}
+		snprintf(store[*nstore + 1], sizeof store[0], "%s",
+		    res.t[i].rcpt[0] ? res.t[i].rcpt : addr);
+		v = &(*dv)[(*n)++];
+		memset(v, 0, sizeof *v);
+		v->rcpt = rcpt;
+		v->orig = spool_str_c(addr);
+		v->target = spool_str_c(store[*nstore]);
+		v->addr = spool_str_c(store[*nstore + 1]);
+		*nstore += 2;
+	}
+	rc = *n ? 0 : -1;
+	goto out;
+add_one:
+	{
+		struct spool_dlv *v;
+
+		if (*n == *cap) {
+			size_t ncap = *cap ? *cap * 2 : 8;
+
+			if ((v = realloc(*dv, ncap * sizeof *v)) == NULL)
+				goto out;
+			*dv = v;
+			*cap = ncap;
+		}
+		v = &(*dv)[(*n)++];
+		memset(v, 0, sizeof *v);
+		v->rcpt = rcpt;
+		v->orig = spool_str_c(addr);
+		v->addr = spool_str_c(addr);
+		v->target = spool_str_c(store[*nstore]);
+		*nstore += 1;
+		rc = 0;
+	}
+out:
+	route_result_free(&res);
+	return rc;
+}
+
+/*
+ * Commits one DSN for entries e[0..n) to the given recipients. Returns 0
+ * when it is in the queue (or nobody could be routed: dropped, logged).
+ */
+static int
+send_dsn(struct job *j, const size_t *e, size_t n, const char *const *to,
+    size_t nto, const char *note)
+{
+	const struct queue_cfg *c = j->c;
+	const struct spool_env *env = &j->m.env;
+	struct queue_dsn_rcpt *r = NULL;
+	struct spool_dlv *dv = NULL;
+	char (*store)[1100] = NULL;
+	char (*status)[16] = NULL;
+	char boundary[400], msgid[400], toh[600];
+	struct spool_env_limits lim = SPOOL_ENV_LIMITS_DEFAULT;
+	struct spool_env benv;
+	struct spool_tx tx;
+	struct queue_dsn d;
+	struct buf body = BUF_INIT(0);
+	char *orig = NULL;
+	size_t i, ndv = 0, capdv = 0, nstore = 0, rcpt = 0, olen;
+	ssize_t got;
+	int rc = -1, tx_open = 0, eight = 0;
+
+	if ((store = calloc(64, sizeof *store)) == NULL ||
+	    (r = calloc(n, sizeof *r)) == NULL ||
+	    (status = calloc(n, sizeof *status)) == NULL)
+		goto out;
+	for (i = 0; i < nto; i++)
+		if (route_local(c->db, to[i], &dv, &ndv, &capdv, rcpt, store,
+		    &nstore) == 0)
+			rcpt++;
+	if (ndv == 0) {
+		log_warn("%s: bounce has no routable recipient; dropped",
+		    env->id);
+		rc = 0;
+		goto out;
+	}
+	/* The original's header section, for text/rfc822-headers. */
+	olen = (size_t)(j->m.file_size - j->m.body_off);
+	if (olen > QUEUE_DSN_HDR_MAX)
+		olen = QUEUE_DSN_HDR_MAX;
+	if ((orig = malloc(olen + 1)) == NULL)
+		goto out;
+	got = pread(j->m.fd, orig, olen, j->m.body_off);
+	olen = got > 0 ? (size_t)got : 0;
+	for (i = 0; i < n; i++) {
+		const struct spool_dlv *dl = &env->dlv[e[i]];
+		const struct spool_dstate *ds = &j->st.d[e[i]];
+
+		queue_dsn_status(ds->reply, 1, status[i]);
+		r[i].final = dl->addr.p;
+		r[i].orig = dl->orig.p;
+		r[i].status = status[i];
+		r[i].diag = ds->reply;
+		/* Remote-MTA names SMTP peers only, not programs or lmtpd. */
+		r[i].remote = strncmp(ds->reply, "smtp;", 5) == 0 &&
+		    strcmp(ds->relay, "none") != 0 &&
+		    strcmp(ds->relay, "lmtpd") != 0 &&
+		    strncmp(ds->relay, "reject:", 7) != 0 ? ds->relay : "";
+		r[i].last = j->now;
+	}
+	if (spool_write_open(&tx, c->sp, NULL) != SPOOL_WR_OK)
+		goto fail;
+	tx_open = 1;
+	snprintf(boundary, sizeof boundary, "%s/%s", tx.id, c->hostname);
+	snprintf(msgid, sizeof msgid, "%s.dsn@%s", tx.id, c->hostname);
+	if (strchr(to[0], '@'))
+		snprintf(toh, sizeof toh, "<%s>", to[0]);
+	else
+		snprintf(toh, sizeof toh, "%s@%s", to[0], c->hostname);
+	memset(&d, 0, sizeof d);
+	d.reporting_mta = c->hostname;
+	d.queue_id = env->id;
+	d.arrival = env->arrival;
+	d.now = j->now;
+	d.sender = env->sender.p;
+	d.to = toh;
+	d.msgid = msgid;
+	d.boundary = boundary;
+	d.note = note;
+	d.r = r;
+	d.n = n;
+	d.orig = orig;
+	d.origlen = olen;
+	if (queue_dsn_build(&body, &d) < 0)
+		goto fail;
+	for (i = 0; i < body.len; i++)
+		if ((unsigned char)body.p[i] >= 0x80)
+			eight = 1;
+	memset(&benv, 0, sizeof benv);
+	benv.helo = spool_str_c(c->hostname);
+	benv.client = spool_str_c("local");
+	benv.proto = spool_str_c("local");
+	benv.instance = spool_str_c("queue");
+	benv.auth = spool_str_c("");
+	benv.sender = spool_str_c("");
+	benv.body = eight ? SPOOL_BODY_8BITMIME : SPOOL_BODY_7BIT;
+	benv.dlv = dv;
+	benv.ndlv = ndv;
+	if (spool_write_envelope(&tx, &benv, &lim) != SPOOL_WR_OK ||
+	    spool_write_body(&tx, body.p, body.len) != SPOOL_WR_OK)
+		goto fail;
+	tx_open = 0;
+	if (spool_write_commit(&tx) != SPOOL_WR_OK)
+		goto fail;
+	log_info("%s: sender non-delivery notification: %s", env->id, tx.id);
+	rc = 0;
+	goto out;
+fail:
+	log_err("%s: cannot queue the bounce: %s", env->id, strerror(errno));
+	if (tx_open)
+		spool_write_abort(&tx);
+out:
+	buf_free(&body);
+	free(orig);
+	free(dv);
+	free(store);
+	free(status);
+	free(r);
+	return rc;
+}
+
+/*
+ * The list rule: an RCPT fails only when every delivery it expanded to
+ * failed; then the sender (per bounce-to) hears about each failed target.
+ * When some of its deliveries succeeded, the failed ones are reported to
+ * postmaster only. A failure of a null-sender message goes to postmaster
+ * only; a failure of a message to postmaster from the null sender (our
+ * own bounce to postmaster, or anyone's) is logged and dropped: nothing
+ * loops.
+ */
+static void
+bounces(struct job *j)
+{
+	const struct spool_env *env = &j->m.env;
+	struct spool_state *st = &j->st;
+	size_t *whole = NULL, *part = NULL, nwhole = 0, npart = 0, i, k;
+	const char *to[2];
+	size_t nto = 0;
+	int null = env->sender.len == 0, ok = 1;
+
+	if ((whole = calloc(env->ndlv, sizeof *whole)) == NULL ||
+	    (part = calloc(env->ndlv, sizeof *part)) == NULL)
+		goto out;
+	for (i = 0; i < env->ndlv;) {
+		size_t end = i, nf = 0, np = 0, ns = 0;
+
+		while (end < env->ndlv && env->dlv[end].rcpt == env->dlv[i].rcpt)
+			end++;
+		for (k = i; k < end; k++) {
+			nf += st->d[k].status == SPOOL_ST_FAILED;
+			np += st->d[k].status == SPOOL_ST_PENDING;
+			ns += st->d[k].status == SPOOL_ST_SENT;
+		}
+		if (nf && !np) {
+			for (k = i; k < end; k++) {
+				if (st->d[k].status != SPOOL_ST_FAILED)
+					continue;
+				if (null && is_postmaster(&env->dlv[k].orig)) {
+					log_warn("%s: bounce to postmaster failed; "
+					    "dropped", env->id);
+					st->d[k].status = SPOOL_ST_BOUNCED;
+					j->dirty = 1;
+				} else if (ns) {
+					part[npart++] = k;
+				} else {
+					whole[nwhole++] = k;
+				}
+			}
+		}
+		i = end;
+	}
+	if (nwhole) {
+		if (!null && (j->c->bounce_to & QUEUE_BOUNCE_SENDER))
+			to[nto++] = env->sender.p;
+		if (null || (j->c->bounce_to & QUEUE_BOUNCE_POSTMASTER))
+			to[nto++] = "postmaster";
+		if (send_dsn(j, whole, nwhole, to, nto, NULL) == 0)
+			for (i = 0; i < nwhole; i++)
+				st->d[whole[i]].status = SPOOL_ST_BOUNCED;
+		else
+			ok = 0;
+		j->dirty = 1;
+	}
+	if (npart) {
+		to[0] = "postmaster";
+		if (send_dsn(j, part, npart, to, 1, "Note: each recipient below "
+		    "was delivered through another target of its list; only "
+		    "these targets failed.") == 0)
+			for (i = 0; i < npart; i++)
+				st->d[part[i]].status = SPOOL_ST_BOUNCED;
+		else
+			ok = 0;
+		j->dirty = 1;
+	}
+	(void)ok;
+out:
+	free(whole);
+	free(part);
+}
+
+/* --- the message -------------------------------------------------- */
+
+static int
+open_job(struct job *j, const struct queue_cfg *c, const char *id)
+{
+	struct spool_env_limits lim = SPOOL_ENV_LIMITS_DEFAULT;
+	int env_err = 0;
+
+	memset(j, 0, sizeof *j);
+	j->c = c;
+	j->m.fd = -1;
+	if (spool_queue_open(c->sp, id, &lim, &j->m, &env_err) < 0) {
+		if (errno == EBADMSG)
+			log_err("%s: unreadable spool file: %s (left alone; "
+			    "postmaster-queue --delete removes it)", id,
+			    spool_env_strerror(env_err));
+		return -1;
+	}
+	if (spool_queue_state_load(c->sp, &j->m, &j->st, &env_err) < 0) {
+		log_err("%s: unreadable state file: %s", id,
+		    env_err ? spool_env_strerror(env_err) : strerror(errno));
+		spool_queue_close(&j->m);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+close_job(struct job *j)
+{
+	spool_state_free(&j->st);
+	spool_queue_close(&j->m);
+}
+
+static int
+due_now(const struct job *j, size_t i)
+{
+	const struct spool_dstate *d = &j->st.d[i];
+
+	return d->status == SPOOL_ST_PENDING &&
+	    (j->c->flush || d->next <= j->now);
+}
+
+/* Runs the groups of one pass: network = 0 local ones, 1 remote ones. */
+static int
+run_groups(struct job *j, int network, unsigned char *done)
+{
+	const struct spool_env *env = &j->m.env;
+	size_t *idx = NULL, i, k, n, max;
+	struct outcome *o = NULL;
+	struct dest d, dk;
+	int rc = 0;
+
+	if ((idx = calloc(env->ndlv, sizeof *idx)) == NULL ||
+	    (o = calloc(env->ndlv < BATCH_MAX ? env->ndlv : BATCH_MAX,
+	    sizeof *o)) == NULL) {
+		rc = -1;
+		goto out;
+	}
+	for (i = 0; i < env->ndlv; i++) {
+		if (done[i] || !due_now(j, i))
+			continue;
+		dest_of(j->c, &env->dlv[i], &d);
+		if (d.network != network)
+			continue;
+		if (j->c->stop && *j->c->stop)
+			break;
+		max = dest_batch_max(j->c, &d);
+		n = 0;
+		idx[n++] = i;
+		for (k = i + 1; k < env->ndlv && n < max; k++) {
+			if (done[k] || !due_now(j, k))
+				continue;
+			dest_of(j->c, &env->dlv[k], &dk);
+			if (dest_same(&d, &dk))
+				idx[n++] = k;
+		}
+		attempt(j, &d, idx, n, o);
+		for (k = 0; k < n; k++) {
+			done[idx[k]] = 1;
+			/* Abandoned at shutdown: not an attempt, stays due. */
+			if (j->c->stop && *j->c->stop && o[k].o != QUEUE_OK &&
+			    strstr(o[k].diag, "abandoned"))
+				continue;
+			record(j, idx[k], &o[k]);
+		}
+		/* Each attempt is on disk before the next one starts. */
+		if (save(j) < 0) {
+			rc = -1;
+			goto out;
+		}
+	}
+out:
+	free(idx);
+	free(o);
+	return rc;
+}
+
+int
+queue_run_message(const struct queue_cfg *c, const char *id, int64_t now)
+{
+	struct job j;
+	unsigned char *done;
+	int rc = -1;
+
+	if (open_job(&j, c, id) < 0)
+		return -1;
+	j.now = now;
+	log_set_id(id);
+	if ((done = calloc(j.m.env.ndlv ? j.m.env.ndlv : 1, 1)) == NULL)
+		goto out;
+	/* Programs and local delivery first, while root may still be
+	 * needed to start them; then no privilege at all for the network. */
+	if (run_groups(&j, 0, done) < 0)
+		goto out;
+	if (c->root && (setresgid(c->gid, c->gid, c->gid) < 0 ||
+	    setresuid(c->uid, c->uid, c->uid) < 0)) {
+		log_err("%s: cannot drop privileges: %s", id, strerror(errno));
+		goto out;
+	}
+	if (run_groups(&j, 1, done) < 0)
+		goto out;
+	if (!(c->stop && *c->stop)) {
+		bounces(&j);
+		if (save(&j) < 0)
+			goto out;
+	}
+	if (spool_state_done(&j.st)) {
+		if (spool_queue_finish(c->sp, id) < 0) {
+			log_err("%s: cannot remove: %s", id, strerror(errno));
+			goto out;
+		}
+		log_info("%s removed", id);
+	}
+	rc = 0;
+out:
+	log_set_id(NULL);
+	free(done);
+	close_job(&j);
+	return rc;
+}
+
+int
+queue_run_due(const struct queue_cfg *c, const char *id, int64_t *due,
+    int *gone)
+{
+	struct job j;
+	size_t i;
+
+	*due = INT64_MAX;
+	*gone = 0;
+	if (open_job(&j, c, id) < 0) {
+		*gone = errno == ENOENT;
+		return *gone ? 0 : -1;
+	}
+	for (i = 0; i < j.st.n; i++) {
+		const struct spool_dstate *d = &j.st.d[i];
+
+		if (d->status == SPOOL_ST_FAILED)
+			*due = 0;
+		else if (d->status == SPOOL_ST_PENDING &&
+		    (c->flush ? 0 : d->next) < *due)
+			*due = c->flush ? 0 : d->next;
+	}
+	/* Nothing left to do but leave: due now, the worker removes it. */
+	if (spool_state_done(&j.st))
+		*due = 0;
+	close_job(&j);
+	return 0;
+}
+
+int
+queue_run_flush(const struct queue_cfg *c, const char *id)
+{
+	struct job j;
+	size_t i;
+	int rc = 0;
+
+	if (open_job(&j, c, id) < 0)
+		return errno == ENOENT ? 0 : -1;
+	for (i = 0; i < j.st.n; i++)
+		if (j.st.d[i].status == SPOOL_ST_PENDING && j.st.d[i].next) {
+			j.st.d[i].next = 0;
+			j.dirty = 1;
+		}
+	if (j.dirty)
+		rc = spool_queue_state_save(c->sp, id, &j.st);
+	close_job(&j);
+	return rc;
+}
+
+static void
+fmt_time(int64_t t, char *out, size_t cap)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (t <= 0) {
+		snprintf(out, cap, "now");
+		return;
+	}
+	gmtime_r(&tt, &tm);
+	strftime(out, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+int
+queue_run_list(const struct queue_cfg *c, const char *id, struct buf *out)
+{
+	struct job j;
+	char when[40];
+	size_t i;
+
+	if (open_job(&j, c, id) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		buf_printf(out, "%s  (unreadable: %s)\n", id, strerror(errno));
+		return -1;
+	}
+	fmt_time(j.m.env.arrival, when, sizeof when);
+	buf_printf(out, "%s %10lld %s  <", id,
+	    (long long)(j.m.file_size - j.m.body_off), when);
+	log_escape(out, j.m.env.sender.p, j.m.env.sender.len, 300);
+	buf_append_str(out, ">\n");
+	for (i = 0; i < j.m.env.ndlv; i++) {
+		const struct spool_dlv *d = &j.m.env.dlv[i];
+		const struct spool_dstate *s = &j.st.d[i];
+
+		buf_append_str(out, "    <");
+		log_escape(out, d->addr.p, d->addr.len, 300);
+		buf_append_str(out, ">");
+		if (d->orig.len && (d->orig.len != d->addr.len ||
+		    memcmp(d->orig.p, d->addr.p, d->addr.len) != 0)) {
+			buf_append_str(out, " orig_to=<");
+			log_escape(out, d->orig.p, d->orig.len, 300);
+			buf_append_str(out, ">");
+		}
+		fmt_time(s->next, when, sizeof when);
+		buf_printf(out, " target=");
+		log_escape(out, d->target.p, d->target.len, 300);
+		buf_printf(out, " status=%s attempts=%u", spool_status_name(
+		    s->status), s->attempts);
+		if (s->status == SPOOL_ST_PENDING)
+			buf_printf(out, " next=%s", when);
+		buf_append_str(out, "\n");
+		if (s->reply && s->reply[0]) {
+			buf_append_str(out, "        (");
+			log_escape(out, s->reply, strlen(s->reply), 300);
+			buf_append_str(out, ")\n");
+		}
+	}
+	close_job(&j);
+	return 0;
+}

@@ -1,0 +1,83 @@
+/*
+ * queue_run: deliver one queued message; the work of postmaster-queue's
+ * worker processes (the scheduler lives in postmaster-queue.c).
+ *
+ * queue_run_message() opens queue/ID and its state, attempts every due
+ * PENDING delivery, grouped by destination (one SMTP/LMTP transaction or
+ * one pipe process per group, [pipe] max_rcpt_to at a time), and saves
+ * the state after each group, before the next attempt (spool_queue_state_
+ * save: write, fsync, rename, fsync dir). Then it applies the list rule,
+ * queues the bounces, marks their deliveries BOUNCED and removes the
+ * message once nothing is PENDING or FAILED. See doc/INTERNALS.md
+ * "The queue runner" for the states and the crash windows.
+ *
+ * Targets (lib/route's strings): local:NAME (the [core] local-mailer:
+ * postmaster-lmtpd over a socketpair, or a [pipe]/[relay]), relay:NAME,
+ * pipe:NAME, cmd:|/path args, host:NAME and mx:DOMAIN (by MX), reject:NAME
+ * and error:CODE X.Y.Z TEXT (permanent failures with that reply).
+ *
+ * Every function returns 0 or -1 with errno; messages go to the log.
+ */
+#ifndef PM_QUEUE_RUN_H
+#define PM_QUEUE_RUN_H
+
+#include <signal.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "base/buf.h"
+#include "cf/cf_db.h"
+#include "spool/spool_dir.h"
+
+enum queue_bounce_to {
+	QUEUE_BOUNCE_SENDER = 1,
+	QUEUE_BOUNCE_POSTMASTER = 2,
+	QUEUE_BOUNCE_BOTH = 3
+};
+
+struct queue_cfg {
+	struct cf_db *db;
+	const struct spool_dir *sp;
+	const char *cdb_path;		/* for postmaster-lmtpd -C */
+	char lmtpd[4096];		/* postmaster-lmtpd beside us */
+	char hostname[256];
+	char local_mailer[256];		/* "lmtpd" or a section name */
+	char local_kind[16];		/* "lmtpd", "pipe" or "relay" */
+	char dns_server[256];
+	int64_t retry_first;		/* [core] retry-interval */
+	int64_t retry_cap;		/* [core] retry-max-interval */
+	int64_t lifetime;		/* [core] queue-lifetime */
+	enum queue_bounce_to bounce_to;
+	unsigned timeout_scale_ms;	/* PM_QUEUE_TIMEOUT_SCALE_MS (tests) */
+	int flush;			/* ignore next-attempt times */
+	volatile sig_atomic_t *stop;	/* set by SIGTERM: abandon */
+	/* Started as root: ruid = euid = uid, saved uid 0 (see INTERNALS). */
+	int root;
+	uid_t uid;
+	gid_t gid;
+	char user[128];
+};
+
+/* Reads the [core] keys; hostname defaults to the host name. */
+int queue_cfg_load(struct queue_cfg *c, struct cf_db *db,
+    const struct spool_dir *sp);
+
+int queue_run_message(const struct queue_cfg *c, const char *id, int64_t now);
+
+/*
+ * When the message next needs the runner: the earliest next-attempt time
+ * of a PENDING delivery (now when flushing), now when a delivery is
+ * FAILED (its bounce is due), INT64_MAX for a message that cannot be
+ * opened; *gone = 1 when queue/ID no longer exists.
+ */
+int queue_run_due(const struct queue_cfg *c, const char *id, int64_t *due,
+    int *gone);
+
+/* Sets every PENDING delivery's next attempt to 0 (--flush, no runner). */
+int queue_run_flush(const struct queue_cfg *c, const char *id);
+
+/* Appends the mailq-style description of the message to out (--list). */
+int queue_run_list(const struct queue_cfg *c, const char *id,
+    struct buf *out);
+
+#endif

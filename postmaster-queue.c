@@ -1,0 +1,762 @@
+/*
+ * postmaster-queue [-C CDB] [--once | --list | --flush | --delete ID]:
+ * the queue runner. A single-threaded scheduler that forks one worker
+ * process per message being delivered (lib/queue/queue_run.c), at most
+ * [core] queue-concurrency at a time, woken by the spool's nudge FIFO.
+ * See postmaster-queue(8) and doc/INTERNALS.md "The queue runner".
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <grp.h>
+#include <limits.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <systemd/sd-daemon.h>
+
+#include "base/buf.h"
+#include "base/log.h"
+#include "cf/cf_db.h"
+#include "cf/cf_logger.h"
+#include "inject/inject_pickup.h"
+#include "queue/queue_run.h"
+#include "spool/spool_dir.h"
+#include "spool/spool_id.h"
+#include "spool/spool_nudge.h"
+#include "spool/spool_queue.h"
+
+#define LOCK_WAIT_MS 30000	/* a killed runner's workers die first */
+#define RESCAN_SECONDS 300	/* a lost nudge costs at most this */
+#define TERM_WAIT_SECONDS 20	/* then in-flight workers are killed */
+
+struct msg {
+	char id[SPOOL_ID_SIZE];
+	int64_t due;
+	pid_t pid;		/* worker, or 0 */
+	int tried;		/* --once: attempted in this run */
+	int flush;		/* flush when the worker is done */
+	int seen;		/* present in the last scan */
+};
+
+struct runner {
+	const char *cdb_path;
+	struct cf_db db;
+	struct spool_dir sp;
+	struct queue_cfg cfg;
+	struct msg *m;
+	size_t n, cap;
+	size_t nsorted;		/* m[0..nsorted) is sorted; find() sees it */
+	size_t running, max_running;
+	int once, lockfd, nudge;
+	char pidfile[1024];
+};
+
+static volatile sig_atomic_t got_term, got_hup, got_chld;
+static volatile sig_atomic_t worker_stop;
+static int sigpipe_w = -1;
+
+static void
+on_signal(int sig)
+{
+	int save = errno;
+
+	if (sig == SIGTERM || sig == SIGINT)
+		got_term = 1;
+	else if (sig == SIGHUP)
+		got_hup = 1;
+	else if (sig == SIGCHLD)
+		got_chld = 1;
+	if (sigpipe_w >= 0 && write(sigpipe_w, "s", 1) < 0)
+		errno = save;
+	errno = save;
+}
+
+static void
+on_worker_term(int sig)
+{
+	(void)sig;
+	worker_stop = 1;
+}
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: postmaster-queue [-C CDB] "
+	    "[--once | --list | --flush | --delete ID]\n");
+}
+
+static int64_t
+now_s(void)
+{
+	return (int64_t)time(NULL);
+}
+
+/* --- the message table (sorted by id = arrival order) -------------- */
+
+static int
+cmp_msg(const void *a, const void *b)
+{
+	return strcmp(((const struct msg *)a)->id, ((const struct msg *)b)->id);
+}
+
+static struct msg *
+find(struct runner *r, const char *id)
+{
+	struct msg key;
+
+	snprintf(key.id, sizeof key.id, "%s", id);
+	return r->nsorted ? bsearch(&key, r->m, r->nsorted, sizeof *r->m,
+	    cmp_msg) : NULL;
+}
+
+struct scan_ctx {
+	struct runner *r;
+	int fresh;		/* compute due times (start) or 0 = due now */
+	size_t added;
+};
+
+static int
+scan_one(const char *id, void *arg)
+{
+	struct scan_ctx *s = arg;
+	struct runner *r = s->r;
+	struct msg *m = find(r, id);
+	int gone;
+
+	if (m) {
+		m->seen = 1;
+		return 0;
+	}
+	if (r->n == r->cap) {
+		size_t ncap = r->cap ? r->cap * 2 : 256;
+		struct msg *v = realloc(r->m, ncap * sizeof *v);
+
+		if (v == NULL)
+			return -1;
+		r->m = v;
+		r->cap = ncap;
+	}
+	/* Appended unsorted; scan() sorts once at the end. */
+	m = &r->m[r->n];
+	memset(m, 0, sizeof *m);
+	snprintf(m->id, sizeof m->id, "%s", id);
+	m->seen = 1;
+	if (s->fresh && queue_run_due(&r->cfg, id, &m->due, &gone) == 0 &&
+	    gone)
+		return 0;
+	r->n++;
+	s->added++;
+	return 0;
+}
+
+static void
+scan(struct runner *r, int fresh)
+{
+	struct scan_ctx s = { r, fresh, 0 };
+	size_t i, o;
+
+	for (i = 0; i < r->n; i++)
+		r->m[i].seen = 0;
+	/* New ids are appended after the sorted part, which is all find()
+	 * searches; one readdir names each file once. */
+	r->nsorted = r->n;
+	if (spool_queue_scan(&r->sp, scan_one, &s) < 0)
+		log_err("cannot scan the queue: %s", strerror(errno));
+	/* Drop what left (unless a worker still holds it), then sort. */
+	for (i = o = 0; i < r->n; i++)
+		if (r->m[i].seen || r->m[i].pid)
+			r->m[o++] = r->m[i];
+	r->n = o;
+	if (r->n > 1)
+		qsort(r->m, r->n, sizeof *r->m, cmp_msg);
+	r->nsorted = r->n;
+}
+
+/* --- workers ------------------------------------------------------ */
+
+static void
+start_worker(struct runner *r, struct msg *m)
+{
+	pid_t parent = getpid(), pid;
+	int64_t now = now_s();
+
+	pid = fork();
+	if (pid < 0) {
+		log_err("cannot fork a worker: %s", strerror(errno));
+		return;
+	}
+	if (pid == 0) {
+		struct sigaction sa;
+
+		/* A runner killed by SIGKILL takes its workers along; the
+		 * state on disk stays consistent at every instant. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(0);
+		memset(&sa, 0, sizeof sa);
+		sa.sa_handler = on_worker_term;
+		sigaction(SIGTERM, &sa, NULL);
+		signal(SIGINT, SIG_IGN);
+		signal(SIGHUP, SIG_IGN);
+		signal(SIGCHLD, SIG_DFL);
+		close(r->nudge);
+		if (sigpipe_w >= 0)
+			close(sigpipe_w);
+		r->cfg.stop = &worker_stop;
+		queue_run_message(&r->cfg, m->id, now);
+		_exit(0);
+	}
+	m->pid = pid;
+	m->tried = 1;
+	r->running++;
+}
+
+static void
+reap(struct runner *r)
+{
+	pid_t pid;
+	int st, gone;
+	size_t i;
+
+	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+		for (i = 0; i < r->n; i++) {
+			struct msg *m = &r->m[i];
+
+			if (m->pid != pid)
+				continue;
+			m->pid = 0;
+			r->running--;
+			if (m->flush) {
+				queue_run_flush(&r->cfg, m->id);
+				m->flush = 0;
+			}
+			if (queue_run_due(&r->cfg, m->id, &m->due, &gone) == 0 &&
+			    gone) {
+				m->due = INT64_MAX;
+				m->seen = 0;
+			} else if (m->due <= now_s()) {
+				/* Still due right after a run (a bounce could
+				 * not be queued): not in a tight loop. */
+				m->due = now_s() + 1;
+			}
+			if (WIFSIGNALED(st))
+				log_warn("%s: worker killed by signal %d", m->id,
+				    WTERMSIG(st));
+			break;
+		}
+	}
+}
+
+static void
+notify_status(struct runner *r)
+{
+	static size_t last_n = SIZE_MAX, last_run = SIZE_MAX;
+
+	if (r->n == last_n && r->running == last_run)
+		return;
+	last_n = r->n;
+	last_run = r->running;
+	sd_notifyf(0, "STATUS=%zu messages queued, %zu in delivery",
+	    r->n, r->running);
+}
+
+static void
+flush_all(struct runner *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->n; i++) {
+		if (r->m[i].pid) {
+			r->m[i].flush = 1;
+			continue;
+		}
+		queue_run_flush(&r->cfg, r->m[i].id);
+		r->m[i].due = 0;
+	}
+	log_info("flush: %zu messages due now", r->n);
+}
+
+/* Drains the FIFO; a byte 'F' (from --flush) asks for a flush. */
+static int
+drain_nudge(int fd, int *flush)
+{
+	char b[256];
+	ssize_t n, i;
+	int any = 0;
+
+	while ((n = read(fd, b, sizeof b)) > 0) {
+		any = 1;
+		for (i = 0; i < n; i++)
+			if (b[i] == 'F')
+				*flush = 1;
+	}
+	return any;
+}
+
+static void
+pickup(struct runner *r)
+{
+	unsigned moved = 0;
+
+	/* Injected mail joins the queue before each pass (inject_pickup.h). */
+	if (inject_pickup_run(&r->db, &r->sp, &moved) < 0)
+		log_warn("maildrop pickup incomplete: %s", strerror(errno));
+}
+
+static void
+reload(struct runner *r)
+{
+	struct cf_db ndb;
+	const char *why;
+
+	if (cf_db_open(&ndb, r->cdb_path, &why) < 0) {
+		log_err("SIGHUP: cannot open %s: %s; keeping the old one",
+		    r->cdb_path, why);
+		return;
+	}
+	cf_db_close(&r->db);
+	r->db = ndb;
+	queue_cfg_load(&r->cfg, &r->db, &r->sp);
+	/* SIGHUP also reopens the log (rotation by rename). */
+	if (cf_logger_setup(&r->db, NULL, NULL) < 0)
+		log_warn("SIGHUP: cannot reopen the log file; logging to stderr");
+	log_info("SIGHUP: reopened %s", r->cdb_path);
+}
+
+static void
+terminate(struct runner *r)
+{
+	time_t end = time(NULL) + TERM_WAIT_SECONDS;
+	size_t i;
+
+	for (i = 0; i < r->n; i++)
+		if (r->m[i].pid)
+			kill(r->m[i].pid, SIGTERM);
+	while (r->running && time(NULL) < end) {
+		struct timespec ts = { 0, 50 * 1000 * 1000 };
+
+		reap(r);
+		if (r->running)
+			nanosleep(&ts, NULL);
+	}
+	for (i = 0; i < r->n; i++)
+		if (r->m[i].pid)
+			kill(r->m[i].pid, SIGKILL);
+	while (r->running && waitpid(-1, NULL, 0) > 0)
+		r->running--;
+}
+
+static int
+run(struct runner *r)
+{
+	int sp[2];
+	struct sigaction sa;
+	int first = 1, flush = 0, rescan = 1;
+	int64_t last_scan = 0;
+
+	if (pipe2(sp, O_CLOEXEC | O_NONBLOCK) < 0)
+		die_sys(EX_OSERR, "pipe");
+	sigpipe_w = sp[1];
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGCHLD, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if ((r->nudge = spool_nudge_listen(&r->sp)) < 0)
+		die_sys(EX_TEMPFAIL, "unable to open the nudge FIFO");
+
+	for (;;) {
+		int64_t now = now_s(), next = INT64_MAX;
+		struct pollfd pf[2];
+		size_t i, idle_due = 0;
+		int timeout;
+		char b[64];
+
+		if (got_term)
+			break;
+		if (got_hup) {
+			got_hup = 0;
+			reload(r);
+		}
+		if (got_chld) {
+			got_chld = 0;
+			reap(r);
+		}
+		if (rescan || now - last_scan >= RESCAN_SECONDS) {
+			pickup(r);
+			scan(r, first);
+			last_scan = now;
+			rescan = 0;
+			if (first) {
+				spool_queue_clean(&r->sp, now, SPOOL_TMP_MAX_AGE, NULL);
+				sd_notify(0, "READY=1");
+				log_info("started: %zu messages in the queue", r->n);
+			}
+			first = 0;
+		}
+		if (flush) {
+			flush = 0;
+			flush_all(r);
+		}
+		/* Oldest first: ids sort by arrival. */
+		for (i = 0; i < r->n; i++) {
+			struct msg *m = &r->m[i];
+
+			if (m->pid || (r->once && m->tried))
+				continue;
+			if (m->due <= now) {
+				if (r->running < r->max_running)
+					start_worker(r, m);
+				else
+					idle_due++;
+			} else if (m->due < next) {
+				next = m->due;
+			}
+		}
+		notify_status(r);
+		if (r->once && r->running == 0 && idle_due == 0) {
+			/* Bounces queued in this run are delivered too. */
+			size_t untried = 0;
+
+			scan(r, 1);
+			for (i = 0; i < r->n; i++)
+				if (!r->m[i].tried && r->m[i].due <= now_s())
+					untried++;
+			if (untried == 0)
+				break;
+			continue;
+		}
+		timeout = next == INT64_MAX ? RESCAN_SECONDS * 1000 :
+		    (int)((next - now > RESCAN_SECONDS ? RESCAN_SECONDS :
+		    next - now) * 1000);
+		if (idle_due && timeout > 1000)
+			timeout = 1000;
+		pf[0].fd = sp[0];
+		pf[0].events = POLLIN;
+		pf[1].fd = r->nudge;
+		pf[1].events = POLLIN;
+		if (poll(pf, r->once ? 1 : 2, timeout) < 0 && errno != EINTR)
+			die_sys(EX_OSERR, "poll");
+		while (read(sp[0], b, sizeof b) > 0)
+			;
+		if (!r->once && (pf[1].revents & POLLIN) &&
+		    drain_nudge(r->nudge, &flush))
+			rescan = 1;
+	}
+	if (got_term)
+		log_info("SIGTERM: stopping, %zu deliveries in flight",
+		    r->running);
+	terminate(r);
+	return 0;
+}
+
+/* --- privileges, lock, pid file ----------------------------------- */
+
+static void
+privileges(struct runner *r)
+{
+	char user[128], group[128];
+	struct passwd *pw;
+	struct group *gr;
+
+	if (geteuid() != 0)
+		return;
+	cf_db_str(&r->db, "core", "", "user-id", user, sizeof user);
+	cf_db_str(&r->db, "core", "", "group-id", group, sizeof group);
+	if ((pw = getpwnam(user)) == NULL)
+		die(EX_NOUSER, "[core] user-id '%s' does not exist", user);
+	if ((gr = getgrnam(group)) == NULL)
+		die(EX_NOUSER, "[core] group-id '%s' does not exist", group);
+	r->cfg.root = 1;
+	r->cfg.uid = pw->pw_uid;
+	r->cfg.gid = gr->gr_gid;
+	snprintf(r->cfg.user, sizeof r->cfg.user, "%s", user);
+	/*
+	 * Real and effective ids become the postmaster user's; root stays
+	 * only as the saved uid, used by a freshly forked child to start a
+	 * program as another user ([pipe] user, local names with accounts,
+	 * lmtpd for ~/Maildir). Workers drop it for good before talking to
+	 * any remote host; exec'd programs lose it (execve sets saved = e).
+	 */
+	if (setgroups(1, &gr->gr_gid) < 0 ||
+	    setresgid(gr->gr_gid, gr->gr_gid, gr->gr_gid) < 0 ||
+	    setresuid(pw->pw_uid, pw->pw_uid, 0) < 0)
+		die_sys(EX_OSERR, "unable to drop privileges to %s", user);
+}
+
+static void
+take_lock(struct runner *r, const char *dir, int wait)
+{
+	int waited = 0;
+
+	if ((r->lockfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		die_sys(EX_TEMPFAIL, "unable to open %s", dir);
+	while (flock(r->lockfd, LOCK_EX | LOCK_NB) < 0) {
+		struct timespec ts = { 0, 50 * 1000 * 1000 };
+
+		if (errno != EWOULDBLOCK)
+			die_sys(EX_TEMPFAIL, "unable to lock %s", dir);
+		if (!wait || waited >= LOCK_WAIT_MS)
+			die(EX_TEMPFAIL, "another queue runner works on %s", dir);
+		nanosleep(&ts, NULL);
+		waited += 50;
+	}
+}
+
+static void
+write_pidfile(struct runner *r)
+{
+	char line[32];
+	int fd, n;
+
+	cf_db_str(&r->db, "core", "", "pid-file", r->pidfile, sizeof r->pidfile);
+	if (r->pidfile[0] == '\0')
+		return;
+	fd = open(r->pidfile, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
+	    O_NOFOLLOW, 0644);
+	n = snprintf(line, sizeof line, "%ld\n", (long)getpid());
+	if (fd < 0 || write(fd, line, (size_t)n) != n || close(fd) < 0)
+		die_sys(EX_CANTCREAT, "unable to write %s", r->pidfile);
+}
+
+static void
+remove_pidfile(struct runner *r)
+{
+	if (r->pidfile[0] == '\0')
+		return;
+	if (r->cfg.root && seteuid(0) < 0)
+		return;
+	unlink(r->pidfile);
+}
+
+static int
+cmp_id(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+struct ids {
+	char **v;
+	size_t n, cap;
+};
+
+static int
+collect(const char *id, void *arg)
+{
+	struct ids *s = arg;
+
+	if (s->n == s->cap) {
+		size_t ncap = s->cap ? s->cap * 2 : 64;
+		char **v = realloc(s->v, ncap * sizeof *v);
+
+		if (v == NULL)
+			return -1;
+		s->v = v;
+		s->cap = ncap;
+	}
+	if ((s->v[s->n] = strdup(id)) == NULL)
+		return -1;
+	s->n++;
+	return 0;
+}
+
+static void
+collect_ids(struct runner *r, struct ids *s)
+{
+	memset(s, 0, sizeof *s);
+	if (spool_queue_scan(&r->sp, collect, s) != 0)
+		die_sys(EX_TEMPFAIL, "unable to scan the queue");
+	if (s->n > 1)
+		qsort(s->v, s->n, sizeof *s->v, cmp_id);
+}
+
+static void
+free_ids(struct ids *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		free(s->v[i]);
+	free(s->v);
+}
+
+static int
+cmd_list(struct runner *r)
+{
+	struct ids s;
+	struct buf out = BUF_INIT(0);
+	size_t i;
+
+	collect_ids(r, &s);
+	for (i = 0; i < s.n; i++) {
+		queue_run_list(&r->cfg, s.v[i], &out);
+		if (out.len && fwrite(out.p, 1, out.len, stdout) != out.len)
+			break;
+		buf_reset(&out);
+	}
+	printf("-- %zu message%s\n", s.n, s.n == 1 ? "" : "s");
+	buf_free(&out);
+	free_ids(&s);
+	return fflush(stdout) == 0 ? 0 : EX_IOERR;
+}
+
+static int
+cmd_flush(struct runner *r, const char *dir)
+{
+	struct ids s;
+	size_t i;
+	int fd;
+
+	if ((r->lockfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		die_sys(EX_TEMPFAIL, "unable to open %s", dir);
+	if (flock(r->lockfd, LOCK_EX | LOCK_NB) < 0) {
+		/* A runner is running: it rewrites the times itself. */
+		fd = openat(r->sp.root, "nudge", O_WRONLY | O_NONBLOCK |
+		    O_CLOEXEC);
+		if (fd < 0 || (write(fd, "F", 1) < 0 && errno != EAGAIN))
+			die_sys(EX_TEMPFAIL, "unable to nudge the runner");
+		close(fd);
+		return 0;
+	}
+	collect_ids(r, &s);
+	for (i = 0; i < s.n; i++)
+		if (queue_run_flush(&r->cfg, s.v[i]) < 0)
+			log_warn("%s: cannot flush: %s", s.v[i], strerror(errno));
+	free_ids(&s);
+	return 0;
+}
+
+static int
+cmd_delete(struct runner *r, const char *id)
+{
+	if (!spool_id_valid(id, strlen(id)))
+		die(EX_USAGE, "%s: not a queue id", id);
+	if (faccessat(r->sp.queue, id, F_OK, AT_SYMLINK_NOFOLLOW) < 0)
+		die(EX_NOINPUT, "%s: no such message", id);
+	if (spool_queue_finish(&r->sp, id) < 0)
+		die_sys(EX_TEMPFAIL, "%s: unable to remove", id);
+	log_info("%s removed (deleted by the operator)", id);
+	return 0;
+}
+
+static void
+find_lmtpd(struct runner *r)
+{
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+	char *slash;
+
+	if (n < 0)
+		n = 0;
+	self[n] = '\0';
+	slash = strrchr(self, '/');
+	if (slash)
+		slash[1] = '\0';
+	else
+		snprintf(self, sizeof self, "/usr/sbin/");
+	snprintf(r->cfg.lmtpd, sizeof r->cfg.lmtpd, "%.4000spostmaster-lmtpd", self);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "once", no_argument, NULL, 'o' },
+		{ "list", no_argument, NULL, 'l' },
+		{ "flush", no_argument, NULL, 'f' },
+		{ "delete", required_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	static struct runner r;
+	const char *why, *del = NULL;
+	char dir[1024];
+	uint64_t u;
+	int opt, mode = 0, rc;
+
+	log_init(argv[0]);
+	r.cdb_path = "/etc/postmaster.cdb";
+	while ((opt = getopt_long(argc, argv, "C:h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'C':
+			r.cdb_path = optarg;
+			break;
+		case 'o':
+		case 'l':
+		case 'f':
+		case 'd':
+			if (mode && mode != opt) {
+				usage(stderr);
+				return EX_USAGE;
+			}
+			mode = opt;
+			if (opt == 'd')
+				del = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return EX_USAGE;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return EX_USAGE;
+	}
+	if (cf_db_open(&r.db, r.cdb_path, &why) < 0)
+		die(EX_CONFIG, "unable to open %s: %s", r.cdb_path, why);
+	cf_db_str(&r.db, "core", "", "spool-directory", dir, sizeof dir);
+	/* The daemon logs where [core] logger says; commands to stderr. */
+	if ((mode == 0 || mode == 'o') && cf_logger_setup(&r.db, NULL, NULL) < 0)
+		log_warn("cannot open the log file; logging to stderr");
+	if (mode == 0 && geteuid() == 0)
+		write_pidfile(&r);
+	privileges(&r);
+	if (spool_dir_open(&r.sp, dir, mode == 0 || mode == 'o' ?
+	    SPOOL_DIR_CREATE : 0) < 0)
+		die_sys(EX_TEMPFAIL, "unable to open spool %s", dir);
+	r.cfg.cdb_path = r.cdb_path;
+	find_lmtpd(&r);
+	if (queue_cfg_load(&r.cfg, &r.db, &r.sp) < 0)
+		die(EX_CONFIG, "unable to read [core] from %s", r.cdb_path);
+	r.max_running = 10;
+	if (cf_db_uint(&r.db, "core", "", "queue-concurrency", &u) >= 0 && u)
+		r.max_running = (size_t)u;
+
+	switch (mode) {
+	case 'l':
+		return cmd_list(&r);
+	case 'f':
+		return cmd_flush(&r, dir);
+	case 'd':
+		return cmd_delete(&r, del);
+	case 'o':
+		r.once = 1;
+		break;
+	default:
+		if (!r.cfg.root)
+			write_pidfile(&r);
+		break;
+	}
+	take_lock(&r, dir, 1);
+	rc = run(&r);
+	remove_pidfile(&r);
+	return rc;
+}

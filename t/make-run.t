@@ -1,0 +1,46 @@
+#!/bin/sh
+# `make run` end to end: start it in the background, send a message to the
+# alias list with swaks, find it in both Maildirs under ./var, stop it.
+. "$(dirname "$0")/lib.sh"
+command -v swaks >/dev/null || skip_all "swaks missing"
+cd "$PM_TOP" || exit 1
+var="$T_TMP/var"
+# setsid: Ctrl-C is a SIGINT to the whole group, as in a terminal
+# --default-signal: a background job of a script starts with SIGINT
+# ignored, and a shell cannot trap what it inherited ignored; a terminal's
+# Ctrl-C would find it at its default.
+env -u MAKEFLAGS -u MAKELEVEL --default-signal=INT PM_VAR="$var" setsid make -s run >"$T_TMP/run.log" 2>&1 &
+pid=$!
+# Stop everything make run started, however this test ends.
+trap 'kill -INT -"$pid" 2>/dev/null; sleep 0.3; kill -KILL -"$pid" 2>/dev/null; t_cleanup' EXIT
+i=0
+while ! grep -q "running on loopback" "$T_TMP/run.log" 2>/dev/null && [ $i -lt 300 ]; do
+	sleep 0.2; i=$((i + 1))
+done
+like "$(cat "$T_TMP/run.log")" "swaks --server 127.0.0.1:2525 --from you@example.net --to team@example.test" \
+	"make run prints a swaks command to try"
+swaks --server 127.0.0.1:2525 --from you@example.net --to team@example.test \
+	--header "Subject: make run test" >"$T_TMP/swaks.log" 2>&1
+ok $? "swaks delivers to the MX on 127.0.0.1:2525"
+i=0
+while [ $i -lt 100 ]; do
+	a=$(ls "$var"/mail/example.test/alice/Maildir/new 2>/dev/null | wc -l)
+	b=$(ls "$var"/mail/example.test/bob/Maildir/new 2>/dev/null | wc -l)
+	[ "$a" -ge 1 ] && [ "$b" -ge 1 ] && break
+	sleep 0.2; i=$((i + 1))
+done
+is "$a:$b" "1:1" "the alias list delivered one copy to each Maildir"
+grep -q "^Subject: make run test" "$var"/mail/example.test/alice/Maildir/new/* 2>/dev/null
+ok $? "the message is in alice's Maildir"
+swaks --server 127.0.0.1:2525 --from you@example.net --to partner@example.test >/dev/null 2>&1
+sleep 1
+out=$(build/postmaster-queue -C "$var"/postmaster.cdb --list 2>&1)
+like "$out" "partner@example.test" "the relay that is down shows in the queue listing"
+kill -INT -"$pid" 2>/dev/null
+wait "$pid" 2>/dev/null
+sleep 0.5
+if ss -ltn 2>/dev/null | grep -q '127.0.0.1:2525 '; then r=1; else r=0; fi
+ok $r "Ctrl-C stopped the listeners"
+grep -q "postmaster: stopped" "$T_TMP/run.log"
+ok $? "and said so"
+done_testing

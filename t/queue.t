@@ -1,0 +1,371 @@
+#!/bin/sh
+# postmaster-queue end to end: messages spooled by the real postmaster-smtpd,
+# delivered by `postmaster-queue --once` to pipe scripts with each exit
+# code, bounces parsed as RFC 3464 DSNs, --list/--delete/--flush, sd_notify,
+# retries through an SMTP peer, and SIGKILL at random instants.
+. "$(dirname "$0")/lib.sh"
+Q="$PM_BIN/postmaster-queue"
+S="$PM_BIN/postmaster-smtpd"
+CF="$PM_BIN/postmaster-cfcompile"
+cd "$T_TMP" || exit 1
+chmod 755 "$T_TMP"
+mkdir -p bin out spool
+chmod 777 out
+
+if [ "$(id -u)" = 0 ]; then
+	U=nobody
+	G=$(id -gn nobody 2>/dev/null || echo nogroup)
+	chown "$U:$G" spool
+else
+	U=$(id -un)
+	G=$(id -gn)
+fi
+chmod 700 spool
+
+# deliver CODE SENDER RCPT...: keeps stdin and argv, then exits CODE
+# (or dies by SIGKILL for "sig").
+cat >bin/deliver <<'EOF'
+#!/bin/sh
+code=$1; shift
+f=$(mktemp "$OUTDIR/d.$code.XXXXXX")
+{ printf 'argv:'; for a in "$@"; do printf ' [%s]' "$a"; done; echo; cat; } >"$f"
+echo "output of $code"
+[ "$code" = sig ] && kill -9 $$
+exit "$code"
+EOF
+sed -i "s|\$OUTDIR|$T_TMP/out|" bin/deliver
+chmod 755 bin/deliver
+
+cfg() { # cfg EXTRA-CORE-LINES
+	cat >q.cf <<EOF
+[core]
+hostname = mx.test
+user-id = "$U"
+group-id = "$G"
+spool-directory = "$T_TMP/spool"
+retry-interval = 5s
+queue-lifetime = 1h
+$1
+
+[pipe "ok"]
+exec = "$T_TMP/bin/deliver" "0" "\${MAIL_FROM}" "\${RCPT_TO}" "\${QUEUE_ID}"
+max_rcpt_to = 10
+[pipe "temp"]
+exec = "$T_TMP/bin/deliver" "75" "\${MAIL_FROM}" "\${RCPT_TO}"
+[pipe "perm"]
+exec = "$T_TMP/bin/deliver" "67" "\${MAIL_FROM}" "\${RCPT_TO}"
+[pipe "sig"]
+exec = "$T_TMP/bin/deliver" "sig" "\${MAIL_FROM}" "\${RCPT_TO}"
+[pipe "other"]
+exec = "$T_TMP/bin/deliver" "3" "\${MAIL_FROM}" "\${RCPT_TO}"
+[pipe "sink"]
+exec = "$T_TMP/bin/deliver" "0" "\${MAIL_FROM}" "\${RCPT_TO}"
+[pipe "slow"]
+exec = "/bin/sleep" "30"
+timeout = 1s
+[pipe "append"]
+exec = "$T_TMP/bin/append" "\${RCPT_TO}"
+[relay "sinkhost"]
+address = 127.0.0.1:$SINKPORT
+
+[lmtpd]
+maildir = "$T_TMP/mail/%u/Maildir"
+
+[smtpd "t"]
+routing-table = t
+
+[route "t"]
+ok@example.org ok
+two@example.org ok
+temp@example.org temp
+perm@example.org perm
+sig@example.org sig
+other@example.org other
+slow@example.org slow
+list@example.org ok, perm
+dead@example.org perm, sig
+cmd@example.org "|$T_TMP/bin/deliver 0 'a b' \${RCPT_LOCAL} \${RCPT_DOMAIN}"
+relay@example.org sinkhost
+crash@example.org append
+local@example.org joe
+
+[route]
+@example.net sink
+postmaster sink
+EOF
+	"$CF" -c q.cf -o q.cdb
+}
+
+SINKPORT=1
+cfg "" || { echo "1..0 # SKIP config does not compile"; exit 0; }
+
+# smtp.py speaks SMTP to the real smtpd on its stdin/stdout, waiting for
+# each reply (smtpd refuses early talkers), and prints the queue ids.
+cat >smtp.py <<'EOF'
+import subprocess, sys
+smtpd, cdb, count, subj, sender = sys.argv[1:6]
+rcpts = sys.argv[6:]
+p = subprocess.Popen([smtpd, '-C', cdb, 't'], stdin=subprocess.PIPE,
+    stdout=subprocess.PIPE, stderr=open('smtpd.log', 'a'))
+def reply():
+    while True:
+        l = p.stdout.readline().decode()
+        if l[3:4] != '-':
+            return l
+def cmd(c):
+    p.stdin.write(c.encode() + b'\r\n'); p.stdin.flush()
+    return reply()
+reply()
+cmd('EHLO client.test')
+for i in range(int(count)):
+    cmd('MAIL FROM:<%s>' % sender)
+    for r in rcpts:
+        cmd('RCPT TO:<%s>' % r)
+    if not cmd('DATA').startswith('354'):
+        cmd('RSET'); continue
+    s = subj if int(count) == 1 else 'm%d' % i
+    l = cmd('Subject: %s\r\nMessage-ID: <%d.%s@client.test>\r\n\r\nhello\r\n.' % (s, i, s))
+    if l.startswith('250 2.0.0 Ok: queued as '):
+        print(l.split()[-1], flush=True)
+cmd('QUIT')
+EOF
+smtp() { # smtp FROM RCPT...: one message, prints its id
+	python3 smtp.py "$S" q.cdb 1 "test $1" "$@"
+}
+run_once() { "$Q" -C q.cdb --once 2>>queue.log; }
+nqueue() { ls spool/queue | wc -l | tr -d ' '; }
+
+# --- success, each exit code ------------------------------------------
+id_ok=$(smtp sender@example.net ok@example.org two@example.org)
+like "$id_ok" '^[0-9A-F]{30}$' "smtpd spooled a message"
+run_once
+ok $? "--once exits 0"
+f=$(grep -l "\[$id_ok\]" out/d.0.* 2>/dev/null | head -1)
+ok $([ -n "$f" ]; echo $?) "the pipe ran"
+is "$(head -1 "$f")" "argv: [sender@example.net] [ok@example.org] [two@example.org] [$id_ok]" \
+    "one process for the batch; \${RCPT_TO} repeats per recipient"
+is "$(sed -n 2p "$f")" "Return-Path: <sender@example.net>" "Return-Path first on stdin"
+ok $(grep -q "$(printf '\r')" "$f"; [ $? -ne 0 ]; echo $?) "stdin has LF line ends"
+like "$(cat queue.log)" "$id_ok to=<ok@example.org> orig_to=<ok@example.org> relay=ok delay=[0-9]+s attempts=1 dsn=2.0.0 status=sent \(2.0.0 delivered: output of 0\)" "log line per delivery"
+like "$(cat queue.log)" "$id_ok removed" "log line when the message leaves"
+ok $([ ! -e "spool/queue/$id_ok" ] && [ ! -e "spool/state/$id_ok" ]; echo $?) "delivered message left the spool"
+
+# --- temporary: 75, signal, other non-zero, timeout ---------------------
+: >queue.log
+id_t=$(smtp sender@example.net temp@example.org sig@example.org other@example.org slow@example.org)
+run_once
+ok $([ -e "spool/queue/$id_t" ]; echo $?) "temporary failures stay queued"
+like "$(cat queue.log)" "to=<temp@example.org>.*dsn=4.3.0 status=deferred \(4.3.0 exit 75 \(EX_TEMPFAIL\): output of 75\)" "exit 75 defers"
+like "$(cat queue.log)" "to=<sig@example.org>.*status=deferred \(4.3.0 program killed by signal 9" "a signal defers"
+like "$(cat queue.log)" "to=<other@example.org>.*status=deferred \(4.3.0 exit 3" "exit 3 defers"
+like "$(cat queue.log)" "to=<slow@example.org>.*dsn=4.4.7 status=deferred \(4.4.7 program timed out" "a timeout defers"
+lst=$("$Q" -C q.cdb --list)
+like "$lst" "^$id_t +[0-9]+ [0-9T:-]+Z  <sender@example.net>" "--list: id, size, arrival, sender"
+like "$lst" "<temp@example.org> target=pipe:temp status=pending attempts=1 next=" "--list: recipient, status, attempts, next"
+like "$lst" "\(x-unix; 4.3.0 exit 75 \(EX_TEMPFAIL\): output of 75\)" "--list: last reply"
+: >queue.log
+run_once
+is "$(grep -c "$id_t to=" queue.log)" 0 "not retried before its time"
+"$Q" -C q.cdb --flush
+ok $? "--flush exits 0"
+run_once
+like "$(cat queue.log)" "$id_t to=<temp@example.org>.*attempts=2 " "retried after --flush"
+like "$("$Q" -C q.cdb --list)" "<temp@example.org> target=pipe:temp status=pending attempts=2 next=20" "the next try is scheduled (backoff)"
+"$Q" -C q.cdb --delete "$id_t" 2>>queue.log
+ok $? "--delete exits 0"
+ok $([ ! -e "spool/queue/$id_t" ]; echo $?) "--delete removed it"
+"$Q" -C q.cdb --delete "$id_t" 2>/dev/null
+is $? 66 "--delete of an unknown id exits 66"
+
+# --- permanent: 67 bounces with a DSN ------------------------------------
+: >queue.log
+rm -f out/d.*
+id_p=$(smtp sender@example.net perm@example.org)
+run_once
+like "$(cat queue.log)" "$id_p to=<perm@example.org>.*dsn=5.1.1 status=bounced \(5.1.1 exit 67 \(EX_NOUSER\): output of 67\)" "exit 67 bounces"
+like "$(cat queue.log)" "$id_p removed" "bounced message leaves the queue"
+b=$(grep -l "Undelivered Mail" out/d.0.* 2>/dev/null | head -1)
+ok $([ -n "$b" ]; echo $?) "the bounce was delivered to the sender's route"
+like "$(head -1 "$b")" "^argv: \[MAILER-DAEMON\] \[sender@example.net\]" "bounce from the null sender to the sender"
+cat >dsn.py <<'EOF'
+import email, sys
+f = open(sys.argv[1], 'rb'); f.readline()
+m = email.message_from_binary_file(f)
+assert m.get_content_type() == 'multipart/report', m.get_content_type()
+assert m.get_param('report-type') == 'delivery-status'
+parts = m.get_payload()
+print(parts[0].get_content_type(), parts[1].get_content_type(), parts[2].get_content_type())
+st = parts[1].get_payload()
+print('Reporting-MTA:', st[0]['Reporting-MTA'])
+print('Arrival-Date:', 'yes' if st[0]['Arrival-Date'] else 'no')
+for r in st[1:]:
+    print('|'.join([r['Final-Recipient'], r['Original-Recipient'] or '', r['Action'], r['Status'], r['Diagnostic-Code'] or '']))
+print('orig-subject:', email.message_from_string(parts[2].get_payload()).get('Subject') if isinstance(parts[2].get_payload(), str) else parts[2].get_payload()[0]['Subject'])
+EOF
+d=$(python3 dsn.py "$b" 2>&1)
+like "$d" "^text/plain message/delivery-status text/rfc822-headers" "DSN structure (RFC 3464/6522)"
+like "$d" "Reporting-MTA: dns; mx.test" "Reporting-MTA"
+like "$d" "Arrival-Date: yes" "Arrival-Date"
+like "$d" "rfc822; perm@example.org\|rfc822; perm@example.org\|failed\|5.1.1\|x-unix; 5.1.1 exit 67 \(EX_NOUSER\): output of 67" "per-recipient fields"
+like "$d" "orig-subject: test sender@example.net" "original headers attached"
+
+# --- the list rule ---------------------------------------------------------
+: >queue.log
+rm -f out/d.*
+id_l=$(smtp sender@example.net list@example.org)
+run_once
+like "$(cat queue.log)" "$id_l to=<list@example.org>.*status=sent" "list: one target delivered"
+like "$(cat queue.log)" "$id_l to=<list@example.org>.*relay=perm.*status=bounced" "list: the other failed"
+ok $(grep -l "Undelivered" out/d.0.* | xargs grep -l "^argv: \[MAILER-DAEMON\] \[sender@example.net\]" >/dev/null 2>&1; [ $? -ne 0 ]; echo $?) "no bounce to the sender when one target succeeded"
+ok $(grep -l "Undelivered" out/d.0.* | xargs grep -l "^argv: \[MAILER-DAEMON\] \[postmaster\]" >/dev/null 2>&1; echo $?) "the failed target is reported to postmaster"
+
+# --- the null sender: failures go to postmaster, never loop -----------------
+: >queue.log
+rm -f out/d.*
+id_n=$(smtp "" perm@example.org)
+run_once
+ok $(grep -l "^argv: \[MAILER-DAEMON\] \[postmaster\]" out/d.0.* >/dev/null 2>&1; echo $?) "a failed null-sender message is reported to postmaster"
+is "$(nqueue)" 0 "and nothing stays queued"
+
+# --- dash guard and cmd targets --------------------------------------------
+: >queue.log
+rm -f out/d.*
+id_c=$(smtp sender@example.net cmd@example.org)
+run_once
+is "$(head -1 "$(grep -l "\[a b\]" out/d.0.* | head -1)")" "argv: [a b] [cmd] [example.org]" "\"|cmd\" targets: quotes and \${RCPT_LOCAL}/\${RCPT_DOMAIN}"
+: >queue.log
+rm -f out/d.*
+id_d=$(smtp "-oQ/tmp@example.net" ok@example.org)
+run_once
+like "$(cat queue.log)" "$id_d to=<ok@example.org>.*status=bounced \(5.1.3 sender address starts with '-'" "a sender starting with '-' never becomes an option"
+
+# --- local names: postmaster-lmtpd over a socketpair ------------------------
+mkdir -p mail
+chmod 777 mail
+: >queue.log
+id_m=$(smtp sender@example.net local@example.org)
+run_once
+like "$(cat queue.log)" "$id_m to=<joe> orig_to=<local@example.org> relay=lmtpd .*status=sent" "local name delivered by postmaster-lmtpd (LMTP)"
+ok $(grep -q "^Subject: test sender@example.net" mail/joe/Maildir/new/* 2>/dev/null; echo $?) "the message is in joe's Maildir"
+
+# --- sd_notify READY and STATUS, SIGTERM, pid file --------------------------
+cat >notify.py <<'EOF'
+import socket, sys, os
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1]); os.chmod(sys.argv[1], 0o777)
+s.settimeout(10)
+out = open(sys.argv[2], 'w')
+try:
+    while True:
+        out.write(s.recv(4096).decode() + '\n'); out.flush()
+except Exception:
+    pass
+EOF
+python3 notify.py "$T_TMP/notify.sock" notify.out &
+np=$!
+i=0
+while [ ! -S notify.sock ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+cfg "pid-file = \"$T_TMP/queue.pid\""
+NOTIFY_SOCKET="$T_TMP/notify.sock" "$Q" -C q.cdb 2>daemon.log &
+qp=$!
+i=0
+while ! grep -q "READY=1" notify.out 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+id_w=$(smtp sender@example.net ok@example.org)
+i=0
+while [ -e "spool/queue/$id_w" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+ok $([ ! -e "spool/queue/$id_w" ]; echo $?) "the running daemon delivers a new message at once (nudge)"
+like "$(cat notify.out)" "READY=1" "sd_notify READY=1"
+like "$(cat notify.out)" "STATUS=[0-9]+ messages queued" "sd_notify STATUS with counts"
+is "$(cat queue.pid 2>/dev/null)" "$qp" "pid file written"
+id_f=$(smtp sender@example.net temp@example.org)
+sleep 1
+"$Q" -C q.cdb --flush
+i=0
+while ! grep -q "flush: " daemon.log && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+like "$(cat daemon.log)" "flush: [0-9]+ messages due now" "--flush nudges the running runner"
+kill -HUP $qp
+i=0
+while ! grep -q "SIGHUP: reopened" daemon.log && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+like "$(cat daemon.log)" "SIGHUP: reopened .*q.cdb" "SIGHUP reopens the CDB"
+kill -TERM $qp
+wait $qp
+is $? 0 "SIGTERM: exit 0"
+ok $([ ! -e queue.pid ]; echo $?) "pid file removed"
+kill $np 2>/dev/null
+"$Q" -C q.cdb --delete "$id_f" 2>>queue.log
+
+# --- retries through an SMTP peer: 4xx, then 2xx ----------------------------
+cat >sink.py <<'EOF'
+import socket, sys
+s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(5)
+print(s.getsockname()[1], flush=True)
+n = 0
+while True:
+    c, _ = s.accept(); f = c.makefile('rb'); n += 1
+    c.sendall(b'220 sink ESMTP\r\n')
+    while True:
+        l = f.readline()
+        if not l: break
+        cmd = l[:4].upper()
+        if cmd in (b'EHLO', b'HELO'): c.sendall(b'250 sink\r\n')
+        elif cmd == b'MAIL': c.sendall(b'250 ok\r\n')
+        elif cmd == b'RCPT':
+            c.sendall(b'451 4.7.1 try again later\r\n' if n == 1 else b'250 ok\r\n')
+        elif cmd == b'DATA':
+            c.sendall(b'354 go\r\n')
+            while f.readline() not in (b'.\r\n', b''): pass
+            c.sendall(b'250 2.0.0 accepted\r\n')
+        elif cmd == b'RSET': c.sendall(b'250 ok\r\n')
+        elif cmd == b'QUIT': c.sendall(b'221 bye\r\n'); break
+        else: c.sendall(b'502 no\r\n')
+    c.close()
+EOF
+python3 sink.py >sink.port &
+sp=$!
+i=0
+while [ ! -s sink.port ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+SINKPORT=$(cat sink.port)
+cfg ""
+: >queue.log
+id_r=$(smtp sender@example.net relay@example.org)
+run_once
+like "$(cat queue.log)" "$id_r to=<relay@example.org>.*relay=.*dsn=4.7.1 status=deferred \(451 4.7.1 try again later\)" "SMTP 4xx defers"
+"$Q" -C q.cdb --flush
+run_once
+like "$(cat queue.log)" "$id_r to=<relay@example.org>.*attempts=2 dsn=2.0.0 status=sent" "then 2xx delivers"
+kill $sp 2>/dev/null
+
+# --- SIGKILL at random instants during heavy delivery ----------------------
+cat >bin/append <<EOF
+#!/bin/sh
+m=\$(grep -m1 '^Subject:' | cut -d' ' -f2-)
+sleep 0.3
+echo "\$m" >>"$T_TMP/out/crash.log"
+EOF
+chmod 755 bin/append
+: >out/crash.log
+chmod 666 out/crash.log
+cfg "queue-concurrency = 3"
+python3 smtp.py "$S" q.cdb 200 x s@example.net crash@example.org | wc -l | tr -d ' ' >n.spooled
+is "$(cat n.spooled)" 200 "200 messages spooled"
+kills=0
+end=$(($(date +%s) + 45))
+while [ $kills -lt 70 ] && [ "$(date +%s)" -lt $end ] && [ "$(nqueue)" -gt 0 ]; do
+	"$Q" -C q.cdb 2>>crash.log &
+	qp=$!
+	sleep 0.$(( ($(od -An -N1 -tu1 /dev/urandom) % 12) + 3 ))
+	kill -KILL $qp 2>/dev/null
+	wait $qp 2>/dev/null
+	kills=$((kills + 1))
+done
+"$Q" -C q.cdb --once 2>>crash.log
+is "$(nqueue)" 0 "after $kills SIGKILLs and a final run the queue is empty"
+is "$(sort -u out/crash.log | wc -l | tr -d ' ')" 200 "every message delivered, none lost"
+dups=$(($(wc -l <out/crash.log) - 200))
+diag_max=$((kills * 3))
+ok $([ $dups -le $diag_max ]; echo $?) "duplicates ($dups) only within the window (<= kills x concurrency)"
+echo "# $kills kills, $dups duplicates"
+ok $([ $kills -ge 50 ]; echo $?) "at least 50 kill/restart cycles ($kills)"
+is "$(ls spool/state | wc -l | tr -d ' ')" 0 "no state file left"
+
+done_testing
