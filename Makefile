@@ -63,7 +63,16 @@ $(BUILD)/%.o: %.c
 	$(CC) $(ALLCFLAGS) -c -o $@ $<
 
 $(BUILD)/postmaster-%: $(BUILD)/postmaster-%.o $(BUILD)/libpostmaster.a
-	$(CC) $(ALLLDFLAGS) -o $@ $^ $(LIBS)
+	$(CC) $(ALLLDFLAGS) $(STATIC) -o $@ $^ $(LIBS)
+
+# One smtpd process per connection: linked statically it skips the dynamic
+# loader on every connection (greeting 0.97 -> 0.76 ms median, bench/).
+# Sanitizer builds stay dynamic. glibc warns that getpwnam/getgrnam then
+# load NSS modules at run time; that is expected.
+ifneq ($(SAN),1)
+$(BUILD)/postmaster-smtpd: STATIC = -static-pie
+$(BUILD)/postmaster-smtpd: LIBS = -lcdb
+endif
 
 $(BUILD)/t/unit/%.t: $(BUILD)/t/unit/%.o $(BUILD)/t/tap.o $(BUILD)/libpostmaster.a
 	$(CC) $(ALLLDFLAGS) -o $@ $^ $(LIBS)
