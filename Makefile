@@ -96,7 +96,7 @@ run: deps all
 
 # libFuzzer needs clang; the objects go to their own tree.
 FUZZ_BUILD = build/fuzz-clang
-FUZZ_CFLAGS = $(STD) -O1 -g $(WARN) $(CPPFLAGS)
+FUZZ_CFLAGS = $(STD) -O1 -g $(WARN) -MMD -MP $(CPPFLAGS)
 FUZZ_LIB_OBJ = $(LIB_SRC:%.c=$(FUZZ_BUILD)/%.o)
 FUZZ_BINS = $(FUZZ_SRC:fuzz/%.c=$(FUZZ_BUILD)/%)
 

@@ -153,16 +153,16 @@ emit(struct smtp_data *d, char ch)
 static int
 emit_span(struct smtp_data *d, const char *p, size_t n)
 {
-	size_t k;
+	uint64_t before = d->size;
+	size_t k, deliver = n;
 
 	if (d->size != UINT64_MAX &&
 	    __builtin_add_overflow(d->size, (uint64_t)n, &d->size))
 		d->size = UINT64_MAX;
-	if (d->max != 0 && d->size > d->max && !d->over) {
-		if (flush(d) < 0)
-			return -1;
-		d->over = 1;
-	}
+	/* As octet by octet: what fits under the limit still goes out,
+	 * then nothing more (the message will be refused anyway). */
+	if (d->max != 0 && d->size > d->max && !d->over)
+		deliver = before < d->max ? (size_t)(d->max - before) : 0;
 	for (k = 0; k < n && !(d->eightbit && d->nul); k++) {
 		unsigned char c = (unsigned char)p[k];
 
@@ -171,11 +171,18 @@ emit_span(struct smtp_data *d, const char *p, size_t n)
 		else if (c == 0)
 			d->nul = 1;
 	}
-	if (d->over || d->out == NULL)
+	if (d->over || d->out == NULL || deliver == 0) {
+		if (deliver < n && flush(d) < 0)
+			return -1;
+		if (deliver < n)
+			d->over = 1;
 		return 0;
-	if (flush(d) < 0)
+	}
+	if (flush(d) < 0 || d->out(d->ctx, p, deliver) != 0)
 		return -1;
-	return d->out(d->ctx, p, n) != 0 ? -1 : 0;
+	if (deliver < n)
+		d->over = 1;
+	return 0;
 }
 
 /* Octets before the next CR or LF. */
