@@ -113,6 +113,15 @@ inject_addr_check(const char *p, size_t n, char out[SMTP_PATH_MAX + 1])
 	return 0;
 }
 
+/* A diagnostic quoting header text stays on one line. */
+static void
+why_oneline(char *why)
+{
+	for (; *why; why++)
+		if (*why == '\r' || *why == '\n' || *why == '\t')
+			*why = ' ';
+}
+
 /*
  * One element of an address list, comments removed: either the contents
  * of its <angle-addr> or the whole text (an addr-spec), trimmed.
@@ -180,14 +189,37 @@ element(const char *p, size_t n, struct inject_rcpts *rc, char *why,
 			memmove(text, colon + 1, k + 1);
 		}
 	}
-	/* Trim; folding white space inside an addr-spec is obsolete. */
+	/*
+	 * Trim; folding white space around the dots and the @ of an
+	 * addr-spec is obsolete (RFC 5322 4.4). White space inside a quoted
+	 * string is part of the local part, and white space between two
+	 * words ("joe smith") is no address at all.
+	 */
 	{
 		size_t o = 0;
+		int q = 0, gap = 0;
 
-		for (i = 0; i < k; i++)
-			if (text[i] != ' ' && text[i] != '\t' &&
-			    text[i] != '\r' && text[i] != '\n')
-				text[o++] = text[i];
+		for (i = 0; i < k; i++) {
+			char c = text[i];
+
+			if (!q && (c == ' ' || c == '\t' || c == '\r' ||
+			    c == '\n')) {
+				gap = 1;
+				continue;
+			}
+			if (gap && o > 0 && text[o - 1] != '.' &&
+			    text[o - 1] != '@' && c != '.' && c != '@')
+				goto bad;
+			gap = 0;
+			if (q && c == '\\' && i + 1 < k) {
+				text[o++] = c;
+				text[o++] = text[++i];
+				continue;
+			}
+			if (c == '"')
+				q = !q;
+			text[o++] = c;
+		}
 		text[o] = '\0';
 		k = o;
 	}
@@ -202,6 +234,7 @@ element(const char *p, size_t n, struct inject_rcpts *rc, char *why,
 bad:
 	snprintf(why, whysize, "bad address '%.*s'", (int)(n > 100 ? 100 : n),
 	    p);
+	why_oneline(why);
 	return INJECT_MSG_E_ADDRESS;
 }
 
@@ -252,6 +285,7 @@ inject_addr_list(const char *p, size_t n, struct inject_rcpts *rc,
 	if (quoted || depth || angle) {
 		snprintf(why, whysize, "unbalanced quote, comment or <> in "
 		    "'%.*s'", (int)(n > 100 ? 100 : n), p);
+		why_oneline(why);
 		return INJECT_MSG_E_ADDRESS;
 	}
 	return INJECT_MSG_OK;
@@ -348,6 +382,12 @@ inject_msg_build(const char *in, size_t n, const struct inject_msg_opts *o,
 				info->eightbit = 1;
 		if (!(o->flags & INJECT_MSG_DOT_OK) && len == 1 && l[0] == '.')
 			break;
+		if (!inhdr && memchr(l, '\0', len) != NULL) {
+			/* The maildrop pickup refuses it (doc/THREATS.md). */
+			set_why(info, lineno, "NUL character in the body");
+			r = INJECT_MSG_E_BODY;
+			goto fail;
+		}
 		if (!inhdr) {
 			if ((r = put(out, o->max_size, l, len)) != 0 ||
 			    (r = put(out, o->max_size, "\r\n", 2)) != 0)
@@ -441,8 +481,10 @@ inject_msg_build(const char *in, size_t n, const struct inject_msg_opts *o,
 			    name_is(fp, f->namelen, "bcc"))) {
 				const char *v = memchr(fp, ':', f->len) + 1;
 
-				r = inject_addr_list(v, f->len - (size_t)(v - fp),
-				    rc, info->why, sizeof info->why);
+				/* The value without the field's final CRLF. */
+				r = inject_addr_list(v, f->len - 2 -
+				    (size_t)(v - fp), rc, info->why,
+				    sizeof info->why);
 				if (r != INJECT_MSG_OK) {
 					buf_free(&head);
 					goto fail;
@@ -503,6 +545,8 @@ inject_msg_strerror(int err)
 		return "bad address";
 	case INJECT_MSG_E_TOOMANY:
 		return "too many recipients";
+	case INJECT_MSG_E_BODY:
+		return "malformed body";
 	}
 	return "unknown error";
 }

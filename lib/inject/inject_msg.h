@@ -14,7 +14,8 @@
  * continuation, when it starts with a continuation, when a line is over
  * 998 octets (RFC 5322 2.1.1) or holds a NUL. Exception, as sendmail and
  * Postfix: if the very first line is not a field, the message has no
- * header section and everything is body.
+ * header section and everything is body. A NUL in the body is refused
+ * too (INJECT_MSG_E_BODY): the maildrop pickup would throw it away.
  *
  * Bcc: and Resent-Bcc: are removed (RFC 5322 3.6.3). From:, Date: and
  * Message-ID: are appended to the header section when missing, in that
@@ -44,7 +45,8 @@ enum inject_msg_err {
 	INJECT_MSG_E_TOOBIG = -2,	/* over max_size */
 	INJECT_MSG_E_HEADER = -3,	/* malformed header section */
 	INJECT_MSG_E_ADDRESS = -4,	/* unparsable address in To/Cc/Bcc */
-	INJECT_MSG_E_TOOMANY = -5	/* more than INJECT_MSG_MAX_RCPT */
+	INJECT_MSG_E_TOOMANY = -5,	/* more than INJECT_MSG_MAX_RCPT */
+	INJECT_MSG_E_BODY = -6		/* NUL in the body */
 };
 
 struct inject_rcpts {
