@@ -2,7 +2,9 @@
  * postmaster-queue [-C CDB] [--once | --list | --flush | --delete ID]:
  * the queue runner. A single-threaded scheduler that forks one worker
  * process per message being delivered (lib/queue/queue_run.c), at most
- * [core] queue-concurrency at a time, woken by the spool's nudge FIFO.
+ * [core] queue-concurrency at a time and at most [core]
+ * max-per-destination for any one destination, woken by the spool's nudge
+ * FIFO.
  * See postmaster-queue(8) and doc/INTERNALS.md "The queue runner".
  */
 #define _GNU_SOURCE
@@ -49,6 +51,19 @@ struct msg {
 	int tried;		/* --once: attempted in this run */
 	int flush;		/* flush when the worker is done */
 	int seen;		/* present in the last scan */
+	/* Destinations of its pending deliveries (max-per-destination):
+	 * dk[0..ndk), known once dk_known; counted while pid != 0. */
+	uint64_t *dk;
+	unsigned char ndk;
+	unsigned char dk_known;
+};
+
+/* Workers per destination key: open addressing, linear probing; keys
+ * whose count fell to 0 stay until the table is rebuilt. */
+struct dslot {
+	uint64_t key;
+	uint32_t n;
+	uint32_t used;
 };
 
 struct runner {
@@ -60,6 +75,9 @@ struct runner {
 	size_t n, cap;
 	size_t nsorted;		/* m[0..nsorted) is sorted; find() sees it */
 	size_t running, max_running;
+	size_t max_per_dest;	/* 0: no limit */
+	struct dslot *dt;	/* dtcap slots, a power of two */
+	size_t dtcap, dtused;
 	int once, lockfd, nudge;
 	char pidfile[1024];
 };
@@ -122,6 +140,132 @@ find(struct runner *r, const char *id)
 	    cmp_msg) : NULL;
 }
 
+/* --- destinations ([core] max-per-destination) ------------------------ */
+
+static void
+msg_set_dests(struct msg *m, const uint64_t *dk, size_t n)
+{
+	free(m->dk);
+	m->dk = NULL;
+	m->ndk = 0;
+	m->dk_known = 1;
+	if (n == 0)
+		return;
+	if ((m->dk = malloc(n * sizeof *m->dk)) == NULL) {
+		m->dk_known = 0;	/* counted as none; tried again later */
+		return;
+	}
+	memcpy(m->dk, dk, n * sizeof *m->dk);
+	m->ndk = (unsigned char)n;
+}
+
+static void
+msg_forget(struct msg *m)
+{
+	free(m->dk);
+	m->dk = NULL;
+	m->ndk = 0;
+	m->dk_known = 0;
+}
+
+static struct dslot *
+dt_slot(struct runner *r, uint64_t key)
+{
+	size_t i = (size_t)(key ^ (key >> 29)) & (r->dtcap - 1);
+
+	while (r->dt[i].used && r->dt[i].key != key)
+		i = (i + 1) & (r->dtcap - 1);
+	return &r->dt[i];
+}
+
+static uint32_t
+dt_count(struct runner *r, uint64_t key)
+{
+	struct dslot *d;
+
+	if (r->dt == NULL)
+		return 0;
+	d = dt_slot(r, key);
+	return d->used ? d->n : 0;
+}
+
+static void dt_add(struct runner *, const struct msg *, int);
+
+/* Empties the table and counts the running workers again. */
+static void
+dt_rebuild(struct runner *r)
+{
+	size_t i;
+
+	memset(r->dt, 0, r->dtcap * sizeof *r->dt);
+	r->dtused = 0;
+	for (i = 0; i < r->n; i++)
+		if (r->m[i].pid)
+			dt_add(r, &r->m[i], 1);
+}
+
+static void
+dt_add(struct runner *r, const struct msg *m, int delta)
+{
+	unsigned k;
+
+	if (r->dt == NULL)
+		return;
+	/* Full of stale keys: keep only the live ones (the workers running
+	 * now, m not yet among them). Live keys are at most max_running *
+	 * QUEUE_DEST_MAX, a quarter of the table. */
+	if (delta > 0 && 2 * (r->dtused + m->ndk) > r->dtcap)
+		dt_rebuild(r);
+	for (k = 0; k < m->ndk; k++) {
+		struct dslot *d = dt_slot(r, m->dk[k]);
+
+		if (!d->used) {
+			if (delta < 0)
+				continue;
+			d->used = 1;
+			d->key = m->dk[k];
+			d->n = 0;
+			r->dtused++;
+		}
+		if (delta > 0)
+			d->n++;
+		else if (d->n > 0)
+			d->n--;
+	}
+}
+
+/*
+ * May m start now? Not when one of its destinations already has
+ * max-per-destination workers. Its destinations are read on first need
+ * (the nudge scan does not open files); a message that cannot be read
+ * has none and starts (its worker logs why).
+ */
+static int
+dest_room(struct runner *r, struct msg *m)
+{
+	uint64_t dk[QUEUE_DEST_MAX];
+	size_t n = 0;
+	int64_t due;
+	int gone;
+	unsigned k;
+
+	if (r->max_per_dest == 0)
+		return 1;
+	/* Known even when nothing runs: this worker must be counted. */
+	if (!m->dk_known) {
+		if (queue_run_due_dests(&r->cfg, m->id, &due, &gone, dk,
+		    QUEUE_DEST_MAX, &n) < 0 || gone)
+			return 1;
+		msg_set_dests(m, dk, n);
+	}
+	if (r->running == 0)
+		return 1;
+	for (k = 0; k < m->ndk; k++)
+		if (dt_count(r, m->dk[k]) >= r->max_per_dest)
+			return 0;
+	return 1;
+}
+
 struct scan_ctx {
 	struct runner *r;
 	int fresh;		/* compute due times (start) or 0 = due now */
@@ -154,9 +298,18 @@ scan_one(const char *id, void *arg)
 	memset(m, 0, sizeof *m);
 	snprintf(m->id, sizeof m->id, "%s", id);
 	m->seen = 1;
-	if (s->fresh && queue_run_due(&r->cfg, id, &m->due, &gone) == 0 &&
-	    gone)
-		return 0;
+	if (s->fresh) {
+		uint64_t dk[QUEUE_DEST_MAX];
+		size_t n = 0;
+
+		if (queue_run_due_dests(&r->cfg, id, &m->due, &gone,
+		    r->max_per_dest ? dk : NULL, QUEUE_DEST_MAX, &n) == 0) {
+			if (gone)
+				return 0;
+			if (r->max_per_dest)
+				msg_set_dests(m, dk, n);
+		}
+	}
 	r->n++;
 	s->added++;
 	return 0;
@@ -176,9 +329,12 @@ scan(struct runner *r, int fresh)
 	if (spool_queue_scan(&r->sp, scan_one, &s) < 0)
 		log_err("cannot scan the queue: %s", strerror(errno));
 	/* Drop what left (unless a worker still holds it), then sort. */
-	for (i = o = 0; i < r->n; i++)
+	for (i = o = 0; i < r->n; i++) {
 		if (r->m[i].seen || r->m[i].pid)
 			r->m[o++] = r->m[i];
+		else
+			msg_forget(&r->m[i]);
+	}
 	r->n = o;
 	if (r->n > 1)
 		qsort(r->m, r->n, sizeof *r->m, cmp_msg);
@@ -219,6 +375,7 @@ start_worker(struct runner *r, struct msg *m)
 		queue_run_message(&r->cfg, m->id, now);
 		_exit(0);
 	}
+	dt_add(r, m, 1);	/* before pid is set: see dt_rebuild */
 	m->pid = pid;
 	m->tried = 1;
 	r->running++;
@@ -227,6 +384,8 @@ start_worker(struct runner *r, struct msg *m)
 static void
 reap(struct runner *r)
 {
+	uint64_t dk[QUEUE_DEST_MAX];
+	size_t nk = 0;
 	pid_t pid;
 	int st, gone;
 	size_t i;
@@ -239,12 +398,18 @@ reap(struct runner *r)
 				continue;
 			m->pid = 0;
 			r->running--;
+			dt_add(r, m, -1);
+			msg_forget(m);
 			if (m->flush) {
 				queue_run_flush(&r->cfg, m->id);
 				m->flush = 0;
 			}
-			if (queue_run_due(&r->cfg, m->id, &m->due, &gone) == 0 &&
-			    gone) {
+			/* What is left may go elsewhere: read it again. */
+			if (queue_run_due_dests(&r->cfg, m->id, &m->due, &gone,
+			    r->max_per_dest ? dk : NULL, QUEUE_DEST_MAX,
+			    &nk) == 0 && !gone && r->max_per_dest)
+				msg_set_dests(m, dk, nk);
+			if (gone) {
 				m->due = INT64_MAX;
 				m->seen = 0;
 			} else if (m->due <= now_s()) {
@@ -420,7 +585,8 @@ run(struct runner *r)
 			if (m->pid || (r->once && m->tried))
 				continue;
 			if (m->due <= now) {
-				if (r->running < r->max_running)
+				if (r->running < r->max_running &&
+				    dest_room(r, m))
 					start_worker(r, m);
 				else
 					idle_due++;
@@ -739,6 +905,19 @@ main(int argc, char **argv)
 	r.max_running = 10;
 	if (cf_db_uint(&r.db, "core", "", "queue-concurrency", &u) >= 0 && u)
 		r.max_running = (size_t)u;
+	r.max_per_dest = 20;
+	if (cf_db_uint(&r.db, "core", "", "max-per-destination", &u) >= 0)
+		r.max_per_dest = (size_t)u;
+	if (r.max_per_dest >= r.max_running)
+		r.max_per_dest = 0;	/* the global limit bites first */
+	if (r.max_per_dest) {
+		/* At most max_running * QUEUE_DEST_MAX live keys: a quarter. */
+		r.dtcap = 64;
+		while (r.dtcap < 4 * r.max_running * QUEUE_DEST_MAX)
+			r.dtcap *= 2;
+		if ((r.dt = calloc(r.dtcap, sizeof *r.dt)) == NULL)
+			die(EX_OSERR, "out of memory");
+	}
 
 	switch (mode) {
 	case 'l':

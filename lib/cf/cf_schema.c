@@ -34,6 +34,12 @@ static const struct cf_key_def core_keys[] = {
 	    "longest wait between two retries" },
 	{ "queue-concurrency", CF_T_UINT, 0, "10", "1-1000", NULL,
 	    "messages postmaster-queue delivers at once (worker processes)" },
+	{ "max-per-destination", CF_T_UINT, 0, "20", "1-1000", NULL,
+	    "workers postmaster-queue runs at once for one destination "
+	    "(relay, host, MX domain, pipe, local mailer)" },
+	{ "smtp-port", CF_T_UINT, 0, "25", "1-65535", NULL,
+	    "TCP port of SMTP deliveries that name none (MX hosts, host "
+	    "targets, relay addresses without :port)" },
 	{ NULL, 0, 0, NULL, NULL, NULL, NULL }
 };
 

@@ -88,6 +88,10 @@ queue_cfg_load(struct queue_cfg *c, struct cf_db *db,
 		snprintf(c->local_kind, sizeof c->local_kind, "lmtpd");
 	db_str(db, "core", "", "dns-server", c->dns_server,
 	    sizeof c->dns_server);
+	c->smtp_port = 25;
+	if (cf_db_uint(db, "core", "", "smtp-port", &u) >= 0 && u > 0 &&
+	    u < 65536)
+		c->smtp_port = (unsigned)u;
 	c->retry_first = QUEUE_RETRY_FIRST;
 	c->retry_cap = QUEUE_RETRY_CAP;
 	c->lifetime = 5 * 86400;
@@ -590,6 +594,8 @@ attempt_client(struct job *j, const struct dest *d, const size_t *idx,
 			db_str(c->db, "relay", d->name, "name", name, sizeof name);
 			cd.host = name[0] ? name : d->name;
 			cd.use_mx = 1;
+			if (cd.proto == CLIENT_SMTP)
+				cd.port = c->smtp_port;
 			client_deliver(&cd, &cm, r, n, &res);
 			break;
 		}
@@ -600,6 +606,10 @@ attempt_client(struct job *j, const struct dest *d, const size_t *idx,
 			snprintf(addr, sizeof addr, "%.*s", (int)w.len[a], w.w[a]);
 			split_address(addr, host, sizeof host, &cd.port);
 			cd.host = host;
+			/* [core] smtp-port when the line names no port. */
+			if (cd.port == 0 && cd.proto == CLIENT_SMTP &&
+			    host[0] != '/')
+				cd.port = c->smtp_port;
 			for (i = 0; i < n; i++)
 				r[i].status = CLIENT_TEMP;
 			if (client_deliver(&cd, &cm, r, n, &res) == 0)
@@ -623,6 +633,8 @@ attempt_client(struct job *j, const struct dest *d, const size_t *idx,
 			cd.host = d->name;
 			cd.use_mx = 1;
 		}
+		if (cd.port == 0)
+			cd.port = c->smtp_port;
 		client_deliver(&cd, &cm, r, n, &res);
 		break;
 	default:
@@ -1194,15 +1206,46 @@ out:
 	return rc;
 }
 
+/* FNV-1a over the kind and the name (lower case for host names). */
+static uint64_t
+dest_key(const struct dest *d)
+{
+	uint64_t h = 14695981039346656037ULL;
+	const unsigned char *p;
+	int fold = d->k == D_HOST || d->k == D_MX;
+
+	h = (h ^ (unsigned char)d->k) * 1099511628211ULL;
+	if (d->k == D_LMTPD)
+		return h;	/* one destination for every local name */
+	for (p = (const unsigned char *)d->name; *p; p++) {
+		unsigned char ch = *p;
+
+		if (fold && ch >= 'A' && ch <= 'Z')
+			ch = (unsigned char)(ch - 'A' + 'a');
+		h = (h ^ ch) * 1099511628211ULL;
+	}
+	return h;
+}
+
 int
 queue_run_due(const struct queue_cfg *c, const char *id, int64_t *due,
     int *gone)
 {
+	return queue_run_due_dests(c, id, due, gone, NULL, 0, NULL);
+}
+
+int
+queue_run_due_dests(const struct queue_cfg *c, const char *id, int64_t *due,
+    int *gone, uint64_t *dk, size_t cap, size_t *ndk)
+{
 	struct job j;
-	size_t i;
+	struct dest dd;
+	size_t i, k;
 
 	*due = INT64_MAX;
 	*gone = 0;
+	if (ndk)
+		*ndk = 0;
 	if (open_job(&j, c, id) < 0) {
 		*gone = errno == ENOENT;
 		return *gone ? 0 : -1;
@@ -1215,6 +1258,18 @@ queue_run_due(const struct queue_cfg *c, const char *id, int64_t *due,
 		else if (d->status == SPOOL_ST_PENDING &&
 		    (c->flush ? 0 : d->next) < *due)
 			*due = c->flush ? 0 : d->next;
+		if (dk == NULL || d->status != SPOOL_ST_PENDING ||
+		    *ndk >= cap || i >= j.m.env.ndlv)
+			continue;
+		dest_of(c, &j.m.env.dlv[i], &dd);
+		if (dd.k == D_REJECT || dd.k == D_ERROR || dd.k == D_BAD)
+			continue;
+		dk[*ndk] = dest_key(&dd);
+		for (k = 0; k < *ndk; k++)
+			if (dk[k] == dk[*ndk])
+				break;
+		if (k == *ndk)
+			(*ndk)++;
 	}
 	/* Nothing left to do but leave: due now, the worker removes it. */
 	if (spool_state_done(&j.st))

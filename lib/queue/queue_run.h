@@ -44,6 +44,7 @@ struct queue_cfg {
 	char local_mailer[256];		/* "lmtpd" or a section name */
 	char local_kind[16];		/* "lmtpd", "pipe" or "relay" */
 	char dns_server[256];
+	unsigned smtp_port;		/* [core] smtp-port (default 25) */
 	int64_t retry_first;		/* [core] retry-interval */
 	int64_t retry_cap;		/* [core] retry-max-interval */
 	int64_t lifetime;		/* [core] queue-lifetime */
@@ -72,6 +73,21 @@ int queue_run_message(const struct queue_cfg *c, const char *id, int64_t now);
  */
 int queue_run_due(const struct queue_cfg *c, const char *id, int64_t *due,
     int *gone);
+
+/*
+ * The same, and the destinations the message still has PENDING
+ * deliveries to, for the scheduler's [core] max-per-destination: up to
+ * cap distinct 64-bit keys (FNV-1a of the kind and the name) in dk[],
+ * their number in *ndk. One destination is a [relay] (by section name),
+ * a host or MX domain (case-insensitive), a [pipe] (by section name), a
+ * "|command" (by its text), or the built-in local mailer (all local
+ * names together). Reject and error targets have none. A message with
+ * more than cap destinations is counted for the first cap of them, in
+ * delivery order.
+ */
+#define QUEUE_DEST_MAX 16
+int queue_run_due_dests(const struct queue_cfg *c, const char *id,
+    int64_t *due, int *gone, uint64_t *dk, size_t cap, size_t *ndk);
 
 /* Sets every PENDING delivery's next attempt to 0 (--flush, no runner). */
 int queue_run_flush(const struct queue_cfg *c, const char *id);
