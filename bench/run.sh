@@ -23,3 +23,5 @@ echo "== lookups through the routing engine (one core)"
 "$dir/route_lookup" "$dir/pm.cdb" "$N"
 echo "== postmaster-smtpd vs a private Postfix (bench/smtpd.sh; root)"
 if [ "$(id -u)" = 0 ]; then BUILD="$B" sh bench/smtpd.sh; else echo "skipped: needs root"; fi
+echo "== postmaster-queue end to end vs a private Postfix, and the 100,000-message scan (bench/queue.sh; root)"
+if [ "$(id -u)" = 0 ]; then BUILD="$B" sh bench/queue.sh; else echo "skipped: needs root"; fi
