@@ -195,7 +195,7 @@ main(int argc, char **argv)
 	const char *cfpath = "/etc/postmaster.cf", *out = "/etc/postmaster.cdb";
 	const char *route = NULL, *smtpd = NULL, *units = NULL, *tmpl = NULL;
 	const char *flags[MAX_FLAGS];
-	unsigned flagn[MAX_FLAGS], nflags = 0, i, errs;
+	unsigned flagn[MAX_FLAGS], nflags = 0, i;
 	int check = 0, dump = 0, rc = 0;
 	struct cf cf;
 	struct cf_diag d;
@@ -238,7 +238,7 @@ main(int argc, char **argv)
 
 	cf_init(&cf);
 	cf_diag_init(&d);
-	errs = cf_load_file(&cf, cfpath, &d);
+	cf_load_file(&cf, cfpath, &d);
 	for (i = 0; i < nflags; i++) {
 		if (cf_load_flag(&cf, flags[i], flagn[i], &d) == 0) {
 			char name[64];
@@ -257,10 +257,8 @@ main(int argc, char **argv)
 			return EX_USAGE;
 		}
 	}
-	if (d.nerr == errs) /* flags added none */
-		errs += cf_check(&cf, &d);
-	else
-		cf_check(&cf, &d);
+	/* Every problem at once: the checker runs even after parse errors. */
+	cf_check(&cf, &d);
 	fputs(d.out.p ? d.out.p : "", stderr);
 	if (d.nerr) {
 		fprintf(stderr, "postmaster-cfcompile: %s: %u error%s; %s\n",
