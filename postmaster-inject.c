@@ -333,7 +333,7 @@ drop(struct inject *j, const struct inject_rcpts *rc, const struct buf *msg,
 	sd.tmp = sd.queue = sd.state = -1;
 	if ((sd.root = open(j->spooldir, O_PATH | O_DIRECTORY |
 	    O_CLOEXEC)) >= 0) {
-		(void)spool_nudge_send(&sd);
+		(void)spool_nudge_send_pickup(&sd);
 		close(sd.root);
 	}
 	return 0;

@@ -16,6 +16,7 @@
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +44,7 @@
 #define LOCK_WAIT_MS 30000	/* a killed runner's workers die first */
 #define RESCAN_SECONDS 300	/* a lost nudge costs at most this */
 #define TERM_WAIT_SECONDS 20	/* then in-flight workers are killed */
+#define WINDOW_DEFAULT 10000	/* messages the table holds (--once: all) */
 
 struct msg {
 	char id[SPOOL_ID_SIZE];
@@ -51,6 +53,7 @@ struct msg {
 	int tried;		/* --once: attempted in this run */
 	int flush;		/* flush when the worker is done */
 	int seen;		/* present in the last scan */
+	int gone;		/* queue/ID removed: drop from the table */
 	/* Destinations of its pending deliveries (max-per-destination):
 	 * dk[0..ndk), known once dk_known; counted while pid != 0. */
 	uint64_t *dk;
@@ -74,6 +77,14 @@ struct runner {
 	struct msg *m;
 	size_t n, cap;
 	size_t nsorted;		/* m[0..nsorted) is sorted; find() sees it */
+	/*
+	 * The table is a window of at most `window` messages (0: no bound),
+	 * the earliest due; the others stay on disk only: nrest of them, the
+	 * earliest due at rest_due. overflow: some are outside.
+	 */
+	size_t window, nrest;
+	int64_t rest_due, next_page;
+	int overflow;
 	size_t running, max_running;
 	size_t max_per_dest;	/* 0: no limit */
 	struct dslot *dt;	/* dtcap slots, a power of two */
@@ -266,10 +277,14 @@ dest_room(struct runner *r, struct msg *m)
 	return 1;
 }
 
+static void trim(struct runner *, size_t, size_t);
+
 struct scan_ctx {
 	struct runner *r;
 	int fresh;		/* compute due times (start) or 0 = due now */
+	int page;		/* a page-in: compute them for unknown ids */
 	size_t added;
+	size_t from;		/* m[0..from): the table before this scan */
 };
 
 static int
@@ -298,7 +313,9 @@ scan_one(const char *id, void *arg)
 	memset(m, 0, sizeof *m);
 	snprintf(m->id, sizeof m->id, "%s", id);
 	m->seen = 1;
-	if (s->fresh) {
+	/* Unknown ids are new arrivals unless part of the queue is outside
+	 * the window (or this scan already pushed some out). */
+	if (s->fresh || s->page || r->overflow) {
 		uint64_t dk[QUEUE_DEST_MAX];
 		size_t n = 0;
 
@@ -312,17 +329,24 @@ scan_one(const char *id, void *arg)
 	}
 	r->n++;
 	s->added++;
+	/* Memory stays bounded during the scan too. */
+	if (r->window && r->n - s->from >= r->window + r->window / 4)
+		trim(r, s->from, s->from + r->window);
 	return 0;
 }
 
 static void
 scan(struct runner *r, int fresh)
 {
-	struct scan_ctx s = { r, fresh, 0 };
+	struct scan_ctx s = { r, fresh, r->overflow, 0, r->n };
 	size_t i, o;
 
 	for (i = 0; i < r->n; i++)
 		r->m[i].seen = 0;
+	/* A full pass: what stays outside is counted again. */
+	r->overflow = 0;
+	r->nrest = 0;
+	r->rest_due = INT64_MAX;
 	/* New ids are appended after the sorted part, which is all find()
 	 * searches; one readdir names each file once. */
 	r->nsorted = r->n;
@@ -338,6 +362,167 @@ scan(struct runner *r, int fresh)
 	r->n = o;
 	if (r->n > 1)
 		qsort(r->m, r->n, sizeof *r->m, cmp_msg);
+	r->nsorted = r->n;
+	/* Messages in delivery are on top of the window. */
+	trim(r, 0, r->window + r->running);
+	/* Give back what a larger queue once needed. */
+	if (r->window && r->cap > 256 && r->cap > 2 * r->n) {
+		size_t ncap = r->n * 5 / 4 > 256 ? r->n * 5 / 4 : 256;
+		struct msg *v = realloc(r->m, ncap * sizeof *v);
+
+		if (v) {
+			r->m = v;
+			r->cap = ncap;
+		}
+	}
+}
+
+/* Drops the messages whose worker found them gone; order is kept. */
+static void
+prune(struct runner *r)
+{
+	size_t i, o, sorted = r->nsorted;
+
+	for (i = o = 0; i < r->n; i++) {
+		if (r->m[i].gone && !r->m[i].pid) {
+			msg_forget(&r->m[i]);
+			if (i < r->nsorted)
+				sorted--;
+			continue;
+		}
+		if (o != i)
+			r->m[o] = r->m[i];
+		o++;
+	}
+	r->n = o;
+	r->nsorted = sorted;
+}
+
+struct due_ix {
+	int64_t due;
+	size_t i;
+};
+
+/* Latest due first; of equal ones the newest (largest id) first. */
+static int
+cmp_due_desc(const void *a, const void *b)
+{
+	const struct due_ix *x = a, *y = b;
+
+	if (x->due != y->due)
+		return x->due > y->due ? -1 : 1;
+	return x->i > y->i ? -1 : x->i < y->i;
+}
+
+/*
+ * Keeps the table at `keep` messages: of m[from..n) the latest due ones
+ * without a worker leave it (to be read again from queue/ by a later
+ * page-in); their earliest due time is remembered in rest_due.
+ */
+static void
+trim(struct runner *r, size_t from, size_t keep)
+{
+	struct due_ix *v;
+	size_t i, nv = 0, drop;
+
+	if (r->window == 0 || r->n <= keep)
+		return;
+	drop = r->n - keep;
+	if ((v = malloc((r->n - from) * sizeof *v)) == NULL)
+		return;
+	for (i = from; i < r->n; i++)
+		if (!r->m[i].pid && !r->m[i].gone) {
+			v[nv].due = r->m[i].due;
+			v[nv++].i = i;
+		}
+	if (drop > nv)
+		drop = nv;
+	qsort(v, nv, sizeof *v, cmp_due_desc);
+	for (i = 0; i < drop; i++) {
+		struct msg *m = &r->m[v[i].i];
+
+		if (m->due < r->rest_due)
+			r->rest_due = m->due;
+		m->gone = 1;
+		r->nrest++;
+	}
+	if (drop)
+		r->overflow = 1;
+	free(v);
+	prune(r);
+}
+
+/*
+ * An id from the nudge FIFO (a commit): appended, due now, unless the
+ * table has it or it is already gone. merge_new() sorts it in.
+ */
+static void
+nudge_id(const char *id, void *arg)
+{
+	struct runner *r = arg;
+	struct msg *m;
+
+	if (find(r, id))
+		return;
+	if (faccessat(r->sp.queue, id, F_OK, AT_SYMLINK_NOFOLLOW) < 0)
+		return;
+	if (r->n == r->cap) {
+		size_t ncap = r->cap ? r->cap * 2 : 256;
+		struct msg *v = realloc(r->m, ncap * sizeof *v);
+
+		if (v == NULL)
+			return;	/* the periodic rescan finds it */
+		r->m = v;
+		r->cap = ncap;
+	}
+	m = &r->m[r->n++];
+	memset(m, 0, sizeof *m);
+	snprintf(m->id, sizeof m->id, "%s", id);
+	m->seen = 1;
+}
+
+/*
+ * Sorts m[nsorted..n) (the ids just nudged) into the sorted table: new
+ * ids are the newest, so this is mostly a check and an append; otherwise
+ * one merge from the back, O(n), never a sort of the whole table.
+ */
+static void
+merge_new(struct runner *r)
+{
+	size_t k = r->n - r->nsorted, i, o;
+	struct msg *t = &r->m[r->nsorted], *tmp;
+	ptrdiff_t a, b, w;
+
+	if (k == 0)
+		return;
+	if (k > 1)
+		qsort(t, k, sizeof *t, cmp_msg);
+	/* The same id twice in one drain: keep one. */
+	for (i = o = 1; i < k; i++)
+		if (strcmp(t[i].id, t[o - 1].id) != 0)
+			t[o++] = t[i];
+	k = o;
+	r->n = r->nsorted + k;
+	if (r->nsorted == 0 || strcmp(r->m[r->nsorted - 1].id, t[0].id) < 0) {
+		r->nsorted = r->n;
+		return;
+	}
+	if ((tmp = malloc(k * sizeof *tmp)) == NULL) {
+		qsort(r->m, r->n, sizeof *r->m, cmp_msg);
+		r->nsorted = r->n;
+		return;
+	}
+	memcpy(tmp, t, k * sizeof *tmp);
+	a = (ptrdiff_t)r->nsorted - 1;
+	b = (ptrdiff_t)k - 1;
+	w = (ptrdiff_t)r->n - 1;
+	while (b >= 0) {
+		if (a >= 0 && strcmp(r->m[a].id, tmp[b].id) > 0)
+			r->m[w--] = r->m[a--];
+		else
+			r->m[w--] = tmp[b--];
+	}
+	free(tmp);
 	r->nsorted = r->n;
 }
 
@@ -412,6 +597,7 @@ reap(struct runner *r)
 			if (gone) {
 				m->due = INT64_MAX;
 				m->seen = 0;
+				m->gone = 1;
 			} else if (m->due <= now_s()) {
 				/* Still due right after a run (a bounce could
 				 * not be queued): not in a tight loop. */
@@ -423,6 +609,7 @@ reap(struct runner *r)
 			break;
 		}
 	}
+	prune(r);
 }
 
 static void
@@ -430,12 +617,22 @@ notify_status(struct runner *r)
 {
 	static size_t last_n = SIZE_MAX, last_run = SIZE_MAX;
 
-	if (r->n == last_n && r->running == last_run)
+	if (r->n + r->nrest == last_n && r->running == last_run)
 		return;
-	last_n = r->n;
+	last_n = r->n + r->nrest;
 	last_run = r->running;
 	sd_notifyf(0, "STATUS=%zu messages queued, %zu in delivery",
-	    r->n, r->running);
+	    r->n + r->nrest, r->running);
+}
+
+static int
+flush_rest(const char *id, void *arg)
+{
+	struct runner *r = arg;
+
+	if (find(r, id) == NULL)
+		queue_run_flush(&r->cfg, id);
+	return 0;
 }
 
 static void
@@ -451,24 +648,12 @@ flush_all(struct runner *r)
 		queue_run_flush(&r->cfg, r->m[i].id);
 		r->m[i].due = 0;
 	}
-	log_info("flush: %zu messages due now", r->n);
-}
-
-/* Drains the FIFO; a byte 'F' (from --flush) asks for a flush. */
-static int
-drain_nudge(int fd, int *flush)
-{
-	char b[256];
-	ssize_t n, i;
-	int any = 0;
-
-	while ((n = read(fd, b, sizeof b)) > 0) {
-		any = 1;
-		for (i = 0; i < n; i++)
-			if (b[i] == 'F')
-				*flush = 1;
+	/* Those outside the window are flushed on disk and paged in. */
+	if (r->overflow) {
+		spool_queue_scan(&r->sp, flush_rest, r);
+		r->rest_due = 0;
 	}
-	return any;
+	log_info("flush: %zu messages due now", r->n + r->nrest);
 }
 
 static void
@@ -531,6 +716,9 @@ run(struct runner *r)
 	struct sigaction sa;
 	int first = 1, flush = 0, rescan = 1;
 	int64_t last_scan = 0;
+	struct spool_nudge_rd rd;
+
+	memset(&rd, 0, sizeof rd);
 
 	if (pipe2(sp, O_CLOEXEC | O_NONBLOCK) < 0)
 		die_sys(EX_OSERR, "pipe");
@@ -570,7 +758,8 @@ run(struct runner *r)
 			if (first) {
 				spool_queue_clean(&r->sp, now, SPOOL_TMP_MAX_AGE, NULL);
 				sd_notify(0, "READY=1");
-				log_info("started: %zu messages in the queue", r->n);
+				log_info("started: %zu messages in the queue",
+				    r->n + r->nrest);
 			}
 			first = 0;
 		}
@@ -593,6 +782,22 @@ run(struct runner *r)
 			} else if (m->due < next) {
 				next = m->due;
 			}
+		}
+		/*
+		 * Page-in: something outside the window is due and nothing
+		 * due inside waits for a worker; a full scan reads the due
+		 * times of the others and keeps the earliest (at most once a
+		 * second).
+		 */
+		if (r->overflow && r->rest_due <= now) {
+			if (idle_due == 0 && now >= r->next_page) {
+				r->next_page = now + 1;
+				rescan = 1;
+				continue;
+			}
+			next = now + 1 < next ? now + 1 : next;
+		} else if (r->overflow && r->rest_due < next) {
+			next = r->rest_due;
 		}
 		notify_status(r);
 		if (r->once && r->running == 0 && idle_due == 0) {
@@ -620,9 +825,28 @@ run(struct runner *r)
 			die_sys(EX_OSERR, "poll");
 		while (read(sp[0], b, sizeof b) > 0)
 			;
-		if (!r->once && (pf[1].revents & POLLIN) &&
-		    drain_nudge(r->nudge, &flush))
-			rescan = 1;
+		if (!r->once && (pf[1].revents & POLLIN)) {
+			/*
+			 * "ID\n" lines join the table as they are; a legacy
+			 * byte, garbage, a pipe that may have been full or an
+			 * 'F' (--flush) make a full scan of queue/. Injected
+			 * mail is picked up on every wake-up, before the pass
+			 * (inject_pickup.h): its commits nudge their ids.
+			 */
+			int fl = spool_nudge_read(r->nudge, &rd, nudge_id, r);
+
+			if (fl < 0 || (fl & (SPOOL_NUDGE_RESCAN |
+			    SPOOL_NUDGE_FLUSH)))
+				rescan = 1;
+			if (fl > 0 && (fl & SPOOL_NUDGE_FLUSH))
+				flush = 1;
+			if (fl > 0 && !rescan)
+				pickup(r);
+			merge_new(r);
+			if (r->window && r->n > r->window + r->window / 4 +
+			    r->running)
+				trim(r, 0, r->window + r->running);
+		}
 	}
 	if (got_term)
 		log_info("SIGTERM: stopping, %zu deliveries in flight",
@@ -908,6 +1132,10 @@ main(int argc, char **argv)
 	r.max_per_dest = 20;
 	if (cf_db_uint(&r.db, "core", "", "max-per-destination", &u) >= 0)
 		r.max_per_dest = (size_t)u;
+	r.window = WINDOW_DEFAULT;
+	if (getenv("PM_QUEUE_WINDOW"))	/* tests */
+		r.window = (size_t)strtoul(getenv("PM_QUEUE_WINDOW"), NULL, 10);
+	r.rest_due = INT64_MAX;
 	if (r.max_per_dest >= r.max_running)
 		r.max_per_dest = 0;	/* the global limit bites first */
 	if (r.max_per_dest) {
@@ -928,6 +1156,7 @@ main(int argc, char **argv)
 		return cmd_delete(&r, del);
 	case 'o':
 		r.once = 1;
+		r.window = 0;	/* it tries every message anyway */
 		break;
 	default:
 		if (!r.cfg.root)

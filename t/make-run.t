@@ -40,7 +40,7 @@ kill -INT -"$pid" 2>/dev/null
 wait "$pid" 2>/dev/null
 # make may be gone before run.sh has finished stopping what it started
 i=0
-while [ $i -lt 50 ]; do
+while [ $i -lt 250 ]; do
 	grep -q "postmaster: stopped" "$T_TMP/run.log" &&
 		! ss -ltn 2>/dev/null | grep -qE '127.0.0.1:(2525|2587) ' && break
 	sleep 0.1; i=$((i + 1))

@@ -274,6 +274,29 @@ id_w=$(smtp sender@example.net ok@example.org)
 i=0
 while [ -e "spool/queue/$id_w" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 ok $([ ! -e "spool/queue/$id_w" ]; echo $?) "the running daemon delivers a new message at once (nudge)"
+# The commit's "ID\n" line is taken out of the FIFO while the runner is
+# stopped and replaced by WHAT: a legacy byte or garbage makes it rescan.
+cat >nudge.py <<'EOF'
+import os, sys
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_NONBLOCK)
+try:
+    got = os.read(fd, 65536)
+except BlockingIOError:
+    got = b''
+os.write(fd, sys.argv[2].encode())
+os.close(fd)
+print(len(got))
+EOF
+for what in n 'garbage
+'; do
+	kill -STOP $qp
+	id_l=$(smtp sender@example.net ok@example.org)
+	stolen=$(python3 nudge.py spool/nudge "$what")
+	kill -CONT $qp
+	i=0
+	while [ -e "spool/queue/$id_l" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+	ok $([ "$stolen" = 31 ] && [ ! -e "spool/queue/$id_l" ]; echo $?) "nudge '$(printf %s "$what" | head -1)' instead of the id line: a full rescan delivers it"
+done
 like "$(cat notify.out)" "READY=1" "sd_notify READY=1"
 like "$(cat notify.out)" "STATUS=[0-9]+ messages queued" "sd_notify STATUS with counts"
 is "$(cat queue.pid 2>/dev/null)" "$qp" "pid file written"
@@ -293,6 +316,21 @@ is $? 0 "SIGTERM: exit 0"
 ok $([ ! -e queue.pid ]; echo $?) "pid file removed"
 kill $np 2>/dev/null
 "$Q" -C q.cdb --delete "$id_f" 2>>queue.log
+
+# --- a window of 3 messages: the rest is paged in from queue/ ----------------
+ids_win=
+for n in 1 2 3 4 5 6 7 8; do
+	ids_win="$ids_win $(smtp sender@example.net ok@example.org)"
+done
+is "$(nqueue)" 8 "8 messages queued with no runner"
+PM_QUEUE_WINDOW=3 "$Q" -C q.cdb 2>window.log &
+qp=$!
+i=0
+while [ "$(nqueue)" != 0 ] && [ $i -lt 150 ]; do sleep 0.1; i=$((i + 1)); done
+is "$(nqueue)" 0 "a runner holding 3 messages in memory delivers all 8 (page-in)"
+like "$(cat window.log)" "started: 8 messages in the queue" "the start-up count includes those outside the window"
+kill -TERM $qp
+wait $qp
 
 # --- retries through an SMTP peer: 4xx, then 2xx ----------------------------
 cat >sink.py <<'EOF'

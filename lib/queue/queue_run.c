@@ -53,6 +53,7 @@ struct job {
 	struct spool_state st;
 	int64_t now;
 	int dirty;
+	int has_state;		/* state/ID exists (loaded or saved by us) */
 };
 
 static int
@@ -763,7 +764,26 @@ save(struct job *j)
 		return -1;
 	}
 	j->dirty = 0;
+	j->has_state = 1;
 	return 0;
+}
+
+/*
+ * Every delivery sent: the message is finished and spool_queue_finish()
+ * is its record, so no state file is written for it. A crash before the
+ * finish sends them again, the window of doc/INTERNALS.md "The duplicate
+ * window SMTP leaves". Anything failed, pending or bounced is saved as
+ * before: a bounce is never queued twice for want of a save.
+ */
+static int
+all_sent(const struct job *j)
+{
+	size_t i;
+
+	for (i = 0; i < j->st.n; i++)
+		if (j->st.d[i].status != SPOOL_ST_SENT)
+			return 0;
+	return 1;
 }
 
 /* --- bounces ------------------------------------------------------ */
@@ -1082,7 +1102,8 @@ open_job(struct job *j, const struct queue_cfg *c, const char *id)
 			    spool_env_strerror(env_err));
 		return -1;
 	}
-	if (spool_queue_state_load(c->sp, &j->m, &j->st, &env_err) < 0) {
+	if (spool_queue_state_load_ex(c->sp, &j->m, &j->st, &env_err,
+	    &j->has_state) < 0) {
 		log_err("%s: unreadable state file: %s", id,
 		    env_err ? spool_env_strerror(env_err) : strerror(errno));
 		spool_queue_close(&j->m);
@@ -1150,8 +1171,9 @@ run_groups(struct job *j, int network, unsigned char *done)
 				continue;
 			record(j, idx[k], &o[k]);
 		}
-		/* Each attempt is on disk before the next one starts. */
-		if (save(j) < 0) {
+		/* Each attempt is on disk before the next one starts (or,
+		 * all sent, the finish will be: see all_sent). */
+		if (!all_sent(j) && save(j) < 0) {
 			rc = -1;
 			goto out;
 		}
@@ -1188,12 +1210,15 @@ queue_run_message(const struct queue_cfg *c, const char *id, int64_t now)
 		goto out;
 	if (!(c->stop && *c->stop)) {
 		bounces(&j);
-		if (save(&j) < 0)
+		if (!all_sent(&j) && save(&j) < 0)
 			goto out;
 	}
 	if (spool_state_done(&j.st)) {
-		if (spool_queue_finish(c->sp, id) < 0) {
+		if (spool_queue_finish_ex(c->sp, id, j.has_state ? 0 :
+		    SPOOL_FINISH_NO_STATE) < 0) {
 			log_err("%s: cannot remove: %s", id, strerror(errno));
+			/* Keep what was sent from being sent again. */
+			(void)save(&j);
 			goto out;
 		}
 		log_info("%s removed", id);

@@ -6,7 +6,9 @@
  * PENDING delivery, grouped by destination (one SMTP/LMTP transaction or
  * one pipe process per group, [pipe] max_rcpt_to at a time), and saves
  * the state after each group, before the next attempt (spool_queue_state_
- * save: write, fsync, rename, fsync dir). Then it applies the list rule,
+ * save: write, fsync, rename, fsync dir) -- unless every delivery is now
+ * sent: then no state is written and the finish below is the record.
+ * Then it applies the list rule,
  * queues the bounces, marks their deliveries BOUNCED and removes the
  * message once nothing is PENDING or FAILED. See doc/INTERNALS.md
  * "The queue runner" for the states and the crash windows.

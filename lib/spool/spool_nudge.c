@@ -1,11 +1,13 @@
+#define _GNU_SOURCE		/* F_GETPIPE_SZ */
 #include <errno.h>
 #include <fcntl.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "spool/spool_nudge.h"
 
-int
-spool_nudge_send(const struct spool_dir *sp)
+static int
+send_bytes(const struct spool_dir *sp, const char *p, size_t n)
 {
 	ssize_t r;
 	int fd;
@@ -14,13 +16,38 @@ spool_nudge_send(const struct spool_dir *sp)
 	    O_WRONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return errno == ENXIO ? 0 : -1;
+	/* n <= PIPE_BUF: all of it or EAGAIN, never a part. */
 	do
-		r = write(fd, "n", 1);
+		r = write(fd, p, n);
 	while (r < 0 && errno == EINTR);
 	close(fd);
 	if (r < 0 && errno != EAGAIN)
 		return -1;
 	return 0;
+}
+
+int
+spool_nudge_send(const struct spool_dir *sp)
+{
+	return send_bytes(sp, "n", 1);
+}
+
+int
+spool_nudge_send_pickup(const struct spool_dir *sp)
+{
+	return send_bytes(sp, "p", 1);
+}
+
+int
+spool_nudge_send_id(const struct spool_dir *sp, const char *id)
+{
+	char line[SPOOL_ID_LEN + 1];
+
+	if (!spool_id_valid(id, strlen(id)))
+		return spool_nudge_send(sp);
+	memcpy(line, id, SPOOL_ID_LEN);
+	line[SPOOL_ID_LEN] = '\n';
+	return send_bytes(sp, line, sizeof line);
 }
 
 int
@@ -49,4 +76,89 @@ spool_nudge_drain(int fd)
 			return -1;
 		return total;
 	}
+}
+
+int
+spool_nudge_parse(struct spool_nudge_rd *rd, const char *p, size_t n,
+    void (*fn)(const char *id, void *arg), void *arg)
+{
+	int flags = n ? SPOOL_NUDGE_ANY : 0;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		char ch = p[i];
+
+		if (rd->junk) {
+			if (ch == '\n')
+				rd->junk = 0;
+			continue;
+		}
+		if (rd->len == 0) {
+			/* One-byte messages, only at the start of a line. */
+			if (ch == 'n') {
+				flags |= SPOOL_NUDGE_RESCAN;
+				continue;
+			}
+			if (ch == 'p') {
+				flags |= SPOOL_NUDGE_PICKUP;
+				continue;
+			}
+			if (ch == 'F') {
+				flags |= SPOOL_NUDGE_FLUSH;
+				continue;
+			}
+		}
+		if (ch == '\n') {
+			rd->line[rd->len] = '\0';
+			if (rd->len == SPOOL_ID_LEN &&
+			    spool_id_valid(rd->line, rd->len))
+				fn(rd->line, arg);
+			else
+				flags |= SPOOL_NUDGE_RESCAN;
+			rd->len = 0;
+			continue;
+		}
+		if (rd->len == SPOOL_ID_LEN) {
+			/* Too long for an id: garbage up to the newline. */
+			flags |= SPOOL_NUDGE_RESCAN;
+			rd->len = 0;
+			rd->junk = 1;
+			continue;
+		}
+		rd->line[rd->len++] = ch;
+	}
+	return flags;
+}
+
+int
+spool_nudge_read(int fd, struct spool_nudge_rd *rd,
+    void (*fn)(const char *id, void *arg), void *arg)
+{
+	char b[4096];
+	size_t total = 0;
+	ssize_t r;
+	int flags = 0, cap;
+
+	for (;;) {
+		r = read(fd, b, sizeof b);
+		if (r > 0) {
+			total += (size_t)r;
+			flags |= spool_nudge_parse(rd, b, (size_t)r, fn, arg);
+			continue;
+		}
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 && errno != EAGAIN)
+			return -1;
+		break;
+	}
+	/*
+	 * Between drains the pipe only fills, and a drain reads until it is
+	 * empty: if everything read could not have fitted beside one more
+	 * line, some writer may have got EAGAIN and its id is lost.
+	 */
+	cap = fcntl(fd, F_GETPIPE_SZ);
+	if (cap > 0 && total + SPOOL_ID_LEN + 1 > (size_t)cap)
+		flags |= SPOOL_NUDGE_RESCAN;
+	return flags;
 }

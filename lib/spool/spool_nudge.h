@@ -3,23 +3,65 @@
  *
  * The writer opens ROOT/nudge O_WRONLY|O_NONBLOCK: with no runner the open
  * fails ENXIO, which is fine (the runner scans queue/ at start); with a
- * full pipe the write fails EAGAIN, also fine (a wake-up is pending).
- * The runner holds the FIFO open O_RDWR|O_NONBLOCK (Linux semantics) so it
- * never sees EOF when writers come and go, polls it for POLLIN, then
- * drains it and scans queue/. A nudge carries no data: a lost one costs
- * only latency, never a message.
+ * full pipe the write fails EAGAIN, also fine (see below). The runner
+ * holds the FIFO open O_RDWR|O_NONBLOCK (Linux semantics) so it never
+ * sees EOF when writers come and go, polls it for POLLIN, then drains it.
  *
- * spool_nudge_send() returns 0 (also when nobody listens) or -1/errno.
+ * What a writer puts in the FIFO (doc/spool.5 "Nudge"):
+ *
+ *   ID "\n"   31 bytes, one write (atomic: below PIPE_BUF): queue/ID was
+ *             committed; the runner adds just that id to its table.
+ *   "n"       the old nudge: look at all of queue/ (a full rescan).
+ *   "p"       look at maildrop/ (postmaster-inject); its pickup commits
+ *             send their own ID lines.
+ *   "F"       postmaster-queue --flush.
+ *
+ * A single byte is recognised only at the start of a line; ids start with
+ * '0' until 2106 (spool_id.h), so a leading 'F' is never an id. Anything
+ * else (a line that is not an id, an overlong line) is garbage and asks
+ * for a full rescan. So does a drain that may have found the pipe full: a
+ * writer that got EAGAIN lost its line. A lost nudge (no runner, crash)
+ * costs only latency: the runner rescans at start and periodically.
+ *
+ * spool_nudge_send() sends "n" (legacy), spool_nudge_send_id() an id line,
+ * spool_nudge_send_pickup() "p"; each returns 0 (also when nobody
+ * listens) or -1/errno.
  * spool_nudge_listen() returns an fd or -1/errno.
- * spool_nudge_drain() returns the number of bytes drained or -1/errno.
+ * spool_nudge_drain() discards what is there; returns the number of bytes
+ * drained or -1/errno.
+ * spool_nudge_parse() feeds n bytes to the line parser rd (zeroed before
+ * the first call; it keeps a partial line between calls), calls fn for
+ * each id line, and returns the SPOOL_NUDGE_* flags seen.
+ * spool_nudge_read() drains fd through spool_nudge_parse(); returns the
+ * flags (SPOOL_NUDGE_ANY when anything was read) or -1/errno.
  */
 #ifndef PM_SPOOL_NUDGE_H
 #define PM_SPOOL_NUDGE_H
 
+#include <stddef.h>
+
 #include "spool/spool_dir.h"
+#include "spool/spool_id.h"
+
+#define SPOOL_NUDGE_ANY 1	/* something was read */
+#define SPOOL_NUDGE_RESCAN 2	/* legacy byte, garbage or a full pipe */
+#define SPOOL_NUDGE_PICKUP 4	/* 'p' */
+#define SPOOL_NUDGE_FLUSH 8	/* 'F' */
+
+struct spool_nudge_rd {
+	char line[SPOOL_ID_SIZE];
+	size_t len;
+	int junk;		/* in a bad line: skip to its newline */
+};
 
 int spool_nudge_send(const struct spool_dir *sp);
+int spool_nudge_send_id(const struct spool_dir *sp, const char *id);
+int spool_nudge_send_pickup(const struct spool_dir *sp);
 int spool_nudge_listen(const struct spool_dir *sp);
 int spool_nudge_drain(int fd);
+int spool_nudge_parse(struct spool_nudge_rd *rd, const char *p, size_t n,
+    void (*fn)(const char *id, void *arg), void *arg);
+int spool_nudge_read(int fd, struct spool_nudge_rd *rd,
+    void (*fn)(const char *id, void *arg), void *arg);
 
 #endif

@@ -161,12 +161,23 @@ int
 spool_queue_state_load(const struct spool_dir *sp, const struct spool_msg *m,
     struct spool_state *st, int *env_err)
 {
+	int exists;
+
+	return spool_queue_state_load_ex(sp, m, st, env_err, &exists);
+}
+
+int
+spool_queue_state_load_ex(const struct spool_dir *sp,
+    const struct spool_msg *m, struct spool_state *st, int *env_err,
+    int *exists)
+{
 	struct stat sb;
 	char *b = NULL;
 	ssize_t got;
 	int fd, e, save;
 
 	*env_err = SPOOL_ENV_OK;
+	*exists = 0;
 	st->n = 0;
 	st->d = NULL;
 	fd = openat(sp->state, m->env.id, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
@@ -182,6 +193,7 @@ spool_queue_state_load(const struct spool_dir *sp, const struct spool_msg *m,
 		}
 		return 0;
 	}
+	*exists = 1;
 	if (fstat(fd, &sb) < 0)
 		goto fail;
 	if (!S_ISREG(sb.st_mode) || sb.st_size > (off_t)STATE_FILE_MAX) {
@@ -287,6 +299,12 @@ fail:
 int
 spool_queue_finish(const struct spool_dir *sp, const char *id)
 {
+	return spool_queue_finish_ex(sp, id, 0);
+}
+
+int
+spool_queue_finish_ex(const struct spool_dir *sp, const char *id, int flags)
+{
 	if (!spool_id_valid(id, strlen(id))) {
 		errno = EINVAL;
 		return -1;
@@ -296,6 +314,10 @@ spool_queue_finish(const struct spool_dir *sp, const char *id)
 		return -1;
 	if (fsync(sp->queue) < 0)
 		return -1;
+	/* Never saved: nothing in state/ to remove (a leftover ID.tmp of a
+	 * crashed save is clean's). */
+	if (flags & SPOOL_FINISH_NO_STATE)
+		return 0;
 	if (unlinkat(sp->state, id, 0) < 0 && errno != ENOENT)
 		return -1;
 	/* Not synced: a state file that comes back is an orphan for clean. */

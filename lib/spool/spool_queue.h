@@ -7,6 +7,9 @@
  *   spool_queue_state_load  state/ID, or the envelope's initial state
  *   spool_queue_state_save  state/ID.tmp, fsync, rename, fsync(state/)
  *   spool_queue_finish      unlink queue/ID, fsync(queue/), unlink state/ID
+ *                           (_ex with SPOOL_FINISH_NO_STATE: the caller
+ *                           knows there is no state/ID, e.g. it loaded
+ *                           none and saved none: the unlink is skipped)
  *   spool_queue_clean       tmp/ files older than max_age, state/ID.tmp,
  *                           state/ID without queue/ID
  *
@@ -50,10 +53,17 @@ void spool_queue_close(struct spool_msg *m);
 
 int spool_queue_state_load(const struct spool_dir *sp,
     const struct spool_msg *m, struct spool_state *st, int *env_err);
+/* The same; *exists = 1 when state/ID was there (0: from the envelope). */
+int spool_queue_state_load_ex(const struct spool_dir *sp,
+    const struct spool_msg *m, struct spool_state *st, int *env_err,
+    int *exists);
 int spool_queue_state_save(const struct spool_dir *sp, const char *id,
     const struct spool_state *st);
 
 int spool_queue_finish(const struct spool_dir *sp, const char *id);
+#define SPOOL_FINISH_NO_STATE 1
+int spool_queue_finish_ex(const struct spool_dir *sp, const char *id,
+    int flags);
 
 struct spool_clean_stats {
 	unsigned long tmp_removed;	/* stale writer files */

@@ -253,7 +253,7 @@ spool_write_commit(struct spool_tx *tx)
 	free(tx->wbuf);
 	tx->wbuf = NULL;
 	tx->phase = PH_CLOSED;
-	(void)spool_nudge_send(tx->dir);
+	(void)spool_nudge_send_id(tx->dir, tx->id);
 	return SPOOL_WR_OK;
 }
 

@@ -405,6 +405,57 @@ test_tmp_age(const struct spool_dir *sp)
 	is_int((long long)cs.tmp_removed, 1, "age max: removed");
 }
 
+/* A message finished without ever having a state file (all sent). */
+static void
+test_finish_no_state(const struct spool_dir *sp)
+{
+	char id[SPOOL_ID_SIZE];
+	struct spool_state st;
+	struct spool_msg m;
+	int env_err, exists = -1;
+
+	is_int(write_msg(sp, "x\r\n", 3, id, NULL), SPOOL_WR_OK, "commit");
+	ok(spool_queue_open(sp, id, &lim, &m, &env_err) == 0, "open");
+	ok(spool_queue_state_load_ex(sp, &m, &st, &env_err, &exists) == 0 &&
+	    exists == 0, "load_ex: no state file");
+	spool_state_free(&st);
+	spool_queue_close(&m);
+	ok(spool_queue_finish_ex(sp, id, SPOOL_FINISH_NO_STATE) == 0,
+	    "finish without state");
+	is_int(count("queue"), 0, "finish_ex: queue empty");
+	is_int(count("state"), 0, "finish_ex: state empty");
+	ok(spool_queue_finish_ex(sp, id, SPOOL_FINISH_NO_STATE) == 0,
+	    "finish_ex twice is harmless");
+
+	/* With a state file, load_ex says so. */
+	is_int(write_msg(sp, "x\r\n", 3, id, NULL), SPOOL_WR_OK, "commit");
+	ok(spool_queue_open(sp, id, &lim, &m, &env_err) == 0, "open");
+	ok(spool_queue_state_load(sp, &m, &st, &env_err) == 0, "load");
+	ok(spool_queue_state_save(sp, id, &st) == 0, "save");
+	spool_state_free(&st);
+	ok(spool_queue_state_load_ex(sp, &m, &st, &env_err, &exists) == 0 &&
+	    exists == 1, "load_ex: state file there");
+	spool_state_free(&st);
+	spool_queue_close(&m);
+	ok(spool_queue_finish_ex(sp, id, 0) == 0, "finish_ex with state");
+	is_int(count("queue"), 0, "queue empty");
+	is_int(count("state"), 0, "state empty");
+}
+
+struct got {
+	char ids[8][SPOOL_ID_SIZE];
+	int n;
+};
+
+static void
+got_id(const char *id, void *arg)
+{
+	struct got *g = arg;
+
+	if (g->n < 8)
+		snprintf(g->ids[g->n++], SPOOL_ID_SIZE, "%s", id);
+}
+
 static void
 test_nudge(const struct spool_dir *sp)
 {
@@ -423,8 +474,103 @@ test_nudge(const struct spool_dir *sp)
 	is_int(poll(&pfd, 1, 1000), 1, "runner woken");
 	ok(spool_nudge_drain(fd) >= 1, "drained");
 	is_int(poll(&pfd, 1, 0), 0, "quiet after drain");
+
+	/* A commit sends its id; the reader hands it over. */
+	{
+		struct spool_nudge_rd rd;
+		struct got g;
+		int fl;
+
+		memset(&rd, 0, sizeof rd);
+		memset(&g, 0, sizeof g);
+		is_int(write_msg(sp, "x\r\n", 3, id, NULL), SPOOL_WR_OK,
+		    "commit");
+		is_int(poll(&pfd, 1, 1000), 1, "woken by an id");
+		fl = spool_nudge_read(fd, &rd, got_id, &g);
+		is_int(fl, SPOOL_NUDGE_ANY, "just an id");
+		ok(g.n == 1 && strcmp(g.ids[0], id) == 0, "the committed id");
+		ok(spool_nudge_send(sp) == 0 && spool_nudge_send_pickup(sp) == 0,
+		    "legacy and pickup bytes");
+		fl = spool_nudge_read(fd, &rd, got_id, &g);
+		is_int(fl, SPOOL_NUDGE_ANY | SPOOL_NUDGE_RESCAN |
+		    SPOOL_NUDGE_PICKUP, "legacy byte rescans, p picks up");
+		is_int(poll(&pfd, 1, 0), 0, "quiet after read");
+	}
 	close(fd);
 	rmrf_sub("queue");
+}
+
+static void
+test_nudge_parse(void)
+{
+	static const char id1[] = "0692B1C2E0001A0123456789ABCDEF0";
+	struct spool_nudge_rd rd;
+	struct got g;
+	char big[200];
+	int fl;
+
+	/* id1 has 31 characters: the first 30 are an id. */
+	char a[SPOOL_ID_SIZE], b[SPOOL_ID_SIZE], line[80];
+
+	memcpy(a, id1, SPOOL_ID_LEN);
+	a[SPOOL_ID_LEN] = '\0';
+	memcpy(b, id1 + 1, SPOOL_ID_LEN);
+	b[SPOOL_ID_LEN] = '\0';
+	b[0] = '0';
+	ok(spool_id_valid(a, SPOOL_ID_LEN) && spool_id_valid(b, SPOOL_ID_LEN),
+	    "test ids valid");
+
+	memset(&rd, 0, sizeof rd);
+	memset(&g, 0, sizeof g);
+	is_int(spool_nudge_parse(&rd, "", 0, got_id, &g), 0, "nothing");
+	snprintf(line, sizeof line, "%s\n%s\n", a, b);
+	is_int(spool_nudge_parse(&rd, line, strlen(line), got_id, &g),
+	    SPOOL_NUDGE_ANY, "two ids");
+	ok(g.n == 2 && strcmp(g.ids[0], a) == 0 && strcmp(g.ids[1], b) == 0,
+	    "in order");
+
+	/* Split across reads. */
+	g.n = 0;
+	is_int(spool_nudge_parse(&rd, a, 10, got_id, &g), SPOOL_NUDGE_ANY,
+	    "first part");
+	is_int(g.n, 0, "not yet");
+	snprintf(line, sizeof line, "%s\n", a + 10);
+	is_int(spool_nudge_parse(&rd, line, strlen(line), got_id, &g),
+	    SPOOL_NUDGE_ANY, "rest");
+	ok(g.n == 1 && strcmp(g.ids[0], a) == 0, "joined");
+
+	/* Single bytes at a line start, mixed with ids. */
+	g.n = 0;
+	snprintf(line, sizeof line, "F%s\nnp", a);
+	fl = spool_nudge_parse(&rd, line, strlen(line), got_id, &g);
+	is_int(fl, SPOOL_NUDGE_ANY | SPOOL_NUDGE_FLUSH | SPOOL_NUDGE_RESCAN |
+	    SPOOL_NUDGE_PICKUP, "F, n and p");
+	ok(g.n == 1 && strcmp(g.ids[0], a) == 0, "id after F");
+
+	/* Garbage: not an id, too long, a short line; parsing goes on. */
+	g.n = 0;
+	is_int(spool_nudge_parse(&rd, "hello\n", 6, got_id, &g),
+	    SPOOL_NUDGE_ANY | SPOOL_NUDGE_RESCAN, "not an id");
+	memset(big, '0', sizeof big);
+	big[sizeof big - 1] = '\n';
+	is_int(spool_nudge_parse(&rd, big, sizeof big, got_id, &g),
+	    SPOOL_NUDGE_ANY | SPOOL_NUDGE_RESCAN, "overlong line");
+	is_int(spool_nudge_parse(&rd, "\n", 1, got_id, &g),
+	    SPOOL_NUDGE_ANY | SPOOL_NUDGE_RESCAN, "empty line");
+	snprintf(line, sizeof line, "%.29s\n", a);
+	is_int(spool_nudge_parse(&rd, line, strlen(line), got_id, &g),
+	    SPOOL_NUDGE_ANY | SPOOL_NUDGE_RESCAN, "29 digits");
+	snprintf(line, sizeof line, "%s\n", a);
+	for (fl = 0; line[fl]; fl++)
+		if (line[fl] == '0')
+			line[fl] = 'a';	/* lower case: not an id */
+	is_int(spool_nudge_parse(&rd, line, strlen(line), got_id, &g),
+	    SPOOL_NUDGE_ANY | SPOOL_NUDGE_RESCAN, "lower-case hex");
+	is_int(g.n, 0, "no id from garbage");
+	snprintf(line, sizeof line, "%s\n", b);
+	is_int(spool_nudge_parse(&rd, line, strlen(line), got_id, &g),
+	    SPOOL_NUDGE_ANY, "an id after garbage");
+	ok(g.n == 1 && strcmp(g.ids[0], b) == 0, "recovered");
 }
 
 static void
@@ -461,7 +607,9 @@ main(void)
 	test_crash(&sp);
 	test_state(&sp);
 	test_tmp_age(&sp);
+	test_finish_no_state(&sp);
 	test_nudge(&sp);
+	test_nudge_parse();
 	test_space(&sp);
 	spool_dir_close(&sp);
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
