@@ -23,6 +23,7 @@ fi
 pids=""
 stop() {
 	trap - INT TERM EXIT
+	echo "postmaster: stopping (the queue runner finishes what is in flight)"
 	# shellcheck disable=SC2086
 	[ -n "$pids" ] && kill $pids 2>/dev/null
 	wait 2>/dev/null

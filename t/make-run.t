@@ -41,12 +41,13 @@ wait "$pid" 2>/dev/null
 # make may be gone before run.sh has finished stopping what it started
 i=0
 while [ $i -lt 250 ]; do
-	grep -q "postmaster: stopped" "$T_TMP/run.log" &&
+	grep -q "postmaster: stopping" "$T_TMP/run.log" &&
 		! ss -ltn 2>/dev/null | grep -qE '127.0.0.1:(2525|2587) ' && break
 	sleep 0.1; i=$((i + 1))
 done
 if ss -ltn 2>/dev/null | grep -qE '127.0.0.1:(2525|2587) '; then r=1; else r=0; fi
 ok $r "Ctrl-C stopped the listeners"
-grep -q "postmaster: stopped" "$T_TMP/run.log"
-ok $? "and said so"
+grep -q "postmaster: stopping" "$T_TMP/run.log"
+ok $? "and said so" || tail -5 "$T_TMP/run.log" | sed 's/^/#   /'
+
 done_testing

@@ -78,7 +78,7 @@ t.ok(re.search(r"postmaster-smtpd\[\d+\]: info: [0-9A-F]{30}: queued from=<s@b\.
                r"nrcpt=2 body=7BIT proto=LMTP client=\S+ helo=<\S+>", text), "log: the transaction line")
 t.ok(re.search(r"disconnect from \S+ lhlo=1 mail=1 rcpt=2 data=1 quit=1 commands=6 errors=0 messages=1",
                text), "log: disconnect with command counts", text[-500:])
-t.ok(re.search(r"reject: client=\S+ helo=<fast.test> from=<>: 554 5\.5\.0", text) or
+t.ok(re.search(r"reject: client=\S+ helo=<[^>]*> from=<>: 554 5\.5\.0", text) or
      "spoke before the greeting" in text, "log: the refusal is logged")
 
 # --- crash test ---------------------------------------------------------------
