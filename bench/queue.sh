@@ -30,6 +30,7 @@
 # it (put there through SMTP, so fewer). COLD=1 drops the page cache before
 # the largest start-up scan (system-wide; off by default).
 set -eu
+. "$(dirname "$0")/postfix.sh"
 B=${BUILD:-build}
 ROUNDS=${ROUNDS:-3}
 N=${N:-2000}            # 4 KiB messages per run
@@ -159,34 +160,8 @@ EOF
 # For the list comparison only: hold@example.test is put on hold.
 printf 'hold@example.test HOLD\n' >"$dir/pf/access"
 postmap -c "$dir/pf" "hash:$dir/pf/access"
-# Debian's master.cf without chroot, smtpd on our port, maxproc 200.
-cat >"$dir/pf/master.cf" <<EOF
-127.0.0.1:$pf_port inet n - n - 200 smtpd
-pickup    unix  n       -       n       60      1       pickup
-cleanup   unix  n       -       n       -       0       cleanup
-qmgr      unix  n       -       n       300     1       qmgr
-rewrite   unix  -       -       n       -       -       trivial-rewrite
-bounce    unix  -       -       n       -       0       bounce
-defer     unix  -       -       n       -       0       bounce
-trace     unix  -       -       n       -       0       bounce
-verify    unix  -       -       n       -       1       verify
-flush     unix  n       -       n       1000?   0       flush
-proxymap  unix  -       -       n       -       -       proxymap
-showq     unix  n       -       n       -       -       showq
-error     unix  -       -       n       -       -       error
-retry     unix  -       -       n       -       -       error
-discard   unix  -       -       n       -       -       discard
-local     unix  -       n       n       -       -       local
-smtp      unix  -       -       n       -       -       smtp
-relay     unix  -       -       n       -       -       smtp
-anvil     unix  -       -       n       -       1       anvil
-scache    unix  -       -       n       -       1       scache
-postlog   unix-dgram n  -       n       -       1       postlogd
-EOF
-postfix -c "$dir/pf" start >/dev/null 2>&1 || { echo "queue.sh: postfix start failed:" >&2; postfix -c "$dir/pf" check >&2; exit 1; }
-i=0
-while [ ! -s "$dir/pfq/pid/master.pid" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-pf_master=$(tr -d ' \n' <"$dir/pfq/pid/master.pid")
+pf_master_cf "$dir" "$pf_port"
+pf_start queue.sh "$dir"
 probe wait-port "$pf_port"
 
 # --- end to end ---------------------------------------------------------
