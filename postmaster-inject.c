@@ -28,6 +28,7 @@
 #include "inject/inject_drop.h"
 #include "inject/inject_msg.h"
 #include "route/route_db.h"
+#include "smtp/smtp_reply.h"
 #include "smtp/smtp_session.h"
 #include "spool/spool_dir.h"
 #include "spool/spool_env.h"
@@ -431,20 +432,6 @@ submit(struct inject *j, const char *in, size_t n, int flags,
 /* ---- -bs: an SMTP dialogue on stdin/stdout ---- */
 
 static void
-reply(struct buf *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void
-reply(struct buf *r, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	buf_vprintf(r, fmt, ap);
-	va_end(ap);
-	buf_append_str(r, "\r\n");
-}
-
-static void
 bs_reset(struct inject *j)
 {
 	inject_rcpts_free(&j->smtp_rc);
@@ -474,12 +461,12 @@ bs_rcpt(void *ctx, const struct smtp_path *to, const struct smtp_params *par,
 
 	(void)par;
 	if (route_check(j, to->addr, why, sizeof why) != 0) {
-		reply(r, "%s", why);
+		smtp_reply_text(r, "%s", why);
 		return 1;
 	}
 	if (inject_addr_list(to->addr, to->addrlen, &j->smtp_rc, why,
 	    sizeof why) != INJECT_MSG_OK) {
-		reply(r, "501 5.1.3 <%s>: bad recipient address", to->addr);
+		smtp_reply_text(r, "501 5.1.3 <%s>: bad recipient address", to->addr);
 		return 1;
 	}
 	return 0;
@@ -519,11 +506,11 @@ bs_data_end(void *ctx, const struct smtp_msg_info *info, struct buf *r)
 	e = submit(j, j->data.p ? j->data.p : "", j->data.len, INJECT_MSG_DOT_OK,
 	    &j->smtp_rc, id, why, sizeof why);
 	if (e == 0) {
-		reply(r, "250 2.0.0 Ok: queued as %s", id);
+		smtp_reply_text(r, "250 2.0.0 Ok: queued as %s", id);
 	} else if (e == EX_TEMPFAIL) {
-		reply(r, "451 4.3.0 %s", why);
+		smtp_reply_text(r, "451 4.3.0 %s", why);
 	} else {
-		reply(r, "554 5.6.0 %s", why);
+		smtp_reply_text(r, "554 5.6.0 %s", why);
 	}
 	bs_reset(j);
 	return e != 0;

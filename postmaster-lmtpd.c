@@ -44,6 +44,7 @@
 #include "deliver/deliver_maildir.h"
 #include "deliver/deliver_path.h"
 #include "deliver/deliver_user.h"
+#include "smtp/smtp_reply.h"
 #include "smtp/smtp_session.h"
 
 #ifndef PATH_MAX
@@ -84,20 +85,6 @@ struct lmtpd {
 	struct buf hdr;			/* the first LMTPD_HDR_MAX bytes */
 	unsigned long messages, delivered;
 };
-
-static void
-reply(struct buf *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void
-reply(struct buf *r, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	buf_vprintf(r, fmt, ap);
-	va_end(ap);
-	buf_append_str(r, "\r\n");
-}
 
 static void
 tx_reset(struct lmtpd *d)
@@ -160,7 +147,7 @@ on_rcpt(void *ctx, const struct smtp_path *to, const struct smtp_params *par,
 		size_t ncap = d->caprc ? d->caprc * 2 : 8;
 
 		if ((v = realloc(d->rc, ncap * sizeof *v)) == NULL) {
-			reply(r, "451 4.3.0 <%s>: out of memory", to->addr);
+			smtp_reply_text(r, "451 4.3.0 <%s>: out of memory", to->addr);
 			return 1;
 		}
 		d->rc = v;
@@ -173,16 +160,16 @@ on_rcpt(void *ctx, const struct smtp_path *to, const struct smtp_params *par,
 		if ((pw = find_user(to->addr, to->locallen)) == NULL) {
 			if (errno != 0 && errno != ENOENT && errno != ESRCH &&
 			    errno != EBADF && errno != EPERM) {
-				reply(r, "451 4.3.0 <%s>: user lookup failed",
+				smtp_reply_text(r, "451 4.3.0 <%s>: user lookup failed",
 				    to->addr);
 				return 1;
 			}
-			reply(r, "550 5.1.1 <%s>: Recipient address rejected: "
+			smtp_reply_text(r, "550 5.1.1 <%s>: Recipient address rejected: "
 			    "User unknown in local recipient table", to->addr);
 			return 1;
 		}
 		if (pw->pw_uid == 0) {
-			reply(r, "550 5.7.1 <%s>: Refusing to deliver as root "
+			smtp_reply_text(r, "550 5.7.1 <%s>: Refusing to deliver as root "
 			    "(route root's mail to a person)", to->addr);
 			return 1;
 		}
@@ -198,7 +185,7 @@ on_rcpt(void *ctx, const struct smtp_path *to, const struct smtp_params *par,
 	    to->locallen, to->domainlen ? to->domain : NULL, to->domainlen,
 	    home);
 	if (e != DELIVER_PATH_OK) {
-		reply(r, "550 5.1.3 <%s>: Mailbox name not allowed (%s)",
+		smtp_reply_text(r, "550 5.1.3 <%s>: Mailbox name not allowed (%s)",
 		    to->addr, deliver_path_strerror(e));
 		return 1;
 	}
@@ -238,7 +225,7 @@ on_data_begin(void *ctx, struct buf *r)
 
 		log_err("unable to create a temporary file in %s: %s",
 		    d->tmpdir, strerror(errno));
-		reply(r, "%s", full ? "452 4.3.1 Insufficient system storage" :
+		smtp_reply_text(r, "%s", full ? "452 4.3.1 Insufficient system storage" :
 		    "451 4.3.0 Temporary local problem");
 		return 1;
 	}
@@ -303,9 +290,9 @@ rcpt_reply(struct buf *r, const char *text, const char *addr)
 
 	sp = sp ? strchr(sp + 1, ' ') : NULL;
 	if (sp == NULL)
-		reply(r, "%s <%s>", text, addr);
+		smtp_reply_text(r, "%s <%s>", text, addr);
 	else
-		reply(r, "%.*s <%s>%s", (int)(sp - text), text, addr, sp);
+		smtp_reply_text(r, "%.*s <%s>%s", (int)(sp - text), text, addr, sp);
 }
 
 static const char *

@@ -24,6 +24,7 @@
 #include "net/net_drive.h"
 #include "net/net_peer.h"
 #include "route/route_db.h"
+#include "smtp/smtp_reply.h"
 #include "smtp/smtp_session.h"
 #include "spool/spool_dir.h"
 #include "spool/spool_env.h"
@@ -57,20 +58,6 @@ struct smtpd {
 	int tx_open, tx_failed;
 	unsigned long messages;
 };
-
-static void
-reply(struct buf *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void
-reply(struct buf *r, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	buf_vprintf(r, fmt, ap);
-	va_end(ap);
-	buf_append_str(r, "\r\n");
-}
 
 static void
 tx_reset(struct smtpd *d)
@@ -137,7 +124,7 @@ reject_reply(struct smtpd *d, const char *name, const char *addr,
 	if (text[0] == '\0')
 		snprintf(text, sizeof text, "<%s>: %s", addr,
 		    c == 521 ? "does not accept mail" : "recipient rejected");
-	reply(r, "%s %s %s", code, status, text);
+	smtp_reply_text(r, "%s %s %s", code, status, text);
 }
 
 static int
@@ -166,7 +153,7 @@ on_rcpt(void *ctx, const struct smtp_path *to, const struct smtp_params *par,
 			if (res.t[i].kind != ROUTE_REJECT &&
 			    add_dlv(d, to->addr, &res.t[i]) < 0) {
 				d->ndlv = before;
-				reply(r, "451 4.3.0 <%s>: out of memory", to->addr);
+				smtp_reply_text(r, "451 4.3.0 <%s>: out of memory", to->addr);
 				goto out;
 			}
 		refused = 0;
@@ -174,24 +161,24 @@ on_rcpt(void *ctx, const struct smtp_path *to, const struct smtp_params *par,
 	case ROUTE_NO_ROUTE:
 		if (route_is_our_domain(&d->ops, &d->inst.q, to->domain,
 		    to->domainlen))
-			reply(r, "550 5.1.1 <%s>: Recipient address rejected: "
+			smtp_reply_text(r, "550 5.1.1 <%s>: Recipient address rejected: "
 			    "User unknown", to->addr);
 		else
-			reply(r, "554 5.7.1 <%s>: Relay access denied", to->addr);
+			smtp_reply_text(r, "554 5.7.1 <%s>: Relay access denied", to->addr);
 		break;
 	case ROUTE_LOCAL_DENIED:
-		reply(r, "550 5.1.1 <%s>: Recipient address rejected: "
+		smtp_reply_text(r, "550 5.1.1 <%s>: Recipient address rejected: "
 		    "User unknown", to->addr);
 		break;
 	case ROUTE_LOOP:
 	case ROUTE_TOO_MANY:
-		reply(r, "554 5.4.6 <%s>: %s", to->addr, res.why);
+		smtp_reply_text(r, "554 5.4.6 <%s>: %s", to->addr, res.why);
 		break;
 	case ROUTE_BAD_ADDRESS:
-		reply(r, "501 5.1.3 <%s>: bad recipient address", to->addr);
+		smtp_reply_text(r, "501 5.1.3 <%s>: bad recipient address", to->addr);
 		break;
 	case ROUTE_ERROR:
-		reply(r, "451 4.3.0 <%s>: temporary routing failure", to->addr);
+		smtp_reply_text(r, "451 4.3.0 <%s>: temporary routing failure", to->addr);
 		break;
 	}
 out:
@@ -313,11 +300,11 @@ on_data_begin(void *ctx, struct buf *r)
 
 	if (spool_dir_space(&d->spool, d->mailpar.has_size ? d->mailpar.size : 0,
 	    SPOOL_RESERVE_BYTES, SPOOL_RESERVE_INODES) < 0) {
-		reply(r, "452 4.3.1 Insufficient system storage");
+		smtp_reply_text(r, "452 4.3.1 Insufficient system storage");
 		return 1;
 	}
 	if (begin_tx(d, &d->tx, body_type(&d->mailpar), "", &d->body_off) < 0) {
-		reply(r, "%s", spool_err_full(errno) ?
+		smtp_reply_text(r, "%s", spool_err_full(errno) ?
 		    "452 4.3.1 Insufficient system storage" :
 		    "451 4.3.0 Temporary spool failure");
 		log_err("spool write failed: %s", strerror(errno));
@@ -415,7 +402,7 @@ on_data_end(void *ctx, const struct smtp_msg_info *info, struct buf *r)
 	tx_reset(d);
 answer:
 	for (i = 0; i < n; i++)
-		reply(r, "%s", line);
+		smtp_reply_text(r, "%s", line);
 	return line[0] != '2';
 }
 

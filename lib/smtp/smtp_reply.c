@@ -103,3 +103,17 @@ smtp_reply_code(const char *p, size_t len)
 		return 0;
 	return (p[i] - '0') * 100 + (p[i + 1] - '0') * 10 + (p[i + 2] - '0');
 }
+
+int
+smtp_reply_text(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = buf_vprintf(b, fmt, ap);
+	va_end(ap);
+	if (r == 0)
+		r = buf_append_str(b, "\r\n");
+	return r;
+}

@@ -38,4 +38,9 @@ int smtp_reply(struct buf *b, int code, const char *enh, const char *fmt,
 /* The reply code of the last complete reply in b[0..len), or 0. */
 int smtp_reply_code(const char *p, size_t len);
 
+/* A reply line the caller formatted whole ("250 2.0.0 Ok ..."): appends
+ * it with CRLF. For drivers whose callbacks build their own replies. */
+int smtp_reply_text(struct buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 #endif
