@@ -1,10 +1,12 @@
 /*
  * postmaster-queue [-C CDB] [--once | --list | --flush | --delete ID]:
- * the queue runner. A single-threaded scheduler that forks one worker
- * process per message being delivered (lib/queue/queue_run.c), at most
- * [core] queue-concurrency at a time and at most [core]
- * max-per-destination for any one destination, woken by the spool's nudge
- * FIFO.
+ * the queue runner. A single-threaded scheduler that hands each due
+ * message to a worker process (lib/queue/queue_worker.c), at most [core]
+ * queue-concurrency workers and at most [core] max-per-destination
+ * deliveries to any one destination at a time, woken by the spool's
+ * nudge FIFO. Workers live for many messages and keep their SMTP/LMTP
+ * connections between them; a message goes preferably to an idle worker
+ * whose last message had the same destination.
  * See postmaster-queue(8) and doc/INTERNALS.md "The queue runner".
  */
 #define _GNU_SOURCE
@@ -22,6 +24,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <sysexits.h>
@@ -36,6 +39,7 @@
 #include "cf/cf_logger.h"
 #include "inject/inject_pickup.h"
 #include "queue/queue_run.h"
+#include "queue/queue_worker.h"
 #include "spool/spool_dir.h"
 #include "spool/spool_id.h"
 #include "spool/spool_nudge.h"
@@ -44,29 +48,47 @@
 #define LOCK_WAIT_MS 30000	/* a killed runner's workers die first */
 #define RESCAN_SECONDS 300	/* a lost nudge costs at most this */
 #define TERM_WAIT_SECONDS 20	/* then in-flight workers are killed */
-#define WINDOW_DEFAULT 10000	/* messages the table holds (--once: all) */
+#define WINDOW_DEFAULT 8192	/* messages the table holds (--once: all) */
+#define WINDOW_SLACK(w) ((w) / 8)	/* over it before a trim */
+#define WORKER_IDLE_SECONDS 10	/* an idle worker exits after this */
+#define WORKER_MAX_USE 1000	/* messages per worker, then a fresh one */
 
+/* 56 bytes: the window holds up to WINDOW_DEFAULT of them. */
 struct msg {
 	char id[SPOOL_ID_SIZE];
-	int64_t due;
-	pid_t pid;		/* worker, or 0 */
-	int tried;		/* --once: attempted in this run */
-	int flush;		/* flush when the worker is done */
-	int seen;		/* present in the last scan */
-	int gone;		/* queue/ID removed: drop from the table */
+	unsigned char tried : 1;	/* --once: attempted in this run */
+	unsigned char flush : 1;	/* flush when the worker is done */
+	unsigned char seen : 1;		/* present in the last scan */
+	unsigned char gone : 1;		/* queue/ID removed: drop it */
+	unsigned char dk_known : 1;
+	unsigned char privileged : 1;	/* only for a worker that kept root */
 	/* Destinations of its pending deliveries (max-per-destination):
 	 * dk[0..ndk), known once dk_known; counted while pid != 0. */
-	uint64_t *dk;
 	unsigned char ndk;
-	unsigned char dk_known;
+	pid_t pid;		/* the worker delivering it, or 0 */
+	int64_t due;
+	uint64_t *dk;
 };
+_Static_assert(sizeof(struct msg) <= 56, "struct msg grew: see WINDOW_DEFAULT");
 
-/* Workers per destination key: open addressing, linear probing; keys
+/* Deliveries per destination key: open addressing, linear probing; keys
  * whose count fell to 0 stay until the table is rebuilt. */
 struct dslot {
 	uint64_t key;
 	uint32_t n;
 	uint32_t used;
+};
+
+/* A worker process and our end of its socketpair (queue_worker.h). */
+struct worker {
+	pid_t pid;
+	int fd;			/* -1: retired, exits when it is done */
+	char id[SPOOL_ID_SIZE];	/* the message it delivers, "" when idle */
+	uint64_t key;		/* destination of its last message */
+	unsigned used;		/* messages handed to it */
+	unsigned gen;		/* configuration it was forked with */
+	int dropped;		/* gave up root: no programs as other users */
+	int64_t idle_since;
 };
 
 struct runner {
@@ -85,7 +107,10 @@ struct runner {
 	size_t window, nrest;
 	int64_t rest_due, next_page;
 	int overflow;
-	size_t running, max_running;
+	size_t running, max_running;	/* messages in delivery; workers */
+	struct worker *w;		/* max_running slots, nw used */
+	size_t nw;
+	unsigned gen;			/* bumped by SIGHUP */
 	size_t max_per_dest;	/* 0: no limit */
 	struct dslot *dt;	/* dtcap slots, a power of two */
 	size_t dtcap, dtused;
@@ -330,7 +355,7 @@ scan_one(const char *id, void *arg)
 	r->n++;
 	s->added++;
 	/* Memory stays bounded during the scan too. */
-	if (r->window && r->n - s->from >= r->window + r->window / 4)
+	if (r->window && r->n - s->from >= r->window + WINDOW_SLACK(r->window))
 		trim(r, s->from, s->from + r->window);
 	return 0;
 }
@@ -529,15 +554,35 @@ merge_new(struct runner *r)
 /* --- workers ------------------------------------------------------ */
 
 static void
-start_worker(struct runner *r, struct msg *m)
+retire(struct worker *w)
+{
+	if (w->fd >= 0) {
+		close(w->fd);
+		w->fd = -1;
+	}
+}
+
+/* A new worker process in the next slot, or NULL. */
+static struct worker *
+spawn_worker(struct runner *r)
 {
 	pid_t parent = getpid(), pid;
-	int64_t now = now_s();
+	struct worker *w;
+	int sv[2];
+	size_t i;
 
+	if (r->nw >= r->max_running)
+		return NULL;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		log_err("cannot create a worker socket: %s", strerror(errno));
+		return NULL;
+	}
 	pid = fork();
 	if (pid < 0) {
 		log_err("cannot fork a worker: %s", strerror(errno));
-		return;
+		close(sv[0]);
+		close(sv[1]);
+		return NULL;
 	}
 	if (pid == 0) {
 		struct sigaction sa;
@@ -553,63 +598,230 @@ start_worker(struct runner *r, struct msg *m)
 		signal(SIGINT, SIG_IGN);
 		signal(SIGHUP, SIG_IGN);
 		signal(SIGCHLD, SIG_DFL);
+		/* A retired sibling must see end of file: only the runner
+		 * may hold its other end. */
+		for (i = 0; i < r->nw; i++)
+			if (r->w[i].fd >= 0)
+				close(r->w[i].fd);
+		close(sv[0]);
 		close(r->nudge);
 		if (sigpipe_w >= 0)
 			close(sigpipe_w);
 		r->cfg.stop = &worker_stop;
-		queue_run_message(&r->cfg, m->id, now);
+		queue_worker_serve(&r->cfg, sv[1], WORKER_MAX_USE);
 		_exit(0);
 	}
+	close(sv[1]);
+	w = &r->w[r->nw++];
+	memset(w, 0, sizeof *w);
+	w->pid = pid;
+	w->fd = sv[0];
+	w->gen = r->gen;
+	w->idle_since = now_s();
+	return w;
+}
+
+/*
+ * An idle worker whose last message went where this one goes (its
+ * connection is likely still open), else a new worker while there is
+ * room (the idle ones keep theirs), else any idle one; or NULL.
+ */
+static struct worker *
+pick_worker(struct runner *r, uint64_t key, int privileged)
+{
+	struct worker *any = NULL, *dropped = NULL, *w;
+	size_t i;
+
+	for (i = 0; i < r->nw; i++) {
+		w = &r->w[i];
+		if (w->fd < 0 || w->id[0])
+			continue;
+		if (privileged && w->dropped) {
+			dropped = w;
+			continue;
+		}
+		if (w->key == key)
+			return w;
+		if (any == NULL)
+			any = w;
+	}
+	if ((w = spawn_worker(r)) != NULL)
+		return w;
+	/* No room for the fresh worker it needs: make some. */
+	if (any == NULL && dropped != NULL)
+		retire(dropped);
+	return any;
+}
+
+static int
+dispatch(struct runner *r, struct msg *m)
+{
+	uint64_t key = m->ndk ? m->dk[0] : 0;
+	struct worker *w = pick_worker(r, key, m->privileged);
+	size_t len = strlen(m->id);
+
+	if (w == NULL)
+		return -1;
+	if (send(w->fd, m->id, len, MSG_NOSIGNAL | MSG_DONTWAIT) !=
+	    (ssize_t)len) {
+		log_warn("worker %ld: cannot hand it %s: %s", (long)w->pid,
+		    m->id, strerror(errno));
+		retire(w);
+		return -1;
+	}
+	snprintf(w->id, sizeof w->id, "%s", m->id);
+	w->key = key;
+	w->used++;
 	dt_add(r, m, 1);	/* before pid is set: see dt_rebuild */
-	m->pid = pid;
+	m->pid = w->pid;
 	m->tried = 1;
 	r->running++;
+	return 0;
+}
+
+/* The table's entry for id; held: only one a worker holds. */
+static struct msg *
+find_held(struct runner *r, const char *id, int held)
+{
+	struct msg *m = find(r, id);
+	size_t i;
+
+	if (m && (!held || m->pid))
+		return m;
+	/* Ids nudged since the last merge are not sorted in yet. */
+	for (i = 0; i < r->n; i++)
+		if ((!held || r->m[i].pid) && strcmp(r->m[i].id, id) == 0)
+			return &r->m[i];
+	return NULL;
+}
+
+/* A worker is done with id (or died holding it): what is left of it? */
+static void
+finished(struct runner *r, const char *id)
+{
+	uint64_t dk[QUEUE_DEST_MAX];
+	size_t nk = 0;
+	struct msg *m = find_held(r, id, 1);
+	int gone;
+
+	if (m == NULL)
+		return;
+	m->pid = 0;
+	r->running--;
+	dt_add(r, m, -1);
+	msg_forget(m);
+	if (m->flush) {
+		queue_run_flush(&r->cfg, m->id);
+		m->flush = 0;
+	}
+	/* What is left may go elsewhere: read it again. */
+	if (queue_run_due_dests(&r->cfg, m->id, &m->due, &gone,
+	    r->max_per_dest ? dk : NULL, QUEUE_DEST_MAX, &nk) == 0 && !gone &&
+	    r->max_per_dest)
+		msg_set_dests(m, dk, nk);
+	if (gone) {
+		m->due = INT64_MAX;
+		m->seen = 0;
+		m->gone = 1;
+	} else if (m->due <= now_s()) {
+		/* Still due right after a run (a bounce could not be
+		 * queued): not in a tight loop. */
+		m->due = now_s() + 1;
+	}
+}
+
+/* A worker's reply: the id it was given, now done, and a status. */
+static void
+worker_input(struct runner *r, struct worker *w)
+{
+	char id[SPOOL_ID_SIZE + 2], st;
+	ssize_t n = recv(w->fd, id, sizeof id, MSG_DONTWAIT);
+	struct msg *m;
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		retire(w);	/* it is gone; reap() settles its message */
+		return;
+	}
+	st = id[n - 1];
+	id[n - 1] = '\0';
+	if (w->id[0] == '\0' || strcmp(id, w->id) != 0 ||
+	    (st != QUEUE_WORKER_DONE && st != QUEUE_WORKER_DONE_DROPPED &&
+	    st != QUEUE_WORKER_NEEDS_ROOT)) {
+		log_err("worker %ld: unexpected reply", (long)w->pid);
+		retire(w);
+		return;
+	}
+	w->id[0] = '\0';
+	w->idle_since = now_s();
+	w->dropped = st != QUEUE_WORKER_DONE;
+	finished(r, id);
+	if (st == QUEUE_WORKER_NEEDS_ROOT && (m = find_held(r, id, 0)) &&
+	    !m->gone) {
+		/* Not attempted: due again now, for a worker with root. */
+		m->privileged = 1;
+		m->due = now_s();
+		m->tried = 0;	/* --once: it was not attempted */
+	}
+	prune(r);
+	if (w->used >= WORKER_MAX_USE || w->gen != r->gen)
+		retire(w);
+}
+
+/* Forgets an exited worker; a message it still held is read again. */
+static void
+worker_exited(struct runner *r, pid_t pid, int st)
+{
+	struct worker w;
+	size_t i;
+
+	for (i = 0; i < r->nw && r->w[i].pid != pid; i++)
+		;
+	if (i == r->nw)
+		return;
+	w = r->w[i];
+	r->w[i] = r->w[--r->nw];
+	if (w.fd >= 0)
+		close(w.fd);
+	if (w.id[0] == '\0')
+		return;
+	if (WIFSIGNALED(st))
+		log_warn("%s: worker killed by signal %d", w.id, WTERMSIG(st));
+	finished(r, w.id);
 }
 
 static void
 reap(struct runner *r)
 {
-	uint64_t dk[QUEUE_DEST_MAX];
-	size_t nk = 0;
 	pid_t pid;
-	int st, gone;
+	int st;
+
+	while ((pid = waitpid(-1, &st, WNOHANG)) > 0)
+		worker_exited(r, pid, st);
+	prune(r);
+}
+
+/* Retires idle workers that outlived WORKER_IDLE_SECONDS or the
+ * configuration; returns when the next one would be due. */
+static int64_t
+retire_idle(struct runner *r, int64_t now)
+{
+	int64_t next = INT64_MAX;
 	size_t i;
 
-	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
-		for (i = 0; i < r->n; i++) {
-			struct msg *m = &r->m[i];
+	for (i = 0; i < r->nw; i++) {
+		struct worker *w = &r->w[i];
 
-			if (m->pid != pid)
-				continue;
-			m->pid = 0;
-			r->running--;
-			dt_add(r, m, -1);
-			msg_forget(m);
-			if (m->flush) {
-				queue_run_flush(&r->cfg, m->id);
-				m->flush = 0;
-			}
-			/* What is left may go elsewhere: read it again. */
-			if (queue_run_due_dests(&r->cfg, m->id, &m->due, &gone,
-			    r->max_per_dest ? dk : NULL, QUEUE_DEST_MAX,
-			    &nk) == 0 && !gone && r->max_per_dest)
-				msg_set_dests(m, dk, nk);
-			if (gone) {
-				m->due = INT64_MAX;
-				m->seen = 0;
-				m->gone = 1;
-			} else if (m->due <= now_s()) {
-				/* Still due right after a run (a bounce could
-				 * not be queued): not in a tight loop. */
-				m->due = now_s() + 1;
-			}
-			if (WIFSIGNALED(st))
-				log_warn("%s: worker killed by signal %d", m->id,
-				    WTERMSIG(st));
-			break;
-		}
+		if (w->fd < 0 || w->id[0])
+			continue;
+		if (w->gen != r->gen ||
+		    now - w->idle_since >= WORKER_IDLE_SECONDS)
+			retire(w);
+		else if (w->idle_since + WORKER_IDLE_SECONDS < next)
+			next = w->idle_since + WORKER_IDLE_SECONDS;
 	}
-	prune(r);
+	return next;
 }
 
 static void
@@ -680,6 +892,7 @@ reload(struct runner *r)
 	cf_db_close(&r->db);
 	r->db = ndb;
 	queue_cfg_load(&r->cfg, &r->db, &r->sp);
+	r->gen++;	/* workers with the old one retire */
 	/* SIGHUP also reopens the log (rotation by rename). */
 	if (cf_logger_setup(&r->db, NULL, NULL) < 0)
 		log_warn("SIGHUP: cannot reopen the log file; logging to stderr");
@@ -691,22 +904,27 @@ terminate(struct runner *r)
 {
 	time_t end = time(NULL) + TERM_WAIT_SECONDS;
 	size_t i;
+	pid_t pid;
+	int st;
 
-	for (i = 0; i < r->n; i++)
-		if (r->m[i].pid)
-			kill(r->m[i].pid, SIGTERM);
-	while (r->running && time(NULL) < end) {
-		struct timespec ts = { 0, 50 * 1000 * 1000 };
+	/* Idle workers leave at end of file (closing their connections
+	 * with QUIT); busy ones finish or abandon their message. */
+	for (i = 0; i < r->nw; i++) {
+		if (r->w[i].id[0])
+			kill(r->w[i].pid, SIGTERM);
+		retire(&r->w[i]);
+	}
+	while (r->nw && time(NULL) < end) {
+		struct timespec ts = { 0, 20 * 1000 * 1000 };
 
 		reap(r);
-		if (r->running)
+		if (r->nw)
 			nanosleep(&ts, NULL);
 	}
-	for (i = 0; i < r->n; i++)
-		if (r->m[i].pid)
-			kill(r->m[i].pid, SIGKILL);
-	while (r->running && waitpid(-1, NULL, 0) > 0)
-		r->running--;
+	for (i = 0; i < r->nw; i++)
+		kill(r->w[i].pid, SIGKILL);
+	while (r->nw && (pid = waitpid(-1, &st, 0)) > 0)
+		worker_exited(r, pid, st);
 }
 
 static int
@@ -717,8 +935,12 @@ run(struct runner *r)
 	int first = 1, flush = 0, rescan = 1;
 	int64_t last_scan = 0;
 	struct spool_nudge_rd rd;
+	struct pollfd *pf;
 
 	memset(&rd, 0, sizeof rd);
+	if ((r->w = calloc(r->max_running, sizeof *r->w)) == NULL ||
+	    (pf = calloc(r->max_running + 2, sizeof *pf)) == NULL)
+		die(EX_OSERR, "out of memory");
 
 	if (pipe2(sp, O_CLOEXEC | O_NONBLOCK) < 0)
 		die_sys(EX_OSERR, "pipe");
@@ -734,10 +956,9 @@ run(struct runner *r)
 		die_sys(EX_TEMPFAIL, "unable to open the nudge FIFO");
 
 	for (;;) {
-		int64_t now = now_s(), next = INT64_MAX;
-		struct pollfd pf[2];
-		size_t i, idle_due = 0;
-		int timeout;
+		int64_t now = now_s(), next = INT64_MAX, idle_at;
+		size_t i, idle_due = 0, npf;
+		int timeout, full = 0;
 		char b[64];
 
 		if (got_term)
@@ -774,15 +995,20 @@ run(struct runner *r)
 			if (m->pid || (r->once && m->tried))
 				continue;
 			if (m->due <= now) {
-				if (r->running < r->max_running &&
-				    dest_room(r, m))
-					start_worker(r, m);
-				else
+				if (full || r->running >= r->max_running ||
+				    !dest_room(r, m))
 					idle_due++;
+				else if (dispatch(r, m) < 0) {
+					full = 1;	/* no worker now */
+					idle_due++;
+				}
 			} else if (m->due < next) {
 				next = m->due;
 			}
 		}
+		idle_at = retire_idle(r, now);
+		if (idle_at < next)
+			next = idle_at;
 		/*
 		 * Page-in: something outside the window is due and nothing
 		 * due inside waits for a worker; a full scan reads the due
@@ -819,12 +1045,22 @@ run(struct runner *r)
 			timeout = 1000;
 		pf[0].fd = sp[0];
 		pf[0].events = POLLIN;
-		pf[1].fd = r->nudge;
+		pf[1].fd = r->once ? -1 : r->nudge;
 		pf[1].events = POLLIN;
-		if (poll(pf, r->once ? 1 : 2, timeout) < 0 && errno != EINTR)
+		for (i = 0, npf = 2; i < r->nw; i++) {
+			pf[npf].fd = r->w[i].fd;	/* -1: ignored */
+			pf[npf++].events = POLLIN;
+		}
+		if (poll(pf, npf, timeout) < 0 && errno != EINTR)
 			die_sys(EX_OSERR, "poll");
 		while (read(sp[0], b, sizeof b) > 0)
 			;
+		/* Only reap() and spawn_worker() move slots: none ran. */
+		for (i = 2; i < npf; i++)
+			if (pf[i].fd >= 0 && (pf[i].revents &
+			    (POLLIN | POLLHUP | POLLERR)) &&
+			    r->w[i - 2].fd == pf[i].fd)
+				worker_input(r, &r->w[i - 2]);
 		if (!r->once && (pf[1].revents & POLLIN)) {
 			/*
 			 * "ID\n" lines join the table as they are; a legacy
@@ -843,7 +1079,7 @@ run(struct runner *r)
 			if (fl > 0 && !rescan)
 				pickup(r);
 			merge_new(r);
-			if (r->window && r->n > r->window + r->window / 4 +
+			if (r->window && r->n > r->window + WINDOW_SLACK(r->window) +
 			    r->running)
 				trim(r, 0, r->window + r->running);
 		}
@@ -852,6 +1088,9 @@ run(struct runner *r)
 		log_info("SIGTERM: stopping, %zu deliveries in flight",
 		    r->running);
 	terminate(r);
+	free(pf);
+	free(r->w);
+	r->w = NULL;
 	return 0;
 }
 

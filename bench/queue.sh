@@ -126,7 +126,7 @@ EOF
 "$B/postmaster-queue" -C "$dir/pm/pm.cdb" 2>"$dir/pm/queue.log" &
 q_pid=$!
 i=0   # the runner creates the nudge FIFO
-while ! grep -q "started:" "$dir/pm/queue.log" && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+while ! grep -qs "started:" "$dir/pm/queue.log" && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 pm_port=$(probe port)
 tcpserver -R -H -l 0 -c 200 -b 200 127.0.0.1 "$pm_port" \
 	"$B/postmaster-smtpd" -C "$dir/pm/pm.cdb" mx.bench.test 2>"$dir/pm/smtpd.log" &
@@ -236,7 +236,7 @@ for s in pm pf; do
 	qprobe wait-empty 30 $qdirs || true
 done
 
-scens="k4s20 k4s100 m1s20 m1s100"
+scens=${SCENS:-"k4s20 k4s100 m1s20 m1s100"}
 r=1
 while [ $r -le "$ROUNDS" ]; do
 	echo "   round $r/$ROUNDS" >&2

@@ -65,6 +65,9 @@ exec = "/bin/sleep" "30"
 timeout = 1s
 [pipe "append"]
 exec = "$T_TMP/bin/append" "\${RCPT_TO}"
+[pipe "asuser"]
+exec = "$T_TMP/bin/whoami"
+user = daemon
 [relay "sinkhost"]
 address = 127.0.0.1:$SINKPORT
 
@@ -87,6 +90,7 @@ dead@example.org perm, sig
 cmd@example.org "|$T_TMP/bin/deliver 0 'a b' \${RCPT_LOCAL} \${RCPT_DOMAIN}"
 relay@example.org sinkhost
 crash@example.org append
+asuser@example.org asuser
 local@example.org joe
 
 [route]
@@ -371,6 +375,24 @@ like "$(cat queue.log)" "$id_r to=<relay@example.org>.*relay=.*dsn=4.7.1 status=
 "$Q" -C q.cdb --flush
 run_once
 like "$(cat queue.log)" "$id_r to=<relay@example.org>.*attempts=2 dsn=2.0.0 status=sent" "then 2xx delivers"
+
+# A worker gives up root for good before a network delivery; a program
+# that must run as another user then needs a worker that kept it.
+if [ "$(id -u)" = 0 ] && id daemon >/dev/null 2>&1; then
+	printf '#!/bin/sh\nid -un >%s/out/asuser\ncat >/dev/null\n' "$T_TMP" >bin/whoami
+	chmod 755 bin/whoami
+	cfg "queue-concurrency = 1"
+	: >queue.log
+	id_n=$(smtp sender@example.net relay@example.org)
+	id_p=$(smtp sender@example.net asuser@example.org)
+	run_once
+	like "$(cat queue.log)" "$id_n to=<relay@example.org>.*status=sent" "one worker: the network delivery first"
+	like "$(cat queue.log)" "$id_p to=<asuser@example.org>.*status=sent" "then the program as another user, in a worker that kept root"
+	is "$(cat out/asuser 2>/dev/null)" daemon "the program ran as user daemon"
+	is "$(nqueue)" 0 "both delivered in one --once pass"
+else
+	for i in 1 2 3 4; do skip "not root: no program as another user"; done
+fi
 kill $sp 2>/dev/null
 
 # --- SIGKILL at random instants during heavy delivery ----------------------

@@ -50,6 +50,7 @@ struct client_conn {
 	struct client_ext ext;
 	int64_t opened_ms;	/* CLOCK_MONOTONIC */
 	int64_t used_ms;
+	unsigned uses;		/* sessions of messages it carried */
 	char relay[300];	/* host[ip]:port */
 	struct buf in;
 	char err[CLIENT_REPLY_MAX];

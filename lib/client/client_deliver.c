@@ -638,6 +638,7 @@ session(struct job *j, struct client_conn *c)
 	size_t *idx, k, i;
 
 	snprintf(j->res->relay, sizeof j->res->relay, "%s", c->relay);
+	j->res->conn_use = ++c->uses;
 	if (prepare(j, c) < 0)
 		return SESS_DONE;
 	if ((idx = calloc(max, sizeof *idx)) == NULL) {
@@ -850,6 +851,7 @@ client_deliver_cached(struct client_cache *cache,
 	buf_init(&j.out, 0);
 	res->relay[0] = '\0';
 	res->reply[0] = '\0';
+	res->conn_use = 0;
 	for (i = 0; i < n; i++) {
 		r[i].status = CLIENT_TEMP;
 		r[i].reply[0] = '\0';

@@ -84,6 +84,10 @@ struct client_rcpt {
 struct client_result {
 	char relay[300];	/* "host[ip]:port" actually used */
 	char reply[512];	/* last reply when the transaction failed */
+	/* messages the connection has carried, this one included: 1 on a
+	 * fresh connection, more on one reused from the cache (Postfix's
+	 * conn_use) */
+	unsigned conn_use;
 };
 
 struct client_cache;

@@ -45,6 +45,7 @@ struct outcome {
 	enum queue_outcome o;
 	char diag[DIAG_MAX];
 	char relay[300];
+	unsigned conn_use;	/* > 1: a cached connection's Nth message */
 };
 
 struct job {
@@ -439,6 +440,7 @@ from_client(const struct client_rcpt *r, const struct client_result *res,
 		    res->relay[0] ? res->relay : "none");
 		snprintf(o[i].diag, sizeof o[i].diag, "smtp; %s",
 		    r[i].reply[0] ? r[i].reply : res->reply);
+		o[i].conn_use = res->conn_use;
 	}
 }
 
@@ -597,7 +599,7 @@ attempt_client(struct job *j, const struct dest *d, const size_t *idx,
 			cd.use_mx = 1;
 			if (cd.proto == CLIENT_SMTP)
 				cd.port = c->smtp_port;
-			client_deliver(&cd, &cm, r, n, &res);
+			client_deliver_cached(c->cache, &cd, &cm, r, n, &res);
 			break;
 		}
 		/* Address lines in order: the first that takes the mail. */
@@ -613,7 +615,8 @@ attempt_client(struct job *j, const struct dest *d, const size_t *idx,
 				cd.port = c->smtp_port;
 			for (i = 0; i < n; i++)
 				r[i].status = CLIENT_TEMP;
-			if (client_deliver(&cd, &cm, r, n, &res) == 0)
+			if (client_deliver_cached(c->cache, &cd, &cm, r, n,
+			    &res) == 0)
 				break;
 			for (i = 0; i < n; i++)
 				if (r[i].status != CLIENT_TEMP)
@@ -636,7 +639,7 @@ attempt_client(struct job *j, const struct dest *d, const size_t *idx,
 		}
 		if (cd.port == 0)
 			cd.port = c->smtp_port;
-		client_deliver(&cd, &cm, r, n, &res);
+		client_deliver_cached(c->cache, &cd, &cm, r, n, &res);
 		break;
 	default:
 		break;
@@ -693,7 +696,7 @@ log_attempt(struct job *j, size_t i, const struct outcome *o,
 	const struct spool_dlv *d = &j->m.env.dlv[i];
 	struct buf to = BUF_INIT(0), orig = BUF_INIT(0), text = BUF_INIT(0);
 	const char *diag = strchr(o->diag, ';');
-	char dsn[16];
+	char dsn[16], use[32] = "";
 
 	diag = diag ? diag + 1 : o->diag;
 	while (*diag == ' ')
@@ -704,9 +707,11 @@ log_attempt(struct job *j, size_t i, const struct outcome *o,
 	log_escape(&to, d->addr.p, d->addr.len, 200);
 	log_escape(&orig, d->orig.p, d->orig.len, 200);
 	log_escape(&text, diag, strlen(diag), 300);
-	log_info("%s to=<%s> orig_to=<%s> relay=%s delay=%llds attempts=%u "
+	if (o->conn_use > 1)
+		snprintf(use, sizeof use, " conn_use=%u", o->conn_use);
+	log_info("%s to=<%s> orig_to=<%s> relay=%s%s delay=%llds attempts=%u "
 	    "dsn=%s status=%s (%s)", j->m.env.id, to.p ? to.p : "",
-	    orig.p ? orig.p : "", o->relay[0] ? o->relay : "none",
+	    orig.p ? orig.p : "", o->relay[0] ? o->relay : "none", use,
 	    (long long)(j->now - j->m.env.arrival), j->st.d[i].attempts, dsn,
 	    status, text.p ? text.p : "");
 	buf_free(&to);
@@ -1185,6 +1190,50 @@ out:
 }
 
 int
+queue_run_privileged(const struct queue_cfg *c)
+{
+	uid_t ru, eu, su;
+
+	if (!c->root)
+		return 1;
+	return getresuid(&ru, &eu, &su) == 0 && (eu == 0 || su == 0);
+}
+
+/* A program or local delivery is due: it may have to run as another
+ * user, which only a process that kept root as saved id can do. */
+static int
+wants_privilege(const struct job *j)
+{
+	struct dest d;
+	size_t i;
+
+	for (i = 0; i < j->m.env.ndlv; i++) {
+		if (!due_now(j, i))
+			continue;
+		dest_of(j->c, &j->m.env.dlv[i], &d);
+		if (d.k == D_PIPE || d.k == D_CMD || d.k == D_LMTPD)
+			return 1;
+	}
+	return 0;
+}
+
+static int
+wants_network(const struct job *j, const unsigned char *done)
+{
+	struct dest d;
+	size_t i;
+
+	for (i = 0; i < j->m.env.ndlv; i++) {
+		if (done[i] || !due_now(j, i))
+			continue;
+		dest_of(j->c, &j->m.env.dlv[i], &d);
+		if (d.network)
+			return 1;
+	}
+	return 0;
+}
+
+int
 queue_run_message(const struct queue_cfg *c, const char *id, int64_t now)
 {
 	struct job j;
@@ -1194,6 +1243,10 @@ queue_run_message(const struct queue_cfg *c, const char *id, int64_t now)
 	if (open_job(&j, c, id) < 0)
 		return -1;
 	j.now = now;
+	if (!queue_run_privileged(c) && wants_privilege(&j)) {
+		close_job(&j);
+		return QUEUE_RUN_NEEDS_ROOT;
+	}
 	log_set_id(id);
 	if ((done = calloc(j.m.env.ndlv ? j.m.env.ndlv : 1, 1)) == NULL)
 		goto out;
@@ -1201,7 +1254,10 @@ queue_run_message(const struct queue_cfg *c, const char *id, int64_t now)
 	 * needed to start them; then no privilege at all for the network. */
 	if (run_groups(&j, 0, done) < 0)
 		goto out;
-	if (c->root && (setresgid(c->gid, c->gid, c->gid) < 0 ||
+	/* Only a network delivery costs the worker its root: one that
+	 * keeps it can go on starting programs for later messages. */
+	if (c->root && queue_run_privileged(c) && wants_network(&j, done) &&
+	    (setresgid(c->gid, c->gid, c->gid) < 0 ||
 	    setresuid(c->uid, c->uid, c->uid) < 0)) {
 		log_err("%s: cannot drop privileges: %s", id, strerror(errno));
 		goto out;

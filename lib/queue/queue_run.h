@@ -28,6 +28,7 @@
 #include <sys/types.h>
 
 #include "base/buf.h"
+#include "client/client_cache.h"
 #include "cf/cf_db.h"
 #include "spool/spool_dir.h"
 
@@ -54,6 +55,9 @@ struct queue_cfg {
 	unsigned timeout_scale_ms;	/* PM_QUEUE_TIMEOUT_SCALE_MS (tests) */
 	int flush;			/* ignore next-attempt times */
 	volatile sig_atomic_t *stop;	/* set by SIGTERM: abandon */
+	/* SMTP/LMTP connections kept between messages (a worker's, see
+	 * queue_worker.h); NULL: one connection per delivery */
+	struct client_cache *cache;
 	/* Started as root: ruid = euid = uid, saved uid 0 (see INTERNALS). */
 	int root;
 	uid_t uid;
@@ -65,7 +69,19 @@ struct queue_cfg {
 int queue_cfg_load(struct queue_cfg *c, struct cf_db *db,
     const struct spool_dir *sp);
 
+/*
+ * Returns 0, -1, or QUEUE_RUN_NEEDS_ROOT: nothing was attempted because a
+ * program or local delivery is due and this process gave up root for
+ * good before an earlier network delivery (queue_run_privileged() is 0);
+ * a process that still can must take the message.
+ */
+#define QUEUE_RUN_NEEDS_ROOT 1
 int queue_run_message(const struct queue_cfg *c, const char *id, int64_t now);
+
+/* 1 while this process can still start programs as another user: it
+ * was not started as root (then it never can, nor needs to), or it
+ * still holds root as its saved user id. */
+int queue_run_privileged(const struct queue_cfg *c);
 
 /*
  * When the message next needs the runner: the earliest next-attempt time
