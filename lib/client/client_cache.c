@@ -34,7 +34,7 @@ client_cache_conn_free(struct client_conn *conn, int quit)
 {
 	if (conn == NULL)
 		return;
-	client_conn_close(conn, quit);
+	client_conn_close_within(conn, quit, CLIENT_TO_QUIT_CACHED);
 	free(conn);
 }
 

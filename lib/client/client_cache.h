@@ -5,11 +5,12 @@
  * destination without a new connect, greeting and EHLO.
  *
  * A cached connection has finished its last transaction and is idle. It
- * is closed (with QUIT) once idle longer than idle_ms or older than
- * max_age_ms (bounding what one session carries, as Postfix's
+ * is closed once idle longer than idle_ms or older than max_age_ms
+ * (bounding what one session carries, as Postfix's
  * smtp_connection_reuse_time_limit does), when the cache is full and a
  * newer one needs the slot (least recently used goes), and on
- * client_cache_close(). A connection taken with client_cache_get() is
+ * client_cache_close(): with QUIT, waiting at most CLIENT_TO_QUIT_CACHED
+ * for its reply, since the worker closing it may have a message waiting. A connection taken with client_cache_get() is
  * the caller's until it is put back or closed; client_deliver_cached()
  * does both and also proves it alive with RSET before reusing it.
  *

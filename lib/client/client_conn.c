@@ -388,11 +388,17 @@ client_conn_stale(struct client_conn *c)
 void
 client_conn_close(struct client_conn *c, int quit)
 {
+	client_conn_close_within(c, quit, CLIENT_TO_QUIT);
+}
+
+void
+client_conn_close_within(struct client_conn *c, int quit, unsigned timeout_s)
+{
 	if (c->fd >= 0 && quit && !c->broken) {
 		struct client_reply r;
 
-		if (client_conn_write(c, "QUIT\r\n", 6, CLIENT_TO_QUIT) == 0)
-			(void)client_conn_reply(c, &r, CLIENT_TO_QUIT);
+		if (client_conn_write(c, "QUIT\r\n", 6, timeout_s) == 0)
+			(void)client_conn_reply(c, &r, timeout_s);
 	}
 	if (c->fd >= 0 && c->owned)
 		close(c->fd);

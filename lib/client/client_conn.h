@@ -38,6 +38,9 @@
 #define CLIENT_TO_DOT 600	/* 4.5.3.2.6 */
 #define CLIENT_TO_RSET 120
 #define CLIENT_TO_QUIT 60
+/* A cached connection's QUIT: the worker closing it may have a message
+ * waiting (client_cache.h). */
+#define CLIENT_TO_QUIT_CACHED 2
 
 struct client_conn {
 	int fd;
@@ -78,5 +81,8 @@ int client_conn_write(struct client_conn *c, const void *p, size_t n,
 int client_conn_stale(struct client_conn *c);
 /* QUIT (if quit and not broken), then close what we own. */
 void client_conn_close(struct client_conn *c, int quit);
+/* The same, waiting at most timeout_s (scaled) for the QUIT. */
+void client_conn_close_within(struct client_conn *c, int quit,
+    unsigned timeout_s);
 
 #endif

@@ -638,9 +638,9 @@ session(struct job *j, struct client_conn *c)
 	size_t *idx, k, i;
 
 	snprintf(j->res->relay, sizeof j->res->relay, "%s", c->relay);
-	j->res->conn_use = ++c->uses;
 	if (prepare(j, c) < 0)
 		return SESS_DONE;
+	j->res->conn_use = ++c->uses;
 	if ((idx = calloc(max, sizeof *idx)) == NULL) {
 		set_why(j, 0, "451 4.3.0 out of memory");
 		finish_pending(j, CLIENT_TEMP, j->why);

@@ -72,7 +72,7 @@ net_drive_run(struct smtp_session *s, const struct net_drive *d)
 	static char buf[NET_DRIVE_BUF];
 	struct pollfd pfd = { d->in, POLLIN, 0 };
 	time_t start = time(NULL);
-	size_t have = 0;
+	size_t have = 0, pending;
 	ssize_t n;
 
 	/* RFC 5321 4.3.1: a client waits for the greeting. One that does
@@ -116,10 +116,12 @@ net_drive_run(struct smtp_session *s, const struct net_drive *d)
 		}
 		have += (size_t)n;
 		feed(s, buf, &have);
-		/* RFC 2920: one write per pipelined group of commands. */
+		/* RFC 2920: one write per pipelined group of commands. No
+		 * reply pending (the middle of DATA): nothing to decide. */
 		pfd.revents = 0;
-		if (smtp_session_closing(s) || poll(&pfd, 1, 0) == 0 ||
-		    have == sizeof buf) {
+		(void)smtp_session_output(s, &pending);
+		if (pending && (smtp_session_closing(s) ||
+		    poll(&pfd, 1, 0) == 0 || have == sizeof buf)) {
 			if (flush(s, d) < 0)
 				return -1;
 		}

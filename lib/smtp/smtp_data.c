@@ -215,6 +215,28 @@ span_len(const char *p, size_t n)
 	return lf ? (size_t)(lf - p) : lim;
 }
 
+/*
+ * In the body, from inside a line: octets up to the next CR or LF that
+ * needs the state machine, taking whole CRLF-ended lines along while the
+ * line after each does not start with "." -- so a message of short lines
+ * goes out in buffer-sized pieces, not two pieces a line. Stops before a
+ * bare CR or LF, a CRLF followed by "." or by the end of the input, and
+ * leaves the machine inside a line (ST_MID) as a one-line span does.
+ */
+static size_t
+span_lines(const char *p, size_t n)
+{
+	size_t k = 0;
+
+	for (;;) {
+		k += span_len(p + k, n - k);
+		if (n - k < 3 || p[k] != '\r' || p[k + 1] != '\n' ||
+		    p[k + 2] == '.')
+			return k;
+		k += 2;
+	}
+}
+
 /* Spans shorter than this go octet by octet: not worth the calls. */
 #define SPAN_MIN 16
 
@@ -228,7 +250,7 @@ smtp_data_feed(struct smtp_data *d, const char *p, size_t n, size_t *used)
 
 	for (i = 0; i < n && d->st != ST_END; i++) {
 		if (d->st == ST_MID && !d->in_header) {
-			size_t span = span_len(p + i, n - i);
+			size_t span = span_lines(p + i, n - i);
 
 			if (span >= SPAN_MIN) {
 				if ((r = emit_span(d, p + i, span)) != 0) {

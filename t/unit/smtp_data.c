@@ -56,6 +56,32 @@ static const struct tcase cases[] = {
 	{ "CR CR LF", "a\r\r\n.\r\n", "a\r\r\n", 0, 0, 1, 0 },
 	{ "NUL and 8-bit pass", "\0\xff\r\n.\r\n", "\0\xff\r\n", 7, 0, 0,
 	    4 },
+	/* Lines of 16 octets and more take the span path, several lines
+	 * at once (span_lines): each stop it must make. */
+	{ "long lines, stuffed dot next",
+	    "0123456789abcdefgh\r\n..stuffed line here\r\nsecond long line "
+	    "here\r\n.\r\n",
+	    "0123456789abcdefgh\r\n.stuffed line here\r\nsecond long line "
+	    "here\r\n", 0, 0, 0, 0 },
+	{ "long lines, empty line between",
+	    "0123456789abcdefgh\r\n\r\n0123456789abcdefgh\r\n.\r\n",
+	    "0123456789abcdefgh\r\n\r\n0123456789abcdefgh\r\n", 0, 0, 0, 0 },
+	{ "long lines, bare LF at a line start",
+	    "0123456789abcdefgh\r\n\n.\r\n0123456789abcdefgh\r\n.\r\n",
+	    "0123456789abcdefgh\r\n\n.\r\n0123456789abcdefgh\r\n", 0, 1, 0,
+	    0 },
+	{ "long lines, bare CR in a later line",
+	    "0123456789abcdefgh\r\n0123456789abc\rdefgh\r\n.\r\n",
+	    "0123456789abcdefgh\r\n0123456789abc\rdefgh\r\n", 0, 0, 1, 0 },
+	{ "long lines, LF.LF inside",
+	    "0123456789abcdefgh\r\n0123456789abcdefgh\n.\nmore text after "
+	    "it\r\n.\r\n",
+	    "0123456789abcdefgh\r\n0123456789abcdefgh\n.\nmore text after "
+	    "it\r\n", 0, 2, 0, 0 },
+	{ "long lines, CRLF then CR.CRLF",
+	    "0123456789abcdefgh\r\n\r.\r\n0123456789abcdefgh\r\n.\r\n",
+	    "0123456789abcdefgh\r\n\r.\r\n0123456789abcdefgh\r\n", 0, 0, 1,
+	    0 },
 };
 
 /* Feeds in[0..n) split at `cut` (and byte by byte if cut == 0). */
