@@ -142,9 +142,11 @@ int
 client_dot_stuff(struct client_dot *s, const char *p, size_t n,
     struct buf *out)
 {
-	size_t i, start = 0;
+	size_t i = 0, start = 0, k;
+	const char *lf;
 
-	for (i = 0; i < n; i++) {
+	/* Line by line (memchr): i is always where a line may start. */
+	while (i < n) {
 		if (s->bol && p[i] == '.') {
 			/* Flush up to here, then the extra dot. */
 			if (buf_append(out, p + start, i - start) < 0 ||
@@ -152,8 +154,17 @@ client_dot_stuff(struct client_dot *s, const char *p, size_t n,
 				return -1;
 			start = i;
 		}
-		s->bol = s->cr && p[i] == '\n';
-		s->cr = p[i] == '\r';
+		if ((lf = memchr(p + i, '\n', n - i)) == NULL) {
+			s->bol = 0;
+			s->cr = p[n - 1] == '\r';
+			break;
+		}
+		k = (size_t)(lf - p);
+		/* A line starts after CRLF only; the CR may have ended the
+		 * previous call. */
+		s->bol = k > i ? p[k - 1] == '\r' : s->cr;
+		s->cr = 0;
+		i = k + 1;
 	}
 	return buf_append(out, p + start, n - start);
 }

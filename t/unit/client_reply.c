@@ -27,6 +27,69 @@ stuff(const char *const *parts, const char *want, const char *name)
 	buf_free(&b);
 }
 
+/* The rule octet by octet, as RFC 5321 4.5.2 states it: the reference
+ * for the line-at-a-time client_dot_stuff(). */
+static void
+ref_stuff(const char *p, size_t n, struct buf *out)
+{
+	int bol = 1, cr = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (bol && p[i] == '.')
+			buf_append_byte(out, '.');
+		buf_append_byte(out, p[i]);
+		bol = cr && p[i] == '\n';
+		cr = p[i] == '\r';
+	}
+	if (!bol)
+		buf_append(out, "\r\n", 2);
+	buf_append(out, ".\r\n", 3);
+}
+
+/* Random texts of ".", CR, LF and "a", cut at random places. */
+static int
+stuff_matches_reference(unsigned rounds)
+{
+	static const char alpha[] = ".\r\na";
+	unsigned seed = 12345, r;
+	char in[64];
+	struct buf got = BUF_INIT(0), want = BUF_INIT(0);
+	int same = 1;
+
+	for (r = 0; r < rounds && same; r++) {
+		struct client_dot d;
+		size_t n, i, off;
+
+		seed = seed * 1103515245 + 12345;
+		n = (seed >> 16) % sizeof in;
+		for (i = 0; i < n; i++) {
+			seed = seed * 1103515245 + 12345;
+			in[i] = alpha[(seed >> 16) & 3];
+		}
+		buf_reset(&got);
+		buf_reset(&want);
+		ref_stuff(in, n, &want);
+		client_dot_init(&d);
+		for (off = 0; off < n; ) {
+			size_t k;
+
+			seed = seed * 1103515245 + 12345;
+			k = 1 + (seed >> 16) % 8;
+			if (k > n - off)
+				k = n - off;
+			client_dot_stuff(&d, in + off, k, &got);
+			off += k;
+		}
+		client_dot_end(&d, &got);
+		same = got.len == want.len &&
+		    memcmp(got.p, want.p, got.len) == 0;
+	}
+	buf_free(&got);
+	buf_free(&want);
+	return same;
+}
+
 int
 main(void)
 {
@@ -99,5 +162,7 @@ main(void)
 		stuff(d, ".\r\n", "empty message");
 		stuff(f, "a\n.b\r\n.\r\n", "only CRLF starts a line");
 	}
+	ok(stuff_matches_reference(50000),
+	    "50,000 random texts, randomly cut: as octet by octet");
 	return done_testing();
 }
