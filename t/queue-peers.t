@@ -29,7 +29,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "py"))
-from pmtest import PM_BIN, Instance, Tap, free_port  # noqa: E402
+from pmtest import PM_BIN, Instance, Tap, free_port, wait_for, watchdog  # noqa: E402
 
 t = Tap()
 ROOT = os.getuid() == 0
@@ -71,14 +71,7 @@ def cleanup():
     shutil.rmtree(TOP, ignore_errors=True)
 
 
-def on_signal(sig, frame):
-    print("# stopped by signal %d" % sig)
-    raise SystemExit(1)
-
-
-signal.signal(signal.SIGALRM, on_signal)
-signal.signal(signal.SIGTERM, on_signal)
-signal.alarm(88)
+watchdog(88)
 
 
 def start(argv, **kw):
@@ -99,15 +92,6 @@ def stop(p):
             p.wait()
     if p in PROCS:
         PROCS.remove(p)
-
-
-def wait_for(cond, secs=15, step=0.05):
-    end = time.monotonic() + secs
-    while time.monotonic() < end:
-        if cond():
-            return True
-        time.sleep(step)
-    return cond()
 
 
 def listening(port=None, path=None):

@@ -252,6 +252,21 @@ run_once
 like "$(cat queue.log)" "$id_m to=<joe> orig_to=<local@example.org> relay=lmtpd .*status=sent" "local name delivered by postmaster-lmtpd (LMTP)"
 ok $(grep -q "^Subject: test sender@example.net" mail/joe/Maildir/new/* 2>/dev/null; echo $?) "the message is in joe's Maildir"
 
+# One worker, five local messages: one postmaster-lmtpd carries them all
+# (its connection cached like a TCP peer's), then gets QUIT and is reaped.
+cfg "queue-concurrency = 1"
+: >queue.log
+python3 smtp.py "$S" q.cdb 5 x sender@example.net local@example.org >ids.local
+is "$(wc -l <ids.local | tr -d ' ')" 5 "five local messages spooled"
+run_once
+is "$(grep -c 'to=<joe> orig_to=<local@example.org> relay=lmtpd.*status=sent' queue.log)" 5 "all five delivered by lmtpd"
+is "$(grep -o 'relay=lmtpd conn_use=[0-9]*' queue.log | tr '\n' ' ')" \
+    "relay=lmtpd conn_use=2 relay=lmtpd conn_use=3 relay=lmtpd conn_use=4 relay=lmtpd conn_use=5 " \
+    "one postmaster-lmtpd for all five (conn_use 2..5 after the first)"
+is "$(ls mail/joe/Maildir/new | wc -l | tr -d ' ')" 6 "joe's Maildir has the six messages"
+ok $(! pgrep -f "postmaster-lmtpd -C $T_TMP/q.cdb" >/dev/null; echo $?) "no postmaster-lmtpd left running"
+cfg ""
+
 # --- sd_notify READY and STATUS, SIGTERM, pid file --------------------------
 cat >notify.py <<'EOF'
 import socket, sys, os

@@ -22,6 +22,12 @@ client_cache_key(const struct client_dest *d, char *key, size_t cap)
 
 	if (d->fd >= 0)
 		return -1;
+	if (d->open_fd != NULL) {
+		n = snprintf(key, cap, "%s|open|%s|%s",
+		    d->proto == CLIENT_LMTP ? "lmtp" : "smtp",
+		    d->host ? d->host : "", d->helo ? d->helo : "");
+		return n < 0 || (size_t)n >= cap ? -1 : 0;
+	}
 	n = snprintf(key, cap, "%s|%s|%u|%d|%s|%s",
 	    d->proto == CLIENT_LMTP ? "lmtp" : "smtp",
 	    d->host ? d->host : "", d->port, d->use_mx ? 1 : 0,

@@ -767,7 +767,10 @@ deliver_fresh(struct job *j, struct client_conn **cp)
 	enum sess s = SESS_NEXT;
 	size_t i;
 
-	if (d->fd >= 0 || (d->host != NULL && d->host[0] == '/')) {
+	if (d->fd >= 0 || d->open_fd != NULL ||
+	    (d->host != NULL && d->host[0] == '/')) {
+		int fd;
+
 		if ((c = malloc(sizeof *c)) == NULL) {
 			set_why(j, 0, "451 4.3.0 out of memory");
 			return;
@@ -775,7 +778,17 @@ deliver_fresh(struct job *j, struct client_conn **cp)
 		client_conn_init(c, d->proto, d->timeout_scale_ms);
 		if (d->fd >= 0)
 			client_conn_adopt(c, d->fd, d->host);
-		else if (client_conn_unix(c, d->host) < 0) {
+		else if (d->open_fd != NULL) {
+			if ((fd = d->open_fd(d->open_arg)) < 0) {
+				set_why(j, 0, "451 4.3.0 cannot start %s: %s",
+				    d->host ? d->host : "the mailer",
+				    strerror(errno));
+				client_cache_conn_free(c, 0);
+				return;
+			}
+			client_conn_adopt(c, fd, d->host);
+			c->owned = 1;
+		} else if (client_conn_unix(c, d->host) < 0) {
 			set_why(j, 0, "451 4.4.1 %s", c->err);
 			snprintf(j->res->relay, sizeof j->res->relay, "%s",
 			    c->relay);

@@ -62,6 +62,13 @@ struct client_dest {
 	unsigned timeout_scale_ms;
 	/* additions */
 	unsigned max_rcpt;	/* RCPTs per transaction; 0 = 100 */
+	/* With fd < 0: a fresh connection is this call's stream (e.g. a
+	 * program started on a socketpair) instead of a connect to host,
+	 * which then only names it; the client owns and closes the fd.
+	 * Cached like any destination, keyed by host. -1 with errno:
+	 * the delivery is deferred. */
+	int (*open_fd)(void *arg);
+	void *open_arg;
 };
 
 struct client_msg {

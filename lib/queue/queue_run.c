@@ -518,6 +518,40 @@ spawn_lmtpd(const struct queue_cfg *c, int *fd)
 	return pid;
 }
 
+struct lmtpd_open {
+	const struct queue_cfg *c;
+	pid_t pid;
+};
+
+/* client_dest.open_fd: a new postmaster-lmtpd. A cached one is reaped
+ * by queue_run_reap() once its connection is closed. */
+static int
+open_lmtpd(void *arg)
+{
+	struct lmtpd_open *lo = arg;
+	int fd;
+
+	if ((lo->pid = spawn_lmtpd(lo->c, &fd)) < 0)
+		return -1;
+	return fd;
+}
+
+void
+queue_run_reap(int wait_ms)
+{
+	int64_t end = client_conn_now_ms() + wait_ms;
+	struct timespec ts = { 0, 10 * 1000 * 1000 };
+	pid_t p;
+
+	for (;;) {
+		while ((p = waitpid(-1, NULL, WNOHANG)) > 0)
+			;
+		if (p < 0 || client_conn_now_ms() >= end)
+			return;	/* ECHILD: none left */
+		nanosleep(&ts, NULL);
+	}
+}
+
 static void
 attempt_client(struct job *j, const struct dest *d, const size_t *idx,
     size_t n, struct outcome *o)
@@ -533,6 +567,7 @@ attempt_client(struct job *j, const struct dest *d, const size_t *idx,
 	char (*local)[600] = NULL;
 	size_t i;
 	pid_t lmtpd = -1;
+	struct lmtpd_open lo;
 
 	if ((r = calloc(n, sizeof *r)) == NULL) {
 		set_all(o, n, QUEUE_TEMP, d->name, "smtp; 451 4.3.0 out of memory");
@@ -570,18 +605,19 @@ attempt_client(struct job *j, const struct dest *d, const size_t *idx,
 
 	switch (d->k) {
 	case D_LMTPD:
+		/* One postmaster-lmtpd per connection: a worker's cache
+		 * keeps it for the next message, like a TCP peer. */
 		cd.proto = CLIENT_LMTP;
-		cd.host = "lmtpd";
-		if ((lmtpd = spawn_lmtpd(c, &cd.fd)) < 0) {
-			char diag[300];
-
-			snprintf(diag, sizeof diag, "smtp; 451 4.3.0 cannot start "
-			    "postmaster-lmtpd: %s", strerror(errno));
-			set_all(o, n, QUEUE_TEMP, "lmtpd", diag);
-			goto out;
-		}
-		client_deliver(&cd, &cm, r, n, &res);
+		cd.host = "postmaster-lmtpd";
+		cd.open_fd = open_lmtpd;
+		cd.open_arg = &lo;
+		lo.c = c;
+		lo.pid = -1;
+		client_deliver_cached(c->cache, &cd, &cm, r, n, &res);
 		snprintf(res.relay, sizeof res.relay, "lmtpd");
+		/* Uncached, it has had its QUIT and EOF: it is ending. */
+		if (c->cache == NULL && lo.pid > 0)
+			lmtpd = lo.pid;
 		break;
 	case D_RELAY: {
 		struct cf_words w;
@@ -645,12 +681,9 @@ attempt_client(struct job *j, const struct dest *d, const size_t *idx,
 		break;
 	}
 	from_client(r, &res, n, o);
-out:
-	if (lmtpd > 0) {
-		close(cd.fd);
+	if (lmtpd > 0)
 		while (waitpid(lmtpd, NULL, 0) < 0 && errno == EINTR)
 			;
-	}
 	free(local);
 	free(r);
 }

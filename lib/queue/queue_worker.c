@@ -34,6 +34,7 @@ queue_worker_serve(struct queue_cfg *c, int fd, unsigned max_msgs)
 			break;
 		if (r == 0) {
 			client_cache_expire(c->cache);
+			queue_run_reap(0);
 			continue;
 		}
 		n = recv(fd, id, sizeof id, 0);
@@ -50,6 +51,7 @@ queue_worker_serve(struct queue_cfg *c, int fd, unsigned max_msgs)
 		done++;
 		if (c->cache)
 			client_cache_expire(c->cache);
+		queue_run_reap(0);
 		id[n] = r == QUEUE_RUN_NEEDS_ROOT ? QUEUE_WORKER_NEEDS_ROOT :
 		    queue_run_privileged(c) ? QUEUE_WORKER_DONE :
 		    QUEUE_WORKER_DONE_DROPPED;
@@ -60,5 +62,7 @@ queue_worker_serve(struct queue_cfg *c, int fd, unsigned max_msgs)
 		client_cache_close(c->cache);
 		c->cache = NULL;
 	}
+	/* Each mailer had its QUIT and end of file. */
+	queue_run_reap(2000);
 	return done;
 }

@@ -46,6 +46,29 @@ class Tap:
         sys.exit(1 if self.failed else 0)
 
 
+def watchdog(secs):
+    """Ends the test (SystemExit, so atexit cleanup runs) after secs, or
+    at SIGTERM."""
+    import signal
+
+    def stop(sig, frame):
+        print("# stopped by signal %d" % sig)
+        raise SystemExit(1)
+    signal.signal(signal.SIGALRM, stop)
+    signal.signal(signal.SIGTERM, stop)
+    signal.alarm(secs)
+
+
+def wait_for(cond, secs=15, step=0.05):
+    """Polls cond() until true or secs pass; its last value."""
+    end = time.monotonic() + secs
+    while time.monotonic() < end:
+        if cond():
+            return True
+        time.sleep(step)
+    return cond()
+
+
 def free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
