@@ -62,12 +62,17 @@ struct msg {
 	unsigned char gone : 1;		/* queue/ID removed: drop it */
 	unsigned char dk_known : 1;
 	unsigned char privileged : 1;	/* only for a worker that kept root */
-	/* Destinations of its pending deliveries (max-per-destination):
-	 * dk[0..ndk), known once dk_known; counted while pid != 0. */
+	/* Destinations of its pending deliveries, known once dk_known:
+	 * msg_dk(m)[0..ndk), counted while pid != 0 (max-per-destination);
+	 * the first also picks the worker. Without the limit only the
+	 * first is kept. One is held inline. */
 	unsigned char ndk;
 	pid_t pid;		/* the worker delivering it, or 0 */
 	int64_t due;
-	uint64_t *dk;
+	union {
+		uint64_t *v;	/* ndk > 1 */
+		uint64_t one;	/* ndk == 1 */
+	} dk;
 };
 _Static_assert(sizeof(struct msg) <= 56, "struct msg grew: see WINDOW_DEFAULT");
 
@@ -120,7 +125,7 @@ struct runner {
 
 static volatile sig_atomic_t got_term, got_hup, got_chld;
 static volatile sig_atomic_t worker_stop;
-static int sigpipe_w = -1;
+static int sigpipe_r = -1, sigpipe_w = -1;
 
 static void
 on_signal(int sig)
@@ -178,30 +183,39 @@ find(struct runner *r, const char *id)
 
 /* --- destinations ([core] max-per-destination) ------------------------ */
 
-static void
-msg_set_dests(struct msg *m, const uint64_t *dk, size_t n)
+static const uint64_t *
+msg_dk(const struct msg *m)
 {
-	free(m->dk);
-	m->dk = NULL;
-	m->ndk = 0;
-	m->dk_known = 1;
-	if (n == 0)
-		return;
-	if ((m->dk = malloc(n * sizeof *m->dk)) == NULL) {
-		m->dk_known = 0;	/* counted as none; tried again later */
-		return;
-	}
-	memcpy(m->dk, dk, n * sizeof *m->dk);
-	m->ndk = (unsigned char)n;
+	return m->ndk > 1 ? m->dk.v : &m->dk.one;
 }
 
 static void
 msg_forget(struct msg *m)
 {
-	free(m->dk);
-	m->dk = NULL;
+	if (m->ndk > 1)
+		free(m->dk.v);
+	m->dk.v = NULL;
 	m->ndk = 0;
 	m->dk_known = 0;
+}
+
+static void
+msg_set_dests(struct runner *r, struct msg *m, const uint64_t *dk, size_t n)
+{
+	msg_forget(m);
+	m->dk_known = 1;
+	if (n > 1 && r->max_per_dest == 0)
+		n = 1;
+	if (n == 1)
+		m->dk.one = dk[0];
+	else if (n > 1) {
+		if ((m->dk.v = malloc(n * sizeof *dk)) == NULL) {
+			m->dk_known = 0;	/* none; tried again later */
+			return;
+		}
+		memcpy(m->dk.v, dk, n * sizeof *dk);
+	}
+	m->ndk = (unsigned char)n;
 }
 
 static struct dslot *
@@ -253,13 +267,13 @@ dt_add(struct runner *r, const struct msg *m, int delta)
 	if (delta > 0 && 2 * (r->dtused + m->ndk) > r->dtcap)
 		dt_rebuild(r);
 	for (k = 0; k < m->ndk; k++) {
-		struct dslot *d = dt_slot(r, m->dk[k]);
+		struct dslot *d = dt_slot(r, msg_dk(m)[k]);
 
 		if (!d->used) {
 			if (delta < 0)
 				continue;
 			d->used = 1;
-			d->key = m->dk[k];
+			d->key = msg_dk(m)[k];
 			d->n = 0;
 			r->dtused++;
 		}
@@ -285,19 +299,18 @@ dest_room(struct runner *r, struct msg *m)
 	int gone;
 	unsigned k;
 
-	if (r->max_per_dest == 0)
-		return 1;
-	/* Known even when nothing runs: this worker must be counted. */
+	/* Known even when nothing runs: this delivery must be counted,
+	 * and the first destination picks the worker. */
 	if (!m->dk_known) {
 		if (queue_run_due_dests(&r->cfg, m->id, &due, &gone, dk,
 		    QUEUE_DEST_MAX, &n) < 0 || gone)
 			return 1;
-		msg_set_dests(m, dk, n);
+		msg_set_dests(r, m, dk, n);
 	}
-	if (r->running == 0)
+	if (r->max_per_dest == 0 || r->running == 0)
 		return 1;
 	for (k = 0; k < m->ndk; k++)
-		if (dt_count(r, m->dk[k]) >= r->max_per_dest)
+		if (dt_count(r, msg_dk(m)[k]) >= r->max_per_dest)
 			return 0;
 	return 1;
 }
@@ -344,12 +357,11 @@ scan_one(const char *id, void *arg)
 		uint64_t dk[QUEUE_DEST_MAX];
 		size_t n = 0;
 
-		if (queue_run_due_dests(&r->cfg, id, &m->due, &gone,
-		    r->max_per_dest ? dk : NULL, QUEUE_DEST_MAX, &n) == 0) {
+		if (queue_run_due_dests(&r->cfg, id, &m->due, &gone, dk,
+		    QUEUE_DEST_MAX, &n) == 0) {
 			if (gone)
 				return 0;
-			if (r->max_per_dest)
-				msg_set_dests(m, dk, n);
+			msg_set_dests(r, m, dk, n);
 		}
 	}
 	r->n++;
@@ -607,6 +619,8 @@ spawn_worker(struct runner *r)
 		close(r->nudge);
 		if (sigpipe_w >= 0)
 			close(sigpipe_w);
+		if (sigpipe_r >= 0)
+			close(sigpipe_r);
 		r->cfg.stop = &worker_stop;
 		queue_worker_serve(&r->cfg, sv[1], WORKER_MAX_USE);
 		_exit(0);
@@ -624,17 +638,27 @@ spawn_worker(struct runner *r)
 /*
  * An idle worker whose last message went where this one goes (its
  * connection is likely still open), else a new worker while there is
- * room (the idle ones keep theirs), else any idle one; or NULL.
+ * room (the idle ones keep theirs), else any idle one -- for a message
+ * that needs no root, one that gave it up first, keeping the others for
+ * messages that do. NULL with *all_busy = 0: only the worker it needs
+ * is missing (one is being made room for); other messages may go on.
  */
 static struct worker *
-pick_worker(struct runner *r, uint64_t key, int privileged)
+pick_worker(struct runner *r, uint64_t key, int privileged, int *all_busy)
 {
 	struct worker *any = NULL, *dropped = NULL, *w;
-	size_t i;
+	size_t i, exiting = 0;
 
+	*all_busy = 0;
 	for (i = 0; i < r->nw; i++) {
 		w = &r->w[i];
-		if (w->fd < 0 || w->id[0])
+		if (w->fd >= 0 && !w->id[0] && w->gen != r->gen)
+			retire(w);	/* SIGHUP: not with the old config */
+		if (w->fd < 0) {
+			exiting++;
+			continue;
+		}
+		if (w->id[0])
 			continue;
 		if (privileged && w->dropped) {
 			dropped = w;
@@ -642,26 +666,36 @@ pick_worker(struct runner *r, uint64_t key, int privileged)
 		}
 		if (w->key == key)
 			return w;
-		if (any == NULL)
+		if (any == NULL || (!privileged && w->dropped && !any->dropped))
 			any = w;
 	}
-	if ((w = spawn_worker(r)) != NULL)
-		return w;
-	/* No room for the fresh worker it needs: make some. */
-	if (any == NULL && dropped != NULL)
+	if (r->nw < r->max_running) {
+		if ((w = spawn_worker(r)) != NULL)
+			return w;
+		*all_busy = any == NULL;	/* fork failed: retry later */
+		return any;
+	}
+	if (any != NULL)
+		return any;
+	/* Room for a worker with root: retire one without, unless one is
+	 * on its way out already. */
+	if (dropped != NULL && exiting == 0)
 		retire(dropped);
-	return any;
+	*all_busy = dropped == NULL;
+	return NULL;
 }
 
+/* 0 sent; -1 no idle worker at all; -2 none for this message only. */
 static int
 dispatch(struct runner *r, struct msg *m)
 {
-	uint64_t key = m->ndk ? m->dk[0] : 0;
-	struct worker *w = pick_worker(r, key, m->privileged);
+	uint64_t key = m->ndk ? msg_dk(m)[0] : 0;
+	int all_busy;
+	struct worker *w = pick_worker(r, key, m->privileged, &all_busy);
 	size_t len = strlen(m->id);
 
 	if (w == NULL)
-		return -1;
+		return all_busy ? -1 : -2;
 	if (send(w->fd, m->id, len, MSG_NOSIGNAL | MSG_DONTWAIT) !=
 	    (ssize_t)len) {
 		log_warn("worker %ld: cannot hand it %s: %s", (long)w->pid,
@@ -715,10 +749,9 @@ finished(struct runner *r, const char *id)
 		m->flush = 0;
 	}
 	/* What is left may go elsewhere: read it again. */
-	if (queue_run_due_dests(&r->cfg, m->id, &m->due, &gone,
-	    r->max_per_dest ? dk : NULL, QUEUE_DEST_MAX, &nk) == 0 && !gone &&
-	    r->max_per_dest)
-		msg_set_dests(m, dk, nk);
+	if (queue_run_due_dests(&r->cfg, m->id, &m->due, &gone, dk,
+	    QUEUE_DEST_MAX, &nk) == 0 && !gone)
+		msg_set_dests(r, m, dk, nk);
 	if (gone) {
 		m->due = INT64_MAX;
 		m->seen = 0;
@@ -756,6 +789,8 @@ worker_input(struct runner *r, struct worker *w)
 	w->id[0] = '\0';
 	w->idle_since = now_s();
 	w->dropped = st != QUEUE_WORKER_DONE;
+	if ((m = find_held(r, id, 1)) != NULL)
+		m->privileged = 0;	/* attempted: may go anywhere again */
 	finished(r, id);
 	if (st == QUEUE_WORKER_NEEDS_ROOT && (m = find_held(r, id, 0)) &&
 	    !m->gone) {
@@ -797,8 +832,16 @@ reap(struct runner *r)
 	pid_t pid;
 	int st;
 
-	while ((pid = waitpid(-1, &st, WNOHANG)) > 0)
+	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+		size_t i;
+
+		/* Its last reply may still wait in the socket. */
+		for (i = 0; i < r->nw; i++)
+			if (r->w[i].pid == pid && r->w[i].fd >= 0 &&
+			    r->w[i].id[0])
+				worker_input(r, &r->w[i]);
 		worker_exited(r, pid, st);
+	}
 	prune(r);
 }
 
@@ -944,6 +987,7 @@ run(struct runner *r)
 
 	if (pipe2(sp, O_CLOEXEC | O_NONBLOCK) < 0)
 		die_sys(EX_OSERR, "pipe");
+	sigpipe_r = sp[0];
 	sigpipe_w = sp[1];
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_signal;
@@ -958,7 +1002,7 @@ run(struct runner *r)
 	for (;;) {
 		int64_t now = now_s(), next = INT64_MAX, idle_at;
 		size_t i, idle_due = 0, npf;
-		int timeout, full = 0;
+		int timeout, full = 0, rc;
 		char b[64];
 
 		if (got_term)
@@ -998,8 +1042,8 @@ run(struct runner *r)
 				if (full || r->running >= r->max_running ||
 				    !dest_room(r, m))
 					idle_due++;
-				else if (dispatch(r, m) < 0) {
-					full = 1;	/* no worker now */
+				else if ((rc = dispatch(r, m)) < 0) {
+					full = rc == -1;	/* none idle */
 					idle_due++;
 				}
 			} else if (m->due < next) {

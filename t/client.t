@@ -17,6 +17,9 @@ import tempfile
 import threading
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "py"))
+from pmtest import dns_answers  # noqa: E402
+
 PM_BIN = os.path.abspath(os.environ.get("PM_BIN") or os.path.join(
     os.path.dirname(__file__), "..", "build"))
 PM_TOP = os.path.abspath(os.environ.get("PM_TOP") or os.path.join(
@@ -674,7 +677,8 @@ def dns_tests():
                "--host-record=mxa.test,127.0.0.1",
                "--host-record=mxb.test,127.0.0.3",
                "--host-record=implicit.test,127.0.0.1"])
-    time.sleep(0.3)
+    # ready when it answers (a fixed sleep lost the race under load)
+    ok(dns_answers(dport), "dnsmasq answers on 127.0.0.1:%d" % dport)
     dns = "127.0.0.1:%d" % dport
     # mx1 (preference 10) says 421 at the greeting; mx2 takes the mail
     busy = FakeServer(("127.0.0.2", port), greeting="421 4.3.2 busy")

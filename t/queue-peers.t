@@ -29,7 +29,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "py"))
-from pmtest import PM_BIN, Instance, Tap, free_port, wait_for, watchdog  # noqa: E402
+from pmtest import PM_BIN, Instance, Tap, dns_answers, free_port, wait_for, watchdog  # noqa: E402
 
 t = Tap()
 ROOT = os.getuid() == 0
@@ -584,8 +584,8 @@ def mx_tests():
     sink = start(["smtp-sink", "-u", "nobody", "-d", dump + "/%M.",
                   "127.0.0.1:%d" % MX_PORT, "10"])
     t.ok(wait_for(lambda: listening(MX_PORT)), "smtp-sink listens as mail.mxd.test")
-    time.sleep(0.2)   # dnsmasq binds before it answers
-    t.ok(dns.poll() is None, "dnsmasq runs on 127.0.0.1:%d" % DNS_PORT,
+    t.ok(dns_answers(DNS_PORT) and dns.poll() is None,
+         "dnsmasq answers on 127.0.0.1:%d" % DNS_PORT,
          read(os.path.join(TOP, "dnsmasq.log")))
     before = set(keep_files())
     reset_qlog()

@@ -900,6 +900,7 @@ client_deliver_cached(struct client_cache *cache,
 		    session(&j, c) == SESS_NEXT) {
 			client_cache_conn_free(c, 0);
 			c = NULL;
+			res->conn_use = 0;	/* the fresh one counts */
 		}
 	}
 	if (c == NULL && j.nfin < n)

@@ -536,6 +536,28 @@ open_lmtpd(void *arg)
 	return fd;
 }
 
+/* The local mailer as a client destination (drop_root() needs its
+ * cache key too). */
+static void
+lmtpd_dest(const struct queue_cfg *c, struct client_dest *cd,
+    struct lmtpd_open *lo)
+{
+	static struct lmtpd_open none;
+
+	memset(cd, 0, sizeof *cd);
+	cd->fd = -1;
+	cd->helo = c->hostname;
+	cd->timeout_scale_ms = c->timeout_scale_ms;
+	cd->proto = CLIENT_LMTP;
+	cd->host = "postmaster-lmtpd";
+	cd->open_fd = open_lmtpd;
+	cd->open_arg = lo ? lo : &none;
+	if (lo) {
+		lo->c = c;
+		lo->pid = -1;
+	}
+}
+
 void
 queue_run_reap(int wait_ms)
 {
@@ -607,12 +629,7 @@ attempt_client(struct job *j, const struct dest *d, const size_t *idx,
 	case D_LMTPD:
 		/* One postmaster-lmtpd per connection: a worker's cache
 		 * keeps it for the next message, like a TCP peer. */
-		cd.proto = CLIENT_LMTP;
-		cd.host = "postmaster-lmtpd";
-		cd.open_fd = open_lmtpd;
-		cd.open_arg = &lo;
-		lo.c = c;
-		lo.pid = -1;
+		lmtpd_dest(c, &cd, &lo);
 		client_deliver_cached(c->cache, &cd, &cm, r, n, &res);
 		snprintf(res.relay, sizeof res.relay, "lmtpd");
 		/* Uncached, it has had its QUIT and EOF: it is ending. */
@@ -1232,20 +1249,71 @@ queue_run_privileged(const struct queue_cfg *c)
 	return getresuid(&ru, &eu, &su) == 0 && (eu == 0 || su == 0);
 }
 
-/* A program or local delivery is due: it may have to run as another
- * user, which only a process that kept root as saved id can do. */
+/* A due delivery runs a program as another user ([pipe] user, a local
+ * name's own account, lmtpd for ~/Maildir): only a process that kept
+ * root as saved id can start it. */
 static int
 wants_privilege(const struct job *j)
 {
+	struct queue_pipe_req req;
+	struct passwd pwbuf;
 	struct dest d;
+	char sbuf[4096], why[300], maildir[512] = "";
 	size_t i;
 
 	for (i = 0; i < j->m.env.ndlv; i++) {
 		if (!due_now(j, i))
 			continue;
 		dest_of(j->c, &j->m.env.dlv[i], &d);
-		if (d.k == D_PIPE || d.k == D_CMD || d.k == D_LMTPD)
+		if (d.k == D_LMTPD) {
+			db_str(j->c->db, "lmtpd", "", "maildir", maildir,
+			    sizeof maildir);
+			if (maildir[0] == '~')
+				return 1;
+		}
+		memset(&req, 0, sizeof req);
+		if (d.k == D_PIPE && pipe_user(j->c, &d, &j->m.env.dlv[i],
+		    &pwbuf, sbuf, sizeof sbuf, &req, why, sizeof why) == 0 &&
+		    req.setuser)
 			return 1;
+	}
+	return 0;
+}
+
+static int
+any_failed(const struct job *j)
+{
+	size_t i;
+
+	for (i = 0; i < j->m.env.ndlv; i++)
+		if (j->st.d[i].status == SPOOL_ST_FAILED)
+			return 1;
+	return 0;
+}
+
+/*
+ * Gives up the saved root for good. A cached postmaster-lmtpd started
+ * as root (~/Maildir) goes first: a process that parses what remote
+ * peers send keeps no channel to one.
+ */
+static int
+drop_root(const struct queue_cfg *c, const char *id)
+{
+	struct client_dest cd;
+	struct client_conn *conn;
+	char key[CLIENT_CACHE_KEY_MAX];
+
+	if (c->cache) {
+		lmtpd_dest(c, &cd, NULL);
+		if (client_cache_key(&cd, key, sizeof key) == 0 &&
+		    (conn = client_cache_get(c->cache, key)) != NULL)
+			client_cache_conn_free(conn, 1);
+		queue_run_reap(1000);
+	}
+	if (setresgid(c->gid, c->gid, c->gid) < 0 ||
+	    setresuid(c->uid, c->uid, c->uid) < 0) {
+		log_err("%s: cannot drop privileges: %s", id, strerror(errno));
+		return -1;
 	}
 	return 0;
 }
@@ -1290,12 +1358,13 @@ queue_run_message(const struct queue_cfg *c, const char *id, int64_t now)
 	/* Only a network delivery costs the worker its root: one that
 	 * keeps it can go on starting programs for later messages. */
 	if (c->root && queue_run_privileged(c) && wants_network(&j, done) &&
-	    (setresgid(c->gid, c->gid, c->gid) < 0 ||
-	    setresuid(c->uid, c->uid, c->uid) < 0)) {
-		log_err("%s: cannot drop privileges: %s", id, strerror(errno));
+	    drop_root(c, id) < 0)
 		goto out;
-	}
 	if (run_groups(&j, 1, done) < 0)
+		goto out;
+	/* A bounce quotes the message: built without root too. */
+	if (c->root && queue_run_privileged(c) && any_failed(&j) &&
+	    drop_root(c, id) < 0)
 		goto out;
 	if (!(c->stop && *c->stop)) {
 		bounces(&j);

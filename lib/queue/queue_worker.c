@@ -49,14 +49,15 @@ queue_worker_serve(struct queue_cfg *c, int fd, unsigned max_msgs)
 		id[n] = '\0';
 		r = queue_run_message(c, id, (int64_t)time(NULL));
 		done++;
-		if (c->cache)
-			client_cache_expire(c->cache);
-		queue_run_reap(0);
 		id[n] = r == QUEUE_RUN_NEEDS_ROOT ? QUEUE_WORKER_NEEDS_ROOT :
 		    queue_run_privileged(c) ? QUEUE_WORKER_DONE :
 		    QUEUE_WORKER_DONE_DROPPED;
 		if (send(fd, id, (size_t)n + 1, MSG_NOSIGNAL) < 0)
 			break;
+		/* After the reply: a slow QUIT must not hold it back. */
+		if (c->cache)
+			client_cache_expire(c->cache);
+		queue_run_reap(0);
 	}
 	if (c->cache) {
 		client_cache_close(c->cache);

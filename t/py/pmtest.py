@@ -69,6 +69,25 @@ def wait_for(cond, secs=15, step=0.05):
     return cond()
 
 
+def dns_answers(port, secs=15):
+    """Asks 127.0.0.1:port for implicit.test A until a reply comes."""
+    q = (b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00"
+         b"\x08implicit\x04test\x00\x00\x01\x00\x01")
+    end = time.monotonic() + secs
+    while time.monotonic() < end:
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.settimeout(0.2)
+        try:
+            s.sendto(q, ("127.0.0.1", port))
+            if s.recv(512)[:2] == b"\x12\x34":
+                return True
+        except OSError:
+            time.sleep(0.05)
+        finally:
+            s.close()
+    return False
+
+
 def free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
