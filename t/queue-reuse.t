@@ -23,17 +23,26 @@ command and every message (by the queue id in smtpd's Received field):
     ordinary QUIT), so the next message, which the runner hands that
     worker at once (it looks idle), reaches the server within 4 s.
 
-About 28 s.
+Then a runner each, on a fresh log:
+  - the default configuration (no max-per-destination): 8 pairs of
+    messages to two servers, each server gets one connection for its 8;
+  - three workers that gave up root, then a message for a program run as
+    daemon: one of them is retired to make room, not all three.
+
+About 31 s.
 
 Loopback only. Every server started here is stopped here, also on an
 early exit (atexit, SIGALRM, SIGTERM)."""
 import atexit
 import collections
 import os
+import pwd
+import random
 import re
 import shutil
 import signal
 import smtplib
+import socket
 import socketserver
 import subprocess
 import sys
@@ -101,6 +110,7 @@ class Sink(socketserver.ThreadingTCPServer):
         self.slow = set()            # subjects held back once
         self.slowed = {}             # subject -> the Conn that held it
         self.slow_seen = threading.Event()
+        self.release = threading.Event()   # ends the holds before SLOW_SECS
 
     def new_conn(self, port):
         with self.lock:
@@ -172,7 +182,7 @@ class Handler(socketserver.StreamRequestHandler):
                             s.slowed[m["subject"]] = c
                     if hold:
                         s.slow_seen.set()
-                        time.sleep(SLOW_SECS)
+                        s.release.wait(SLOW_SECS)
                     say("250 2.0.0 Ok: queued as c%dm%d" % (c.n, m["k"]))
                     c.last = time.monotonic()
                     if s.drop_after and len(c.msgs) >= s.drop_after:
@@ -198,37 +208,58 @@ class Handler(socketserver.StreamRequestHandler):
             c.closed = time.monotonic()
 
 
-SINK = Sink()
-SINK_PORT = SINK.server_address[1]
-threading.Thread(target=SINK.serve_forever, daemon=True).start()
+SINKS = []
+
+
+def new_sink():
+    s = Sink()
+    s.port = s.server_address[1]
+    threading.Thread(target=s.serve_forever, daemon=True).start()
+    SINKS.append(s)
+    return s
+
+
+SINK = new_sink()
+SINK_PORT = SINK.port
 
 # ---------------------------------------------------------------- the setup
 
 inst = Instance(name="mx.test")
-# Instance routes @example.test to a local name first; this test's table
-# sends it to the server above instead.
-with open(inst.cf, "w") as f:
-    f.write("""[core]
+QLOG = os.path.join(inst.dir, "queue.log")
+RUNNER = []
+
+
+def relay(name, port):
+    return '[relay "%s"]\naddress = 127.0.0.1:%d\n' % (name, port)
+
+
+def configure(core, routes, targets):
+    """Writes and compiles the configuration: more [core] lines, the
+    routing table's lines, the targets' sections. (Instance routes
+    @example.test to a local name first; this test's tables replace it.)"""
+    with open(inst.cf, "w") as f:
+        f.write("""[core]
 hostname = mx.test
 user-id = nobody
 group-id = nogroup
 spool-directory = "{spool}"
-queue-concurrency = 2
 retry-interval = 1s
+{core}
 
 [smtpd "mx.test"]
 routing-table = ext
 
 [route "ext"]
-@example.test sink
+{routes}
 
-[relay "sink"]
-address = 127.0.0.1:{port}
-""".format(spool=inst.spool, port=SINK_PORT))
-subprocess.run([os.path.join(PM_BIN, "postmaster-cfcompile"), "-c", inst.cf,
-                "-o", inst.cdb], check=True)
-QLOG = os.path.join(inst.dir, "queue.log")
-RUNNER = []
+{targets}""".format(spool=inst.spool, core=core, routes=routes,
+                    targets=targets))
+    subprocess.run([os.path.join(PM_BIN, "postmaster-cfcompile"), "-c",
+                    inst.cf, "-o", inst.cdb], check=True)
+
+
+configure("queue-concurrency = 2", "@example.test sink",
+          relay("sink", SINK_PORT))
 
 
 def stop_runner(p, grace=25):
@@ -246,8 +277,9 @@ def stop_runner(p, grace=25):
 def cleanup():
     while RUNNER:
         stop_runner(RUNNER.pop())
-    SINK.shutdown()
-    SINK.server_close()
+    for s in SINKS:
+        s.shutdown()
+        s.server_close()
 
 
 atexit.register(cleanup)    # runs before the Instance's own (LIFO)
@@ -322,24 +354,26 @@ def fds(pid):
     return sorted(out)
 
 
-def spool(subjects):
-    """Sends one message per subject in one SMTP session to smtpd; returns
-    the queue ids in order."""
+def spool(subjects, rcpts=None):
+    """Sends one message per subject in one SMTP session to smtpd, each to
+    its recipient in rcpts (default rcpt@example.test); returns the queue
+    ids in order."""
     s = smtplib.SMTP("127.0.0.1", SMTPD_PORT, local_hostname="client.test",
                      timeout=30)
     s.ehlo("client.test")
     ids = []
-    for subj in subjects:
+    for subj, rcpt in zip(subjects, rcpts or ["rcpt@example.test"] *
+                          len(subjects)):
         if s.mail("sender@client.test")[0] != 250 or \
-                s.rcpt("rcpt@example.test")[0] != 250:
+                s.rcpt(rcpt)[0] != 250:
             ids.append(None)
             s.rset()
             continue
-        code, msg = s.data(("From: <sender@client.test>\r\nTo: <rcpt@example.test>"
+        code, msg = s.data(("From: <sender@client.test>\r\nTo: <%s>"
                             "\r\nSubject: %s\r\nMessage-ID: <%s.%d@client.test>\r\n"
                             "\r\nbody of %s\r\n.leading dot\r\n")
-                           % (subj, subj.replace(" ", "-"), time.monotonic_ns(),
-                              subj))
+                           % (rcpt, subj, subj.replace(" ", "-"),
+                              time.monotonic_ns(), subj))
         m = re.search(rb"queued as ([0-9A-F]+)", msg)
         ids.append(m.group(1).decode() if code == 250 and m else None)
     s.quit()
@@ -365,12 +399,16 @@ def sent_lines(ids):
     return out
 
 
-def delivered(ids):
-    """Every id has its sent line and its removed line."""
+def removed(ids):
+    """Every id has its removed line."""
     log = qlog()
     return all(i and re.search(r"(?m)^postmaster-queue\[%s\]: info: %s removed$"
-                               % (i, i), log) for i in ids) and \
-        len(sent_lines(set(ids))) == len(ids)
+                               % (i, i), log) for i in ids)
+
+
+def delivered(ids):
+    """Every id has its sent line and its removed line."""
+    return removed(ids) and len(sent_lines(set(ids))) == len(ids)
 
 
 def received(ids):
@@ -433,12 +471,20 @@ def sanitizer_reports():
             "runtime error:" in l]
 
 
+def start_runner(env=None):
+    """A runner on a fresh log."""
+    open(QLOG, "w").close()
+    p = subprocess.Popen([QUEUE, "-C", inst.cdb], stdin=subprocess.DEVNULL,
+                         stdout=subprocess.DEVNULL, stderr=open(QLOG, "a"),
+                         env=dict(os.environ, **(env or {})))
+    RUNNER.append(p)
+    t.ok(wait_for(lambda: "started:" in qlog(), 10), "the runner started",
+         qlog())
+    return p
+
+
 SMTPD_PORT = inst.tcpserver()
-open(QLOG, "w").close()
-runner = subprocess.Popen([QUEUE, "-C", inst.cdb], stdin=subprocess.DEVNULL,
-                          stdout=subprocess.DEVNULL, stderr=open(QLOG, "a"))
-RUNNER.append(runner)
-t.ok(wait_for(lambda: "started:" in qlog(), 10), "the runner started", qlog())
+runner = start_runner()
 
 # --------------------------------------- 30 messages over at most 2 connections
 
@@ -686,4 +732,129 @@ t.like(qlog(), "SIGTERM: stopping, 0 deliveries in flight", "and says so")
 t.ok(wait_for(lambda: all(c.closed for c in SINK.conns), 3),
      "every connection to the server is closed")
 t.is_(sanitizer_reports(), [], "no sanitizer reports")
+
+
+def end_runner(p):
+    t.is_(stop_runner(p), 0, "SIGTERM: the runner exits 0")
+    t.is_(sanitizer_reports(), [], "no sanitizer reports")
+
+
+# ------- the default configuration: each destination keeps its worker
+#
+# No max-per-destination line: the runner still reads each message's
+# destination, and hands it to the idle worker whose last message went
+# there. Two servers, 2 workers, 8 pairs (a.test and b.test in a random
+# order), each pair spooled while the runner is stopped so that both are
+# due in one pass, and delivered before the next one comes (the runner's
+# STATUS says 0 in delivery: both workers are idle again).
+
+class Status:
+    """The runner's sd_notify STATUS= lines, as they come."""
+
+    def __init__(self):
+        self.path = os.path.join(inst.dir, "notify.sock")
+        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.s.bind(self.path)
+        os.chmod(self.path, 0o777)
+        self.s.setblocking(False)
+        self.lines = []
+
+    def get(self):
+        while True:
+            try:
+                d = self.s.recv(4096).decode()
+            except BlockingIOError:
+                return self.lines
+            self.lines += [l for l in d.split("\n") if l.startswith("STATUS=")]
+
+    def idle_since(self, n):
+        """A STATUS after the first n says nothing is in delivery."""
+        st = self.get()
+        return len(st) > n and st[-1].endswith(" 0 in delivery")
+
+
+SINK_A, SINK_B = new_sink(), new_sink()
+status = Status()
+configure("queue-concurrency = 2", "@a.test a\n@b.test b",
+          relay("a", SINK_A.port) + relay("b", SINK_B.port))
+runner = start_runner({"NOTIFY_SOCKET": status.path})
+rng = random.Random(4)
+pairs = [rng.sample("ab", 2) for _ in range(8)]
+t.ok({"ab", "ba"} == {"".join(p) for p in pairs},
+     "the pairs come in both orders (%s)" % " ".join("".join(p) for p in pairs))
+ids_ab = {"a": [], "b": []}
+for k, pair in enumerate(pairs):
+    seen = len(status.get())
+    runner.send_signal(signal.SIGSTOP)
+    ids = spool(["pair %d %s" % (k, d) for d in pair],
+                ["r@%s.test" % d for d in pair])
+    runner.send_signal(signal.SIGCONT)
+    for d, i in zip(pair, ids):
+        ids_ab[d].append(i)
+    if not wait_for(lambda: removed(ids) and status.idle_since(seen), 10):
+        break
+t.ok(k == 7 and removed(ids_ab["a"] + ids_ab["b"]) and
+     status.idle_since(seen), "8 pairs delivered, one after the other",
+     qlog()[-2000:])
+t.is_([[len(c.msgs) for c in sk.conns] for sk in (SINK_A, SINK_B)],
+      [[8], [8]], "each server: one connection, carrying its 8 messages")
+t.is_([sorted(m["qid"] for m in sk.messages()) for sk in (SINK_A, SINK_B)],
+      [sorted(ids_ab["a"]), sorted(ids_ab["b"])],
+      "the a.test messages at a, the b.test ones at b")
+end_runner(runner)
+
+# ----- a message that needs root retires one worker that gave it up, not all
+#
+# Three workers deliver to a server that never answers QUIT (it holds
+# its replies to the data until all three are there): they give up root.
+# Then a message for a program run as daemon: one of the idle workers is
+# retired to make room for one with root -- its QUIT waits 2 s for the
+# reply -- and not, pass after pass, the other two as well.
+
+SINK_C = new_sink()
+OUT = os.path.join(inst.dir, "out")
+os.mkdir(OUT)
+os.chmod(OUT, 0o777)
+ASUSER = os.path.join(inst.dir, "asuser")
+with open(ASUSER, "w") as f:
+    f.write("#!/bin/sh\nid -un >>%s/asuser\ncat >/dev/null\n" % OUT)
+os.chmod(ASUSER, 0o755)
+configure("queue-concurrency = 3",
+          "@example.test sink\nasuser@other.test asuser",
+          relay("sink", SINK_C.port) +
+          '[pipe "asuser"]\nexec = "%s"\nuser = daemon\n' % ASUSER)
+runner = start_runner()
+SINK_C.mute_quit = True
+SINK_C.slow.update("cascade %d" % i for i in range(3))
+idsc = spool(["cascade %d" % i for i in range(3)])
+t.ok(wait_for(lambda: len(SINK_C.slowed) == 3, 10),
+     "three messages at the server at once, on %d connections"
+     % len(SINK_C.conns))
+SINK_C.release.set()
+t.ok(wait_for(lambda: removed(idsc), 10), "and delivered", qlog()[-2000:])
+w3 = children(runner.pid)
+nobody = pwd.getpwnam("nobody").pw_uid
+
+
+def uids(pid):
+    with open("/proc/%d/status" % pid) as f:
+        return [int(u) for u in re.search(r"(?m)^Uid:\s+(.*)$",
+                                          f.read()).group(1).split()]
+
+
+t.is_([uids(p) for p in sorted(w3)], [[nobody] * 4] * 3,
+      "by three workers that gave up root for good")
+spooled = time.monotonic()
+idsu = spool(["as daemon"], ["asuser@other.test"])
+wait_for(lambda: removed(idsu), 6)
+took = secs(spooled, time.monotonic())
+quits = [c.n for c in SINK_C.conns if c.quit]
+t.ok(removed(idsu) and took <= 4.0,
+     "a message for a program run as daemon is delivered within 4 s (%s s)"
+     % took, qlog()[-2000:])
+t.is_(len(quits), 1, "one connection got QUIT meanwhile: one worker retired")
+with open(os.path.join(OUT, "asuser")) as f:
+    t.is_(f.read(), "daemon\n", "the program ran once, as daemon")
+SINK_C.mute_quit = False
+end_runner(runner)
 t.done()
