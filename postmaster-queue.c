@@ -15,6 +15,7 @@
 #include <getopt.h>
 #include <grp.h>
 #include <limits.h>
+#include <malloc.h>
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
@@ -1363,6 +1364,10 @@ main(int argc, char **argv)
 	int opt, mode = 0, rc;
 
 	log_init(argv[0]);
+	/* A fixed threshold: glibc would otherwise raise it after the
+	 * first large temporary (a trim's sort array) is freed, and keep
+	 * the next ones on the heap -- resident for good. */
+	mallopt(M_MMAP_THRESHOLD, 64 * 1024);
 	r.cdb_path = "/etc/postmaster.cdb";
 	while ((opt = getopt_long(argc, argv, "C:h", opts, NULL)) != -1) {
 		switch (opt) {
