@@ -25,3 +25,5 @@ echo "== postmaster-smtpd vs a private Postfix (bench/smtpd.sh; root)"
 if [ "$(id -u)" = 0 ]; then BUILD="$B" sh bench/smtpd.sh; else echo "skipped: needs root"; fi
 echo "== postmaster-queue end to end vs a private Postfix, and the 100,000-message scan (bench/queue.sh; root)"
 if [ "$(id -u)" = 0 ]; then BUILD="$B" sh bench/queue.sh; else echo "skipped: needs root"; fi
+echo "== postmaster-queue under 500 SIGKILLs during delivery (bench/crash.sh; root)"
+if [ "$(id -u)" = 0 ]; then BUILD="$B" sh bench/crash.sh; else echo "skipped: needs root"; fi
