@@ -1301,9 +1301,10 @@ drop_root(const struct queue_cfg *c, const char *id)
 {
 	struct client_dest cd;
 	struct client_conn *conn;
-	char key[CLIENT_CACHE_KEY_MAX];
+	char key[CLIENT_CACHE_KEY_MAX], maildir[512] = "";
 
-	if (c->cache) {
+	db_str(c->db, "lmtpd", "", "maildir", maildir, sizeof maildir);
+	if (c->cache && maildir[0] == '~') {
 		lmtpd_dest(c, &cd, NULL);
 		if (client_cache_key(&cd, key, sizeof key) == 0 &&
 		    (conn = client_cache_get(c->cache, key)) != NULL)
