@@ -477,6 +477,48 @@ retry-max-interval = 1s" 1s
 else
 	for i in 1 2 3 4 5 6 7 8; do skip "not root: no program as another user"; done
 fi
+
+# A postmaster-lmtpd started as root (~/Maildir) stays cached for local
+# mail, but not past the worker's drop of root before a network delivery.
+LU=pmqlm$$
+if [ "$(id -u)" = 0 ] && useradd -M -d "$T_TMP/home/$LU" -s /usr/sbin/nologin "$LU"; then
+	trap 'userdel "$LU" 2>/dev/null; t_cleanup' EXIT
+	mkdir -p "home/$LU" && chown "$LU" "home/$LU"
+	cfg "queue-concurrency = 1"
+	sed -i "s|^maildir = .*|maildir = \"~/Maildir\"|; s|^local@example.org joe\$|local@example.org $LU|" q.cf
+	"$CF" -c q.cf -o q.cdb
+	root_lmtpd() { # lmtpd processes running as root under this runner's workers
+		ps -eo pid=,ppid=,user=,args= | awk -v q="$qp" '
+		    { pp[$1] = $2 }
+		    $3 == "root" && $4 == "postmaster-lmtpd" { c[$1] = $2 }
+		    END { n = 0; for (p in c) if (pp[c[p]] == q) n++; print n }'
+	}
+	: >queue.log
+	"$Q" -C q.cdb 2>>queue.log &
+	qp=$!
+	waitlog 10 queue.log "started:"
+	id_l=$(smtp sender@example.net local@example.org)
+	waitlog 10 queue.log "$id_l removed"
+	is "$(root_lmtpd)" 1 "the worker keeps its root postmaster-lmtpd (~/Maildir) for the next local message"
+	id_n=$(smtp sender@example.net relay@example.org)
+	waitlog 10 queue.log "$id_n removed"
+	is "$(root_lmtpd)" 0 "and closes it when it gives up root for a network delivery"
+	id_l2=$(smtp sender@example.net local@example.org)
+	waitlog 10 queue.log "$id_l2 removed"
+	is "$(ls "home/$LU/Maildir/new" | wc -l | tr -d ' ')" 2 "the next local message is delivered as the user all the same"
+	is "$(stat -c %U "home/$LU/Maildir/new/$(ls "home/$LU/Maildir/new" | tail -1)")" "$LU" "its file belongs to the user"
+	# Unused for 5 s, the cached lmtpd gets QUIT; it is reaped, not left
+	# a zombie under the idle worker.
+	sleep 7
+	is "$(ps -eo pid=,ppid=,comm= | awk -v q="$qp" '
+	    { pp[$1] = $2; if ($3 ~ /^postmaster-lmtp/) c[$1] = $2 }
+	    END { n = 0; for (p in c) if (pp[c[p]] == q) n++; print n }')" 0 \
+	    "the idle lmtpd is closed and reaped (no zombie) while the worker lives"
+	kill -TERM $qp
+	wait $qp
+else
+	for i in 1 2 3 4 5; do skip "not root or no useradd: no root lmtpd"; done
+fi
 kill $sp 2>/dev/null
 
 # --- SIGKILL at random instants during heavy delivery ----------------------

@@ -558,7 +558,7 @@ lmtpd_dest(const struct queue_cfg *c, struct client_dest *cd,
 	}
 }
 
-void
+int
 queue_run_reap(int wait_ms)
 {
 	int64_t end = client_conn_now_ms() + wait_ms;
@@ -568,8 +568,10 @@ queue_run_reap(int wait_ms)
 	for (;;) {
 		while ((p = waitpid(-1, NULL, WNOHANG)) > 0)
 			;
-		if (p < 0 || client_conn_now_ms() >= end)
-			return;	/* ECHILD: none left */
+		if (p < 0)
+			return 0;	/* ECHILD: none left */
+		if (client_conn_now_ms() >= end)
+			return 1;
 		nanosleep(&ts, NULL);
 	}
 }

@@ -111,9 +111,10 @@ int queue_run_due_dests(const struct queue_cfg *c, const char *id,
  * Reaps the children left behind by cached connections (the
  * postmaster-lmtpd of a closed one), waiting up to wait_ms for all of
  * them to end; a worker calls it between messages (0) and before it
- * exits. Only where no other child is being waited for.
+ * exits. Only where no other child is being waited for. Returns 1 while
+ * some are still running, 0 when none is left.
  */
-void queue_run_reap(int wait_ms);
+int queue_run_reap(int wait_ms);
 
 /* Sets every PENDING delivery's next attempt to 0 (--flush, no runner). */
 int queue_run_flush(const struct queue_cfg *c, const char *id);

@@ -15,6 +15,7 @@ queue_worker_serve(struct queue_cfg *c, int fd, unsigned max_msgs)
 {
 	struct client_cache cache;
 	unsigned done = 0;
+	int kids = 0;	/* a closed connection's mailer still exiting */
 
 	if (client_cache_init(&cache, 0, QUEUE_WORKER_CONN_IDLE_MS,
 	    QUEUE_WORKER_CONN_AGE_MS) == 0)
@@ -25,16 +26,18 @@ queue_worker_serve(struct queue_cfg *c, int fd, unsigned max_msgs)
 		ssize_t n;
 		int r;
 
-		/* Wake up now and then only to close idle connections. */
-		r = poll(&p, 1, c->cache && client_cache_count(c->cache) ?
-		    1000 : -1);
+		/* Wake up now and then only to close idle connections and
+		 * to reap the mailers of closed ones. */
+		r = poll(&p, 1, kids || (c->cache &&
+		    client_cache_count(c->cache)) ? 1000 : -1);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0)
 			break;
 		if (r == 0) {
-			client_cache_expire(c->cache);
-			queue_run_reap(0);
+			if (c->cache)
+				client_cache_expire(c->cache);
+			kids = queue_run_reap(0);
 			continue;
 		}
 		n = recv(fd, id, sizeof id, 0);
@@ -57,7 +60,7 @@ queue_worker_serve(struct queue_cfg *c, int fd, unsigned max_msgs)
 		/* After the reply: a slow QUIT must not hold it back. */
 		if (c->cache)
 			client_cache_expire(c->cache);
-		queue_run_reap(0);
+		kids = queue_run_reap(0);
 	}
 	if (c->cache) {
 		client_cache_close(c->cache);
