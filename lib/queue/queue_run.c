@@ -474,6 +474,17 @@ split_address(const char *a, char *host, size_t cap, unsigned *port)
 	snprintf(host, cap, "%s", a);
 }
 
+/* "~/Maildir" delivers as each system user: postmaster-lmtpd needs
+ * root. */
+static int
+lmtpd_as_users(const struct queue_cfg *c)
+{
+	char maildir[512] = "";
+
+	db_str(c->db, "lmtpd", "", "maildir", maildir, sizeof maildir);
+	return maildir[0] == '~';
+}
+
 /* postmaster-lmtpd -C CDB on a socketpair: fd 0 and 1 are its end. */
 static pid_t
 spawn_lmtpd(const struct queue_cfg *c, int *fd)
@@ -481,13 +492,9 @@ spawn_lmtpd(const struct queue_cfg *c, int *fd)
 	char *argv[] = { (char *)"postmaster-lmtpd", (char *)"-C",
 		(char *)c->cdb_path, NULL };
 	char *envp[] = { (char *)"PATH=/usr/bin:/bin", NULL };
-	char maildir[512] = "";
-	int sv[2], asroot;
+	int sv[2], asroot = c->root && lmtpd_as_users(c);
 	pid_t pid;
 
-	/* "~/Maildir" delivers as each system user: lmtpd needs root. */
-	db_str(c->db, "lmtpd", "", "maildir", maildir, sizeof maildir);
-	asroot = c->root && maildir[0] == '~';
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
 		return -1;
 	if ((pid = fork()) < 0) {
@@ -1260,19 +1267,15 @@ wants_privilege(const struct job *j)
 	struct queue_pipe_req req;
 	struct passwd pwbuf;
 	struct dest d;
-	char sbuf[4096], why[300], maildir[512] = "";
+	char sbuf[4096], why[300];
 	size_t i;
 
 	for (i = 0; i < j->m.env.ndlv; i++) {
 		if (!due_now(j, i))
 			continue;
 		dest_of(j->c, &j->m.env.dlv[i], &d);
-		if (d.k == D_LMTPD) {
-			db_str(j->c->db, "lmtpd", "", "maildir", maildir,
-			    sizeof maildir);
-			if (maildir[0] == '~')
-				return 1;
-		}
+		if (d.k == D_LMTPD && lmtpd_as_users(j->c))
+			return 1;
 		memset(&req, 0, sizeof req);
 		if (d.k == D_PIPE && pipe_user(j->c, &d, &j->m.env.dlv[i],
 		    &pwbuf, sbuf, sizeof sbuf, &req, why, sizeof why) == 0 &&
@@ -1303,10 +1306,9 @@ drop_root(const struct queue_cfg *c, const char *id)
 {
 	struct client_dest cd;
 	struct client_conn *conn;
-	char key[CLIENT_CACHE_KEY_MAX], maildir[512] = "";
+	char key[CLIENT_CACHE_KEY_MAX];
 
-	db_str(c->db, "lmtpd", "", "maildir", maildir, sizeof maildir);
-	if (c->cache && maildir[0] == '~') {
+	if (c->cache && lmtpd_as_users(c)) {
 		lmtpd_dest(c, &cd, NULL);
 		if (client_cache_key(&cd, key, sizeof key) == 0 &&
 		    (conn = client_cache_get(c->cache, key)) != NULL)
