@@ -18,7 +18,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "py"))
-from pmtest import dns_answers  # noqa: E402
+from pmtest import dns_answers, end_process  # noqa: E402
 
 PM_BIN = os.path.abspath(os.environ.get("PM_BIN") or os.path.join(
     os.path.dirname(__file__), "..", "build"))
@@ -53,13 +53,7 @@ def cleanup():
     for s in SERVERS:
         s.stop()
     for p in PROCS:
-        if p.poll() is None:
-            p.terminate()
-            try:
-                p.wait(5)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
+        end_process(p, 5)
     shutil.rmtree(TMP, ignore_errors=True)
 
 
@@ -360,13 +354,7 @@ def start(argv, **kw):
 
 
 def stop(p):
-    if p.poll() is None:
-        p.terminate()
-        try:
-            p.wait(5)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
+    end_process(p, 5)
 
 
 MSG = (b"From: a@example.test\r\nTo: b@example.test\r\nSubject: dots\r\n"

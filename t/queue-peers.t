@@ -29,7 +29,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "py"))
-from pmtest import PM_BIN, Instance, Tap, dns_answers, free_port, wait_for, watchdog  # noqa: E402
+from pmtest import PM_BIN, Instance, Tap, dns_answers, end_process, free_port, wait_for, watchdog  # noqa: E402
 
 t = Tap()
 ROOT = os.getuid() == 0
@@ -60,13 +60,7 @@ def cleanup():
         subprocess.run(argv, capture_output=True, timeout=30)
     del STOPS[:]
     for p in PROCS:
-        if p.poll() is None:
-            p.terminate()
-            try:
-                p.wait(10)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
+        end_process(p)
     del PROCS[:]
     shutil.rmtree(TOP, ignore_errors=True)
 
@@ -83,13 +77,7 @@ def start(argv, **kw):
 
 
 def stop(p):
-    if p.poll() is None:
-        p.terminate()
-        try:
-            p.wait(10)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
+    end_process(p)
     if p in PROCS:
         PROCS.remove(p)
 

@@ -50,7 +50,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "py"))
-from pmtest import PM_BIN, Instance, Tap, wait_for, watchdog  # noqa: E402
+from pmtest import PM_BIN, Instance, Tap, end_process, wait_for, watchdog  # noqa: E402
 
 t = Tap()
 if os.getuid() != 0:
@@ -262,21 +262,9 @@ configure("queue-concurrency = 2", "@example.test sink",
           relay("sink", SINK_PORT))
 
 
-def stop_runner(p, grace=25):
-    """SIGTERM; SIGKILL if p is still there after grace seconds. Returns
-    p's exit status, None if it had to be killed."""
-    if p.poll() is None:
-        p.terminate()
-        if not wait_for(lambda: p.poll() is not None, grace, 0.1):
-            p.kill()
-            p.wait()
-            return None
-    return p.returncode
-
-
 def cleanup():
     while RUNNER:
-        stop_runner(RUNNER.pop())
+        end_process(RUNNER.pop(), 25)
     for s in SINKS:
         s.shutdown()
         s.server_close()
@@ -727,7 +715,7 @@ t.is_(len(re.findall(r"status=sent", qlog())), len(allids),
 t.is_(len(re.findall(r"status=(deferred|bounced)", qlog())), 0,
       "no deferral or bounce in all")
 t.is_(inst.queue(), [], "the queue is empty")
-t.is_(stop_runner(runner), 0, "SIGTERM: the runner exits 0")
+t.is_(end_process(runner, 25), 0, "SIGTERM: the runner exits 0")
 t.like(qlog(), "SIGTERM: stopping, 0 deliveries in flight", "and says so")
 t.ok(wait_for(lambda: all(c.closed for c in SINK.conns), 3),
      "every connection to the server is closed")
@@ -735,7 +723,7 @@ t.is_(sanitizer_reports(), [], "no sanitizer reports")
 
 
 def end_runner(p):
-    t.is_(stop_runner(p), 0, "SIGTERM: the runner exits 0")
+    t.is_(end_process(p, 25), 0, "SIGTERM: the runner exits 0")
     t.is_(sanitizer_reports(), [], "no sanitizer reports")
 
 

@@ -88,6 +88,20 @@ def dns_answers(port, secs=15):
     return False
 
 
+def end_process(p, grace=10):
+    """SIGTERM, then SIGKILL if p is still there after grace seconds.
+    Returns p's exit status, None if it had to be killed."""
+    if p.poll() is None:
+        p.terminate()
+        try:
+            p.wait(grace)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+            return None
+    return p.returncode
+
+
 def free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
@@ -156,9 +170,7 @@ class Instance:
 
     def close(self):
         for p in self.procs:
-            if p.poll() is None:
-                p.terminate()
-                p.wait()
+            end_process(p)
         self.procs = []
         shutil.rmtree(self.dir, ignore_errors=True)
 
