@@ -117,6 +117,7 @@ struct runner {
 	struct worker *w;		/* max_running slots, nw used */
 	size_t nw;
 	unsigned gen;			/* bumped by SIGHUP */
+	unsigned worker_max_use;	/* WORKER_MAX_USE */
 	size_t max_per_dest;	/* 0: no limit */
 	struct dslot *dt;	/* dtcap slots, a power of two */
 	size_t dtcap, dtused;
@@ -623,7 +624,7 @@ spawn_worker(struct runner *r)
 		if (sigpipe_r >= 0)
 			close(sigpipe_r);
 		r->cfg.stop = &worker_stop;
-		queue_worker_serve(&r->cfg, sv[1], WORKER_MAX_USE);
+		queue_worker_serve(&r->cfg, sv[1], r->worker_max_use);
 		_exit(0);
 	}
 	close(sv[1]);
@@ -801,7 +802,7 @@ worker_input(struct runner *r, struct worker *w)
 		m->tried = 0;	/* --once: it was not attempted */
 	}
 	prune(r);
-	if (w->used >= WORKER_MAX_USE || w->gen != r->gen)
+	if (w->used >= r->worker_max_use || w->gen != r->gen)
 		retire(w);
 }
 
@@ -1423,6 +1424,12 @@ main(int argc, char **argv)
 	r.window = WINDOW_DEFAULT;
 	if (getenv("PM_QUEUE_WINDOW"))	/* tests */
 		r.window = (size_t)strtoul(getenv("PM_QUEUE_WINDOW"), NULL, 10);
+	r.worker_max_use = WORKER_MAX_USE;
+	if (getenv("PM_QUEUE_WORKER_MAX_USE"))	/* tests */
+		r.worker_max_use = (unsigned)strtoul(
+		    getenv("PM_QUEUE_WORKER_MAX_USE"), NULL, 10);
+	if (r.worker_max_use == 0)
+		r.worker_max_use = WORKER_MAX_USE;
 	r.rest_due = INT64_MAX;
 	if (r.max_per_dest >= r.max_running)
 		r.max_per_dest = 0;	/* the global limit bites first */

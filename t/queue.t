@@ -278,6 +278,21 @@ is "$(ls mail/joe/Maildir/new | wc -l | tr -d ' ')" 6 "joe's Maildir has the six
 ok $(! pgrep -f "postmaster-lmtpd -C $T_TMP/q.cdb" >/dev/null; echo $?) "no postmaster-lmtpd left running"
 cfg ""
 
+# A worker is replaced after its WORKER_MAX_USE messages (3 here): seven
+# messages on one worker slot are delivered by three worker processes.
+printf '#!/bin/sh\necho $PPID >>%s/out/ppids\ncat >/dev/null\n' "$T_TMP" >bin/ppid
+chmod 755 bin/ppid
+sed -i "s|^\[pipe \"ok\"\]|[pipe \"ppid\"]\nexec = \"$T_TMP/bin/ppid\"\n[pipe \"ok\"]|; s|^ok@example.org ok\$|ok@example.org ok\nppid@example.org ppid|; s|^\[core\]\$|[core]\nqueue-concurrency = 1|" q.cf
+"$CF" -c q.cf -o q.cdb
+: >out/ppids
+chmod 666 out/ppids
+python3 smtp.py "$S" q.cdb 7 x sender@example.net ppid@example.org >/dev/null
+PM_QUEUE_WORKER_MAX_USE=3 "$Q" -C q.cdb --once 2>>queue.log
+is "$(wc -l <out/ppids | tr -d ' ')" 7 "seven messages through the program"
+is "$(sort out/ppids | uniq -c | awk '{ print $1 }' | sort -n | tr '\n' ' ')" "1 3 3 " \
+    "three workers: 3 + 3 + 1 messages (a worker retires after its quota)"
+cfg ""
+
 # --- sd_notify READY and STATUS, SIGTERM, pid file --------------------------
 cat >notify.py <<'EOF'
 import socket, sys, os
