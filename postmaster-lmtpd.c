@@ -509,8 +509,12 @@ main(int argc, char **argv)
 	cfg.hostname = d.hostname;
 	cfg.accept_mail = 1;
 	cfg.lmtp_only = 1;
-	/* RFC 2033: no BINARYMIME/SMTPUTF8 promise we have not tested. */
-	cfg.ext = SMTP_EXT_SIZE | SMTP_EXT_8BITMIME;
+	/*
+	 * A Maildir stores octets: UTF-8 addresses and headers go in as they
+	 * came (RFC 6531 3.1 applies to LMTP too; RFC 6532 3.2). No
+	 * BINARYMIME: readers expect LF text, the queue converts for us.
+	 */
+	cfg.ext = SMTP_EXT_SIZE | SMTP_EXT_8BITMIME | SMTP_EXT_SMTPUTF8;
 	if (cf_db_uint(&db, "core", "", "max-message-size", &v) >= 0)
 		cfg.size_max = v;
 	cfg.max_received = (unsigned)d.max_hops;

@@ -61,6 +61,58 @@ printf 'Subject: x\r\n\r\nx\r\n' >small
 lmtp virt.cdb a@example.org 'a/b@example.test' small >out
 like "$(grep -E '^<.. 5' out)" "550 5.1.3 <a/b@example.test>: Mailbox name not allowed" "a local part that is no safe file name is refused at RCPT"
 
+# --- SMTPUTF8 (RFC 6531 for LMTP): UTF-8 addresses and header, raw --------
+# dialog.py CMD...: speaks to lmtpd on a pipe, one command at a time. Each
+# line of stdin is "N TEXT": TEXT is sent ("\r\n" in it as CRLF, so a whole
+# DATA body is one line), then N replies are read; every reply line printed.
+cat >dialog.py <<'EOF'
+import subprocess, sys
+p = subprocess.Popen(sys.argv[1:], stdin=subprocess.PIPE,
+    stdout=subprocess.PIPE, stderr=open('lmtpd.err', 'ab'))
+out = sys.stdout.buffer
+def replies(n):
+    for _ in range(n):
+        while True:
+            l = p.stdout.readline()
+            out.write(l.rstrip(b'\r\n') + b'\n' if l else b'<EOF>\n')
+            if l[3:4] != b'-':
+                break
+replies(1)
+for line in sys.stdin.buffer.read().split(b'\n'):
+    if line:
+        p.stdin.write(line[2:].replace(b'\\r\\n', b'\r\n') + b'\r\n')
+        p.stdin.flush()
+        replies(int(line[:1]))
+p.stdin.close()
+p.wait()
+EOF
+printf '%s\n' '1 LHLO client.test' '1 MAIL FROM:<sé@example.org> SMTPUTF8' \
+    '1 RCPT TO:<jösé@example.test>' '1 RCPT TO:<ann@example.test>' '1 DATA' \
+    '2 From: sé@example.org\r\nSubject: Grüße\r\n\r\nbödy\r\n.' \
+    '1 MAIL FROM:<a@example.org>' '1 RCPT TO:<jösé@example.test>' '1 QUIT' |
+    python3 dialog.py "$LMTPD" -C virt.cdb >out
+is "$(cat out)" "220 lmtp.example.test LMTP Postmaster
+250-lmtp.example.test
+250-PIPELINING
+250-SIZE 36700160
+250-8BITMIME
+250-ENHANCEDSTATUSCODES
+250-SMTPUTF8
+250 CHUNKING
+250 2.1.0 Ok
+250 2.1.5 Ok
+250 2.1.5 Ok
+354 End data with <CR><LF>.<CR><LF>
+250 2.0.0 <jösé@example.test> Delivered
+250 2.0.0 <ann@example.test> Delivered
+250 2.1.0 Ok
+553 5.6.7 Error: non-ASCII recipient address requires SMTPUTF8
+221 2.0.0 lmtp.example.test Bye" "SMTPUTF8: offered after LHLO, UTF-8 sender and recipient taken; without it 553 5.6.7"
+f=$(ls mail/example.test/jösé/Maildir/new/* 2>/dev/null | head -1)
+printf 'Return-Path: <sé@example.org>\nDelivered-To: jösé@example.test\nFrom: sé@example.org\nSubject: Grüße\n\nbödy\n' >want3
+cmp -s "$f" want3
+ok $? "the UTF-8 named Maildir holds the message byte for byte (raw UTF-8 Return-Path, Delivered-To, header)"
+
 # --- over a unix socket, as systemd runs it --------------------------------
 if command -v systemd-socket-activate >/dev/null; then
 	systemd-socket-activate -a --inetd -l "$T_TMP/lmtp.sock" "$LMTPD" -C virt.cdb >/dev/null 2>sock.err &
