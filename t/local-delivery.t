@@ -5,7 +5,10 @@ Maildir holds it:
 
   - SMTPUTF8 mail (a UTF-8 local part, sender and Subject) to a virtual
     mailbox lands byte for byte, Return-Path and Delivered-To carrying
-    the UTF-8 address; no bounce, nothing left queued (RFC 6531).
+    the UTF-8 address; no bounce, nothing left queued (RFC 6531);
+  - alice@, ALICE@ and Alice@ of a virtual domain are one mailbox, spelled
+    as the route line spells it; a catch-all (@domain routed to itself)
+    folds the local part to lower case: one Maildir with three messages.
 
 Loopback only; every server started here is stopped here."""
 import atexit
@@ -36,7 +39,8 @@ atexit.register(shutil.rmtree, mail, True)
 
 inst = Instance(
     extra='[lmtpd]\nmaildir = "%s/%%d/%%u/Maildir"\n' % mail,
-    routes="jösé@v.test jösé@v.test\n")
+    routes="jösé@v.test jösé@v.test\nalice@v.test alice@v.test\n"
+           "Carol.Ann@v.test Carol.Ann@v.test\n@any.test @any.test\n")
 port = inst.tcpserver()
 
 
@@ -112,5 +116,36 @@ if files:
 else:
     t.ok(False, "the Maildir file")
 t.is_(inst.queue(), [], "nothing left in the queue")
+
+
+# --- case variants: one mailbox ------------------------------------------
+def mailboxes(domain):
+    d = os.path.join(mail, domain)
+    return set(os.listdir(d)) if os.path.isdir(d) else set()
+
+
+def three_spellings(spellings, domain, mailbox, what):
+    """Three messages, one to each spelling: one new Maildir holds them."""
+    before = mailboxes(domain)
+    for a in spellings:
+        got = send("s@example.org", ["%s@%s" % (a, domain)],
+                   "Subject: to %s\r\n\r\nx\r\n.\r\n" % a)
+        t.ok(got[1] == "250 2.1.5 Ok" and got[2].startswith("250 2.0.0 Ok: queued as "),
+             "%s: %s@%s is accepted and queued" % (what, a, domain), got)
+    rc, log = run_queue()
+    t.is_(sorted(mailboxes(domain) - before), [mailbox], "%s: one Maildir, %s" % (what, mailbox))
+    msgs = [read(f) for f in maildir_files(mailbox, domain)]
+    t.is_(sorted(m.split(b"Subject: to ")[1].split(b"\n")[0].decode() for m in msgs),
+          sorted(spellings), "%s: it holds the three messages" % what)
+    t.is_(sorted(set(m.split(b"\n")[1].decode() for m in msgs)),
+          ["Delivered-To: %s@%s" % (mailbox, domain)],
+          "%s: Delivered-To spells the mailbox's address" % what)
+    t.is_(inst.queue(), [], "%s: nothing left in the queue" % what)
+
+
+three_spellings(["alice", "ALICE", "Alice"], "v.test", "alice", "route line")
+three_spellings(["carol.ann", "CAROL.ANN", "Carol.ann"], "v.test", "Carol.Ann",
+                "mixed-case route line")
+three_spellings(["bob", "BOB", "Bob"], "any.test", "bob", "catch-all")
 
 t.done()

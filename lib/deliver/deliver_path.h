@@ -4,7 +4,8 @@
  *
  * Template language:
  *   %u   the recipient's local part, as given (local parts are
- *        case-sensitive, RFC 5321 2.4; folding is the router's choice)
+ *        case-sensitive, RFC 5321 2.4; folding is the router's choice:
+ *        the queue hands lmtpd one spelling per mailbox, route_resolve.h)
  *   %d   the recipient's domain, lowercased (ASCII)
  *   %%   a literal percent sign
  *   %x   any other escape, or a lone trailing %, is an error

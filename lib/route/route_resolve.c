@@ -100,6 +100,35 @@ add_target(struct walk *w, enum route_kind k, const char *rcpt,
 	return ROUTE_OK;
 }
 
+/*
+ * A virtual mailbox for the local mailer: "local@domain", where the
+ * mailbox name is one spelling whatever the case the sender used (else
+ * ALICE@, Alice@ and alice@ are three Maildirs, and a sender can make
+ * 2^n of them). A route line's spelling is kept (fold = 0): the operator
+ * wrote it. With no line to give one, the local part is folded to lower
+ * case, ASCII only: RFC 6531 defines no case equivalence for UTF-8 local
+ * parts, and Unicode case mapping depends on the locale (Turkish i), so
+ * octets >= 0x80 name the mailbox as they came. Domains are
+ * case-insensitive (RFC 5321 2.4): always lower case.
+ */
+static enum route_status
+add_mailbox(struct walk *w, const char *rcpt, const char *mbox, size_t n,
+    int fold, int depth)
+{
+	char v[ROUTE_ADDR_MAX + 1];
+	const char *at = memchr(mbox, '@', n);
+
+	if (n >= sizeof v)
+		return fail(w, ROUTE_BAD_ADDRESS, "%s", "address too long");
+	memcpy(v, mbox, n);
+	v[n] = '\0';
+	if (fold || at == NULL)
+		str_lower(v, n);
+	else
+		str_lower(v + (at - mbox), n - (size_t)(at - mbox));
+	return add_target(w, ROUTE_LOCAL, rcpt, v, n, depth);
+}
+
 /* One table: the lowest order among user@domain, user@ and @domain. */
 static int
 find_in_table(struct walk *w, const char *table, unsigned forms,
@@ -182,9 +211,14 @@ expand_item(struct walk *w, const char *addr, const char *it, size_t n,
 	if (n && it[0] == '|')
 		return add_target(w, ROUTE_CMD, addr, it, n, depth + 1);
 	/* An address routed to itself is delivered here by the local
-	 * mailer (virtual mailboxes), like a name mapped to itself. */
+	 * mailer (virtual mailboxes), like a name mapped to itself; the
+	 * mailbox is spelled as the route line spells it. */
 	if (iat && strlen(addr) == n && str_ncasecmp(it, addr, n) == 0)
-		return add_target(w, ROUTE_LOCAL, addr, addr, n, depth + 1);
+		return add_mailbox(w, addr, it, n, 0, depth + 1);
+	/* A domain routed to itself: every local part there is a virtual
+	 * mailbox (a catch-all), named in lower case. */
+	if (iat == it && at && strlen(at) == n && str_ncasecmp(it, at, n) == 0)
+		return add_mailbox(w, addr, addr, strlen(addr), 1, depth + 1);
 	if (iat) {
 		const char *local = addr;
 		size_t llen = at ? (size_t)(at - addr) : strlen(addr);
@@ -252,8 +286,7 @@ resolve(struct walk *w, const char *addr_in, int depth)
 
 		if (at == NULL) {
 			trace(w, depth, "%s: no route: a system user", addr_in);
-			return add_target(w, ROUTE_LOCAL, addr_in, addr_in, len,
-			    depth);
+			return add_mailbox(w, addr_in, addr_in, len, 1, depth);
 		}
 		if (depth == 0)
 			return fail(w, ROUTE_NO_ROUTE, "no route for %s", addr_in);

@@ -13,8 +13,12 @@
  * name, a host name (contains a dot, or [bracketed]: relay there), or a
  * local name (resolved again; with no route it is a system user for the
  * local mailer). An address (or name) routed to itself is delivered by
- * the local mailer. A rewritten address that matches no route goes to its
- * domain's MX. Local parts and domains match case-insensitively.
+ * the local mailer, and a domain routed to itself makes every local part
+ * there a virtual mailbox (catch-all). A rewritten address that matches no
+ * route goes to its domain's MX. Local parts and domains match
+ * case-insensitively (ASCII), and a local target's value is one spelling
+ * per mailbox: the route line's, else the local part in lower case (see
+ * add_mailbox() in route_resolve.c); rcpt keeps the address as given.
  * Loops and expansions deeper than ROUTE_MAX_DEPTH end in ROUTE_LOOP.
  */
 #ifndef PM_ROUTE_RESOLVE_H

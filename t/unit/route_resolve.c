@@ -32,6 +32,9 @@ static const char config[] =
     "self@self.test selfuser\n"
     "selfuser selfuser\n"
     "virt@self.test virt@SELF.test\n"
+    "Alice.Smith@self.test Alice.Smith@Self.Test\n"
+    "@catch.test @CATCH.test\n"       /* a catch-all of virtual mailboxes */
+    "@alias.test @catch.test\n"
     "[route \"second\"]\n"
     "joe@order.test second-table\n"
     "x@mirror.test mirrored\n"
@@ -67,7 +70,21 @@ static const struct rcase cases[] = {
 	{ "mx", "x@host.test", ROUTE_OK, "x@host.test=host:mx1.host.test;" },
 	{ "mx", "x@lit.test", ROUTE_OK, "x@lit.test=host:[192.0.2.1];" },
 	{ "mx", "self@self.test", ROUTE_OK, "selfuser=local:selfuser;" },
-	{ "mx", "Virt@self.test", ROUTE_OK, "Virt@self.test=local:Virt@self.test;" },
+	/* One mailbox whatever the case: the route line's spelling. */
+	{ "mx", "Virt@self.test", ROUTE_OK, "Virt@self.test=local:virt@self.test;" },
+	{ "mx", "VIRT@SELF.TEST", ROUTE_OK, "VIRT@SELF.TEST=local:virt@self.test;" },
+	{ "mx", "alice.smith@self.test", ROUTE_OK,
+	    "alice.smith@self.test=local:Alice.Smith@self.test;" },
+	{ "mx", "ALICE.SMITH@SELF.TEST", ROUTE_OK,
+	    "ALICE.SMITH@SELF.TEST=local:Alice.Smith@self.test;" },
+	/* No line spells it: lower case, ASCII only (UTF-8 kept). */
+	{ "mx", "Bob@catch.test", ROUTE_OK, "Bob@catch.test=local:bob@catch.test;" },
+	{ "mx", "BOB@Catch.Test", ROUTE_OK, "BOB@Catch.Test=local:bob@catch.test;" },
+	{ "mx", "X@alias.test", ROUTE_OK, "X@catch.test=local:x@catch.test;" },
+	{ "mx", "\xc3\x96STEN@catch.test", ROUTE_OK,
+	    "\xc3\x96STEN@catch.test=local:\xc3\x96sten@catch.test;" },
+	{ "mx", "J\xc3\xb6@catch.test", ROUTE_OK,
+	    "J\xc3\xb6@catch.test=local:j\xc3\xb6@catch.test;" },
 	{ "mx", "joe@order.test", ROUTE_OK, "second-table=local:second-table;" },
 	{ "plain", "joe@order.test", ROUTE_OK, "global=local:global;" },
 	{ "mx", "mixed@case.test", ROUTE_OK, "joe=local:joe;" },
@@ -80,6 +97,7 @@ static const struct rcase cases[] = {
 	{ "mx", "hostmaster", ROUTE_LOCAL_DENIED, "" },
 	{ "local", "hostmaster", ROUTE_OK, "joe=local:joe;" },
 	{ "local", "root", ROUTE_OK, "root=local:root;" },
+	{ "local", "Root", ROUTE_OK, "Root=local:root;" },
 	{ NULL, "deep1", ROUTE_LOOP, "" },
 	{ NULL, "deep10", ROUTE_OK, "deep18=local:deep18;" },
 	{ "mx", "", ROUTE_BAD_ADDRESS, "" },
