@@ -9,7 +9,8 @@
  *   "~/Maildir" (anything starting with ~)   system users: the local part
  *       must name a passwd entry (else 550 5.1.1 at RCPT); the message is
  *       written by a child running as that user (lib/deliver/deliver_user),
- *       so the daemon must run as root; uid 0 is refused (550 5.7.1).
+ *       so the daemon must run as root; uid 0 is refused (550 5.7.1), and
+ *       so is a uid below [lmtpd] first-valid-uid (550 5.1.1, as unknown).
  *   "/var/mail/%d/%u/Maildir"                virtual mailboxes: every
  *       syntactically valid recipient whose expansion is a safe path is
  *       accepted (routing already decided: lmtpd listens only on a unix
@@ -70,6 +71,7 @@ struct lmtpd {
 	char tmpl[PATH_MAX];
 	char tmpdir[PATH_MAX];
 	int system;			/* "~/..." template: system users */
+	uint64_t first_uid;		/* system mode: lower uids get no mail */
 	uint64_t max_hops;
 	struct smtp_session *s;
 	struct deliver_maildir dm;
@@ -171,6 +173,20 @@ on_rcpt(void *ctx, const struct smtp_path *to, const struct smtp_params *par,
 		if (pw->pw_uid == 0) {
 			smtp_reply_text(r, "550 5.7.1 <%s>: Refusing to deliver as root "
 			    "(route root's mail to a person)", to->addr);
+			return 1;
+		}
+		/*
+		 * daemon, man, mail... are passwd entries but no mailboxes
+		 * (Dovecot's first_valid_uid): the reply is the unknown
+		 * user's, so it does not tell which system accounts exist.
+		 */
+		if ((uint64_t)pw->pw_uid < d->first_uid) {
+			log_msg(LOG_L_NOTICE, "refused: to=<%s> user=%s uid=%lu: "
+			    "below [lmtpd] first-valid-uid %llu", to->addr,
+			    pw->pw_name, (unsigned long)pw->pw_uid,
+			    (unsigned long long)d->first_uid);
+			smtp_reply_text(r, "550 5.1.1 <%s>: Recipient address rejected: "
+			    "User unknown in local recipient table", to->addr);
 			return 1;
 		}
 		snprintf(v->name, sizeof v->name, "%s", pw->pw_name);
@@ -488,6 +504,9 @@ main(int argc, char **argv)
 			    deliver_path_strerror(e));
 		}
 	}
+	d.first_uid = 1000;
+	if (cf_db_uint(&db, "lmtpd", "", "first-valid-uid", &v) >= 0)
+		d.first_uid = v;
 	d.max_hops = 50;
 	if (cf_db_uint(&db, "core", "", "max-hops", &v) >= 0 && v > 0)
 		d.max_hops = v;

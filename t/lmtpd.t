@@ -165,4 +165,25 @@ sed "2s/.*/Delivered-To: $U@example.test/" want1 >want2
 cmp -s "$f" want2
 ok $? "system user's file byte for byte"
 
+# --- system accounts: below [lmtpd] first-valid-uid (default 1000) ----------
+uid=$(id -u "$U")
+is "$(getent passwd daemon | cut -d: -f3)" 1 "daemon is a system account (uid 1)"
+lmtp sys.cdb a@example.org "daemon@example.test,$U@example.test" msg1 >out
+is "$(grep -E '^<.. [245][0-9][0-9] [245]\.[0-9]\.[0-9]' out | grep -v ' 221 ' | sed 's/^<.. //')" \
+    "250 2.1.0 Ok
+550 5.1.1 <daemon@example.test>: Recipient address rejected: User unknown in local recipient table
+250 2.1.5 Ok
+250 2.0.0 <$U@example.test> Delivered" \
+    "a system account (uid < 1000) is refused 550 5.1.1 at RCPT; the test's user (uid $uid) gets its mail"
+like "$(cat lmtpd.err)" "refused: to=<daemon@example.test> user=daemon uid=1: below \[lmtpd\] first-valid-uid 1000" \
+    "the log says why"
+ok $([ ! -e /usr/sbin/Maildir ]; echo $?) "nothing written under daemon's home"
+printf '[lmtpd]\nmaildir = "~/Maildir"\nfirst-valid-uid = %s\n' $((uid + 1)) >sys2.cf
+"$CFC" -c sys2.cf -o sys2.cdb
+lmtp sys2.cdb a@example.org "$U@example.test" msg1 >out
+is "$(grep -E '^<.. 5' out | sed 's/^<.. //')" \
+    "550 5.1.1 <$U@example.test>: Recipient address rejected: User unknown in local recipient table" \
+    "first-valid-uid = uid + 1 refuses the test's user too"
+is "$(ls "home/$U/Maildir/new" | wc -l | tr -d ' ')" 2 "and writes nothing for it (two messages from before)"
+
 done_testing

@@ -121,6 +121,8 @@ static const struct cf_key_def smtpd_keys[] = {
 static const struct cf_key_def lmtpd_keys[] = {
 	{ "maildir", CF_T_STRING, 0, "~/Maildir", NULL, NULL,
 	    "~/Maildir (system users) or a template with %u, %d, %%" },
+	{ "first-valid-uid", CF_T_UINT, 0, "1000", "0-2147483647", NULL,
+	    "~/Maildir: lowest uid that gets mail (system accounts do not)" },
 	{ "logger", CF_T_REF, 0, "", "syslog|logfile", "stderr|syslog",
 	    "overrides [core] logger" },
 	{ NULL, 0, 0, NULL, NULL, NULL, NULL }
