@@ -72,9 +72,12 @@ add_target(struct walk *w, enum route_kind k, const char *rcpt,
 	struct route_target *t;
 	size_t i;
 
-	/* The same delivery reached twice through a list is one delivery. */
+	/* The same delivery reached twice through a list is one delivery;
+	 * for the local mailer that is the same mailbox (value), however
+	 * the list spelled the address. */
 	for (i = 0; i < w->r->n; i++)
-		if (w->r->t[i].kind == k && strcmp(w->r->t[i].rcpt, rcpt) == 0 &&
+		if (w->r->t[i].kind == k && (k == ROUTE_LOCAL ||
+		    strcmp(w->r->t[i].rcpt, rcpt) == 0) &&
 		    strlen(w->r->t[i].value) == vlen &&
 		    memcmp(w->r->t[i].value, val, vlen) == 0)
 			return ROUTE_OK;

@@ -35,6 +35,7 @@ static const char config[] =
     "Alice.Smith@self.test Alice.Smith@Self.Test\n"
     "@catch.test @CATCH.test\n"       /* a catch-all of virtual mailboxes */
     "@alias.test @catch.test\n"
+    "both@list.test virt@self.test, VIRT@self.test, Bob@catch.test, bob@Catch.test\n"
     "[route \"second\"]\n"
     "joe@order.test second-table\n"
     "x@mirror.test mirrored\n"
@@ -81,6 +82,10 @@ static const struct rcase cases[] = {
 	{ "mx", "Bob@catch.test", ROUTE_OK, "Bob@catch.test=local:bob@catch.test;" },
 	{ "mx", "BOB@Catch.Test", ROUTE_OK, "BOB@Catch.Test=local:bob@catch.test;" },
 	{ "mx", "X@alias.test", ROUTE_OK, "X@catch.test=local:x@catch.test;" },
+	/* Two spellings in one list: one delivery per mailbox. */
+	{ "mx", "both@list.test", ROUTE_OK,
+	    "virt@self.test=local:virt@self.test;"
+	    "Bob@catch.test=local:bob@catch.test;" },
 	{ "mx", "\xc3\x96STEN@catch.test", ROUTE_OK,
 	    "\xc3\x96STEN@catch.test=local:\xc3\x96sten@catch.test;" },
 	{ "mx", "J\xc3\xb6@catch.test", ROUTE_OK,
