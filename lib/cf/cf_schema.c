@@ -115,6 +115,8 @@ static const struct cf_key_def smtpd_keys[] = {
 	    "wait for the next command or data chunk" },
 	{ "session-timeout", CF_T_DURATION, 0, "30m", NULL, NULL,
 	    "whole session deadline" },
+	{ "proxy-protocol", CF_T_BOOL, 0, "no", NULL, NULL,
+	    "read a HAProxy PROXY v1/v2 header before the greeting" },
 	{ NULL, 0, 0, NULL, NULL, NULL, NULL }
 };
 
