@@ -75,22 +75,32 @@ queue_dsn_status(const char *diag, int perm, char out[16])
 	snprintf(out, 16, "%s", perm ? "5.0.0" : "4.0.0");
 }
 
+/*
+ * Lines end at CRLF, a bare LF or a bare CR, as client_wire reads them:
+ * the header section we quote ends where the next hop will see it end.
+ */
 size_t
 queue_dsn_header_len(const char *msg, size_t len, size_t max)
 {
 	size_t i, last = 0;
+	int cut = len > max, empty = 1;
 
-	if (len > max)
+	if (cut)
 		len = max;
 	for (i = 0; i < len; i++) {
-		if (msg[i] != '\n')
+		if (msg[i] == '\r') {
+			if (i + 1 < len && msg[i + 1] == '\n')
+				i++;
+			else if (i + 1 == len && cut)
+				break;	/* an LF may follow beyond the cut */
+		} else if (msg[i] != '\n') {
+			empty = 0;
 			continue;
+		}
+		if (empty)
+			return i + 1;	/* the empty line, included */
 		last = i + 1;
-		/* An empty line: LF or CRLF right after the previous LF. */
-		if (i + 1 < len && msg[i + 1] == '\n')
-			return i + 2;
-		if (i + 2 < len && msg[i + 1] == '\r' && msg[i + 2] == '\n')
-			return i + 3;
+		empty = 1;
 	}
 	/* No end in sight: cut at the last complete line. */
 	return last;
@@ -111,20 +121,27 @@ append_clean(struct buf *b, const char *s, size_t max)
 	return 0;
 }
 
-/* Appends p[0..n) converting bare LF to CRLF. */
+/*
+ * Appends p[0..n) as canonical CRLF lines: a bare LF and a bare CR each
+ * end a line. A BINARYMIME original may carry them in its header; copied
+ * as they are, CR "." CR LF would reach the wire inside our DSN.
+ */
 static int
 append_crlf(struct buf *b, const char *p, size_t n)
 {
-	size_t i;
+	size_t i, start = 0;
 
 	for (i = 0; i < n; i++) {
-		if (p[i] == '\n' && (i == 0 || p[i - 1] != '\r') &&
-		    buf_append_byte(b, '\r') < 0)
+		if (p[i] != '\r' && p[i] != '\n')
+			continue;
+		if (buf_append(b, p + start, i - start) < 0 ||
+		    buf_append(b, "\r\n", 2) < 0)
 			return -1;
-		if (buf_append_byte(b, p[i]) < 0)
-			return -1;
+		if (p[i] == '\r' && i + 1 < n && p[i + 1] == '\n')
+			i++;
+		start = i + 1;
 	}
-	return 0;
+	return buf_append(b, p + start, n - start);
 }
 
 int
@@ -223,7 +240,7 @@ queue_dsn_build(struct buf *out, const struct queue_dsn *d)
 	hl = queue_dsn_header_len(d->orig ? d->orig : "", d->orig ? d->origlen : 0,
 	    QUEUE_DSN_HDR_MAX);
 	e |= append_crlf(out, d->orig ? d->orig : "", hl);
-	if (hl < 2 || d->orig[hl - 1] != '\n')
+	if (hl == 0 || (d->orig[hl - 1] != '\n' && d->orig[hl - 1] != '\r'))
 		e |= buf_append_str(out, "\r\n");
 	e |= buf_printf(out, "\r\n--%s--\r\n", d->boundary);
 	if (e) {

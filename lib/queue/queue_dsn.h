@@ -19,7 +19,9 @@
  * The header section of the original (up to the first empty line, at
  * most QUEUE_DSN_HDR_MAX bytes, cut at a line end) is attached rather than
  * the whole message: bounces stay small, and the body of a message that
- * could not be delivered is the sender's to keep. Diagnostics are cut to
+ * could not be delivered is the sender's to keep. It is copied as CRLF
+ * lines: a bare CR or bare LF (BINARYMIME allows them) ends a line, as
+ * lib/client/client_wire.h reads them, so the DSN is canonical text. Diagnostics are cut to
  * QUEUE_DSN_DIAG_MAX bytes so no line exceeds RFC 5322's 998.
  *
  * Diagnostics are stored as RFC 3464 "type; text": "smtp; 550 5.1.1 ..."

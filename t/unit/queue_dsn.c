@@ -92,6 +92,27 @@ main(void)
 	is_int(queue_dsn_build(&b, &d), 0, "build with a cut header");
 	ok(has(&b, "text/rfc822-headers\r\n\r\nSubject: x\r\n\r\n--B0UND"),
 	    "cut at the last complete line, LF made CRLF");
+	/* A BINARYMIME header with bare CR and LF: quoted as CRLF lines,
+	 * ending where a reader that takes CR as a line end sees it end. */
+	buf_reset(&b);
+	d.orig = "Received: from x\r\nX-A: a\r.\r\nX-B: b\nSubject: s\r\r\n"
+	    "X-Late: z\r\n\r\nbody";
+	d.origlen = strlen(d.orig);
+	is_int(queue_dsn_build(&b, &d), 0, "build with bare CR/LF in the header");
+	ok(has(&b, "Content-Type: text/rfc822-headers\r\n\r\nReceived: from x\r\n"
+	    "X-A: a\r\n.\r\nX-B: b\r\nSubject: s\r\n\r\n\r\n--B0UND/mx.test--\r\n"),
+	    "bare CR and LF quoted as CRLF line ends (no CR . CR LF)");
+	for (i = 0; i < b.len; i++)
+		if ((b.p[i] == '\r') != (i + 1 < b.len && b.p[i + 1] == '\n') ||
+		    (b.p[i] == '\n' && (i == 0 || b.p[i - 1] != '\r')))
+			break;
+	is_int((long long)i, (long long)b.len, "no bare CR or LF in the DSN");
+	is_int((long long)queue_dsn_header_len("A: b\r.\r\n\r\nx", 12, 100), 10,
+	    "header length: a bare CR ends a line");
+	is_int((long long)queue_dsn_header_len("A: b\r\nC: d\r\n", 12, 11), 6,
+	    "a CR at the cut may be half a CRLF: not a line end");
+	is_int((long long)queue_dsn_header_len("\r\nA: b", 7, 100), 2,
+	    "an empty header section");
 	is_int((long long)queue_dsn_header_len("A: b\r\n\r\nbody", 12, 100), 8,
 	    "header length with CRLF");
 	is_int((long long)queue_dsn_header_len("A: b\n\nbody", 10, 100), 6,
