@@ -966,9 +966,9 @@ send_dsn(struct job *j, const size_t *e, size_t n, const char *const *to,
 	struct queue_dsn d;
 	struct buf body = BUF_INIT(0);
 	char *orig = NULL;
-	size_t i, ndv = 0, capdv = 0, nstore = 0, rcpt = 0, olen;
+	size_t i, ndv = 0, capdv = 0, nstore = 0, rcpt = 0, olen, hl;
 	ssize_t got;
-	int rc = -1, tx_open = 0, eight = 0;
+	int rc = -1, tx_open = 0, eight = 0, utf8 = 0;
 
 	if ((store = calloc(64, sizeof *store)) == NULL ||
 	    (r = calloc(n, sizeof *r)) == NULL ||
@@ -1031,11 +1031,18 @@ send_dsn(struct job *j, const size_t *e, size_t n, const char *const *to,
 	d.n = n;
 	d.orig = orig;
 	d.origlen = olen;
+	d.smtputf8 = env->smtputf8;
 	if (queue_dsn_build(&body, &d) < 0)
 		goto fail;
+	hl = queue_dsn_header_len(body.p, body.len, body.len);
 	for (i = 0; i < body.len; i++)
-		if ((unsigned char)body.p[i] >= 0x80)
+		if ((unsigned char)body.p[i] >= 0x80) {
 			eight = 1;
+			/* RFC 6531 3.4: a UTF-8 header (the sender's
+			 * address in To:) needs SMTPUTF8 on the way */
+			if (i < hl)
+				utf8 = 1;
+		}
 	memset(&benv, 0, sizeof benv);
 	benv.helo = spool_str_c(c->hostname);
 	benv.client = spool_str_c("local");
@@ -1044,6 +1051,7 @@ send_dsn(struct job *j, const size_t *e, size_t n, const char *const *to,
 	benv.auth = spool_str_c("");
 	benv.sender = spool_str_c("");
 	benv.body = eight ? SPOOL_BODY_8BITMIME : SPOOL_BODY_7BIT;
+	benv.smtputf8 = utf8;
 	benv.dlv = dv;
 	benv.ndlv = ndv;
 	if (spool_write_envelope(&tx, &benv, &lim) != SPOOL_WR_OK ||
