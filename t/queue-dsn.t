@@ -33,7 +33,8 @@ os.environ.setdefault("ASAN_OPTIONS", "abort_on_error=1:detect_leaks=0")
 
 
 class Recorder(socketserver.ThreadingTCPServer):
-    """SMTP, one command at a time: RCPT to *@back.test is taken, every
+    """SMTP, one command at a time: RCPT to *@back.test and
+    pm@inside.test is taken, every
     other refused with 550 5.1.1; DATA is recorded as sent (stuffed)."""
     allow_reuse_address = True
     daemon_threads = True
@@ -88,7 +89,7 @@ class RecorderHandler(socketserver.BaseRequestHandler):
                 say("250 2.1.0 Ok")
             elif verb == b"RCPT":
                 addr = ln[ln.index(b"<") + 1:ln.rindex(b">")]
-                if addr.endswith(b"@back.test"):
+                if addr.endswith((b"@back.test", b"pm@inside.test")):
                     msg["rcpt"].append(addr)
                     say("250 2.1.5 Ok")
                 else:
@@ -116,13 +117,20 @@ class RecorderHandler(socketserver.BaseRequestHandler):
 
 PORT = free_port()
 rec = Recorder(PORT)
-inst = Instance(name="mx.test", extra="bounce-to = sender\nretry-interval = 1m",
+# pm@inside.test is only in the instance's table: the postmaster copy of
+# a bounce (bounce-to = both) must be routed through the tables of the
+# instance that took the message, not [route] alone (where it would go
+# by MX, and the resolver here answers nothing).
+inst = Instance(name="mx.test", extra="bounce-to = both\nretry-interval = 1m\n"
+                "dns-server = 127.0.0.1:1",
                 routes="""@plain.test far
 @utf.test far
 @bin.test far
+pm@inside.test far
 
 [route]
 @back.test far
+postmaster pm@inside.test
 
 [relay "far"]
 address = 127.0.0.1:%d
@@ -201,6 +209,9 @@ t.like(plain["raw"].decode("latin-1"),
        "Status: 5.1.1\r\nRemote-MTA: dns; 127.0.0.1\r\n"
        "Diagnostic-Code: smtp; 550 5.1.1 <who@plain.test>: no such user\r\n",
        "Remote-MTA: dns; 127.0.0.1 (the host, not 127.0.0.1[127.0.0.1]:port)")
+t.is_(sorted(plain.get("rcpt", [])), [b"pm@inside.test", b"sender@back.test"],
+      "bounce-to = both: the postmaster copy routed through the instance's "
+      "table")
 t.ok(b"Content-Type: message/delivery-status\r\n" in plain["raw"] and
      b"Content-Type: text/rfc822-headers\r\n" in plain["raw"],
      "an ASCII original: message/delivery-status and text/rfc822-headers")

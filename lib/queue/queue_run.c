@@ -858,10 +858,16 @@ is_postmaster(const struct spool_str *s)
 	return str_casecmp(s->p, "postmaster") == 0;
 }
 
-/* Routes addr as a trusted local caller; an unrouted domain goes by MX. */
+/*
+ * Routes addr as a trusted local caller (local names allowed) through
+ * the tables of [smtpd "instance"], the one that took the message being
+ * bounced, then [route]; without such an instance (postmaster-inject, a
+ * bounce) [route] alone. An unrouted domain goes by MX.
+ */
 static int
-route_local(struct cf_db *db, const char *addr, struct spool_dlv **dv,
-    size_t *n, size_t *cap, size_t rcpt, char (*store)[1100], size_t *nstore)
+route_local(struct cf_db *db, const char *instance, const char *addr,
+    struct spool_dlv **dv, size_t *n, size_t *cap, size_t rcpt,
+    char (*store)[1100], size_t *nstore)
 {
 	struct route_ops ops;
 	struct route_instance inst;
@@ -871,7 +877,8 @@ route_local(struct cf_db *db, const char *addr, struct spool_dlv **dv,
 	int rc = -1;
 
 	route_db_ops(&ops, db);
-	if (route_db_instance(db, NULL, &inst) < 0)
+	if ((instance == NULL || route_db_instance(db, instance, &inst) < 0) &&
+	    route_db_instance(db, NULL, &inst) < 0)
 		return -1;
 	inst.q.local_names_ok = 1;
 	route_result_init(&res, NULL);
@@ -975,8 +982,8 @@ send_dsn(struct job *j, const size_t *e, size_t n, const char *const *to,
 	    (status = calloc(n, sizeof *status)) == NULL)
 		goto out;
 	for (i = 0; i < nto; i++)
-		if (route_local(c->db, to[i], &dv, &ndv, &capdv, rcpt, store,
-		    &nstore) == 0)
+		if (route_local(c->db, env->instance.p, to[i], &dv, &ndv,
+		    &capdv, rcpt, store, &nstore) == 0)
 			rcpt++;
 	if (ndv == 0) {
 		log_warn("%s: bounce has no routable recipient; dropped",
