@@ -360,11 +360,20 @@ def stop(p):
 MSG = (b"From: a@example.test\r\nTo: b@example.test\r\nSubject: dots\r\n"
        b"\r\n.leading dot\r\nline\r\n..two\r\n.\r\nend\r\n")
 RCPTS = ["r1@example.test", "r2@example.test", "r3@example.test"]
+# A Subject of 1208 octets, a body line of 2500, one of 1001 whose 999th
+# octet is "."; and how they must go out (RFC 5322 2.1.1, 2.2.3).
+LONGMSG = (b"From: a@x.test\r\nSubject:" + b" wwwwwwwww" * 120 +
+           b"\r\n\r\n" + b"x" * 2500 + b"\r\n" + b"a" * 998 +
+           b".bc\r\nend\r\n")
+LONGCANON = (b"From: a@x.test\r\nSubject:" + b" wwwwwwwww" * 98 + b"\r\n" +
+             b" wwwwwwwww" * 22 + b"\r\n\r\n" + b"x" * 998 + b"\r\n" +
+             b"x" * 998 + b"\r\n" + b"x" * 504 + b"\r\n" + b"a" * 998 +
+             b"\r\n.bc\r\nend\r\n")
 
 
 def smtp_sink_tests():
     if shutil.which("smtp-sink") is None:
-        for _ in range(9):
+        for _ in range(11):
             ok(True, "# skip smtp-sink not installed")
         return
     os.chmod(TMP, 0o755)
@@ -392,6 +401,24 @@ def smtp_sink_tests():
         b"\n.leading dot\n" in text.replace(b"\r\n", b"\n"),
         "smtp-sink captured one message, every RCPT, the unstuffed body",
         text.decode("latin-1")[:1500])
+    # Over-long lines reach a real receiver folded and broken.
+    r = drive(["-p", str(port), "-t", "600", "127.0.0.1"], LONGMSG,
+              ["long@example.test"])
+    is_(r.status(), ["sent"], "smtp-sink: the long-line message delivered")
+    got = b""
+    for _ in range(100):
+        new = [f for f in sorted(os.listdir(dump)) if f not in files]
+        if new:
+            with open(os.path.join(dump, new[0]), "rb") as fh:
+                got = fh.read()
+            if got.endswith(b"\n\n"):
+                break
+        time.sleep(0.05)
+    lines = got.replace(b"\r\n", b"\n").split(b"\n")
+    ok(got and max(len(l) for l in lines) <= 998 and
+       LONGCANON.replace(b"\r\n", b"\n") in got.replace(b"\r\n", b"\n"),
+       "smtp-sink's dump: no line over 998 octets, the text otherwise intact",
+       got[:300])
     stop(p)
 
     # -r: soft (4xx) rejection of RCPT; -f: hard (5xx)
@@ -529,6 +556,49 @@ def fake_server_tests():
     drive(["-p", str(port), "127.0.0.1"], b"", ["a@x.test"])
     is_(srv.sessions[0].msgs[0]["raw"], MSG, "BDAT without PIPELINING")
     is_(srv.sessions[1].msgs[0]["bdat"], ["BDAT 0 LAST"], "empty: BDAT 0 LAST")
+    srv.stop()
+
+    # Over-long lines (RFC 5322 2.1.1): a header line folds at its last
+    # blank, body lines break after 998 octets, and a "." that a break
+    # brings to the start of a line is stuffed like any other.
+    longmsg, canon = LONGMSG, LONGCANON
+    srv = FakeServer(("127.0.0.1", port))
+    r = drive(["-p", str(port), "127.0.0.1"], longmsg, ["a@x.test"])
+    m = srv.sessions[0].msgs[0] if srv.sessions and srv.sessions[0].msgs \
+        else {"raw": b"", "mail": ""}
+    is_(r.status(), ["sent"], "long lines: delivered")
+    is_(m["raw"], canon.replace(b"\r\n.bc", b"\r\n..bc") + b".\r\n",
+        "long lines over DATA: folded, broken and stuffed, exact bytes")
+    ok(max(len(l) for l in m["raw"].split(b"\r\n")) <= 998,
+       "no line over 998 octets arrived")
+    is_(m["mail"], "MAIL FROM:<sender@example.test> SIZE=%d" % len(canon),
+        "SIZE= declares the octets as sent")
+    srv.stop()
+    srv = FakeServer(("127.0.0.1", port), ehlo=("PIPELINING", "CHUNKING"))
+    drive(["-p", str(port), "127.0.0.1"], longmsg, ["a@x.test"])
+    m = srv.sessions[0].msgs[0]
+    is_((m["raw"], m["bdat"]), (canon, ["BDAT %d LAST" % len(canon)]),
+        "long lines over BDAT: the same octets in a chunk of their length")
+    srv.stop()
+
+    # Bare CR and LF never reach the wire in text: each is a line end
+    # (CR . CR LF would end DATA at a receiver that takes CR as one).
+    bare = b"X-A: a\r.\r\nX-B: b\nSubject: s\r\n\r\nbody\r.\nend\r\n"
+    srv = FakeServer(("127.0.0.1", port))
+    drive(["-p", str(port), "-b", "1", "127.0.0.1"], bare, ["a@x.test"])
+    m = srv.sessions[0].msgs[0]
+    is_(m["raw"], b"X-A: a\r\n..\r\nX-B: b\r\nSubject: s\r\n\r\n"
+        b"body\r\n..\r\nend\r\n.\r\n",
+        "bare CR/LF in DATA text become CRLF, then stuffing")
+    srv.stop()
+    binbare = (b"X-A: a\r.\r\nContent-Type: application/octet-stream\r\n"
+               b"\r\nbin\r.\rary\n" + b"z" * 1500 + b"\r\n")
+    srv = FakeServer(("127.0.0.1", port), ehlo=(
+        "PIPELINING", "BINARYMIME", "CHUNKING"))
+    drive(["-p", str(port), "-b", "2", "127.0.0.1"], binbare, ["a@x.test"])
+    is_(srv.sessions[0].msgs[0]["raw"], binbare.replace(
+        b"X-A: a\r.", b"X-A: a\r\n."),
+        "BDAT BODY=BINARYMIME: header canonical, body untouched")
     srv.stop()
 
     # SIZE limit smaller than the message: nothing sent

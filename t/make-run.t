@@ -32,6 +32,25 @@ done
 is "$a:$b" "1:1" "the alias list delivered one copy to each Maildir"
 grep -q "^Subject: make run test" "$var"/mail/example.test/alice/Maildir/new/* 2>/dev/null
 ok $? "the message is in alice's Maildir"
+# postmaster (RFC 5321 4.5.1), as an address and as the bare name, lands
+# in a Maildir of the sample
+swaks --server 127.0.0.1:2525 --from you@example.net --to postmaster@example.test \
+	--header "Subject: to postmaster" >/dev/null 2>&1
+swaks --server 127.0.0.1:2525 --from you@example.net --to postmaster \
+	--header "Subject: to the bare name" >/dev/null 2>&1
+pm="$var/mail/example.test/postmaster/Maildir/new"
+i=0
+while [ "$(ls "$pm" 2>/dev/null | wc -l)" -lt 2 ] && [ $i -lt 150 ]; do
+	sleep 0.2; i=$((i + 1))
+done
+is "$(cat "$pm"/* 2>/dev/null | grep -c '^Subject: to ')" 2 \
+	"mail to postmaster@example.test and to postmaster reaches postmaster's Maildir"
+# no catch-all for the old domain: an unknown local part is refused at
+# RCPT, not accepted and bounced later (backscatter)
+out=$(swaks --server 127.0.0.1:2525 --from you@example.net --to nosuch@old.example.test 2>&1)
+like "$out" "<\*\* +550 5\.1\.1 <nosuch@old\.example\.test>: .*[Uu]ser unknown" \
+	"an unknown user at old.example.test gets 550 5.1.1 at RCPT"
+like "$(printf '%s\n' "$out" | grep -A1 ' -> RCPT TO')" "<\*\* +550" "  in reply to RCPT"
 swaks --server 127.0.0.1:2525 --from you@example.net --to partner@example.test >/dev/null 2>&1
 sleep 1
 out=$(build/postmaster-queue -C "$var"/postmaster.cdb --list 2>&1)

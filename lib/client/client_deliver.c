@@ -12,6 +12,7 @@
 #include "client/client_conn.h"
 #include "client/client_deliver.h"
 #include "client/client_reply.h"
+#include "client/client_wire.h"
 #include "dns/dns_addr.h"
 #include "dns/dns_mx.h"
 #include "dns/dns_res.h"
@@ -41,6 +42,9 @@ struct job {
 	int converted;
 	struct buf conv;	/* the downgraded message */
 	struct buf out;
+	struct buf wire;	/* one chunk after client_wire */
+	/* octets on the wire (client_wire), per use_conv(); -1 unknown */
+	int64_t wire_len[2];
 	char why[CLIENT_REPLY_MAX];	/* reason pending ones get */
 	int why_perm;
 };
@@ -245,6 +249,9 @@ convert_7bit(const char *in, size_t inlen, struct buf *out, const char **why)
 	return mime_downgrade(in, inlen, out, why);
 }
 
+static int measure(struct job *j);
+static uint64_t wire_len(const struct job *j);
+
 /*
  * What this server needs of the message: checks that fail every pending
  * recipient permanently and the downgrade. 0 go on, -1 (all finished).
@@ -294,7 +301,13 @@ prepare(struct job *j, struct client_conn *c)
 	}
 	if (need)
 		j->body = BODY_7BIT;
-	len = need ? j->conv.len : m->len;
+	if (measure(j) < 0) {
+		set_why(j, 0, "451 4.3.0 cannot read queue file: %s",
+		    strerror(errno));
+		finish_pending(j, CLIENT_TEMP, j->why);
+		return -1;
+	}
+	len = wire_len(j);
 	/* RFC 1870 6: a message over the announced limit is not sent. */
 	if ((ext & CLIENT_EXT_SIZE) && c->ext.size > 0 && len > c->ext.size) {
 		set_why(j, 1, "552 5.3.4 message size %llu exceeds size "
@@ -344,6 +357,78 @@ msg_read(struct job *j, char *p, size_t n, uint64_t pos)
 	return got;
 }
 
+/* BINARYMIME goes as it is but for its header (RFC 3030 3). */
+static void
+wire_start(const struct job *j, struct client_wire *w)
+{
+	client_wire_init(w, j->body == BODY_BINARYMIME);
+}
+
+/*
+ * The length of the message as client_wire makes it: canonical CRLF
+ * lines of at most 998 octets (see client_wire.h). Counted once per
+ * form of the message; 0, or -1 (errno) when the spool file cannot be
+ * read.
+ */
+static int
+measure(struct job *j)
+{
+	struct client_wire w;
+	char tmp[CLIENT_CHUNK];
+	uint64_t pos = 0, len;
+	int v = use_conv(j);
+
+	if (j->wire_len[v] >= 0)
+		return 0;
+	len = msg_len(j);
+	wire_start(j, &w);
+	while (pos < len) {
+		ssize_t got = msg_read(j, tmp, sizeof tmp, pos);
+
+		if (got < 0)
+			return -1;
+		pos += (uint64_t)got;
+		(void)client_wire_feed(&w, tmp, (size_t)got, NULL);
+	}
+	(void)client_wire_end(&w, NULL);
+	j->wire_len[v] = (int64_t)w.count;
+	return 0;
+}
+
+static uint64_t
+wire_len(const struct job *j)
+{
+	return (uint64_t)j->wire_len[use_conv(j)];
+}
+
+/* Changed octets make the message longer: equal length, same bytes, and
+ * the spool's bytes go out without the filter. */
+static int
+wire_changes(const struct job *j)
+{
+	return wire_len(j) != msg_len(j);
+}
+
+/*
+ * The next piece to send: tmp[0..got) itself, or through w into
+ * j->wire (plus what w still held when last). NULL: out of memory.
+ */
+static const char *
+wire_piece(struct job *j, struct client_wire *w, const char *tmp,
+    size_t got, int last, size_t *n)
+{
+	if (!wire_changes(j)) {
+		*n = got;
+		return tmp;
+	}
+	buf_reset(&j->wire);
+	if (client_wire_feed(w, tmp, got, &j->wire) < 0 ||
+	    (last && client_wire_end(w, &j->wire) < 0))
+		return NULL;
+	*n = j->wire.len;
+	return j->wire.p ? j->wire.p : "";
+}
+
 static int
 rset(struct client_conn *c)
 {
@@ -375,13 +460,17 @@ static int
 send_data(struct job *j, struct client_conn *c)
 {
 	struct client_dot dot;
+	struct client_wire w;
 	char tmp[CLIENT_CHUNK];
 	uint64_t pos = 0, len = msg_len(j);
+	const char *piece;
+	size_t n;
 
 	client_dot_init(&dot);
+	wire_start(j, &w);
 	buf_reset(&j->out);
 	j->data_sent = 1;
-	while (pos < len) {
+	do {
 		ssize_t got = msg_read(j, tmp, sizeof tmp, pos);
 
 		if (got < 0) {
@@ -391,7 +480,9 @@ send_data(struct job *j, struct client_conn *c)
 			return -1;
 		}
 		pos += (uint64_t)got;
-		if (client_dot_stuff(&dot, tmp, (size_t)got, &j->out) < 0)
+		if ((piece = wire_piece(j, &w, tmp, (size_t)got, pos >= len,
+		    &n)) == NULL ||
+		    client_dot_stuff(&dot, piece, n, &j->out) < 0)
 			goto nomem;
 		if (j->out.len >= CLIENT_CHUNK) {
 			if (client_conn_write(c, j->out.p, j->out.len,
@@ -399,7 +490,7 @@ send_data(struct job *j, struct client_conn *c)
 				return -1;
 			buf_reset(&j->out);
 		}
-	}
+	} while (pos < len);
 	if (client_dot_end(&dot, &j->out) < 0)
 		goto nomem;
 	return client_conn_write(c, j->out.p, j->out.len, CLIENT_TO_BLOCK);
@@ -419,12 +510,15 @@ send_bdat(struct job *j, struct client_conn *c, struct client_reply *bad)
 {
 	char tmp[CLIENT_CHUNK];
 	uint64_t pos = 0, len = msg_len(j);
-	size_t unread = 0;
+	size_t unread = 0, n;
 	int pipe = (c->ext.flags & CLIENT_EXT_PIPELINING) != 0;
 	struct client_reply rp;
+	struct client_wire w;
+	const char *piece;
 
 	bad->code = 0;
 	j->data_sent = 1;
+	wire_start(j, &w);
 	do {
 		ssize_t got = msg_read(j, tmp, sizeof tmp, pos);
 		int last;
@@ -437,10 +531,15 @@ send_bdat(struct job *j, struct client_conn *c, struct client_reply *bad)
 		}
 		pos += (uint64_t)got;
 		last = pos >= len;
-		if (send_cmd(c, CLIENT_TO_BLOCK, "BDAT %zd%s\r\n", got,
+		if ((piece = wire_piece(j, &w, tmp, (size_t)got, last,
+		    &n)) == NULL) {
+			c->broken = 1;
+			snprintf(c->err, sizeof c->err, "out of memory");
+			return -1;
+		}
+		if (send_cmd(c, CLIENT_TO_BLOCK, "BDAT %zu%s\r\n", n,
 		    last ? " LAST" : "") < 0 ||
-		    client_conn_write(c, tmp, (size_t)got,
-		    CLIENT_TO_BLOCK) < 0)
+		    client_conn_write(c, piece, n, CLIENT_TO_BLOCK) < 0)
 			return -1;
 		if (last)
 			break;
@@ -504,7 +603,7 @@ transaction(struct job *j, struct client_conn *c, const size_t *idx,
 	buf_reset(&j->out);
 	if (buf_printf(&j->out, "MAIL FROM:<%s>", j->m->sender) < 0 ||
 	    ((ext & CLIENT_EXT_SIZE) && buf_printf(&j->out, " SIZE=%llu",
-	    (unsigned long long)msg_len(j)) < 0) ||
+	    (unsigned long long)wire_len(j)) < 0) ||
 	    (c->esmtp && buf_append_str(&j->out, body_param(j)) < 0) ||
 	    (j->m->smtputf8 && buf_append_str(&j->out, " SMTPUTF8") < 0) ||
 	    buf_append(&j->out, "\r\n", 2) < 0)
@@ -862,6 +961,8 @@ client_deliver_cached(struct client_cache *cache,
 	j.res = res;
 	buf_init(&j.conv, 0);
 	buf_init(&j.out, 0);
+	buf_init(&j.wire, 0);
+	j.wire_len[0] = j.wire_len[1] = -1;
 	res->relay[0] = '\0';
 	res->reply[0] = '\0';
 	res->conn_use = 0;
@@ -918,6 +1019,7 @@ out:
 	free(j.fin);
 	buf_free(&j.conv);
 	buf_free(&j.out);
+	buf_free(&j.wire);
 	return j.transacted ? 0 : -1;
 }
 

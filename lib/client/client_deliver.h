@@ -17,7 +17,9 @@
  * fails 552 5.3.4 without being sent. BODY=8BITMIME (RFC 6152) and
  * BODY=BINARYMIME with BDAT (RFC 3030) when both sides have them; BDAT is
  * used whenever CHUNKING is offered. Missing 8BITMIME/BINARYMIME:
- * the message is downgraded to 7 bit (see client_deliver.c). SMTPUTF8 only
+ * the message is downgraded to 7 bit (see client_deliver.c). What goes
+ * out is canonical CRLF text with lines of at most 998 octets, SIZE=
+ * counting it (client_wire.h; a BINARYMIME body excepted). SMTPUTF8 only
  * when offered, else 553 5.6.7 (RFC 6531 3.2). At most max_rcpt RCPTs per
  * transaction; the rest go in further transactions on the same connection.
  * LMTP: one reply per accepted recipient after the data (RFC 2033 4.2).

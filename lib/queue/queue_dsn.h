@@ -12,14 +12,24 @@
  *          per recipient: Final-Recipient: rfc822; ADDR,
  *                         Original-Recipient: rfc822; RCPT (RFC 3461 4.2;
  *                         the RCPT TO as given), Action: failed, Status,
- *                         Remote-MTA: dns; HOST (when known),
- *                         Diagnostic-Code: TYPE; TEXT, Last-Attempt-Date
+ *                         Remote-MTA: dns; HOST (when known: the host
+ *                         name of the client's "host[ip]:port" relay, ours
+ *                         for a unix socket), Diagnostic-Code: TYPE; TEXT,
+ *                         Last-Attempt-Date
  *     3. text/rfc822-headers the original header section (RFC 6522 3)
+ *
+ * About an SMTPUTF8 original (smtputf8 set), RFC 6533: part 2 is
+ * message/global-delivery-status, part 3 message/global-headers, the
+ * text part charset=utf-8, and an address that is not ASCII has the
+ * type "utf-8;" in its raw UTF-8 form (RFC 6533 3, the utf-8-address
+ * form). report-type stays delivery-status, as Postfix and Exim send.
  *
  * The header section of the original (up to the first empty line, at
  * most QUEUE_DSN_HDR_MAX bytes, cut at a line end) is attached rather than
  * the whole message: bounces stay small, and the body of a message that
- * could not be delivered is the sender's to keep. Diagnostics are cut to
+ * could not be delivered is the sender's to keep. It is copied as CRLF
+ * lines: a bare CR or bare LF (BINARYMIME allows them) ends a line, as
+ * lib/client/client_wire.h reads them, so the DSN is canonical text. Diagnostics are cut to
  * QUEUE_DSN_DIAG_MAX bytes so no line exceeds RFC 5322's 998.
  *
  * Diagnostics are stored as RFC 3464 "type; text": "smtp; 550 5.1.1 ..."
@@ -42,7 +52,7 @@ struct queue_dsn_rcpt {
 	const char *orig;	/* the RCPT TO it came from */
 	const char *status;	/* X.Y.Z */
 	const char *diag;	/* "smtp; 550 5.1.1 ..." or "" */
-	const char *remote;	/* remote host or program, or "" */
+	const char *remote;	/* relay as the client names it, or "" */
 	int64_t last;		/* last attempt, epoch seconds */
 };
 
@@ -60,6 +70,7 @@ struct queue_dsn {
 	size_t n;
 	const char *orig;		/* the original message, CRLF */
 	size_t origlen;
+	int smtputf8;			/* the original was SMTPUTF8 */
 };
 
 int queue_dsn_build(struct buf *out, const struct queue_dsn *d);

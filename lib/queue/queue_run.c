@@ -858,10 +858,16 @@ is_postmaster(const struct spool_str *s)
 	return str_casecmp(s->p, "postmaster") == 0;
 }
 
-/* Routes addr as a trusted local caller; an unrouted domain goes by MX. */
+/*
+ * Routes addr as a trusted local caller (local names allowed) through
+ * the tables of [smtpd "instance"], the one that took the message being
+ * bounced, then [route]; without such an instance (postmaster-inject, a
+ * bounce) [route] alone. An unrouted domain goes by MX.
+ */
 static int
-route_local(struct cf_db *db, const char *addr, struct spool_dlv **dv,
-    size_t *n, size_t *cap, size_t rcpt, char (*store)[1100], size_t *nstore)
+route_local(struct cf_db *db, const char *instance, const char *addr,
+    struct spool_dlv **dv, size_t *n, size_t *cap, size_t rcpt,
+    char (*store)[1100], size_t *nstore)
 {
 	struct route_ops ops;
 	struct route_instance inst;
@@ -871,7 +877,8 @@ route_local(struct cf_db *db, const char *addr, struct spool_dlv **dv,
 	int rc = -1;
 
 	route_db_ops(&ops, db);
-	if (route_db_instance(db, NULL, &inst) < 0)
+	if ((instance == NULL || route_db_instance(db, instance, &inst) < 0) &&
+	    route_db_instance(db, NULL, &inst) < 0)
 		return -1;
 	inst.q.local_names_ok = 1;
 	route_result_init(&res, NULL);
@@ -966,17 +973,17 @@ send_dsn(struct job *j, const size_t *e, size_t n, const char *const *to,
 	struct queue_dsn d;
 	struct buf body = BUF_INIT(0);
 	char *orig = NULL;
-	size_t i, ndv = 0, capdv = 0, nstore = 0, rcpt = 0, olen;
+	size_t i, ndv = 0, capdv = 0, nstore = 0, rcpt = 0, olen, hl;
 	ssize_t got;
-	int rc = -1, tx_open = 0, eight = 0;
+	int rc = -1, tx_open = 0, eight = 0, utf8 = 0;
 
 	if ((store = calloc(64, sizeof *store)) == NULL ||
 	    (r = calloc(n, sizeof *r)) == NULL ||
 	    (status = calloc(n, sizeof *status)) == NULL)
 		goto out;
 	for (i = 0; i < nto; i++)
-		if (route_local(c->db, to[i], &dv, &ndv, &capdv, rcpt, store,
-		    &nstore) == 0)
+		if (route_local(c->db, env->instance.p, to[i], &dv, &ndv,
+		    &capdv, rcpt, store, &nstore) == 0)
 			rcpt++;
 	if (ndv == 0) {
 		log_warn("%s: bounce has no routable recipient; dropped",
@@ -1031,11 +1038,18 @@ send_dsn(struct job *j, const size_t *e, size_t n, const char *const *to,
 	d.n = n;
 	d.orig = orig;
 	d.origlen = olen;
+	d.smtputf8 = env->smtputf8;
 	if (queue_dsn_build(&body, &d) < 0)
 		goto fail;
+	hl = queue_dsn_header_len(body.p, body.len, body.len);
 	for (i = 0; i < body.len; i++)
-		if ((unsigned char)body.p[i] >= 0x80)
+		if ((unsigned char)body.p[i] >= 0x80) {
 			eight = 1;
+			/* RFC 6531 3.4: a UTF-8 header (the sender's
+			 * address in To:) needs SMTPUTF8 on the way */
+			if (i < hl)
+				utf8 = 1;
+		}
 	memset(&benv, 0, sizeof benv);
 	benv.helo = spool_str_c(c->hostname);
 	benv.client = spool_str_c("local");
@@ -1044,6 +1058,7 @@ send_dsn(struct job *j, const size_t *e, size_t n, const char *const *to,
 	benv.auth = spool_str_c("");
 	benv.sender = spool_str_c("");
 	benv.body = eight ? SPOOL_BODY_8BITMIME : SPOOL_BODY_7BIT;
+	benv.smtputf8 = utf8;
 	benv.dlv = dv;
 	benv.ndlv = ndv;
 	if (spool_write_envelope(&tx, &benv, &lim) != SPOOL_WR_OK ||
