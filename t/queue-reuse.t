@@ -50,7 +50,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "py"))
-from pmtest import PM_BIN, Instance, Tap, end_process, wait_for, watchdog  # noqa: E402
+from pmtest import PM_BIN, Instance, Tap, alive, children, end_process, wait_for, watchdog  # noqa: E402
 
 t = Tap()
 if os.getuid() != 0:
@@ -276,30 +276,6 @@ atexit.register(cleanup)    # runs before the Instance's own (LIFO)
 def qlog():
     with open(QLOG, errors="replace") as f:
         return f.read()
-
-
-def children(pid):
-    """Live (not zombie) children of pid."""
-    out = set()
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % d) as f:
-                st = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(st[1]) == pid and st[0] != "Z":
-            out.add(int(d))
-    return out
-
-
-def alive(pid):
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 def owner_of(conn, pids):

@@ -123,6 +123,10 @@ static const struct cf_key_def lmtpd_keys[] = {
 	    "~/Maildir (system users) or a template with %u, %d, %%" },
 	{ "logger", CF_T_REF, 0, "", "syslog|logfile", "stderr|syslog",
 	    "overrides [core] logger" },
+	{ "idle-timeout", CF_T_DURATION, 0, "5m", NULL, NULL,
+	    "wait for the next command, data chunk or reply write" },
+	{ "session-timeout", CF_T_DURATION, 0, "30m", NULL, NULL,
+	    "whole session deadline" },
 	{ NULL, 0, 0, NULL, NULL, NULL, NULL }
 };
 
