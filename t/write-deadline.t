@@ -15,12 +15,10 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "py"))
-from pmtest import PM_BIN, Instance, Tap, alive, children, end_process, wait_for, watchdog  # noqa: E402
+from pmtest import PM_BIN, Instance, Tap, alive, children, end_process, require, wait_for, watchdog  # noqa: E402
 
 t = Tap()
-if os.getuid() != 0:
-    print("1..0 # SKIP needs root (the servers drop to nobody)")
-    sys.exit(0)
+require("the servers drop to nobody", {"tcpserver": "ucspi-tcp"})
 watchdog(100)
 
 inst = Instance(name="mx.test", extra='[lmtpd]\nmaildir = "/nonexistent/%d/%u"\n'

@@ -126,6 +126,24 @@ def alive(pid):
         return False
 
 
+def require(root_why=None, programs=None):
+    """Skips the whole test (exit 0) unless it runs as root (when root_why
+    says why it must) and each program of programs {name: package} is
+    installed. Then sets the sanitizer options `make test` uses
+    (LeakSanitizer cannot stop the world in a process that dropped
+    privileges: it is no longer dumpable)."""
+    if root_why and os.getuid() != 0:
+        print("1..0 # SKIP needs root (%s)" % root_why)
+        sys.exit(0)
+    missing = sorted({pkg for prog, pkg in (programs or {}).items()
+                      if shutil.which(prog) is None})
+    if missing:
+        print("1..0 # SKIP not installed: %s" % " ".join(missing))
+        sys.exit(0)
+    os.environ.setdefault("ASAN_OPTIONS", "abort_on_error=1:detect_leaks=0")
+    os.environ.setdefault("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1")
+
+
 def free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
