@@ -522,6 +522,20 @@ bs_abort(void *ctx)
 	bs_reset(ctx);
 }
 
+/*
+ * A minute of -bs time. PM_INJECT_TIMEOUT_SCALE_MS (tests) makes it that
+ * many milliseconds; secure_getenv() ignores it in a setgid inject, so a
+ * user cannot change the limits of the privileged program.
+ */
+static uint64_t
+minute_ms(void)
+{
+	const char *v = secure_getenv("PM_INJECT_TIMEOUT_SCALE_MS");
+	unsigned long ms = v ? strtoul(v, NULL, 10) : 0;
+
+	return ms ? ms : 60 * 1000;
+}
+
 static int
 run_smtp(struct inject *j)
 {
@@ -542,8 +556,16 @@ run_smtp(struct inject *j)
 	memset(&drive, 0, sizeof drive);
 	drive.in = 0;
 	drive.out = 1;
-	drive.idle = 300;
-	rc = net_drive_run(j->s, &drive) < 0 ? EX_IOERR : 0;
+	/* smtpd's defaults: 5 min idle, 30 min in all, reads and writes */
+	drive.idle_ms = 5 * minute_ms();
+	drive.deadline_ms = 30 * minute_ms();
+	rc = net_drive_run(j->s, &drive);
+	if (rc == NET_DRIVE_WRITE_IDLE || rc == NET_DRIVE_WRITE_DEADLINE)
+		fprintf(stderr, "%s: fatal: -bs: the client did not read its "
+		    "replies within the %s\n", log_prog(),
+		    rc == NET_DRIVE_WRITE_IDLE ? "idle timeout (5 min)" :
+		    "session time limit (30 min)");
+	rc = rc == NET_DRIVE_DONE ? 0 : EX_IOERR;
 	smtp_session_free(j->s);
 	bs_reset(j);
 	buf_free(&j->data);

@@ -537,6 +537,8 @@ main(int argc, char **argv)
 	if (cf_db_uint(&db, "core", "", "max-message-size", &v) >= 0)
 		cfg.size_max = v;
 	cfg.max_received = (unsigned)d.max_hops;
+	cf_db_uint(&db, "lmtpd", "", "idle-timeout", &idle);
+	cf_db_uint(&db, "lmtpd", "", "session-timeout", &deadline);
 	cf_db_close(&db);
 
 	if ((d.s = smtp_session_new(&cfg, &ops, &d)) == NULL)
@@ -544,11 +546,17 @@ main(int argc, char **argv)
 	log_info("connect: maildir=%s mode=%s", d.tmpl,
 	    d.system ? "system" : "virtual");
 	{
-		struct net_drive drive = { .in = in, .out = out, .idle = idle,
-			.deadline = deadline, .on_output = NULL,
-			.on_pregreet = NULL, .arg = &d };
+		struct net_drive drive = { .in = in, .out = out,
+			.idle_ms = idle * 1000, .deadline_ms = deadline * 1000,
+			.on_output = NULL, .on_pregreet = NULL, .arg = &d };
 
-		net_drive_run(d.s, &drive);
+		e = net_drive_run(d.s, &drive);
+		if (e == NET_DRIVE_WRITE_IDLE || e == NET_DRIVE_WRITE_DEADLINE)
+			log_info("timeout: the client did not read its replies "
+			    "within the %s (%llu s); connection closed",
+			    e == NET_DRIVE_WRITE_IDLE ? "idle-timeout" :
+			    "session-timeout", (unsigned long long)(e ==
+			    NET_DRIVE_WRITE_IDLE ? idle : deadline));
 	}
 	log_info("disconnect: messages=%lu delivered=%lu errors=%u",
 	    d.messages, d.delivered, smtp_session_errors(d.s));

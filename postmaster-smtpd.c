@@ -472,6 +472,19 @@ on_pregreet(void *arg)
 	log_info("pregreet: client=%s spoke before the greeting", d->client);
 }
 
+/* A client that pipelines and never reads its replies is cut off at the
+ * write deadline; there is no way left to tell it (the 421 cannot go). */
+static void
+log_write_timeout(struct smtpd *d, int end, uint64_t idle, uint64_t deadline)
+{
+	if (end == NET_DRIVE_WRITE_IDLE || end == NET_DRIVE_WRITE_DEADLINE)
+		log_info("timeout: client=%s did not read its replies within "
+		    "the %s (%llu s); connection closed", d->client,
+		    end == NET_DRIVE_WRITE_IDLE ? "idle-timeout" :
+		    "session-timeout", (unsigned long long)(end ==
+		    NET_DRIVE_WRITE_IDLE ? idle : deadline));
+}
+
 /* Postfix-style: `disconnect from IP ehlo=1 mail=1 rcpt=2 data=1 quit=1`. */
 static void
 log_disconnect(struct smtpd *d)
@@ -615,11 +628,13 @@ main(int argc, char **argv)
 		die(EX_TEMPFAIL, "out of memory");
 	log_info("connect from %s%s to %s", d.client, d.via, d.name);
 	{
-		struct net_drive drive = { .in = in, .out = out, .idle = idle,
-			.deadline = deadline, .on_output = on_output,
-			.on_pregreet = on_pregreet, .arg = &d };
+		struct net_drive drive = { .in = in, .out = out,
+			.idle_ms = idle * 1000, .deadline_ms = deadline * 1000,
+			.on_output = on_output, .on_pregreet = on_pregreet,
+			.arg = &d };
 
-		net_drive_run(d.s, &drive);
+		log_write_timeout(&d, net_drive_run(d.s, &drive), idle,
+		    deadline);
 	}
 	log_disconnect(&d);
 	tx_reset(&d);

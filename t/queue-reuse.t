@@ -39,7 +39,6 @@ import os
 import pwd
 import random
 import re
-import shutil
 import signal
 import smtplib
 import socket
@@ -50,21 +49,12 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "py"))
-from pmtest import PM_BIN, Instance, Tap, end_process, wait_for, watchdog  # noqa: E402
+from pmtest import PM_BIN, Instance, Tap, alive, children, end_process, require, wait_for, watchdog  # noqa: E402
 
 t = Tap()
-if os.getuid() != 0:
-    print("1..0 # SKIP needs root (the runner drops to nobody)")
-    sys.exit(0)
-if shutil.which("tcpserver") is None:
-    print("1..0 # SKIP not installed: ucspi-tcp (tcpserver)")
-    sys.exit(0)
+require("the runner drops to nobody", {"tcpserver": "ucspi-tcp"})
 
 QUEUE = os.path.join(PM_BIN, "postmaster-queue")
-# As `make test`: LeakSanitizer cannot stop the world in a process that
-# dropped privileges (it is no longer dumpable).
-os.environ.setdefault("ASAN_OPTIONS", "abort_on_error=1:detect_leaks=0")
-os.environ.setdefault("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1")
 # The timings checked here are the real ones, not scaled.
 os.environ.pop("PM_QUEUE_TIMEOUT_SCALE_MS", None)
 
@@ -276,30 +266,6 @@ atexit.register(cleanup)    # runs before the Instance's own (LIFO)
 def qlog():
     with open(QLOG, errors="replace") as f:
         return f.read()
-
-
-def children(pid):
-    """Live (not zombie) children of pid."""
-    out = set()
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % d) as f:
-                st = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(st[1]) == pid and st[0] != "Z":
-            out.add(int(d))
-    return out
-
-
-def alive(pid):
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 def owner_of(conn, pids):

@@ -127,6 +127,10 @@ static const struct cf_key_def lmtpd_keys[] = {
 	    "~/Maildir: lowest uid that gets mail (system accounts do not)" },
 	{ "logger", CF_T_REF, 0, "", "syslog|logfile", "stderr|syslog",
 	    "overrides [core] logger" },
+	{ "idle-timeout", CF_T_DURATION, 0, "5m", NULL, NULL,
+	    "wait for the next command, data chunk or reply write" },
+	{ "session-timeout", CF_T_DURATION, 0, "30m", NULL, NULL,
+	    "whole session deadline" },
 	{ NULL, 0, 0, NULL, NULL, NULL, NULL }
 };
 

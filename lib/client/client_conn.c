@@ -12,15 +12,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "client/client_conn.h"
+#include "net/net_drive.h"
 
 int64_t
 client_conn_now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return clock_now_ms();
 }
 
 static int
@@ -215,21 +214,35 @@ client_conn_adopt(struct client_conn *c, int fd, const char *name)
 	}
 }
 
-/* Reads more input within ms: 1 got data, 0 timeout/EOF/error (broken). */
-static int
-fill(struct client_conn *c, int ms, const char *what)
+/* "5 s", or "0.5 s" for the shortened limits of tests. */
+static void
+fmt_limit(char *out, size_t cap, int ms)
 {
-	char tmp[4096];
+	if (ms % 1000 == 0)
+		snprintf(out, cap, "%d s", ms / 1000);
+	else
+		snprintf(out, cap, "%d.%d s", ms / 1000, ms % 1000 / 100);
+}
+
+/* Reads more input before end_ms: 1 got data, 0 timeout/EOF/error
+ * (broken). ms is the whole limit, for the diagnostic. */
+static int
+fill(struct client_conn *c, int64_t end_ms, int ms, const char *what)
+{
+	char tmp[4096], lim[32];
 	ssize_t n;
 	int r;
 
 	for (;;) {
-		r = wait_fd(c->fd, POLLIN, ms);
+		int64_t left = end_ms - client_conn_now_ms();
+
+		r = wait_fd(c->fd, POLLIN, left > 0 ? (int)left : 0);
 		if (r <= 0) {
+			fmt_limit(lim, sizeof lim, ms);
 			if (r == 0)
 				set_err(c, "conversation with %s timed out "
-				    "while reading reply to %s", c->relay,
-				    what);
+				    "while reading the reply to %s (limit "
+				    "%s)", c->relay, what, lim);
 			else
 				fail(c, "lost connection", errno);
 			return 0;
@@ -251,12 +264,21 @@ fill(struct client_conn *c, int ms, const char *what)
 	return 1;
 }
 
+/*
+ * One whole reply within one deadline (RFC 5321 4.5.3.2 gives the time
+ * for the reply, not for each line: a server that sends a "220-" line
+ * every few seconds must not hold us for ever), and at most
+ * CLIENT_REPLY_LINES_MAX lines and CLIENT_REPLY_SIZE_MAX octets as they
+ * came (cut overlong lines included).
+ */
 static int
 read_reply(struct client_conn *c, struct client_reply *r, unsigned secs,
     int ehlo, const char *what)
 {
 	int ms = timeout_ms(c, secs);
-	int first = 1, skipping = 0;
+	int64_t end_ms = client_conn_now_ms() + ms;
+	size_t raw = 0;
+	int first = 1, skipping = 0, res = 0;
 
 	client_reply_reset(r);
 	if (c->fd < 0 || c->broken) {
@@ -268,7 +290,6 @@ read_reply(struct client_conn *c, struct client_reply *r, unsigned secs,
 	for (;;) {
 		char *nl = memchr(c->in.p ? c->in.p : "", '\n', c->in.len);
 		size_t ll;
-		int res;
 
 		if (nl == NULL) {
 			/* Cut an overlong line: keep its head, drop the
@@ -277,17 +298,23 @@ read_reply(struct client_conn *c, struct client_reply *r, unsigned secs,
 				if (!skipping) {
 					res = client_reply_feed(r, c->in.p,
 					    CLIENT_CONN_LINE_MAX);
-					if (res == CLIENT_REPLY_E_SYNTAX)
-						goto syntax;
+					if (res < 0)
+						goto bad;
 					skipping = 1;
 				}
+				raw += c->in.len;
 				c->in.len = 0;
+				if (raw > CLIENT_REPLY_SIZE_MAX)
+					goto toobig;
 			}
-			if (!fill(c, ms, what))
+			if (!fill(c, end_ms, ms, what))
 				return -1;
 			continue;
 		}
 		ll = (size_t)(nl - c->in.p);
+		raw += ll + 1;
+		if (raw > CLIENT_REPLY_SIZE_MAX)
+			goto toobig;
 		if (skipping) {
 			buf_consume(&c->in, ll + 1);
 			skipping = 0;
@@ -299,8 +326,8 @@ read_reply(struct client_conn *c, struct client_reply *r, unsigned secs,
 		if (ll > 0 && c->in.p[ll - 1] == '\r')
 			ll--;
 		res = client_reply_feed(r, c->in.p, ll);
-		if (res == CLIENT_REPLY_E_SYNTAX)
-			goto syntax;
+		if (res < 0)
+			goto bad;
 		if (ehlo && !first && ll > 4)
 			client_ext_line(&c->ext, c->in.p + 4, ll - 4);
 		first = 0;
@@ -310,61 +337,53 @@ read_reply(struct client_conn *c, struct client_reply *r, unsigned secs,
 	}
 	c->used_ms = client_conn_now_ms();
 	return 0;
-syntax:
-	set_err(c, "malformed reply from %s to %s", c->relay, what);
+bad:
+	if (res == CLIENT_REPLY_E_SYNTAX) {
+		set_err(c, "malformed reply from %s to %s", c->relay, what);
+		return -1;
+	}
+toobig:
+	set_err(c, "reply from %s to %s is over %u lines or %u octets",
+	    c->relay, what, (unsigned)CLIENT_REPLY_LINES_MAX,
+	    (unsigned)CLIENT_REPLY_SIZE_MAX);
 	return -1;
 }
 
 int
 client_conn_reply(struct client_conn *c, struct client_reply *r,
-    unsigned timeout_s)
+    unsigned timeout_s, const char *what)
 {
-	return read_reply(c, r, timeout_s, 0, "command");
+	return read_reply(c, r, timeout_s, 0, what);
 }
 
 int
 client_conn_ehlo_reply(struct client_conn *c, struct client_reply *r,
-    unsigned timeout_s)
+    unsigned timeout_s, const char *what)
 {
 	memset(&c->ext, 0, sizeof c->ext);
-	return read_reply(c, r, timeout_s, 1, "EHLO");
+	return read_reply(c, r, timeout_s, 1, what);
 }
 
+/* All of p within one deadline: a window opened a byte at a time does not
+ * stretch it (RFC 5321 4.5.3.2.5: the time is for the whole send). */
 int
 client_conn_write(struct client_conn *c, const void *p, size_t n,
-    unsigned timeout_s)
+    unsigned timeout_s, const char *what)
 {
-	const char *s = p;
 	int ms = timeout_ms(c, timeout_s);
-	ssize_t w;
-	int r;
+	char lim[32];
 
 	if (c->fd < 0 || c->broken)
 		return -1;
-	while (n > 0) {
-		if (c->tcp)
-			w = send(c->fd, s, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+	if (net_write_until(c->fd, p, n, client_conn_now_ms() + ms) < 0) {
+		fmt_limit(lim, sizeof lim, ms);
+		c->send_stuck = errno == ETIMEDOUT;
+		if (c->send_stuck)
+			set_err(c, "conversation with %s timed out while "
+			    "sending %s (limit %s)", c->relay, what, lim);
 		else
-			w = write(c->fd, s, n);
-		if (w > 0) {
-			s += w;
-			n -= (size_t)w;
-			continue;
-		}
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			r = wait_fd(c->fd, POLLOUT, ms);
-			if (r > 0)
-				continue;
-			if (r == 0) {
-				set_err(c, "conversation with %s timed out "
-				    "while sending", c->relay);
-				return -1;
-			}
-		}
-		set_err(c, "lost connection with %s while sending: %s",
-		    c->relay, w < 0 ? strerror(errno) : "short write");
+			set_err(c, "lost connection with %s while sending "
+			    "%s: %s", c->relay, what, strerror(errno));
 		return -1;
 	}
 	c->used_ms = client_conn_now_ms();
@@ -397,11 +416,22 @@ client_conn_close_within(struct client_conn *c, int quit, unsigned timeout_s)
 	if (c->fd >= 0 && quit && !c->broken) {
 		struct client_reply r;
 
-		if (client_conn_write(c, "QUIT\r\n", 6, timeout_s) == 0)
-			(void)client_conn_reply(c, &r, timeout_s);
+		if (client_conn_write(c, "QUIT\r\n", 6, timeout_s,
+		    "QUIT") == 0)
+			(void)client_conn_reply(c, &r, timeout_s, "QUIT");
 	}
-	if (c->fd >= 0 && c->owned)
+	if (c->fd >= 0 && c->owned) {
+		/* A send that timed out left data the server would not
+		 * take: reset the connection, so the kernel does not go on
+		 * feeding a hostile window after we gave up. */
+		if (c->send_stuck) {
+			struct linger l = { 1, 0 };
+
+			(void)setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &l,
+			    sizeof l);
+		}
 		close(c->fd);
+	}
 	c->fd = -1;
 	c->broken = 1;
 	buf_free(&c->in);

@@ -1,18 +1,21 @@
 /*
  * client_conn: one outbound SMTP/LMTP connection -- connect with a
- * deadline (TCP or unix socket, or adopt a connected fd), read replies
- * line by line with a deadline per read, write with a deadline per send.
+ * deadline (TCP or unix socket, or adopt a connected fd), read each whole
+ * reply within one deadline and at most CLIENT_REPLY_LINES_MAX lines /
+ * CLIENT_REPLY_SIZE_MAX octets, write each whole send within one deadline.
  *
  * Timeouts are given in RFC 5321 4.5.3.2 seconds and scaled here: with
  * scale_ms != 0 a minute lasts scale_ms milliseconds (tests). Lines longer
  * than CLIENT_CONN_LINE_MAX are cut (the rest of the line is discarded),
  * so a hostile server cannot make us buffer without bound.
  *
- * Any I/O failure or malformed reply marks the connection broken and
- * fills err with a diagnostic; a broken connection is never reused.
- * Writes use MSG_NOSIGNAL so a peer that hangs up gives EPIPE, not a
- * signal, and MSG_DONTWAIT so the deadline holds without changing the
- * flags of a caller's fd (client_conn_adopt).
+ * Any I/O failure, malformed or oversized reply marks the connection
+ * broken and fills err with a diagnostic naming what was being read or
+ * sent (what: "greeting", "MAIL", "the message", ...); a broken
+ * connection is never reused. Writes go through net_write_until():
+ * MSG_NOSIGNAL so a peer that hangs up gives EPIPE, not a signal, and
+ * MSG_DONTWAIT so the deadline holds without changing the flags of a
+ * caller's fd (client_conn_adopt).
  */
 #ifndef PM_CLIENT_CONN_H
 #define PM_CLIENT_CONN_H
@@ -47,6 +50,7 @@ struct client_conn {
 	int owned;		/* ours to close */
 	int tcp;		/* TCP (MSG_NOSIGNAL ok) */
 	int broken;
+	int send_stuck;		/* a write timed out: reset at close */
 	enum client_proto proto;
 	unsigned scale_ms;
 	int esmtp;		/* EHLO or LHLO accepted */
@@ -69,14 +73,14 @@ int client_conn_tcp(struct client_conn *c, const char *host,
 int client_conn_unix(struct client_conn *c, const char *path);
 void client_conn_adopt(struct client_conn *c, int fd, const char *name);
 
-/* Reads one complete reply into r. */
+/* Reads one complete reply into r, the reply to what. */
 int client_conn_reply(struct client_conn *c, struct client_reply *r,
-    unsigned timeout_s);
+    unsigned timeout_s, const char *what);
 /* The same, passing each line after the first to client_ext_line(). */
 int client_conn_ehlo_reply(struct client_conn *c, struct client_reply *r,
-    unsigned timeout_s);
+    unsigned timeout_s, const char *what);
 int client_conn_write(struct client_conn *c, const void *p, size_t n,
-    unsigned timeout_s);
+    unsigned timeout_s, const char *what);
 /* 1 if the peer has closed or sent something unasked (stale), else 0. */
 int client_conn_stale(struct client_conn *c);
 /* QUIT (if quit and not broken), then close what we own. */

@@ -131,7 +131,7 @@ send_cmd(struct client_conn *c, unsigned to, const char *fmt, ...)
 static int
 send_cmd(struct client_conn *c, unsigned to, const char *fmt, ...)
 {
-	char line[1024];
+	char line[1024], verb[8];
 	va_list ap;
 	int n;
 
@@ -140,7 +140,9 @@ send_cmd(struct client_conn *c, unsigned to, const char *fmt, ...)
 	va_end(ap);
 	if (n < 0 || (size_t)n >= sizeof line)
 		return -1;
-	return client_conn_write(c, line, (size_t)n, to);
+	/* the verb names the step in a diagnostic */
+	snprintf(verb, sizeof verb, "%.*s", (int)strcspn(line, " \r"), line);
+	return client_conn_write(c, line, (size_t)n, to, verb);
 }
 
 /* Greeting, then EHLO (HELO fallback) or LHLO. 0 ready, -1 (j->why). */
@@ -151,7 +153,7 @@ hello(struct job *j, struct client_conn *c)
 	    : "localhost";
 	struct client_reply rp;
 
-	if (client_conn_reply(c, &rp, CLIENT_TO_GREETING) < 0) {
+	if (client_conn_reply(c, &rp, CLIENT_TO_GREETING, "the greeting") < 0) {
 		set_why(j, 0, "451 4.4.2 %s", c->err);
 		return -1;
 	}
@@ -165,7 +167,7 @@ hello(struct job *j, struct client_conn *c)
 	}
 	if (j->d->proto == CLIENT_LMTP) {
 		if (send_cmd(c, CLIENT_TO_HELO, "LHLO %s\r\n", helo) < 0 ||
-		    client_conn_ehlo_reply(c, &rp, CLIENT_TO_HELO) < 0) {
+		    client_conn_ehlo_reply(c, &rp, CLIENT_TO_HELO, "LHLO") < 0) {
 			set_why(j, 0, "451 4.4.2 %s", c->err);
 			return -1;
 		}
@@ -179,7 +181,7 @@ hello(struct job *j, struct client_conn *c)
 		return 0;
 	}
 	if (send_cmd(c, CLIENT_TO_HELO, "EHLO %s\r\n", helo) < 0 ||
-	    client_conn_ehlo_reply(c, &rp, CLIENT_TO_HELO) < 0) {
+	    client_conn_ehlo_reply(c, &rp, CLIENT_TO_HELO, "EHLO") < 0) {
 		set_why(j, 0, "451 4.4.2 %s", c->err);
 		return -1;
 	}
@@ -197,7 +199,7 @@ hello(struct job *j, struct client_conn *c)
 	 * an error; then HELO, and no extensions. */
 	memset(&c->ext, 0, sizeof c->ext);
 	if (send_cmd(c, CLIENT_TO_HELO, "HELO %s\r\n", helo) < 0 ||
-	    client_conn_reply(c, &rp, CLIENT_TO_HELO) < 0) {
+	    client_conn_reply(c, &rp, CLIENT_TO_HELO, "HELO") < 0) {
 		set_why(j, 0, "451 4.4.2 %s", c->err);
 		return -1;
 	}
@@ -434,8 +436,8 @@ rset(struct client_conn *c)
 {
 	struct client_reply rp;
 
-	if (client_conn_write(c, "RSET\r\n", 6, CLIENT_TO_RSET) < 0 ||
-	    client_conn_reply(c, &rp, CLIENT_TO_RSET) < 0)
+	if (client_conn_write(c, "RSET\r\n", 6, CLIENT_TO_RSET, "RSET") < 0 ||
+	    client_conn_reply(c, &rp, CLIENT_TO_RSET, "RSET") < 0)
 		return -1;
 	if (rp.code != 250) {
 		c->broken = 1;
@@ -486,14 +488,15 @@ send_data(struct job *j, struct client_conn *c)
 			goto nomem;
 		if (j->out.len >= CLIENT_CHUNK) {
 			if (client_conn_write(c, j->out.p, j->out.len,
-			    CLIENT_TO_BLOCK) < 0)
+			    CLIENT_TO_BLOCK, "the message") < 0)
 				return -1;
 			buf_reset(&j->out);
 		}
 	} while (pos < len);
 	if (client_dot_end(&dot, &j->out) < 0)
 		goto nomem;
-	return client_conn_write(c, j->out.p, j->out.len, CLIENT_TO_BLOCK);
+	return client_conn_write(c, j->out.p, j->out.len, CLIENT_TO_BLOCK,
+	    "the message");
 nomem:
 	c->broken = 1;
 	snprintf(c->err, sizeof c->err, "out of memory");
@@ -539,12 +542,14 @@ send_bdat(struct job *j, struct client_conn *c, struct client_reply *bad)
 		}
 		if (send_cmd(c, CLIENT_TO_BLOCK, "BDAT %zu%s\r\n", n,
 		    last ? " LAST" : "") < 0 ||
-		    client_conn_write(c, piece, n, CLIENT_TO_BLOCK) < 0)
+		    client_conn_write(c, piece, n, CLIENT_TO_BLOCK,
+		    "the message") < 0)
 			return -1;
 		if (last)
 			break;
 		if (!pipe) {
-			if (client_conn_reply(c, &rp, CLIENT_TO_BLOCK) < 0)
+			if (client_conn_reply(c, &rp, CLIENT_TO_BLOCK,
+			    "BDAT") < 0)
 				return -1;
 			if (is_421(c, &rp))
 				return -1;
@@ -558,7 +563,7 @@ send_bdat(struct job *j, struct client_conn *c, struct client_reply *bad)
 			unread++;
 	} while (pos < len);
 	while (unread-- > 0) {
-		if (client_conn_reply(c, &rp, CLIENT_TO_BLOCK) < 0)
+		if (client_conn_reply(c, &rp, CLIENT_TO_BLOCK, "BDAT") < 0)
 			return -1;
 		if (is_421(c, &rp))
 			return -1;
@@ -619,8 +624,9 @@ transaction(struct job *j, struct client_conn *c, const size_t *idx,
 		if (!bdat && buf_append_str(&j->out, "DATA\r\n") < 0)
 			goto nomem;
 	}
-	if (client_conn_write(c, j->out.p, j->out.len, CLIENT_TO_MAIL) < 0 ||
-	    client_conn_reply(c, &mail, CLIENT_TO_MAIL) < 0 ||
+	if (client_conn_write(c, j->out.p, j->out.len, CLIENT_TO_MAIL,
+	    "MAIL") < 0 ||
+	    client_conn_reply(c, &mail, CLIENT_TO_MAIL, "MAIL") < 0 ||
 	    is_421(c, &mail))
 		goto out;
 	mail_ok = mail.code / 100 == 2;
@@ -632,7 +638,7 @@ transaction(struct job *j, struct client_conn *c, const size_t *idx,
 			    j->r[idx[i]].addr) < 0)
 				goto out;
 		}
-		if (client_conn_reply(c, &rp, CLIENT_TO_RCPT) < 0 ||
+		if (client_conn_reply(c, &rp, CLIENT_TO_RCPT, "RCPT") < 0 ||
 		    is_421(c, &rp))
 			goto out;
 		if (!mail_ok)
@@ -654,12 +660,12 @@ transaction(struct job *j, struct client_conn *c, const size_t *idx,
 		    mail.text);
 	}
 	if (pipe && !bdat) {
-		if (client_conn_reply(c, &data, CLIENT_TO_DATA) < 0 ||
+		if (client_conn_reply(c, &data, CLIENT_TO_DATA, "DATA") < 0 ||
 		    is_421(c, &data))
 			goto out;
 	} else if (na > 0 && !bdat) {
 		if (send_cmd(c, CLIENT_TO_DATA, "DATA\r\n") < 0 ||
-		    client_conn_reply(c, &data, CLIENT_TO_DATA) < 0 ||
+		    client_conn_reply(c, &data, CLIENT_TO_DATA, "DATA") < 0 ||
 		    is_421(c, &data))
 			goto out;
 	}
@@ -668,8 +674,9 @@ transaction(struct job *j, struct client_conn *c, const size_t *idx,
 		 * empty message ended at once (RFC 2920 3.1). */
 		if (pipe && !bdat && data.code == 354) {
 			if (client_conn_write(c, ".\r\n", 3,
-			    CLIENT_TO_DOT) < 0 ||
-			    client_conn_reply(c, &rp, CLIENT_TO_DOT) < 0)
+			    CLIENT_TO_DOT, "the end of data") < 0 ||
+			    client_conn_reply(c, &rp, CLIENT_TO_DOT,
+			    "the end of data") < 0)
 				goto out;
 		}
 		ret = rset(c);
@@ -704,7 +711,8 @@ transaction(struct job *j, struct client_conn *c, const size_t *idx,
 	 * gets one reply for the LAST chunk in either case. */
 	for (i = 0; i < na; i++) {
 		if (i == 0 || (j->d->proto == CLIENT_LMTP && bad.code == 0)) {
-			if (client_conn_reply(c, &rp, CLIENT_TO_DOT) < 0 ||
+			if (client_conn_reply(c, &rp, CLIENT_TO_DOT,
+			    "the end of data") < 0 ||
 			    is_421(c, &rp))
 				goto out;
 		}

@@ -1,7 +1,8 @@
 /*
  * client_deliver: deliver one spooled message to n recipients at one
  * destination over SMTP (RFC 5321) or LMTP (RFC 2033). Blocking, with a
- * deadline on every read and write; called by postmaster-queue.
+ * deadline on each whole reply and each whole send, and a cap on reply
+ * size (client_conn.h); called by postmaster-queue.
  *
  * Destination: an already connected fd, an absolute unix socket path, an
  * IP literal, a host name (A/AAAA), or with use_mx a mail domain (MX per

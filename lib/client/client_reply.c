@@ -10,6 +10,8 @@ client_reply_reset(struct client_reply *r)
 {
 	r->code = 0;
 	r->done = 0;
+	r->lines = 0;
+	r->size = 0;
 	r->len = 0;
 	r->text[0] = '\0';
 }
@@ -34,6 +36,12 @@ client_reply_feed(struct client_reply *r, const char *line, size_t len)
 
 	if (r->done)
 		client_reply_reset(r);
+	if (r->lines >= CLIENT_REPLY_LINES_MAX ||
+	    len > CLIENT_REPLY_SIZE_MAX - 2 ||
+	    r->size > CLIENT_REPLY_SIZE_MAX - 2 - len)
+		return CLIENT_REPLY_E_TOOBIG;
+	r->lines++;
+	r->size += len + 2;
 	/* RFC 5321 4.2: 3 digits, then SP, "-" or the end of the line;
 	 * first digit 2..5, second 0..5 (4.2.1). */
 	if (len < 3 || line[0] < '2' || line[0] > '5' || line[1] < '0' ||

@@ -12,6 +12,11 @@
  * bytes; controls are replaced by '?' so a server cannot forge log lines.
  * Overlong lines are accepted (we cannot make the server conform) but
  * only their start is kept.
+ *
+ * A reply is at most CLIENT_REPLY_LINES_MAX lines and CLIENT_REPLY_SIZE_MAX
+ * octets as fed (each line + 2 for its CRLF); past either the feed says
+ * CLIENT_REPLY_E_TOOBIG, so an endless "250-" continuation ends. (The
+ * caller counts the octets of overlong lines it cut before feeding.)
  */
 #ifndef PM_CLIENT_REPLY_H
 #define PM_CLIENT_REPLY_H
@@ -22,10 +27,16 @@
 #include "base/buf.h"
 
 #define CLIENT_REPLY_MAX 512
+/* RFC 5321 4.5.3.1.5 puts no limit on reply lines; real EHLO replies
+ * have about 15. */
+#define CLIENT_REPLY_LINES_MAX 100
+#define CLIENT_REPLY_SIZE_MAX (64 * 1024)
 
 struct client_reply {
 	int code;		/* 3-digit code, set by the first line */
 	int done;		/* the last line has been seen */
+	unsigned lines;		/* fed so far */
+	size_t size;		/* octets fed so far, CRLFs included */
 	size_t len;
 	char text[CLIENT_REPLY_MAX];
 };
@@ -33,7 +44,8 @@ struct client_reply {
 enum client_reply_res {
 	CLIENT_REPLY_MORE = 0,	/* feed the next line */
 	CLIENT_REPLY_DONE = 1,	/* complete: code and text are final */
-	CLIENT_REPLY_E_SYNTAX = -1	/* not a reply line, or code changed */
+	CLIENT_REPLY_E_SYNTAX = -1,	/* not a reply line, or code changed */
+	CLIENT_REPLY_E_TOOBIG = -2	/* over the line or size limit */
 };
 
 void client_reply_reset(struct client_reply *r);

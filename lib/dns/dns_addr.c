@@ -17,20 +17,20 @@ dns_addr_parse(const unsigned char *pkt, size_t len, int type,
 	ns_msg msg;
 	ns_rr rr;
 	int i, n;
-	size_t want = type == ns_t_aaaa ? 16 : 4;
+	size_t want = type == ns_t_aaaa ? 16 : 4, before = out->n;
 
 	if (len > DNS_PACKET_MAX || ns_initparse(pkt, (int)len, &msg) < 0)
 		return DNS_TEMP;
 	n = ns_msg_count(msg, ns_s_an);
 	for (i = 0; i < n; i++) {
 		if (ns_parserr(&msg, ns_s_an, i, &rr) < 0)
-			return DNS_TEMP;
+			goto malformed;
 		/* A CNAME chain ends in the records we asked for; the owner
 		 * names differ, the type does not. */
 		if ((int)ns_rr_type(rr) != type || ns_rr_class(rr) != ns_c_in)
 			continue;
 		if (ns_rr_rdlen(rr) != want)
-			return DNS_TEMP;
+			goto malformed;
 		if (out->n == DNS_ADDR_MAX)
 			break;
 		out->a[out->n].family = want == 16 ? AF_INET6 : AF_INET;
@@ -39,6 +39,10 @@ dns_addr_parse(const unsigned char *pkt, size_t len, int type,
 		out->n++;
 	}
 	return DNS_OK;
+malformed:
+	/* Nothing from an answer we cannot read whole. */
+	out->n = before;
+	return DNS_TEMP;
 }
 
 int

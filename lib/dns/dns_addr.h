@@ -31,7 +31,8 @@ struct dns_addr_list {
 };
 
 /* Appends the records of type (ns_t_a or ns_t_aaaa) found in the answer
- * section. Returns DNS_OK (maybe none found) or DNS_TEMP if malformed. */
+ * section. Returns DNS_OK (maybe none found) or DNS_TEMP if malformed
+ * (then nothing is appended). */
 enum dns_status dns_addr_parse(const unsigned char *pkt, size_t len,
     int type, struct dns_addr_list *out);
 

@@ -28,19 +28,19 @@ dns_mx_parse(const unsigned char *pkt, size_t len, struct dns_mx_list *out)
 		size_t hl;
 
 		if (ns_parserr(&msg, ns_s_an, i, &rr) < 0)
-			return DNS_TEMP;
+			goto malformed;
 		if (ns_rr_type(rr) != ns_t_mx || ns_rr_class(rr) != ns_c_in)
 			continue;
 		rd = ns_rr_rdata(rr);
 		if (ns_rr_rdlen(rr) < 3)
-			return DNS_TEMP;
+			goto malformed;
 		if (out->n == DNS_MX_MAX)
 			continue;
 		mx = &out->mx[out->n];
 		mx->pref = (unsigned)rd[0] << 8 | rd[1];
 		if (dn_expand(ns_msg_base(msg), ns_msg_end(msg), rd + 2,
 		    mx->host, (int)sizeof mx->host) < 0)
-			return DNS_TEMP;
+			goto malformed;
 		hl = strlen(mx->host);
 		if (hl > 0 && mx->host[hl - 1] == '.')
 			mx->host[--hl] = '\0';
@@ -54,6 +54,11 @@ dns_mx_parse(const unsigned char *pkt, size_t len, struct dns_mx_list *out)
 	if (out->n == 0)
 		return nnull > 0 ? DNS_NULLMX : DNS_NODATA;
 	return DNS_OK;
+malformed:
+	/* Nothing from an answer we cannot read whole (found by
+	 * fuzz_dns_mx: the hosts before the bad record were kept). */
+	out->n = 0;
+	return DNS_TEMP;
 }
 
 static uint32_t

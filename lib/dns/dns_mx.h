@@ -40,7 +40,8 @@ struct dns_mx_list {
 typedef uint32_t dns_mx_rand_fn(void *arg);
 
 /* Parses the MX records of an answer into out (reset first), unsorted.
- * DNS_OK (n > 0), DNS_NODATA (none), DNS_NULLMX, or DNS_TEMP. */
+ * DNS_OK (n > 0), DNS_NODATA (none), DNS_NULLMX, or DNS_TEMP (malformed:
+ * n = 0). */
 enum dns_status dns_mx_parse(const unsigned char *pkt, size_t len,
     struct dns_mx_list *out);
 

@@ -6,8 +6,15 @@
  * so the session refuses such a client), then reads with an idle timeout
  * and a whole-session deadline, feeds the session, and writes its replies
  * once per pipelined group: when the input is drained, the session closes,
- * or the input buffer is full (RFC 2920 3.2). Deadlines are wall-clock
- * seconds; 0 means none.
+ * or the input buffer is full (RFC 2920 3.2).
+ *
+ * Writes keep the same deadlines as reads: each write of pending replies
+ * must finish within the idle timeout and before the session deadline, so
+ * a client that pipelines commands and never reads its replies cannot pin
+ * the process in write(). A session that ended on its read deadline still
+ * gets one non-blocking attempt at its 421. Deadlines are milliseconds on
+ * CLOCK_MONOTONIC (a clock step neither ends nor extends a session); 0
+ * means none.
  */
 #ifndef PM_NET_DRIVE_H
 #define PM_NET_DRIVE_H
@@ -19,8 +26,8 @@
 
 struct net_drive {
 	int in, out;
-	uint64_t idle;     /* seconds without input before 421 4.4.2 */
-	uint64_t deadline; /* seconds for the whole session */
+	uint64_t idle_ms;     /* without input (or write progress) -> 421 4.4.2 */
+	uint64_t deadline_ms; /* the whole session */
 	/* Sees every chunk of output before it is written (for logs). */
 	void (*on_output)(void *arg, const char *p, size_t n);
 	/* Called once if the client spoke before the greeting. */
@@ -28,9 +35,24 @@ struct net_drive {
 	void *arg;
 };
 
-/* 0 when the session ended, -1 when a write failed (peer gone). */
+/* How net_drive_run() ended. */
+enum net_drive_end {
+	NET_DRIVE_DONE = 0,		/* the session closed (QUIT, 421, EOF) */
+	NET_DRIVE_LOST = -1,		/* a write failed: the peer is gone */
+	NET_DRIVE_WRITE_IDLE = -2,	/* replies unread for the idle timeout */
+	NET_DRIVE_WRITE_DEADLINE = -3	/* ... until the session deadline */
+};
+
 int net_drive_run(struct smtp_session *s, const struct net_drive *d);
 
+/*
+ * Writes all of p[0..n) to a socket or pipe before until_ms (clock_now_ms()
+ * time), never blocking past it and without changing the fd's flags.
+ * 0, or -1 with errno (ETIMEDOUT when the deadline passed first).
+ */
+int net_write_until(int fd, const void *p, size_t n, int64_t until_ms);
+
+/* A plain blocking write of everything (files, a first short line). */
 int net_write_all(int fd, const void *p, size_t n);
 
 /* "421 4.3.0 HOST Service not available: WHY" before any session exists. */

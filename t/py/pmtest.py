@@ -102,6 +102,48 @@ def end_process(p, grace=10):
     return p.returncode
 
 
+def children(pid):
+    """Live (not zombie) children of pid."""
+    out = set()
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                st = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(st[1]) == pid and st[0] != "Z":
+            out.add(int(d))
+    return out
+
+
+def alive(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def require(root_why=None, programs=None):
+    """Skips the whole test (exit 0) unless it runs as root (when root_why
+    says why it must) and each program of programs {name: package} is
+    installed. Then sets the sanitizer options `make test` uses
+    (LeakSanitizer cannot stop the world in a process that dropped
+    privileges: it is no longer dumpable)."""
+    if root_why and os.getuid() != 0:
+        print("1..0 # SKIP needs root (%s)" % root_why)
+        sys.exit(0)
+    missing = sorted({pkg for prog, pkg in (programs or {}).items()
+                      if shutil.which(prog) is None})
+    if missing:
+        print("1..0 # SKIP not installed: %s" % " ".join(missing))
+        sys.exit(0)
+    os.environ.setdefault("ASAN_OPTIONS", "abort_on_error=1:detect_leaks=0")
+    os.environ.setdefault("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1")
+
+
 def free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))

@@ -130,6 +130,43 @@ main(void)
 		    CLIENT_REPLY_DONE, "long line");
 		is_int((long long)r.len, CLIENT_REPLY_MAX - 1, "text cut");
 	}
+	/* An endless continuation ends at the line and size caps. */
+	{
+		static char big[CLIENT_REPLY_SIZE_MAX];
+		char l[2000];
+		unsigned i;
+		int res = CLIENT_REPLY_MORE;
+
+		client_reply_reset(&r);
+		for (i = 1; i < CLIENT_REPLY_LINES_MAX; i++)
+			if (feed(&r, "250-x") != CLIENT_REPLY_MORE)
+				break;
+		is_int(i, CLIENT_REPLY_LINES_MAX, "99 continuation lines");
+		is_int(feed(&r, "250 last"), CLIENT_REPLY_DONE,
+		    "the 100th line ends the reply");
+		client_reply_reset(&r);
+		for (i = 0; i < CLIENT_REPLY_LINES_MAX; i++)
+			feed(&r, "250-x");
+		is_int(feed(&r, "250 last"), CLIENT_REPLY_E_TOOBIG,
+		    "a 101st line: too big");
+		is_int(feed(&r, "250 more"), CLIENT_REPLY_E_TOOBIG,
+		    "and it stays too big");
+		memset(l, 'x', sizeof l);
+		memcpy(l, "250-", 4);
+		client_reply_reset(&r);
+		for (i = 0; i < 40 && res == CLIENT_REPLY_MORE; i++)
+			res = client_reply_feed(&r, l, sizeof l);
+		is_int(res, CLIENT_REPLY_E_TOOBIG, "2000-octet lines: too big");
+		is_int(i, CLIENT_REPLY_SIZE_MAX / (sizeof l + 2) + 1,
+		    "at the line that passes 64 KiB");
+		memset(big, 'x', sizeof big);
+		memcpy(big, "250-", 4);
+		client_reply_reset(&r);
+		is_int(client_reply_feed(&r, big, CLIENT_REPLY_SIZE_MAX - 2),
+		    CLIENT_REPLY_MORE, "one line of 64 KiB - 2 (with CRLF: "
+		    "the cap)");
+		is_int(feed(&r, "250 x"), CLIENT_REPLY_E_TOOBIG, "one more");
+	}
 	client_reply_set(&r, 554, "5.6.3 %s", "no");
 	is_str(r.text, "554 5.6.3 no", "own reply");
 

@@ -177,6 +177,14 @@ main(void)
 	start(&p, "example.test", ns_t_mx, 0);
 	add_rr(&p, ns_t_mx, "\0", 1);
 	is_int(dns_mx_parse(p.b, p.len, &l), DNS_TEMP, "short rdata: TEMP");
+	/* fuzz_dns_mx: a good record before a bad one left n = 1 with
+	 * TEMP; a malformed answer yields nothing. */
+	start(&p, "example.test", ns_t_mx, 0);
+	add_mx(&p, 10, "mx1.example.test");
+	add_rr(&p, ns_t_mx, "\0", 1);
+	is_int(dns_mx_parse(p.b, p.len, &l), DNS_TEMP,
+	    "good then short rdata: TEMP");
+	is_int((long long)l.n, 0, "and no host kept");
 	is_int(dns_mx_parse((const unsigned char *)"", 0, &l), DNS_TEMP,
 	    "empty packet: TEMP");
 
@@ -231,6 +239,17 @@ main(void)
 	add_rr(&p, ns_t_a, "\x7f\x00\x00", 3);
 	is_int(dns_addr_parse(p.b, p.len, ns_t_a, &al), DNS_TEMP,
 	    "A with 3 bytes: TEMP");
+	{
+		size_t before = al.n;
+
+		start(&p, "host.test", ns_t_a, 0);
+		add_rr(&p, ns_t_a, "\x7f\x00\x00\x09", 4);
+		add_rr(&p, ns_t_a, "\x7f\x00\x00", 3);
+		is_int(dns_addr_parse(p.b, p.len, ns_t_a, &al), DNS_TEMP,
+		    "good A then a 3-byte one: TEMP");
+		is_int((long long)al.n, (long long)before,
+		    "and nothing appended");
+	}
 	al.n = DNS_ADDR_MAX;
 	start(&p, "host.test", ns_t_a, 0);
 	add_rr(&p, ns_t_a, "\x7f\x00\x00\x02", 4);
