@@ -10,7 +10,8 @@
  *       must name a passwd entry (else 550 5.1.1 at RCPT); the message is
  *       written by a child running as that user (lib/deliver/deliver_user),
  *       so the daemon must run as root; uid 0 is refused (550 5.7.1), and
- *       so is a uid below [lmtpd] first-valid-uid (550 5.1.1, as unknown).
+ *       so is a uid below [core] first-valid-uid or the overflow uid
+ *       65534 (550 5.1.1, as unknown: lib/deliver/deliver_account).
  *   "/var/mail/%d/%u/Maildir"                virtual mailboxes: every
  *       syntactically valid recipient whose expansion is a safe path is
  *       accepted (routing already decided: lmtpd listens only on a unix
@@ -41,6 +42,7 @@
 #include "cf/cf_db.h"
 #include "net/net_drive.h"
 #include "net/net_peer.h"
+#include "deliver/deliver_account.h"
 #include "deliver/deliver_loop.h"
 #include "deliver/deliver_maildir.h"
 #include "deliver/deliver_path.h"
@@ -114,33 +116,14 @@ on_mail(void *ctx, const struct smtp_path *from, const struct smtp_params *par,
 	return 0;
 }
 
-/* getpwnam as given, then lowercased (system names are lowercase). */
-static struct passwd *
-find_user(const char *local, size_t len)
-{
-	char name[SMTP_LOCAL_MAX + 1];
-	struct passwd *pw;
-	size_t i;
-
-	if (len == 0 || len > SMTP_LOCAL_MAX)
-		return NULL;
-	memcpy(name, local, len);
-	name[len] = '\0';
-	if ((pw = getpwnam(name)) != NULL)
-		return pw;
-	for (i = 0; i < len; i++)
-		if (name[i] >= 'A' && name[i] <= 'Z')
-			name[i] = (char)(name[i] - 'A' + 'a');
-	return getpwnam(name);
-}
-
 static int
 on_rcpt(void *ctx, const struct smtp_path *to, const struct smtp_params *par,
     struct buf *r)
 {
 	struct lmtpd *d = ctx;
 	struct lmtp_rcpt *v;
-	struct passwd *pw = NULL;
+	struct passwd pwbuf, *pw = NULL;
+	char sbuf[4096];
 	const char *home = NULL;
 	int e;
 
@@ -158,33 +141,39 @@ on_rcpt(void *ctx, const struct smtp_path *to, const struct smtp_params *par,
 	v = &d->rc[d->nrc];
 	memset(v, 0, sizeof *v);
 	if (d->system) {
-		errno = 0;
-		if ((pw = find_user(to->addr, to->locallen)) == NULL) {
-			if (errno != 0 && errno != ENOENT && errno != ESRCH &&
-			    errno != EBADF && errno != EPERM) {
-				smtp_reply_text(r, "451 4.3.0 <%s>: user lookup failed",
-				    to->addr);
-				return 1;
-			}
+		switch (deliver_account_find(to->addr, to->locallen,
+		    d->first_uid, &pwbuf, sbuf, sizeof sbuf, &pw)) {
+		case DELIVER_ACCOUNT_OK:
+			break;
+		case DELIVER_ACCOUNT_ERROR:
+			smtp_reply_text(r, "451 4.3.0 <%s>: user lookup failed",
+			    to->addr);
+			return 1;
+		case DELIVER_ACCOUNT_ROOT:
+			smtp_reply_text(r, "550 5.7.1 <%s>: Refusing to deliver as "
+			    "root (route root's mail to a person)", to->addr);
+			return 1;
+		case DELIVER_ACCOUNT_SYSTEM:
+			/*
+			 * daemon, man, mail, nobody... are passwd entries but
+			 * no mailboxes (Dovecot's first_valid_uid): the reply
+			 * is the unknown user's, so it does not tell which
+			 * system accounts exist.
+			 */
+			if (pw->pw_uid == DELIVER_ACCOUNT_OVERFLOW_UID)
+				log_msg(LOG_L_NOTICE, "refused: to=<%s> user=%s "
+				    "uid=%lu: the overflow uid", to->addr,
+				    pw->pw_name, (unsigned long)pw->pw_uid);
+			else
+				log_msg(LOG_L_NOTICE, "refused: to=<%s> user=%s "
+				    "uid=%lu: below [core] first-valid-uid %llu",
+				    to->addr, pw->pw_name,
+				    (unsigned long)pw->pw_uid,
+				    (unsigned long long)d->first_uid);
 			smtp_reply_text(r, "550 5.1.1 <%s>: Recipient address rejected: "
 			    "User unknown in local recipient table", to->addr);
 			return 1;
-		}
-		if (pw->pw_uid == 0) {
-			smtp_reply_text(r, "550 5.7.1 <%s>: Refusing to deliver as root "
-			    "(route root's mail to a person)", to->addr);
-			return 1;
-		}
-		/*
-		 * daemon, man, mail... are passwd entries but no mailboxes
-		 * (Dovecot's first_valid_uid): the reply is the unknown
-		 * user's, so it does not tell which system accounts exist.
-		 */
-		if ((uint64_t)pw->pw_uid < d->first_uid) {
-			log_msg(LOG_L_NOTICE, "refused: to=<%s> user=%s uid=%lu: "
-			    "below [lmtpd] first-valid-uid %llu", to->addr,
-			    pw->pw_name, (unsigned long)pw->pw_uid,
-			    (unsigned long long)d->first_uid);
+		case DELIVER_ACCOUNT_UNKNOWN:
 			smtp_reply_text(r, "550 5.1.1 <%s>: Recipient address rejected: "
 			    "User unknown in local recipient table", to->addr);
 			return 1;
@@ -504,8 +493,8 @@ main(int argc, char **argv)
 			    deliver_path_strerror(e));
 		}
 	}
-	d.first_uid = 1000;
-	if (cf_db_uint(&db, "lmtpd", "", "first-valid-uid", &v) >= 0)
+	d.first_uid = DELIVER_ACCOUNT_FIRST_UID;
+	if (cf_db_uint(&db, "core", "", "first-valid-uid", &v) >= 0)
 		d.first_uid = v;
 	d.max_hops = 50;
 	if (cf_db_uint(&db, "core", "", "max-hops", &v) >= 0 && v > 0)

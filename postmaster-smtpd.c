@@ -21,6 +21,7 @@
 #include "base/str.h"
 #include "cf/cf_db.h"
 #include "cf/cf_logger.h"
+#include "deliver/deliver_account.h"
 #include "net/net_drive.h"
 #include "net/net_peer.h"
 #include "net/net_proxy_read.h"
@@ -49,6 +50,10 @@ struct smtpd {
 	struct spool_dir spool;
 	struct smtp_session *s;
 	uint64_t max_hops;
+	/* The local mailer delivers to passwd accounts (lmtpd, ~/Maildir):
+	 * RCPT checks them as lmtpd will (lib/deliver/deliver_account). */
+	int local_accounts;
+	uint64_t first_uid;
 	/* the transaction */
 	char sender[SMTP_PATH_MAX + 1];
 	struct smtp_params mailpar;
@@ -129,6 +134,41 @@ reject_reply(struct smtpd *d, const char *name, const char *addr,
 	smtp_reply_text(r, "%s %s %s", code, status, text);
 }
 
+/*
+ * Is a local target a mailbox the local mailer will take? In ~/Maildir
+ * mode lmtpd refuses unknown users, root and system accounts: answering
+ * 250 here would bounce later to a sender that may be forged
+ * (backscatter), so RCPT refuses them first. 1 yes, 0 no, -1 lookup
+ * failed (temporary).
+ */
+static int
+local_target_ok(const struct smtpd *d, const struct route_target *t)
+{
+	struct passwd pwbuf, *pw;
+	char sbuf[4096];
+	const char *at = strchr(t->value, '@');
+	size_t len = at ? (size_t)(at - t->value) : strlen(t->value);
+
+	if (t->kind != ROUTE_LOCAL || !d->local_accounts)
+		return 1;
+	switch (deliver_account_find(t->value, len, d->first_uid, &pwbuf, sbuf,
+	    sizeof sbuf, &pw)) {
+	case DELIVER_ACCOUNT_OK:
+		return 1;
+	case DELIVER_ACCOUNT_ERROR:
+		return -1;
+	default:
+		return 0;
+	}
+}
+
+static int
+is_postmaster(const struct smtp_path *to)
+{
+	return to->postmaster || (to->locallen == 10 &&
+	    str_ncasecmp(to->addr, "postmaster", 10) == 0);
+}
+
 static int
 on_rcpt(void *ctx, const struct smtp_path *to, const struct smtp_params *par,
     struct buf *r)
@@ -137,16 +177,41 @@ on_rcpt(void *ctx, const struct smtp_path *to, const struct smtp_params *par,
 	struct route_result res;
 	const char *addr = to->postmaster && to->domainlen == 0 ? "postmaster" :
 	    to->addr;
-	size_t i, nreal = 0, before = d->ndlv;
-	int refused = 1;
+	size_t i, nreal = 0, nunknown = 0, before = d->ndlv;
+	int refused = 1, ok;
 
 	(void)par;
 	route_result_init(&res, NULL);
 	switch (route_resolve(&d->ops, &d->inst.q, addr, strlen(addr), &res)) {
 	case ROUTE_OK:
-		for (i = 0; i < res.n; i++)
-			if (res.t[i].kind != ROUTE_REJECT)
+		/*
+		 * RFC 5321 4.5.1: postmaster is always accepted. Otherwise an
+		 * address whose every target is refused, by [reject] or as
+		 * no mailbox of the local mailer, is refused here; in a list
+		 * with a deliverable target the others bounce later, as
+		 * from an alias list (Postfix checks the address, not its
+		 * expansion).
+		 */
+		for (i = 0; i < res.n; i++) {
+			if (res.t[i].kind == ROUTE_REJECT)
+				continue;
+			ok = is_postmaster(to) ? 1 : local_target_ok(d, &res.t[i]);
+			if (ok < 0) {
+				smtp_reply_text(r, "451 4.3.0 <%s>: temporary "
+				    "user lookup failure", to->addr);
+				goto out;
+			}
+			if (ok)
 				nreal++;
+			else
+				nunknown++;
+		}
+		if (nreal == 0 && nunknown > 0) {
+			smtp_reply_text(r, "550 5.1.1 <%s>: Recipient address "
+			    "rejected: User unknown in local recipient table",
+			    to->addr);
+			break;
+		}
 		if (nreal == 0) {
 			reject_reply(d, res.t[0].value, to->addr, r);
 			break;
@@ -591,6 +656,19 @@ main(int argc, char **argv)
 		die(EX_CONFIG, "no [smtpd \"%s\"] in %s", d.name, cdb);
 	}
 	route_db_ops(&d.ops, &d.db);
+	{
+		char mailer[256] = "", maildir[4096] = "";
+
+		cf_db_str(&d.db, "core", "", "local-mailer", mailer,
+		    sizeof mailer);
+		if (cf_db_str(&d.db, "lmtpd", "", "maildir", maildir,
+		    sizeof maildir) < 0 || maildir[0] == '\0')
+			maildir[0] = '~';
+		d.local_accounts = (mailer[0] == '\0' ||
+		    strcmp(mailer, "lmtpd") == 0) && maildir[0] == '~';
+		d.first_uid = DELIVER_ACCOUNT_FIRST_UID;
+		cf_db_uint(&d.db, "core", "", "first-valid-uid", &d.first_uid);
+	}
 	if (cf_logger_setup(&d.db, "smtpd", d.name) < 0)
 		log_warn("unable to open the configured log file: %s",
 		    strerror(errno));

@@ -113,6 +113,15 @@ printf 'Return-Path: <sé@example.org>\nDelivered-To: jösé@example.test\nFrom:
 cmp -s "$f" want3
 ok $? "the UTF-8 named Maildir holds the message byte for byte (raw UTF-8 Return-Path, Delivered-To, header)"
 
+# Not characters of a name: a C1 control (NEL), the line separator, a
+# right-to-left override (the "gpj.exe" trick) and an isolate. Each is
+# refused at RCPT, so no Maildir can be made for it.
+printf '1 LHLO client.test\n1 MAIL FROM:<s\303\251@example.org> SMTPUTF8\n1 RCPT TO:<a\302\205b@example.test>\n1 RCPT TO:<a\342\200\250b@example.test>\n1 RCPT TO:<gpj.\342\200\256exe@example.test>\n1 RCPT TO:<\342\201\246ann@example.test>\n1 QUIT\n' |
+    python3 dialog.py "$LMTPD" -C virt.cdb | sed -n '/^250 2.1.0/,$p' >out
+why="Mailbox name not allowed (local part unusable as a file name)"
+is "$(cat out)" "$(printf '250 2.1.0 Ok\n550 5.1.3 <a\302\205b@example.test>: %s\n550 5.1.3 <a\342\200\250b@example.test>: %s\n550 5.1.3 <gpj.\342\200\256exe@example.test>: %s\n550 5.1.3 <\342\201\246ann@example.test>: %s\n221 2.0.0 lmtp.example.test Bye' "$why" "$why" "$why" "$why")" \
+    "C1, U+2028, U+202E and U+2066 in a local part: 550 5.1.3 at RCPT"
+
 # --- over a unix socket, as systemd runs it --------------------------------
 if command -v systemd-socket-activate >/dev/null; then
 	systemd-socket-activate -a --inetd -l "$T_TMP/lmtp.sock" "$LMTPD" -C virt.cdb >/dev/null 2>sock.err &
@@ -165,25 +174,49 @@ sed "2s/.*/Delivered-To: $U@example.test/" want1 >want2
 cmp -s "$f" want2
 ok $? "system user's file byte for byte"
 
-# --- system accounts: below [lmtpd] first-valid-uid (default 1000) ----------
+# --- system accounts: below [core] first-valid-uid (default 1000), nobody ---
 uid=$(id -u "$U")
 is "$(getent passwd daemon | cut -d: -f3)" 1 "daemon is a system account (uid 1)"
-lmtp sys.cdb a@example.org "daemon@example.test,$U@example.test" msg1 >out
+is "$(getent passwd nobody | cut -d: -f3)" 65534 "nobody is the overflow uid"
+# A system account whose home lmtpd could write: only the floor keeps a
+# Maildir from appearing there.
+S=pmsyst$$
+useradd -r -M -d "$T_TMP/home/$S" -s /usr/sbin/nologin "$S" || skip_all "useradd -r failed"
+trap 'userdel "$U" 2>/dev/null; userdel "$S" 2>/dev/null; t_cleanup' EXIT
+suid=$(id -u "$S")
+mkdir -p "home/$S" && chown "$S" "home/$S"
+lmtp sys.cdb a@example.org "daemon@example.test,$S@example.test,nobody@example.test,$U@example.test" msg1 >out
 is "$(grep -E '^<.. [245][0-9][0-9] [245]\.[0-9]\.[0-9]' out | grep -v ' 221 ' | sed 's/^<.. //')" \
     "250 2.1.0 Ok
 550 5.1.1 <daemon@example.test>: Recipient address rejected: User unknown in local recipient table
+550 5.1.1 <$S@example.test>: Recipient address rejected: User unknown in local recipient table
+550 5.1.1 <nobody@example.test>: Recipient address rejected: User unknown in local recipient table
 250 2.1.5 Ok
 250 2.0.0 <$U@example.test> Delivered" \
-    "a system account (uid < 1000) is refused 550 5.1.1 at RCPT; the test's user (uid $uid) gets its mail"
-like "$(cat lmtpd.err)" "refused: to=<daemon@example.test> user=daemon uid=1: below \[lmtpd\] first-valid-uid 1000" \
-    "the log says why"
-ok $([ ! -e /usr/sbin/Maildir ]; echo $?) "nothing written under daemon's home"
-printf '[lmtpd]\nmaildir = "~/Maildir"\nfirst-valid-uid = %s\n' $((uid + 1)) >sys2.cf
+    "system accounts (uid < 1000) and nobody (65534) are refused 550 5.1.1 at RCPT; the test's user (uid $uid) gets its mail"
+like "$(cat lmtpd.err)" "refused: to=<daemon@example.test> user=daemon uid=1: below \[core\] first-valid-uid 1000" \
+    "the log says why (daemon)"
+like "$(cat lmtpd.err)" "refused: to=<nobody@example.test> user=nobody uid=65534: the overflow uid" \
+    "the log says why (nobody)"
+is "$(ls -A "home/$S")" "" "nothing written in the system account's (writable) home"
+printf '[core]\nfirst-valid-uid = %s\n[lmtpd]\nmaildir = "~/Maildir"\n' $((uid + 1)) >sys2.cf
 "$CFC" -c sys2.cf -o sys2.cdb
+ok $? "[core] first-valid-uid compiles"
 lmtp sys2.cdb a@example.org "$U@example.test" msg1 >out
 is "$(grep -E '^<.. 5' out | sed 's/^<.. //')" \
     "550 5.1.1 <$U@example.test>: Recipient address rejected: User unknown in local recipient table" \
-    "first-valid-uid = uid + 1 refuses the test's user too"
+    "[core] first-valid-uid = uid + 1 refuses the test's user too"
 is "$(ls "home/$U/Maildir/new" | wc -l | tr -d ' ')" 2 "and writes nothing for it (two messages from before)"
+printf '[core]\nfirst-valid-uid = %s\n[lmtpd]\nmaildir = "~/Maildir"\n' "$suid" >sys3.cf
+"$CFC" -c sys3.cf -o sys3.cdb
+lmtp sys3.cdb a@example.org "nobody@example.test,$S@example.test" msg1 >out
+is "$(grep -E '^<.. [25][0-9][0-9] [25]\.[0-9]\.[0-9] <' out | sed 's/^<.. //')" \
+    "550 5.1.1 <nobody@example.test>: Recipient address rejected: User unknown in local recipient table
+250 2.0.0 <$S@example.test> Delivered" \
+    "a floor below 65534 still refuses nobody; the account at the floor gets mail"
+printf '[lmtpd]\nfirst-valid-uid = 1000\n' >old.cf
+"$CFC" -c old.cf -o old.cdb 2>err
+is "$?:$(cat err | head -1)" "65:old.cf:2:1: unknown key 'first-valid-uid' in [lmtpd]" \
+    "the key is [core]'s now, not [lmtpd]'s"
 
 done_testing

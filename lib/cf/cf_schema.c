@@ -37,6 +37,9 @@ static const struct cf_key_def core_keys[] = {
 	{ "max-per-destination", CF_T_UINT, 0, "20", "1-1000", NULL,
 	    "workers postmaster-queue runs at once for one destination "
 	    "(relay, host, MX domain, pipe, local mailer)" },
+	{ "first-valid-uid", CF_T_UINT, 0, "1000", "0-2147483647", NULL,
+	    "lowest uid that gets mail as a system user (~/Maildir, [pipe] "
+	    "local mailer); 65534 never does" },
 	{ "smtp-port", CF_T_UINT, 0, "25", "1-65535", NULL,
 	    "TCP port of SMTP deliveries that name none (MX hosts, host "
 	    "targets, relay addresses without :port)" },
@@ -123,8 +126,6 @@ static const struct cf_key_def smtpd_keys[] = {
 static const struct cf_key_def lmtpd_keys[] = {
 	{ "maildir", CF_T_STRING, 0, "~/Maildir", NULL, NULL,
 	    "~/Maildir (system users) or a template with %u, %d, %%" },
-	{ "first-valid-uid", CF_T_UINT, 0, "1000", "0-2147483647", NULL,
-	    "~/Maildir: lowest uid that gets mail (system accounts do not)" },
 	{ "logger", CF_T_REF, 0, "", "syslog|logfile", "stderr|syslog",
 	    "overrides [core] logger" },
 	{ "idle-timeout", CF_T_DURATION, 0, "5m", NULL, NULL,

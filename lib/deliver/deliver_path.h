@@ -16,7 +16,10 @@
  * daemon's working directory. Values substituted for %u and %d come from
  * the network, so each one is refused (DELIVER_PATH_E_LOCAL/_DOMAIN) if it
  * could step outside the tree: empty, starting with a dot (which covers "."
- * and ".."), containing '/', NUL, or an ASCII control character. A value is
+ * and ".."), containing '/', NUL, or an ASCII control character; and if it
+ * is not UTF-8 or holds a C1 control (U+0080-U+009F), U+2028/U+2029 or a
+ * bidirectional control (U+061C, U+200E/F, U+202A-U+202E,
+ * U+2066-U+2069), which would make a listing lie. A value is
  * only checked when the template uses it, so "~/Maildir" works for a bare
  * local name with no domain. Every path component of the result is at most
  * NAME_MAX bytes and the whole result, with its NUL, fits in outsize

@@ -15,6 +15,7 @@
 #include "base/buf.h"
 #include "base/log.h"
 #include "base/str.h"
+#include "deliver/deliver_account.h"
 #include "deliver/deliver_maildir.h"
 #include "queue/queue_argv.h"
 #include "queue/queue_dsn.h"
@@ -237,7 +238,9 @@ attempt_reject(struct job *j, const struct dest *d, struct outcome *o)
 	o->o = code >= 500 ? QUEUE_PERM : QUEUE_TEMP;
 }
 
-/* Which user a program runs as (see postmaster-queue(8) PRIVILEGES). */
+/* Which user a program runs as (see postmaster-queue(8) PRIVILEGES):
+ * 0, -1 and why (temporary), or PIPE_USER_REFUSED and why (permanent). */
+#define PIPE_USER_REFUSED (-2)
 static int
 pipe_user(const struct queue_cfg *c, const struct dest *d,
     const struct spool_dlv *first, struct passwd *pwbuf, char *sbuf,
@@ -245,15 +248,42 @@ pipe_user(const struct queue_cfg *c, const struct dest *d,
 {
 	char user[128] = "";
 	struct passwd *pw = NULL;
+	uint64_t first_uid = DELIVER_ACCOUNT_FIRST_UID;
 
 	if (d->k == D_PIPE)
 		db_str(c->db, "pipe", d->name, "user", user, sizeof user);
 	if (user[0] == '\0' && d->k == D_PIPE && str_eq(&first->target,
 	    "local:") && strcmp(c->local_kind, "pipe") == 0) {
-		/* A local name with a system account runs as that account. */
-		if (getpwnam_r(d->rcpt, pwbuf, sbuf, slen, &pw) == 0 && pw &&
-		    pw->pw_uid != 0)
-			snprintf(user, sizeof user, "%s", d->rcpt);
+		/*
+		 * A local name with an account runs as that account; one
+		 * without is a name the program knows (as user-id). Root and
+		 * system accounts get no mail, as from postmaster-lmtpd: the
+		 * program must not run as daemon, bin, nobody...
+		 */
+		cf_db_uint(c->db, "core", "", "first-valid-uid", &first_uid);
+		switch (deliver_account_find(d->rcpt, strlen(d->rcpt),
+		    first_uid, pwbuf, sbuf, slen, &pw)) {
+		case DELIVER_ACCOUNT_OK:
+			snprintf(user, sizeof user, "%s", pw->pw_name);
+			break;
+		case DELIVER_ACCOUNT_UNKNOWN:
+			break;
+		case DELIVER_ACCOUNT_ROOT:
+			snprintf(why, wcap, "x-unix; 5.7.1 <%s>: refusing to "
+			    "deliver as root (route root's mail to a person)",
+			    d->rcpt);
+			return PIPE_USER_REFUSED;
+		case DELIVER_ACCOUNT_SYSTEM:
+			snprintf(why, wcap, "x-unix; 5.1.1 <%s>: system account "
+			    "uid %lu gets no mail ([core] first-valid-uid %llu)",
+			    d->rcpt, (unsigned long)pw->pw_uid,
+			    (unsigned long long)first_uid);
+			return PIPE_USER_REFUSED;
+		case DELIVER_ACCOUNT_ERROR:
+			snprintf(why, wcap, "x-unix; 4.3.0 user lookup failed "
+			    "for %s", d->rcpt);
+			return -1;
+		}
 		pw = NULL;
 	}
 	if (user[0] == '\0') {
@@ -364,9 +394,10 @@ attempt_pipe(struct job *j, const struct dest *d, const size_t *idx, size_t n,
 		set_all(o, n, QUEUE_TEMP, relay, diag);
 		goto out;
 	}
-	if (pipe_user(c, d, &env->dlv[idx[0]], &pwbuf, sbuf, sizeof sbuf, &req,
-	    diag, sizeof diag) < 0) {
-		set_all(o, n, QUEUE_TEMP, relay, diag);
+	if ((e = pipe_user(c, d, &env->dlv[idx[0]], &pwbuf, sbuf, sizeof sbuf,
+	    &req, diag, sizeof diag)) < 0) {
+		set_all(o, n, e == PIPE_USER_REFUSED ? QUEUE_PERM : QUEUE_TEMP,
+		    relay, diag);
 		goto out;
 	}
 	/* A small, fixed environment: nothing of ours leaks to programs. */

@@ -74,12 +74,14 @@ add_target(struct walk *w, enum route_kind k, const char *rcpt,
 
 	/* The same delivery reached twice through a list is one delivery;
 	 * for the local mailer that is the same mailbox (value), however
-	 * the list spelled the address. */
+	 * the list spelled the address or the mailbox (ASCII case, as the
+	 * lookup matches; the first spelling wins). */
 	for (i = 0; i < w->r->n; i++)
-		if (w->r->t[i].kind == k && (k == ROUTE_LOCAL ||
-		    strcmp(w->r->t[i].rcpt, rcpt) == 0) &&
-		    strlen(w->r->t[i].value) == vlen &&
-		    memcmp(w->r->t[i].value, val, vlen) == 0)
+		if (w->r->t[i].kind == k && strlen(w->r->t[i].value) == vlen &&
+		    (k == ROUTE_LOCAL ?
+		    str_ncasecmp(w->r->t[i].value, val, vlen) == 0 :
+		    strcmp(w->r->t[i].rcpt, rcpt) == 0 &&
+		    memcmp(w->r->t[i].value, val, vlen) == 0))
 			return ROUTE_OK;
 	if (w->r->n == ROUTE_MAX_TARGETS)
 		return fail(w, ROUTE_TOO_MANY, "more than %s targets", "1000");

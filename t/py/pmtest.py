@@ -164,6 +164,10 @@ class Instance:
         self.name = name
         self.cf = os.path.join(self.dir, "pm.cf")
         self.cdb = os.path.join(self.dir, "pm.cdb")
+        # joe is a virtual mailbox: in the default ~/Maildir mode smtpd
+        # refuses a local name with no passwd entry at RCPT.
+        if "[lmtpd]" not in extra:
+            extra += '\n[lmtpd]\nmaildir = "%s/mail/%%u/Maildir"\n' % self.dir
         with open(self.cf, "w") as f:
             f.write('[core]\nhostname = %s\nuser-id = nobody\ngroup-id = nogroup\n'
                     'spool-directory = "%s"\n%s\n[smtpd "%s"]\nrouting-table = ext\n'

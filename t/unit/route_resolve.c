@@ -36,6 +36,7 @@ static const char config[] =
     "@catch.test @CATCH.test\n"       /* a catch-all of virtual mailboxes */
     "@alias.test @catch.test\n"
     "both@list.test virt@self.test, VIRT@self.test, Bob@catch.test, bob@Catch.test\n"
+    "z@z.test z@z.test, Z@z.test\n"   /* self-routed in two spellings */
     "[route \"second\"]\n"
     "joe@order.test second-table\n"
     "x@mirror.test mirrored\n"
@@ -86,6 +87,9 @@ static const struct rcase cases[] = {
 	{ "mx", "both@list.test", ROUTE_OK,
 	    "virt@self.test=local:virt@self.test;"
 	    "Bob@catch.test=local:bob@catch.test;" },
+	/* Routed to itself in two spellings on one line: one mailbox, the
+	 * first spelling (case-insensitive in ASCII, as the lookup). */
+	{ "mx", "Z@Z.test", ROUTE_OK, "Z@Z.test=local:z@z.test;" },
 	{ "mx", "\xc3\x96STEN@catch.test", ROUTE_OK,
 	    "\xc3\x96STEN@catch.test=local:\xc3\x96sten@catch.test;" },
 	{ "mx", "J\xc3\xb6@catch.test", ROUTE_OK,
