@@ -18,6 +18,14 @@ EHLO = ("250-mx.test\n250-PIPELINING\n250-SIZE 36700160\n250-8BITMIME\n"
         "250-ENHANCEDSTATUSCODES\n250-BINARYMIME\n250-SMTPUTF8\n250-X-LMTP\n250 CHUNKING")
 
 
+def session(port, helo):
+    """A client past the greeting and its EHLO."""
+    c = Client(port)
+    c.reply()
+    c.cmd("EHLO " + helo)
+    return c
+
+
 def transaction(c, rcpt="x@example.test", body="Subject: hi\r\n\r\nhello\r\n"):
     r = [c.cmd("MAIL FROM:<a@b.test>"), c.cmd("RCPT TO:<%s>" % rcpt), c.cmd("DATA")]
     c.send(body + ".\r\n")
@@ -156,9 +164,7 @@ t.is_(c.reply(), "554 5.5.0 Error: SMTP protocol synchronization",
 t.ok(c.closed(), "and the session ends")
 
 # BDAT (RFC 3030), pipelined chunks, BINARYMIME only with BDAT.
-c = Client(port)
-c.reply()
-c.cmd("EHLO bdat.test")
+c = session(port, "bdat.test")
 c.send("MAIL FROM:<a@b.test> BODY=BINARYMIME\r\nRCPT TO:<x@example.test>\r\n"
        "BDAT 12\r\nSubject: b\r\nBDAT 7 LAST\r\n\r\nb\x00dy\n")
 rs = [c.reply() for _ in range(4)]
@@ -171,6 +177,35 @@ c.send("MAIL FROM:<a@b.test> BODY=BINARYMIME\r\nRCPT TO:<x@example.test>\r\n")
 c.reply(), c.reply()
 t.is_(c.cmd("DATA"), "503 5.5.1 Error: BODY=BINARYMIME requires BDAT", "DATA with BINARYMIME: 503")
 c.close()
+
+# RFC 3030 4.2: BDAT LAST is no sync point. Commands may follow the last
+# chunk in the same write (Exim sends `BDAT n LAST` and QUIT together).
+c = session(port, "chunks.test")
+c.send("MAIL FROM:<a@b.test>\r\nRCPT TO:<x@example.test>\r\nBDAT 5\r\nSubjeBDAT 4\r\n"
+       "ct: BDAT 8\r\nlast\r\n\r\nBDAT 0 LAST\r\nNOOP\r\n")
+rs = [c.reply() for _ in range(7)]
+t.is_(rs[:5] + rs[6:], ["250 2.1.0 Ok", "250 2.1.5 Ok", "250 2.0.0 Ok: 5 octets received",
+                        "250 2.0.0 Ok: 4 octets received", "250 2.0.0 Ok: 8 octets received",
+                        "250 2.0.0 Ok"], "MAIL, RCPT, BDAT 5, BDAT 4, BDAT 8, BDAT 0 LAST, NOOP in one write")
+t.ok(rs[5].startswith("250 2.0.0 Ok: queued as "), "  BDAT 0 LAST queues", rs[5])
+t.ok(inst.read(rs[5].split()[-1]).endswith(b"\r\nSubject: last\r\n\r\n"), "  the chunks stored in order")
+c.send("MAIL FROM:<a@b.test>\r\nRCPT TO:<x@example.test>\r\nBDAT 17 LAST\r\n"
+       "Subject: q\r\n\r\nq\r\nQUIT\r\n")
+rs = [c.reply() for _ in range(4)]
+t.is_(rs[:2] + rs[3:], ["250 2.1.0 Ok", "250 2.1.5 Ok", "221 2.0.0 mx.test Bye"],
+      "MAIL, RCPT, BDAT 17 LAST, QUIT in one write")
+t.ok(rs[2].startswith("250 2.0.0 Ok: queued as ") and
+     inst.read(rs[2].split()[-1]).endswith(b"\r\nSubject: q\r\n\r\nq\r\n"), "  queued before QUIT", rs[2])
+t.ok(c.closed(), "  and closed after QUIT")
+
+# Only a message pipelined past DATA's 354 is refused; the log line keeps
+# the transaction's sender.
+out, err = pipe_session(inst, ["EHLO sync.test\r\n", "MAIL FROM:<syncer@b.test>\r\n"
+                               "RCPT TO:<x@example.test>\r\nDATA\r\nSubject: s\r\n\r\n.\r\n"])
+t.ok(out.endswith("250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n"
+                  "554 5.5.0 Error: SMTP protocol synchronization\r\n"), "content pipelined past DATA: 554 5.5.0", out)
+t.like(err, "helo=<sync.test> from=<syncer@b.test>: "
+       "554 5.5.0 Error: SMTP protocol synchronization\n", "  logged with the sender")
 
 # RFC 1428: unlabelled 8-bit text is upgraded in the spool.
 c = Client(port)

@@ -153,11 +153,15 @@ tx_done(struct smtp_session *s)
 	tx_reset(s);
 }
 
+/*
+ * The transaction of a closing session ends (abort) only once its last
+ * reply has been handed to the driver (smtp_session_output_done), so the
+ * driver can still log that reply with the transaction's sender.
+ */
 static void
 close_with(struct smtp_session *s, int code, const char *enh,
     const char *text)
 {
-	tx_reset(s);
 	reply(s, code, enh, "%s %s", s->cfg.hostname, text);
 	s->closing = 1;
 }
@@ -165,7 +169,6 @@ close_with(struct smtp_session *s, int code, const char *enh,
 static void
 sync_error(struct smtp_session *s)
 {
-	tx_reset(s);
 	reply(s, 554, "5.5.0", "%s", sync_text);
 	s->closing = 1;
 }
@@ -217,6 +220,8 @@ smtp_session_free(struct smtp_session *s)
 {
 	if (s == NULL)
 		return;
+	/* a closing session whose last reply was never written */
+	tx_reset(s);
 	buf_free(&s->out);
 	buf_free(&s->reply);
 	buf_free(&s->bdat_err);
@@ -743,19 +748,6 @@ command(struct smtp_session *s, const char *line, size_t len, int more)
 	}
 }
 
-/* A chunk has been read; `more`: input follows it in this feed. */
-static void
-bdat_complete(struct smtp_session *s, int more)
-{
-	if (s->bdat_last && more) {
-		/* BDAT LAST is a sync point: do not commit */
-		s->st = ST_CMD;
-		sync_error(s);
-		return;
-	}
-	bdat_end(s);
-}
-
 static void
 line_error(struct smtp_session *s, int r)
 {
@@ -822,12 +814,12 @@ smtp_session_feed(struct smtp_session *s, const char *p, size_t n)
 			    &s->discard : &s->data, p + off, n - off, &used);
 			off += used;
 			if (r == SMTP_DATA_END)
-				bdat_complete(s, off < n);
+				bdat_end(s);
 			break;
 		}
 		/* "BDAT 0" has no octets to wait for */
 		if (s->st == ST_BDAT && s->bdat_size == 0)
-			bdat_complete(s, off < n);
+			bdat_end(s);
 	}
 	return s->closing ? n : off;
 }
@@ -845,6 +837,8 @@ smtp_session_output_done(struct smtp_session *s, size_t n)
 	if (n > 0)
 		s->greeted = 1;
 	buf_consume(&s->out, n);
+	if (s->closing && s->out.len == 0)
+		tx_reset(s);
 }
 
 int

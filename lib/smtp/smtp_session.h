@@ -25,15 +25,22 @@
  *
  * Pipelining sync points (RFC 2920 3.1, as Postfix 3.9 enforces with
  * smtpd_forbid_unauth_pipelining and sendmail 8.18 does): after HELO,
- * EHLO, LHLO, DATA, BDAT ... LAST (with its chunk) and STARTTLS
- * the client must wait for our reply. Any byte it sent beyond such a
- * command — and any byte fed before the greeting was handed to the
- * driver — is answered "554 5.5.0 Error: SMTP protocol synchronization"
- * and the session closes. The command itself is not executed (a DATA
- * followed by its content gets no 354, a BDAT LAST message is not
- * committed), so a client that ignores the protocol never has its message
- * content read as commands. Input after STARTTLS is discarded unread
- * (CVE-2011-0411 class), and input after QUIT is ignored.
+ * EHLO, LHLO, DATA and STARTTLS the client must wait for our reply. Any
+ * byte it sent beyond such a command — and any byte fed before the
+ * greeting was handed to the driver — is answered "554 5.5.0 Error: SMTP
+ * protocol synchronization" and the session closes. The command itself is
+ * not executed (a DATA followed by its content gets no 354), so a client
+ * that ignores the protocol never has its message content read as
+ * commands. BDAT, LAST or not, is no sync point: its chunk is counted, not
+ * scanned, so commands may follow it in the same write (RFC 3030 4.2
+ * pipelines "BDAT 0 LAST" with QUIT; Exim sends "BDAT n LAST" and QUIT
+ * together). Commands after the end of DATA's content are fine too (RFC
+ * 2920 3.1: the content may start a group). Input after STARTTLS is
+ * discarded unread (CVE-2011-0411 class), and input after QUIT is ignored.
+ * When the session closes (554 5.5.0, 421, 221), the transaction ends
+ * (abort) only when the driver reports the reply written with
+ * smtp_session_output_done() (or at smtp_session_free()), so the driver
+ * can still log the reply with the transaction's sender.
  *
  * Replies (RFC 5321, RFC 3463 codes; every reply has one except the
  * greeting, HELO/EHLO/LHLO success and 354, see smtp_reply.h):

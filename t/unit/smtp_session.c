@@ -365,9 +365,22 @@ static const struct tcase cases[] = {
 	    OK_RCPT "552 5.3.4 Error: message size exceeds fixed limit\r\n"
 	    SEQ "Error: BDAT transaction failed, send RSET\r\n" OK, 0,
 	    "M:a@x.test R:b@y.test B A " },
-	{ "BDAT LAST pipelined past", 0, { "EHLO c\r\n",
-	    TX "BDAT 2 LAST\r\nabQUIT\r\n" }, EHLO_REPLY OK_MAIL OK_RCPT SYNC,
-	    1, "M:a@x.test R:b@y.test B A " },
+	/* RFC 3030 4.2: BDAT LAST is no sync point; QUIT may follow it */
+	{ "BDAT LAST then QUIT in one write", 0, { "EHLO c\r\n",
+	    TX "BDAT 2 LAST\r\nabQUIT\r\n" }, EHLO_REPLY OK_MAIL OK_RCPT
+	    QUEUED "221 2.0.0 mx.test Bye\r\n", 1,
+	    "M:a@x.test R:b@y.test B E:2,0,0,1,bdat " },
+	{ "BDAT n, BDAT m, BDAT 0 LAST, NOOP in one write", 0, { "EHLO c\r\n",
+	    TX "BDAT 3\r\nabcBDAT 2\r\nd\nBDAT 0 LAST\r\nNOOP\r\n" },
+	    EHLO_REPLY OK_MAIL OK_RCPT "250 2.0.0 Ok: 3 octets received\r\n"
+	    "250 2.0.0 Ok: 2 octets received\r\n"
+	    "550 5.5.2 Error: bare <CR> or <LF> in message, lines must end "
+	    "in <CR><LF>\r\n" OK, 0, NULL },
+	{ "BDAT LAST then the next transaction in one write", 0,
+	    { "EHLO c\r\n", TX "BDAT 3 LAST\r\na\r\n" TX
+	    "BDAT 0 LAST\r\nNOOP\r\n" }, EHLO_REPLY OK_MAIL OK_RCPT QUEUED
+	    OK_MAIL OK_RCPT QUEUED OK, 0, "M:a@x.test R:b@y.test B "
+	    "E:3,0,0,1,bdat M:a@x.test R:b@y.test B E:0,0,0,1,bdat " },
 	{ "BDAT bad size closes", 0, { "EHLO c\r\n", "BDAT x\r\nNOOP\r\n" },
 	    EHLO_REPLY "501 5.5.4 Syntax: BDAT size [LAST]\r\n", 1, "" },
 	{ "RSET aborts", 0,
@@ -492,6 +505,21 @@ make(int opts, struct fake *f)
 	return smtp_session_new(&cfg, &o, f);
 }
 
+/* A new session whose greeting and EHLO reply have been written. */
+static struct smtp_session *
+after_ehlo(struct fake *f, struct buf *out)
+{
+	struct smtp_session *s;
+
+	fake_init(f, 0);
+	s = make(0, f);
+	buf_reset(out);
+	drain(s, out);
+	smtp_session_feed(s, "EHLO c\r\n", 8);
+	drain(s, out);
+	return s;
+}
+
 static void
 run_case(const struct tcase *t, size_t step)
 {
@@ -576,6 +604,20 @@ main(void)
 	    "early talker: greeting then 554 5.5.0");
 	smtp_session_free(s);
 
+	/* a sync refusal ends the transaction only once its reply has been
+	 * handed over, so the driver can log it with the sender */
+	s = after_ehlo(&f, &out);
+	smtp_session_feed(s, TX "DATA\r\nx\r\n", strlen(TX) + 9);
+	is_str(f.log.p, "M:a@x.test R:b@y.test ",
+	    "sync refusal: no abort while its reply is pending");
+	buf_reset(&out);
+	drain(s, &out);
+	is_str(out.p, OK_MAIL OK_RCPT SYNC, "  the reply");
+	is_str(f.log.p, "M:a@x.test R:b@y.test A ",
+	    "  abort once the reply is handed over");
+	smtp_session_free(s);
+	fake_free(&f);
+
 	/* command line limit: 2048 with CRLF at max and max + 1 */
 	buf_reset(&in);
 	buf_append_str(&in, "NOOP ");
@@ -649,12 +691,7 @@ main(void)
 	smtp_session_free(s);
 	fake_free(&f);
 
-	fake_init(&f, 0);
-	s = make(0, &f);
-	buf_reset(&out);
-	drain(s, &out);
-	smtp_session_feed(s, "EHLO c\r\n", 8);
-	drain(s, &out);
+	s = after_ehlo(&f, &out);
 	smtp_session_feed(s, TX, strlen(TX));
 	smtp_session_eof(s);
 	is_str(f.log.p, "M:a@x.test R:b@y.test A ", "EOF aborts");
