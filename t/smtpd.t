@@ -127,6 +127,9 @@ t.is_(c.cmd("MAIL FROM:<ü@b.test>"), "553 5.6.7 Error: non-ASCII sender address
       "UTF-8 without SMTPUTF8: 553 5.6.7")
 t.is_(c.cmd("MAIL FROM:<ü@b.test> SMTPUTF8"), "250 2.1.0 Ok", "UTF-8 with SMTPUTF8: accepted")
 c.cmd("RSET")
+for bad in ("BDAT", "BDAT xyz", "BDAT -5 LAST"):
+    t.is_([c.cmd(bad), c.cmd("NOOP")], ["501 5.5.4 Syntax: BDAT size [LAST]", "250 2.0.0 Ok"],
+          "%s: 501, nothing consumed, the session goes on" % bad)
 c.close()
 
 # Smuggling: only CRLF.CRLF ends DATA, so LF.LF / CR.CR / LF.CRLF cannot

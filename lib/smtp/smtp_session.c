@@ -546,20 +546,26 @@ do_bdat(struct smtp_session *s, const struct smtp_cmd *c, int rc)
 	int r;
 
 	if (rc != 0) {
-		/*
-		 * Without a size we cannot know where the chunk ends, so
-		 * what follows cannot be trusted to be commands: give up.
-		 */
-		err_reply(s, 501, "5.5.4", "Syntax: BDAT size [LAST]");
-		s->closing = 1;
-		return;
+		/* a chunk of this message is lost: it cannot be committed */
+		if (s->bdat)
+			s->bdat_failed = 1;
+		if (!c->bdat_sized) {
+			/*
+			 * No size ("BDAT", "BDAT x", "BDAT -5 LAST"): the
+			 * client cannot have sent a chunk we could count,
+			 * nothing was consumed, and the next line is a
+			 * command. Stay in sync, as for any syntax error.
+			 */
+			err_reply(s, 501, "5.5.4", "Syntax: BDAT size [LAST]");
+			return;
+		}
 	}
 	s->bdat_size = c->bdat_size;
 	s->bdat_last = c->bdat_last;
 	s->bdat_discard = 1;
 	buf_reset(&s->bdat_err);
 	s->st = ST_BDAT;
-	if (!s->in_tx || s->nrcpt == 0 || s->bdat_failed) {
+	if (rc != 0 || !s->in_tx || s->nrcpt == 0 || s->bdat_failed) {
 		/*
 		 * RFC 3030 2: a refused BDAT's chunk is still read (and
 		 * dropped), or it would be taken for commands; the reply,
@@ -567,7 +573,9 @@ do_bdat(struct smtp_session *s, const struct smtp_cmd *c, int rc)
 		 */
 		save = s->out;
 		s->out = s->bdat_err;
-		if (s->bdat_failed)
+		if (rc != 0)
+			err_reply(s, 501, "5.5.4", "Syntax: BDAT size [LAST]");
+		else if (s->bdat_failed)
 			err_reply(s, 503, "5.5.1",
 			    "Error: BDAT transaction failed, send RSET");
 		else
