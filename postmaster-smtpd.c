@@ -558,6 +558,8 @@ main(int argc, char **argv)
 
 	memset(&cfg, 0, sizeof cfg);
 	cfg.hostname = d.hostname;
+	/* RCPT TO:<joe>: routed as a local name (DESIGN.md) */
+	cfg.local_names = d.inst.q.local_names_ok;
 	cfg.accept_mail = cf_db_bool(&d.db, "smtpd", d.name, "accept-mail", &b) < 0 || b;
 	if (cf_db_uint(&d.db, "smtpd", d.name, "max-message-size", &v) > 0 ||
 	    cf_db_uint(&d.db, "core", "", "max-message-size", &v) >= 0)

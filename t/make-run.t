@@ -32,6 +32,19 @@ done
 is "$a:$b" "1:1" "the alias list delivered one copy to each Maildir"
 grep -q "^Subject: make run test" "$var"/mail/example.test/alice/Maildir/new/* 2>/dev/null
 ok $? "the message is in alice's Maildir"
+# The submission port takes local names (local-rcpt-to = yes): root is
+# routed to alice@example.test by [route].
+swaks --server 127.0.0.1:2587 --from you@example.net --to root \
+	--header "Subject: make run local name" >"$T_TMP/swaks2.log" 2>&1
+ok $? "swaks delivers to the local name root on the submission port" ||
+	grep -E '^ *<~?\*\* ' "$T_TMP/swaks2.log" | sed 's/^/#   /'
+i=0
+while ! grep -qs "^Subject: make run local name" "$var"/mail/example.test/alice/Maildir/new/* &&
+	[ $i -lt 100 ]; do
+	sleep 0.2; i=$((i + 1))
+done
+grep -qs "^Subject: make run local name" "$var"/mail/example.test/alice/Maildir/new/*
+ok $? "root's message is in alice's Maildir"
 swaks --server 127.0.0.1:2525 --from you@example.net --to partner@example.test >/dev/null 2>&1
 sleep 1
 out=$(build/postmaster-queue -C "$var"/postmaster.cdb --list 2>&1)

@@ -248,6 +248,26 @@ out, err = pipe_session(inst2, ["EHLO x\r\n"])
 t.is_(out, "521 5.3.2 closed.test does not accept mail\r\n", "accept-mail = no: 521 and close")
 inst2.close()
 
+# local-rcpt-to = yes: bare local names are recipients, routed as names
+# (DESIGN.md): a name with a route follows it, one without is a system
+# user for the local mailer. Elsewhere they stay refused (above).
+inst3 = Instance(routes="[route]\nroot joe@example.test\n", name="local.test")
+subprocess.run([os.path.join(PM_BIN, "postmaster-cfcompile"), "-c", inst3.cf, "-o", inst3.cdb,
+                "--smtpd-local.test-local-rcpt-to=yes"], check=True)
+out, err = pipe_session(inst3, ["EHLO local.test\r\n", "MAIL FROM:<a@b.test>\r\n"
+                                "RCPT TO:<joe>\r\nRCPT TO:<Root>\r\nRCPT TO:<\"joe\">\r\n"
+                                "RCPT TO:<joe.>\r\nDATA\r\n", "Subject: l\r\n\r\nlocal\r\n.\r\n"])
+rs = out.split("\r\n")
+t.is_(rs[rs.index("250 CHUNKING") + 1:-2],
+      ["250 2.1.0 Ok", "250 2.1.5 Ok", "250 2.1.5 Ok",
+       "501 5.1.3 Error: bad recipient address syntax", "501 5.1.3 Error: bad recipient address syntax",
+       "354 End data with <CR><LF>.<CR><LF>"], "local-rcpt-to: RCPT TO:<joe> and <Root> accepted")
+t.ok(rs[-2].startswith("250 2.0.0 Ok: queued as "), "  queued", out)
+env = inst3.read(rs[-2].split()[-1]).decode().split("\nend\n")[0]
+t.like(env, "\nrcpt joe\ndeliver joe\ntarget local:joe\n", "  <joe>: the system user joe")
+t.ok(env.endswith("\nrcpt Root\ndeliver joe\ntarget local:joe"), "  <Root>: by its route (root, joe@example.test, joe)", env)
+inst3.close()
+
 # Durability: 250 only after the commit; a crash before it leaves no queue
 # file, a crash after the rename leaves a complete one.
 for step, queued in (("after-write", False), ("after-fsync", False), ("after-rename", True)):

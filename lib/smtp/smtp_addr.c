@@ -435,6 +435,23 @@ smtp_addr_parse_path(const char *p, size_t n, int flags,
 		*used = c.i + 1;
 		return SMTP_ADDR_OK;
 	}
+	if (peek(&c) == '>' && (flags & SMTP_PATH_LOCAL) && p[1] != '"' &&
+	    p[1] != '@') {
+		/* a local name (DESIGN.md routing), on local-rcpt-to only;
+		 * unquoted, so a Dot-string, and no source route */
+		c.i++;
+		if (c.i > SMTP_PATH_MAX)
+			return SMTP_ADDR_E_TOOLONG;
+		memcpy(path->addr, local, locallen);
+		path->addr[locallen] = '\0';
+		path->addrlen = path->locallen = locallen;
+		path->local = 1;
+		path->utf8 = c.utf8;
+		if (c.utf8 && !(flags & SMTP_PATH_UTF8))
+			return SMTP_ADDR_E_NEEDUTF8;
+		*used = c.i;
+		return SMTP_ADDR_OK;
+	}
 	if (peek(&c) != '@')
 		return SMTP_ADDR_E_SYNTAX;
 	c.i++;
@@ -578,14 +595,14 @@ smtp_addr_parse_mail(const char *arg, size_t len, unsigned ext,
 
 int
 smtp_addr_parse_rcpt(const char *arg, size_t len, unsigned ext,
-    int smtputf8, struct smtp_path *path, struct smtp_params *par)
+    int flags, struct smtp_path *path, struct smtp_params *par)
 {
 	size_t used;
 	int r;
 
 	memset(par, 0, sizeof *par);
 	r = smtp_addr_parse_path(arg, len, SMTP_PATH_FORWARD |
-	    (smtputf8 ? SMTP_PATH_UTF8 : 0), path, &used);
+	    (flags & (SMTP_PATH_UTF8 | SMTP_PATH_LOCAL)), path, &used);
 	if (r != 0)
 		return r;
 	return parse_params(arg + used, len - used, ext, 0, par);

@@ -4,7 +4,9 @@
  * Input is the argument smtp_cmd leaves after "FROM:"/"TO:": a path in
  * angle brackets, then zero or more SP-separated esmtp-params. Accepted:
  *   - "<>" as reverse-path; "<postmaster>" (any case, no domain) as
- *     forward-path (RFC 5321 4.1.1.3);
+ *     forward-path (RFC 5321 4.1.1.3); with SMTP_PATH_LOCAL any bare
+ *     local name "<joe>" (an unquoted Dot-string without domain) as
+ *     forward-path, for instances with local-rcpt-to;
  *   - source routes "<@a,@b:u@d>", syntax-checked and dropped (RFC 5321
  *     appendix C, 4.1.1.3);
  *   - Dot-string and Quoted-string local parts with quoted pairs;
@@ -56,6 +58,7 @@
 #define SMTP_PATH_REVERSE	0x01	/* allow "<>" */
 #define SMTP_PATH_FORWARD	0x02	/* allow "<postmaster>" */
 #define SMTP_PATH_UTF8		0x04	/* SMTPUTF8 given */
+#define SMTP_PATH_LOCAL		0x08	/* allow "<name>", no domain */
 
 enum smtp_addr_err {
 	SMTP_ADDR_OK = 0,
@@ -83,6 +86,7 @@ struct smtp_path {
 	size_t domainlen;
 	int null;			/* "<>" */
 	int postmaster;			/* "<postmaster>" */
+	int local;			/* "<name>" (SMTP_PATH_LOCAL) */
 	int utf8;			/* has non-ASCII octets */
 };
 
@@ -97,9 +101,12 @@ struct smtp_params {
 int smtp_addr_parse_mail(const char *arg, size_t len, unsigned ext,
     struct smtp_path *path, struct smtp_params *par);
 
-/* RCPT TO argument; smtputf8: the transaction's MAIL had SMTPUTF8. */
+/*
+ * RCPT TO argument. flags: SMTP_PATH_UTF8 when the transaction's MAIL had
+ * SMTPUTF8, SMTP_PATH_LOCAL when bare local names are allowed.
+ */
 int smtp_addr_parse_rcpt(const char *arg, size_t len, unsigned ext,
-    int smtputf8, struct smtp_path *path, struct smtp_params *par);
+    int flags, struct smtp_path *path, struct smtp_params *par);
 
 /*
  * A path alone at p[0..n); *used gets its length up to and including '>'.

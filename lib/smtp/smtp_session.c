@@ -412,7 +412,8 @@ do_rcpt(struct smtp_session *s, const struct smtp_cmd *c, int rc)
 		return;
 	}
 	r = smtp_addr_parse_rcpt(c->arg, c->arglen, ext_now(s),
-	    s->par.smtputf8, &path, &par);
+	    (s->par.smtputf8 ? SMTP_PATH_UTF8 : 0) |
+	    (s->cfg.local_names ? SMTP_PATH_LOCAL : 0), &path, &par);
 	if (r != 0) {
 		addr_error(s, r, 0);
 		return;

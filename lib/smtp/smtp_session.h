@@ -98,6 +98,7 @@ struct smtp_session_cfg {
 	unsigned ext;		/* SMTP_EXT_* offered; 0: SMTP_EXT_ALL */
 	int starttls;		/* offer STARTTLS (with ops->starttls) */
 	const char *auth_mechs;	/* offer "AUTH mechs" (with ops->auth) */
+	int local_names;	/* RCPT TO:<name> (local-rcpt-to = yes) */
 };
 
 /* What the session knows about a message at its end. */

@@ -186,7 +186,7 @@ play(struct smtp_session *s, const char *const *chunks, size_t step,
 #define TX "MAIL FROM:<a@x.test>\r\nRCPT TO:<b@y.test>\r\n"
 
 enum { O_LMTP_FAIL2 = 1, O_FAILWRITE = 2, O_REFUSEDATA = 4, O_ERR3 = 8,
-	O_TLS = 16, O_NOMAIL = 32, O_LMTPONLY = 64 };
+	O_TLS = 16, O_NOMAIL = 32, O_LMTPONLY = 64, O_LOCAL = 128 };
 
 struct tcase {
 	const char *name;
@@ -395,6 +395,13 @@ static const struct tcase cases[] = {
 	    EHLO_REPLY OK_MAIL OK_RCPT "250 2.0.0 Ok: 2 octets received\r\n"
 	    BDAT_SYNTAX SEQ "Error: BDAT transaction failed, send RSET\r\n" OK,
 	    0, "M:a@x.test R:b@y.test B A " },
+	{ "bare local names refused", 0, { "EHLO c\r\n",
+	    "MAIL FROM:<a@x.test>\r\nRCPT TO:<joe>\r\n" }, EHLO_REPLY OK_MAIL
+	    "501 5.1.3 Error: bad recipient address syntax\r\n", 0,
+	    "M:a@x.test " },
+	{ "bare local names with local_names", O_LOCAL, { "EHLO c\r\n",
+	    "MAIL FROM:<a@x.test>\r\nRCPT TO:<joe>\r\n" }, EHLO_REPLY OK_MAIL
+	    OK_RCPT, 0, "M:a@x.test R:joe " },
 	{ "RSET aborts", 0,
 	    { "EHLO c\r\n", TX "RSET\r\nRCPT TO:<c@y.test>\r\n" },
 	    EHLO_REPLY OK_MAIL OK_RCPT OK SEQ "Error: need MAIL command\r\n", 0,
@@ -514,6 +521,8 @@ make(int opts, struct fake *f)
 		cfg.accept_mail = 0;
 	if (opts & O_LMTPONLY)
 		cfg.lmtp_only = 1;
+	if (opts & O_LOCAL)
+		cfg.local_names = 1;
 	return smtp_session_new(&cfg, &o, f);
 }
 
