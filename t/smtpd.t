@@ -111,6 +111,23 @@ c.cmd("MAIL FROM:<a@b.test>")
 t.is_(c.cmd("DATA"), "554 5.5.1 Error: no valid recipients", "DATA without RCPT: 554")
 c.close()
 
+# Duplicate RCPTs, whatever their case, are one mailbox: 250 to each, one
+# recipient in the spool.
+c = session(port, "dup.test")
+c.cmd("MAIL FROM:<a@b.test>")
+for i in range(96):
+    c.send("RCPT TO:<bob@example.test>\r\n")
+c.send("RCPT TO:<BOB@Example.TEST>\r\nRCPT TO:<\"Bob\"@example.test>\r\nRCPT TO:<carol@example.test>\r\n")
+rs = [c.reply() for _ in range(99)]
+t.is_(set(rs), {"250 2.1.5 Ok"}, "99 RCPTs, 98 of them the same mailbox: 250 to each")
+r = transaction(c, rcpt="Carol@example.test")[1:]
+t.is_(r[:2], ["250 2.1.5 Ok", "354 End data with <CR><LF>.<CR><LF>"], "  and to a repeat of another (the 100th RCPT)")
+env = inst.read(r[2].split()[-1]).decode().split("\nend\n")[0]
+t.is_([l for l in env.split("\n") if l.startswith("rcpt ")], ["rcpt bob@example.test", "rcpt carol@example.test"],
+      "  spooled with one recipient per mailbox")
+t.is_(env.count("\ndeliver "), 2, "  one delivery each")
+c.close()
+
 # --- bad input: exact replies, the session survives ---------------------
 c = Client(port)
 c.reply()
