@@ -143,7 +143,14 @@ t.is_(c.cmd("MAIL FROM:<a b@c>"), "501 5.1.7 Error: bad sender address syntax", 
 t.is_(c.cmd("MAIL FROM:<ü@b.test>"), "553 5.6.7 Error: non-ASCII sender address requires SMTPUTF8",
       "UTF-8 without SMTPUTF8: 553 5.6.7")
 t.is_(c.cmd("MAIL FROM:<ü@b.test> SMTPUTF8"), "250 2.1.0 Ok", "UTF-8 with SMTPUTF8: accepted")
+# C1 controls and bidi overrides are not part of any mailbox name
+for label, bad in (("C1 U+0085", "a\u0085b@example.test"), ("RLO U+202E", "\u202etset.elpmaxe@x"),
+                   ("LRI U+2066", "a\u2066b@example.test")):
+    t.is_(c.cmd("RCPT TO:<%s>" % bad), "501 5.1.3 Error: recipient address contains a control "
+          "or bidi formatting character", "SMTPUTF8 recipient with %s: 501 5.1.3" % label)
 c.cmd("RSET")
+t.is_(c.cmd("MAIL FROM:<a\u202eb@b.test> SMTPUTF8"), "501 5.1.7 Error: sender address contains a "
+      "control or bidi formatting character", "SMTPUTF8 sender with RLO U+202E: 501 5.1.7")
 for bad in ("BDAT", "BDAT xyz", "BDAT -5 LAST"):
     t.is_([c.cmd(bad), c.cmd("NOOP")], ["501 5.5.4 Syntax: BDAT size [LAST]", "250 2.0.0 Ok"],
           "%s: 501, nothing consumed, the session goes on" % bad)

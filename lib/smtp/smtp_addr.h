@@ -17,7 +17,9 @@
  *     transaction has SMTPUTF8; malformed UTF-8 (overlong, surrogates,
  *     > U+10FFFF, truncated) is refused always. CR, LF, NUL and other
  *     controls are never accepted, so a path can never inject a line into
- *     the spool or a header.
+ *     the spool or a header; nor are the C1 controls and the bidi and
+ *     separator code points of utf8.h, which would reach logs, Received
+ *     and Return-Path and show something other than the address.
  * Limits (RFC 5321 4.5.3.1): local part 64 octets and domain 255 octets as
  * sent, the whole path 256 octets with its brackets and source route.
  *
@@ -34,6 +36,8 @@
  *   SMTP_ADDR_E_PARAM           501 5.5.4 bad parameter syntax or value
  *   SMTP_ADDR_E_PARAM_DUP       501 5.5.4 parameter given twice
  *   SMTP_ADDR_E_PARAM_UNKNOWN   555 5.5.4 (RFC 5321 4.1.1.11)
+ *   SMTP_ADDR_E_HIDDEN          501 5.1.7 / 501 5.1.3: a C1 control or a
+ *                               bidi or separator code point (utf8.h)
  * A SIZE value too large for 64 bits saturates to UINT64_MAX (so the
  * caller answers 552 5.3.4, RFC 1870 6) instead of wrapping.
  */
@@ -68,7 +72,8 @@ enum smtp_addr_err {
 	SMTP_ADDR_E_NEEDUTF8 = -4,
 	SMTP_ADDR_E_PARAM = -5,
 	SMTP_ADDR_E_PARAM_DUP = -6,
-	SMTP_ADDR_E_PARAM_UNKNOWN = -7
+	SMTP_ADDR_E_PARAM_UNKNOWN = -7,
+	SMTP_ADDR_E_HIDDEN = -8
 };
 
 enum smtp_body {

@@ -332,6 +332,10 @@ addr_error(struct smtp_session *s, int r, int mail)
 		err_reply(s, 501, bad, "Error: %s address is not valid UTF-8",
 		    what);
 		break;
+	case SMTP_ADDR_E_HIDDEN:
+		err_reply(s, 501, bad, "Error: %s address contains a control "
+		    "or bidi formatting character", what);
+		break;
 	case SMTP_ADDR_E_NEEDUTF8:
 		/* RFC 6531 3.7.4.1 */
 		err_reply(s, 553, "5.6.7",

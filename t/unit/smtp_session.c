@@ -300,6 +300,14 @@ static const struct tcase cases[] = {
 	    "SMTPUTF8\r\n"
 	    "501 5.1.3 Error: recipient address is not valid UTF-8\r\n"
 	    "501 5.1.3 Error: bad recipient address syntax\r\n", 0, NULL },
+	{ "C1 control and bidi override in SMTPUTF8 addresses", 0,
+	    { "EHLO c\r\n", "MAIL FROM:<a\xc2\x85@x.test> SMTPUTF8\r\n"
+	    "MAIL FROM:<a@x.test> SMTPUTF8\r\n"
+	    "RCPT TO:<\xe2\x80\xaemoc.elpmaxe@y.test>\r\n" },
+	    EHLO_REPLY "501 5.1.7 Error: sender address contains a control "
+	    "or bidi formatting character\r\n" OK_MAIL
+	    "501 5.1.3 Error: recipient address contains a control or bidi "
+	    "formatting character\r\n", 0, "M:a@x.test " },
 	{ "ESMTP parameters after HELO", 0, { "HELO c\r\n",
 	    "MAIL FROM:<a@x.test> SIZE=10\r\n" }, "250 mx.test\r\n"
 	    "555 5.5.4 Error: unsupported parameter\r\n", 0, "" },
