@@ -171,6 +171,21 @@ for label, evil in (("LF.LF", "\n.\n"), ("CR.CR", "\r.\r"), ("LF.CRLF", "\n.\r\n
     t.is_(len(inst.queue()), n0, label + ": nothing queued")
     c.close()
 
+# NUL: one rule at every entry point (pickup refuses it too): only
+# BINARYMIME content may carry it (RFC 5322 2.3, RFC 6152, RFC 3030).
+NUL = "550 5.6.0 Error: NUL character in message, allowed only with BODY=BINARYMIME"
+c = session(port, "nul.test")
+n0 = len(inst.queue())
+r = transaction(c, body="Subject: n\r\n\r\nnul\x00here\r\n")
+t.is_(r[3], NUL, "NUL in DATA: refused after the end of data")
+t.is_(c.cmd("NOOP"), "250 2.0.0 Ok", "  the session goes on in sync")
+c.send("MAIL FROM:<a@b.test> BODY=8BITMIME\r\nRCPT TO:<x@example.test>\r\nBDAT 9 LAST\r\nx\r\n\r\nn\x00\r\n")
+t.is_([c.reply() for _ in range(3)], ["250 2.1.0 Ok", "250 2.1.5 Ok", NUL],
+      "NUL in BDAT without BODY=BINARYMIME: refused")
+t.is_(c.cmd("NOOP"), "250 2.0.0 Ok", "  the session goes on in sync")
+t.is_(len(inst.queue()), n0, "  neither was queued")
+c.close()
+
 c = Client(port)
 c.reply()
 c.cmd("EHLO big.test")

@@ -511,6 +511,11 @@ message_end(struct smtp_session *s)
 	else if (!bare_ok && (d->bare_lf || d->bare_cr))
 		msg_reply(s, 550, "5.5.2", "Error: bare <CR> or <LF> in "
 		    "message, lines must end in <CR><LF>");
+	else if (!bare_ok && d->nul)
+		/* RFC 5322 2.3, RFC 6152 2: text never holds NUL; only
+		 * BINARYMIME content may (RFC 3030 3), as pickup rules */
+		msg_reply(s, 550, "5.6.0", "Error: NUL character in message, "
+		    "allowed only with BODY=BINARYMIME");
 	else if (d->received > s->cfg.max_received)
 		/* RFC 5321 6.3 */
 		msg_reply(s, 554, "5.4.6", "Error: too many hops");

@@ -60,6 +60,7 @@
  *   DATA with BODY=BINARYMIME, DATA after BDAT  503 5.5.1
  *   message over the size limit             552 5.3.4 (after its end)
  *   bare CR or LF in the message            550 5.5.2 (after its end)
+ *   NUL in the message (not BINARYMIME)     550 5.6.0 (after its end)
  *   too many Received: header fields        554 5.4.6 (after its end)
  *   callback's data_write failed            451 4.3.0 (after its end)
  *   too many errors (max_errors 4xx/5xx)    421 4.7.0 and close

@@ -133,8 +133,8 @@ drain(struct smtp_session *s, struct buf *out)
 
 /*
  * Plays the driver: the greeting is written first (not part of out), then
- * each chunk arrives as one read (split further into `step`-octet reads
- * if step > 0); output is written after every feed that drained its
+ * each chunk ('^' for NUL) arrives as one read (split into `step`-octet
+ * reads if step > 0); output is written after every feed that drained its
  * input. Returns 1 if the session asked to close.
  */
 static int
@@ -143,7 +143,7 @@ play(struct smtp_session *s, const char *const *chunks, size_t step,
 {
 	struct buf pend = BUF_INIT(0);
 	struct buf greet = BUF_INIT(0);
-	size_t i, off, k, c;
+	size_t i, off, k, c, j;
 
 	drain(s, &greet);
 	buf_free(&greet);
@@ -153,6 +153,10 @@ play(struct smtp_session *s, const char *const *chunks, size_t step,
 		for (off = 0; off < len; off += k) {
 			k = step && step < len - off ? step : len - off;
 			buf_append(&pend, chunks[i] + off, k);
+			/* '^' stands for a NUL octet, which a C string lacks */
+			for (j = pend.len - k; j < pend.len; j++)
+				if (pend.p[j] == '^')
+					pend.p[j] = '\0';
 			for (;;) {
 				c = smtp_session_feed(s, pend.p, pend.len);
 				buf_consume(&pend, c);
@@ -182,6 +186,8 @@ play(struct smtp_session *s, const char *const *chunks, size_t step,
 #define OK "250 2.0.0 Ok\r\n"
 #define SYNC "554 5.5.0 Error: SMTP protocol synchronization\r\n"
 #define SEQ "503 5.5.1 "
+#define NUL_REFUSED "550 5.6.0 Error: NUL character in message, allowed " \
+	"only with BODY=BINARYMIME\r\n"
 #define BDAT_SYNTAX "501 5.5.4 Syntax: BDAT size [LAST]\r\n"
 #define TX "MAIL FROM:<a@x.test>\r\nRCPT TO:<b@y.test>\r\n"
 
@@ -324,6 +330,24 @@ static const struct tcase cases[] = {
 	    "a\nb\r\n.\r\nNOOP\r\n" }, EHLO_REPLY OK_MAIL OK_RCPT GO
 	    "550 5.5.2 Error: bare <CR> or <LF> in message, lines must end "
 	    "in <CR><LF>\r\n" OK, 0, NULL },
+	/* one rule at every entry point: NUL only in BINARYMIME */
+	{ "NUL in DATA", 0, { "EHLO c\r\n", TX "DATA\r\n",
+	    "a\r\n^\r\n.\r\nNOOP\r\n" }, EHLO_REPLY OK_MAIL OK_RCPT GO
+	    NUL_REFUSED OK, 0, "M:a@x.test R:b@y.test B A " },
+	{ "NUL in BDAT without BINARYMIME", 0, { "EHLO c\r\n",
+	    TX "BDAT 3 LAST\r\na^b", "NOOP\r\n" }, EHLO_REPLY OK_MAIL OK_RCPT
+	    NUL_REFUSED OK, 0, "M:a@x.test R:b@y.test B A " },
+	{ "NUL in BDAT with BODY=8BITMIME", 0, { "EHLO c\r\n",
+	    "MAIL FROM:<a@x.test> BODY=8BITMIME\r\nRCPT TO:<b@y.test>\r\n"
+	    "BDAT 3\r\na^bBDAT 0 LAST\r\n" }, EHLO_REPLY OK_MAIL OK_RCPT
+	    "250 2.0.0 Ok: 3 octets received\r\n" NUL_REFUSED, 0, NULL },
+	{ "LMTP: NUL refused once per recipient", 0, { "LHLO c\r\n",
+	    TX "RCPT TO:<c@y.test>\r\nDATA\r\n", "^\r\n.\r\n" }, LHLO_REPLY
+	    OK_MAIL OK_RCPT OK_RCPT GO NUL_REFUSED NUL_REFUSED, 0, NULL },
+	{ "NUL in BDAT with BODY=BINARYMIME", 0, { "EHLO c\r\n",
+	    "MAIL FROM:<a@x.test> BODY=BINARYMIME\r\nRCPT TO:<b@y.test>\r\n"
+	    "BDAT 3 LAST\r\na^b" }, EHLO_REPLY OK_MAIL OK_RCPT QUEUED, 0,
+	    "M:a@x.test/bin R:b@y.test B E:3,0,0,1,bdat " },
 	{ "smuggling: LF.LF then a command", 0, { "EHLO c\r\n", TX "DATA\r\n",
 	    "a\r\n\n.\nMAIL FROM:<evil@x.test>\nRCPT TO:<v@y.test>\n"
 	    "DATA\n\r\n.\r\n" }, EHLO_REPLY OK_MAIL OK_RCPT GO
