@@ -8,8 +8,8 @@ Exim is not installed (exim4-daemon-light conflicts with the postfix
 package the other tests use): its .debs are downloaded once and unpacked
 into a cache directory, and it runs from there with its own -C
 configuration and a spool under the test's directory. Its compiled-in
-user Debian-exim is provided by a private /etc/passwd bound over the real
-one in a private mount namespace, so nothing on the system changes."""
+user Debian-exim is provided by a private /etc (see below) in a private
+mount namespace, so nothing on the system changes."""
 import glob
 import os
 import shutil
@@ -76,13 +76,21 @@ port = inst.tcpserver()
 ex = os.path.join(inst.dir, "exim")
 spool = os.path.join(ex, "spool")
 os.makedirs(spool)
-for f in ("passwd", "group"):
-    with open("/etc/" + f) as src, open(os.path.join(ex, f), "w") as dst:
-        dst.write(src.read())
-with open(os.path.join(ex, "passwd"), "a") as f:
-    f.write("Debian-exim:x:%d:%d::/nonexistent:/usr/sbin/nologin\n" % (EXIM_UID, EXIM_UID))
-with open(os.path.join(ex, "group"), "a") as f:
-    f.write("Debian-exim:x:%d:\n" % EXIM_UID)
+# A private /etc: symbolic links to every entry of the real one (bound at
+# realetc in the namespace) but passwd and group, which are copies with
+# Debian-exim added. Binding a file over /etc/passwd would not do: other
+# tests run useradd at the same time, and the rename that replaces
+# /etc/passwd detaches a mount from it in every namespace.
+etc = os.path.join(ex, "etc")
+os.makedirs(etc)
+os.makedirs(os.path.join(ex, "realetc"))
+for name in os.listdir("/etc"):
+    if name not in ("passwd", "group"):
+        os.symlink(os.path.join(ex, "realetc", name), os.path.join(etc, name))
+for f, line in (("passwd", "Debian-exim:x:%d:%d::/nonexistent:/usr/sbin/nologin\n"
+                 % (EXIM_UID, EXIM_UID)), ("group", "Debian-exim:x:%d:\n" % EXIM_UID)):
+    with open("/etc/" + f) as src, open(os.path.join(etc, f), "w") as dst:
+        dst.write(src.read() + line)
 os.chown(spool, EXIM_UID, EXIM_UID)
 conf = os.path.join(ex, "exim.conf")
 with open(conf, "w") as f:
@@ -113,7 +121,7 @@ begin retry
 
 # One Exim per message, each delivering at once in the foreground (-odf):
 # 20 connections of one message each, the case the issue found lost.
-script = ("mount --bind %(ex)s/passwd /etc/passwd && mount --bind %(ex)s/group /etc/group && "
+script = ("mount --bind /etc %(ex)s/realetc && mount --bind %(ex)s/etc /etc && "
           "i=1; while [ $i -le %(n)d ]; do "
           "printf 'Subject: exim %%d\\n\\nmessage %%d from exim\\n' $i $i | "
           "%(exim)s -C %(conf)s -odf -f sender@exim.test rcpt$i@example.test || exit 1; "
@@ -122,7 +130,8 @@ r = subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True, t
                    timeout=300)
 if r.returncode != 0 and "unshare" in r.stderr:
     skip_all("no private mount namespace: " + r.stderr.strip()[:100])
-t.is_(r.returncode, 0, "exim accepted and handed on %d messages" % N)
+t.ok(r.returncode == 0, "exim accepted and handed on %d messages" % N,
+     "exit %d: %s %s" % (r.returncode, r.stdout[-500:], r.stderr[-1500:]))
 
 t.ok(wait_for(lambda: len(inst.queue()) >= N, 30), "%d messages queued" % N)
 t.is_(len(inst.queue()), N, "exactly %d queue files" % N)
@@ -137,4 +146,9 @@ t.is_(log.count(" K C=\"250 2.0.0 Ok: queued as "), N,
       "Exim used CHUNKING (K on each delivery line) and saw 250 for each")
 t.ok(" ** " not in log and " == " not in log, "Exim's log: no bounce, no deferral",
      log[-1000:])
+if t.failed:
+    for name in ("paniclog", "rejectlog"):
+        path = os.path.join(spool, "log", name)
+        if os.path.exists(path):
+            print("# %s: %s" % (name, open(path).read()[-1000:].replace("\n", "\n# ")))
 t.done()
