@@ -19,6 +19,7 @@
 #include "base/log.h"
 #include "base/priv.h"
 #include "base/str.h"
+#include "base/strset.h"
 #include "cf/cf_db.h"
 #include "cf/cf_logger.h"
 #include "deliver/deliver_account.h"
@@ -59,6 +60,7 @@ struct smtpd {
 	struct smtp_params mailpar;
 	struct rcpt_dlv *dlv;
 	size_t ndlv, capdlv, nrcpt;
+	struct strset rcpts;	/* accepted RCPTs, lower-cased */
 	char first_rcpt[SMTP_PATH_MAX + 1];
 	struct spool_tx tx;
 	uint64_t body_off;
@@ -74,6 +76,32 @@ tx_reset(struct smtpd *d)
 	d->tx_open = d->tx_failed = 0;
 	d->ndlv = d->nrcpt = 0;
 	d->sender[0] = d->first_rcpt[0] = '\0';
+	strset_free(&d->rcpts);
+	strset_init(&d->rcpts);
+}
+
+/*
+ * A mailbox is one mailbox whatever the case of its address (the routes
+ * match without case too): a RCPT that repeats an accepted one is
+ * answered 250 again and delivered once. 1 if `to` was accepted before
+ * (or -1 out of memory); else 0 and it is remembered. Asked only once
+ * `to` is accepted, so a refused RCPT is never remembered.
+ */
+static int
+rcpt_seen(struct smtpd *d, const struct smtp_path *to)
+{
+	char key[SMTP_PATH_MAX + 1];
+
+	memcpy(key, to->addr, to->addrlen);
+	str_lower(key, to->addrlen);
+	switch (strset_put(&d->rcpts, key, to->addrlen, 0, NULL)) {
+	case 0:
+		return 1;
+	case 1:
+		return 0;
+	default:
+		return -1;
+	}
 }
 
 static int
@@ -178,7 +206,7 @@ on_rcpt(void *ctx, const struct smtp_path *to, const struct smtp_params *par,
 	const char *addr = to->postmaster && to->domainlen == 0 ? "postmaster" :
 	    to->addr;
 	size_t i, nreal = 0, nunknown = 0, before = d->ndlv;
-	int refused = 1, ok;
+	int refused = 1, ok, dup = 0;
 
 	(void)par;
 	route_result_init(&res, NULL);
@@ -223,6 +251,15 @@ on_rcpt(void *ctx, const struct smtp_path *to, const struct smtp_params *par,
 				smtp_reply_text(r, "451 4.3.0 <%s>: out of memory", to->addr);
 				goto out;
 			}
+		if ((dup = rcpt_seen(d, to)) != 0) {
+			/* delivered once, by the first of them */
+			d->ndlv = before;
+			if (dup < 0) {
+				smtp_reply_text(r, "451 4.3.0 <%s>: out of memory",
+				    to->addr);
+				goto out;
+			}
+		}
 		refused = 0;
 		break;
 	case ROUTE_NO_ROUTE:
@@ -249,7 +286,7 @@ on_rcpt(void *ctx, const struct smtp_path *to, const struct smtp_params *par,
 		break;
 	}
 out:
-	if (!refused) {
+	if (!refused && !dup) {
 		if (d->nrcpt == 0)
 			snprintf(d->first_rcpt, sizeof d->first_rcpt, "%s",
 			    to->addr);
@@ -682,6 +719,8 @@ main(int argc, char **argv)
 
 	memset(&cfg, 0, sizeof cfg);
 	cfg.hostname = d.hostname;
+	/* RCPT TO:<joe>: routed as a local name (DESIGN.md) */
+	cfg.local_names = d.inst.q.local_names_ok;
 	cfg.accept_mail = cf_db_bool(&d.db, "smtpd", d.name, "accept-mail", &b) < 0 || b;
 	if (cf_db_uint(&d.db, "smtpd", d.name, "max-message-size", &v) > 0 ||
 	    cf_db_uint(&d.db, "core", "", "max-message-size", &v) >= 0)

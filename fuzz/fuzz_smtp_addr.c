@@ -36,7 +36,7 @@ check(const struct smtp_path *p, int utf8)
 	memcpy(s + 1, p->addr, p->addrlen);
 	s[p->addrlen + 1] = '>';
 	if (smtp_addr_parse_path(s, p->addrlen + 2, SMTP_PATH_FORWARD |
-	    SMTP_PATH_UTF8, &again, &used) != 0 ||
+	    SMTP_PATH_UTF8 | SMTP_PATH_LOCAL, &again, &used) != 0 ||
 	    used != p->addrlen + 2 || strcmp(again.addr, p->addr) != 0)
 		abort();
 }
@@ -59,12 +59,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (par.has_size && !(ext & SMTP_EXT_SIZE))
 			abort();
 	}
-	if (smtp_addr_parse_rcpt(s, n, ext, data[0] & 0x10, &p, &par) == 0)
+	if (smtp_addr_parse_rcpt(s, n, ext, (data[0] & 0x10 ? SMTP_PATH_UTF8 :
+	    0) | (data[0] & 0x20 ? SMTP_PATH_LOCAL : 0), &p, &par) == 0)
 		check(&p, data[0] & 0x10);
-	if (smtp_addr_parse_path(s, n, data[0] >> 5, &p, &used) == 0) {
+	if (smtp_addr_parse_path(s, n, data[0] >> 4, &p, &used) == 0) {
 		if (used > n)
 			abort();
-		check(&p, data[0] & (SMTP_PATH_UTF8 << 5));
+		check(&p, data[0] & (SMTP_PATH_UTF8 << 4));
 	}
 	(void)smtp_addr_literal_check(s, n);
 	return 0;

@@ -51,6 +51,19 @@ out=$(swaks --server 127.0.0.1:2525 --from you@example.net --to nosuch@old.examp
 like "$out" "<\*\* +550 5\.1\.1 <nosuch@old\.example\.test>: .*[Uu]ser unknown" \
 	"an unknown user at old.example.test gets 550 5.1.1 at RCPT"
 like "$(printf '%s\n' "$out" | grep -A1 ' -> RCPT TO')" "<\*\* +550" "  in reply to RCPT"
+# The submission port takes local names (local-rcpt-to = yes): root is
+# routed to postmaster, then postmaster@example.test, by [route].
+swaks --server 127.0.0.1:2587 --from you@example.net --to root \
+	--header "Subject: make run local name" >"$T_TMP/swaks2.log" 2>&1
+ok $? "swaks delivers to the local name root on the submission port" ||
+	grep -E '^ *<~?\*\* ' "$T_TMP/swaks2.log" | sed 's/^/#   /'
+i=0
+while ! grep -qs "^Subject: make run local name" "$var"/mail/example.test/postmaster/Maildir/new/* &&
+	[ $i -lt 100 ]; do
+	sleep 0.2; i=$((i + 1))
+done
+grep -qs "^Subject: make run local name" "$var"/mail/example.test/postmaster/Maildir/new/*
+ok $? "root's message is in postmaster's Maildir"
 swaks --server 127.0.0.1:2525 --from you@example.net --to partner@example.test >/dev/null 2>&1
 sleep 1
 out=$(build/postmaster-queue -C "$var"/postmaster.cdb --list 2>&1)

@@ -18,6 +18,14 @@ EHLO = ("250-mx.test\n250-PIPELINING\n250-SIZE 36700160\n250-8BITMIME\n"
         "250-ENHANCEDSTATUSCODES\n250-BINARYMIME\n250-SMTPUTF8\n250-X-LMTP\n250 CHUNKING")
 
 
+def session(port, helo):
+    """A client past the greeting and its EHLO."""
+    c = Client(port)
+    c.reply()
+    c.cmd("EHLO " + helo)
+    return c
+
+
 def transaction(c, rcpt="x@example.test", body="Subject: hi\r\n\r\nhello\r\n"):
     r = [c.cmd("MAIL FROM:<a@b.test>"), c.cmd("RCPT TO:<%s>" % rcpt), c.cmd("DATA")]
     c.send(body + ".\r\n")
@@ -103,6 +111,23 @@ c.cmd("MAIL FROM:<a@b.test>")
 t.is_(c.cmd("DATA"), "554 5.5.1 Error: no valid recipients", "DATA without RCPT: 554")
 c.close()
 
+# Duplicate RCPTs, whatever their case, are one mailbox: 250 to each, one
+# recipient in the spool.
+c = session(port, "dup.test")
+c.cmd("MAIL FROM:<a@b.test>")
+for i in range(96):
+    c.send("RCPT TO:<bob@example.test>\r\n")
+c.send("RCPT TO:<BOB@Example.TEST>\r\nRCPT TO:<\"Bob\"@example.test>\r\nRCPT TO:<carol@example.test>\r\n")
+rs = [c.reply() for _ in range(99)]
+t.is_(set(rs), {"250 2.1.5 Ok"}, "99 RCPTs, 98 of them the same mailbox: 250 to each")
+r = transaction(c, rcpt="Carol@example.test")[1:]
+t.is_(r[:2], ["250 2.1.5 Ok", "354 End data with <CR><LF>.<CR><LF>"], "  and to a repeat of another (the 100th RCPT)")
+env = inst.read(r[2].split()[-1]).decode().split("\nend\n")[0]
+t.is_([l for l in env.split("\n") if l.startswith("rcpt ")], ["rcpt bob@example.test", "rcpt carol@example.test"],
+      "  spooled with one recipient per mailbox")
+t.is_(env.count("\ndeliver "), 2, "  one delivery each")
+c.close()
+
 # --- bad input: exact replies, the session survives ---------------------
 c = Client(port)
 c.reply()
@@ -118,7 +143,17 @@ t.is_(c.cmd("MAIL FROM:<a b@c>"), "501 5.1.7 Error: bad sender address syntax", 
 t.is_(c.cmd("MAIL FROM:<ü@b.test>"), "553 5.6.7 Error: non-ASCII sender address requires SMTPUTF8",
       "UTF-8 without SMTPUTF8: 553 5.6.7")
 t.is_(c.cmd("MAIL FROM:<ü@b.test> SMTPUTF8"), "250 2.1.0 Ok", "UTF-8 with SMTPUTF8: accepted")
+# C1 controls and bidi overrides are not part of any mailbox name
+for label, bad in (("C1 U+0085", "a\u0085b@example.test"), ("RLO U+202E", "\u202etset.elpmaxe@x"),
+                   ("LRI U+2066", "a\u2066b@example.test")):
+    t.is_(c.cmd("RCPT TO:<%s>" % bad), "501 5.1.3 Error: recipient address contains a control "
+          "or bidi formatting character", "SMTPUTF8 recipient with %s: 501 5.1.3" % label)
 c.cmd("RSET")
+t.is_(c.cmd("MAIL FROM:<a\u202eb@b.test> SMTPUTF8"), "501 5.1.7 Error: sender address contains a "
+      "control or bidi formatting character", "SMTPUTF8 sender with RLO U+202E: 501 5.1.7")
+for bad in ("BDAT", "BDAT xyz", "BDAT -5 LAST"):
+    t.is_([c.cmd(bad), c.cmd("NOOP")], ["501 5.5.4 Syntax: BDAT size [LAST]", "250 2.0.0 Ok"],
+          "%s: 501, nothing consumed, the session goes on" % bad)
 c.close()
 
 # Smuggling: only CRLF.CRLF ends DATA, so LF.LF / CR.CR / LF.CRLF cannot
@@ -135,6 +170,21 @@ for label, evil in (("LF.LF", "\n.\n"), ("CR.CR", "\r.\r"), ("LF.CRLF", "\n.\r\n
     t.is_(c.cmd("NOOP"), "250 2.0.0 Ok", label + ": no second transaction was started")
     t.is_(len(inst.queue()), n0, label + ": nothing queued")
     c.close()
+
+# NUL: one rule at every entry point (pickup refuses it too): only
+# BINARYMIME content may carry it (RFC 5322 2.3, RFC 6152, RFC 3030).
+NUL = "550 5.6.0 Error: NUL character in message, allowed only with BODY=BINARYMIME"
+c = session(port, "nul.test")
+n0 = len(inst.queue())
+r = transaction(c, body="Subject: n\r\n\r\nnul\x00here\r\n")
+t.is_(r[3], NUL, "NUL in DATA: refused after the end of data")
+t.is_(c.cmd("NOOP"), "250 2.0.0 Ok", "  the session goes on in sync")
+c.send("MAIL FROM:<a@b.test> BODY=8BITMIME\r\nRCPT TO:<x@example.test>\r\nBDAT 9 LAST\r\nx\r\n\r\nn\x00\r\n")
+t.is_([c.reply() for _ in range(3)], ["250 2.1.0 Ok", "250 2.1.5 Ok", NUL],
+      "NUL in BDAT without BODY=BINARYMIME: refused")
+t.is_(c.cmd("NOOP"), "250 2.0.0 Ok", "  the session goes on in sync")
+t.is_(len(inst.queue()), n0, "  neither was queued")
+c.close()
 
 c = Client(port)
 c.reply()
@@ -156,9 +206,7 @@ t.is_(c.reply(), "554 5.5.0 Error: SMTP protocol synchronization",
 t.ok(c.closed(), "and the session ends")
 
 # BDAT (RFC 3030), pipelined chunks, BINARYMIME only with BDAT.
-c = Client(port)
-c.reply()
-c.cmd("EHLO bdat.test")
+c = session(port, "bdat.test")
 c.send("MAIL FROM:<a@b.test> BODY=BINARYMIME\r\nRCPT TO:<x@example.test>\r\n"
        "BDAT 12\r\nSubject: b\r\nBDAT 7 LAST\r\n\r\nb\x00dy\n")
 rs = [c.reply() for _ in range(4)]
@@ -171,6 +219,35 @@ c.send("MAIL FROM:<a@b.test> BODY=BINARYMIME\r\nRCPT TO:<x@example.test>\r\n")
 c.reply(), c.reply()
 t.is_(c.cmd("DATA"), "503 5.5.1 Error: BODY=BINARYMIME requires BDAT", "DATA with BINARYMIME: 503")
 c.close()
+
+# RFC 3030 4.2: BDAT LAST is no sync point. Commands may follow the last
+# chunk in the same write (Exim sends `BDAT n LAST` and QUIT together).
+c = session(port, "chunks.test")
+c.send("MAIL FROM:<a@b.test>\r\nRCPT TO:<x@example.test>\r\nBDAT 5\r\nSubjeBDAT 4\r\n"
+       "ct: BDAT 8\r\nlast\r\n\r\nBDAT 0 LAST\r\nNOOP\r\n")
+rs = [c.reply() for _ in range(7)]
+t.is_(rs[:5] + rs[6:], ["250 2.1.0 Ok", "250 2.1.5 Ok", "250 2.0.0 Ok: 5 octets received",
+                        "250 2.0.0 Ok: 4 octets received", "250 2.0.0 Ok: 8 octets received",
+                        "250 2.0.0 Ok"], "MAIL, RCPT, BDAT 5, BDAT 4, BDAT 8, BDAT 0 LAST, NOOP in one write")
+t.ok(rs[5].startswith("250 2.0.0 Ok: queued as "), "  BDAT 0 LAST queues", rs[5])
+t.ok(inst.read(rs[5].split()[-1]).endswith(b"\r\nSubject: last\r\n\r\n"), "  the chunks stored in order")
+c.send("MAIL FROM:<a@b.test>\r\nRCPT TO:<x@example.test>\r\nBDAT 17 LAST\r\n"
+       "Subject: q\r\n\r\nq\r\nQUIT\r\n")
+rs = [c.reply() for _ in range(4)]
+t.is_(rs[:2] + rs[3:], ["250 2.1.0 Ok", "250 2.1.5 Ok", "221 2.0.0 mx.test Bye"],
+      "MAIL, RCPT, BDAT 17 LAST, QUIT in one write")
+t.ok(rs[2].startswith("250 2.0.0 Ok: queued as ") and
+     inst.read(rs[2].split()[-1]).endswith(b"\r\nSubject: q\r\n\r\nq\r\n"), "  queued before QUIT", rs[2])
+t.ok(c.closed(), "  and closed after QUIT")
+
+# Only a message pipelined past DATA's 354 is refused; the log line keeps
+# the transaction's sender.
+out, err = pipe_session(inst, ["EHLO sync.test\r\n", "MAIL FROM:<syncer@b.test>\r\n"
+                               "RCPT TO:<x@example.test>\r\nDATA\r\nSubject: s\r\n\r\n.\r\n"])
+t.ok(out.endswith("250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n"
+                  "554 5.5.0 Error: SMTP protocol synchronization\r\n"), "content pipelined past DATA: 554 5.5.0", out)
+t.like(err, "helo=<sync.test> from=<syncer@b.test>: "
+       "554 5.5.0 Error: SMTP protocol synchronization\n", "  logged with the sender")
 
 # RFC 1428: unlabelled 8-bit text is upgraded in the spool.
 c = Client(port)
@@ -209,6 +286,26 @@ subprocess.run([os.path.join(PM_BIN, "postmaster-cfcompile"), "-c", inst2.cf, "-
 out, err = pipe_session(inst2, ["EHLO x\r\n"])
 t.is_(out, "521 5.3.2 closed.test does not accept mail\r\n", "accept-mail = no: 521 and close")
 inst2.close()
+
+# local-rcpt-to = yes: bare local names are recipients, routed as names
+# (DESIGN.md): a name with a route follows it, one without is a system
+# user for the local mailer. Elsewhere they stay refused (above).
+inst3 = Instance(routes="[route]\nroot joe@example.test\n", name="local.test")
+subprocess.run([os.path.join(PM_BIN, "postmaster-cfcompile"), "-c", inst3.cf, "-o", inst3.cdb,
+                "--smtpd-local.test-local-rcpt-to=yes"], check=True)
+out, err = pipe_session(inst3, ["EHLO local.test\r\n", "MAIL FROM:<a@b.test>\r\n"
+                                "RCPT TO:<joe>\r\nRCPT TO:<Root>\r\nRCPT TO:<\"joe\">\r\n"
+                                "RCPT TO:<joe.>\r\nDATA\r\n", "Subject: l\r\n\r\nlocal\r\n.\r\n"])
+rs = out.split("\r\n")
+t.is_(rs[rs.index("250 CHUNKING") + 1:-2],
+      ["250 2.1.0 Ok", "250 2.1.5 Ok", "250 2.1.5 Ok",
+       "501 5.1.3 Error: bad recipient address syntax", "501 5.1.3 Error: bad recipient address syntax",
+       "354 End data with <CR><LF>.<CR><LF>"], "local-rcpt-to: RCPT TO:<joe> and <Root> accepted")
+t.ok(rs[-2].startswith("250 2.0.0 Ok: queued as "), "  queued", out)
+env = inst3.read(rs[-2].split()[-1]).decode().split("\nend\n")[0]
+t.like(env, "\nrcpt joe\ndeliver joe\ntarget local:joe\n", "  <joe>: the system user joe")
+t.ok(env.endswith("\nrcpt Root\ndeliver joe\ntarget local:joe"), "  <Root>: by its route (root, joe@example.test, joe)", env)
+inst3.close()
 
 # Durability: 250 only after the commit; a crash before it leaves no queue
 # file, a crash after the rename leaves a complete one.

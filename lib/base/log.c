@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "base/utf8.h"
 
 static const char *log_progname = "postmaster";
 static char log_sessid[64];
@@ -127,12 +128,45 @@ log_use_stderr(void)
 	log_to = LOG_TO_STDERR;
 }
 
+size_t
+log_clean(char *out, size_t cap, const char *in, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *s = (const unsigned char *)in;
+	size_t i = 0, o = 0, l, k;
+	uint32_t cp = 0;
+
+	if (cap == 0)
+		return 0;
+	while (i < n) {
+		l = s[i] >= 0x20 && s[i] < 0x7f ? 1 : s[i] >= 0x80 ?
+		    utf8_seq_len(s + i, n - i, &cp) : 0;
+		if (l == 0 || (l > 1 && utf8_hidden(cp))) {
+			/* one octet at a time: \xNN for each */
+			if (cap - o < 5)
+				break;
+			out[o++] = '\\';
+			out[o++] = 'x';
+			out[o++] = hex[s[i] >> 4];
+			out[o++] = hex[s[i] & 15];
+			i++;
+			continue;
+		}
+		if (cap - o < l + 1)
+			break;
+		for (k = 0; k < l; k++)
+			out[o++] = (char)s[i++];
+	}
+	out[o] = '\0';
+	return o;
+}
+
 static void
 log_vline(enum log_level lvl, const char *tag, const char *fmt, va_list ap,
     int with_errno, int saved_errno)
 {
-	char line[2048];
-	size_t n = 0;
+	char line[2048], msg[2048];
+	size_t n = 0, m = 0;
 	int r;
 
 	if (log_journal) {
@@ -147,19 +181,20 @@ log_vline(enum log_level lvl, const char *tag, const char *fmt, va_list ap,
 		    log_progname, tag);
 	if (r > 0)
 		n += (size_t)r;
-	if (n < sizeof line) {
-		r = vsnprintf(line + n, sizeof line - n, fmt, ap);
-		if (r > 0)
-			n += (size_t)r;
-	}
-	if (with_errno && n < sizeof line) {
-		r = snprintf(line + n, sizeof line - n, ": %s",
-		    strerror(saved_errno));
-		if (r > 0)
-			n += (size_t)r;
-	}
 	if (n > sizeof line - 2)
 		n = sizeof line - 2;
+	r = vsnprintf(msg, sizeof msg, fmt, ap);
+	if (r > 0)
+		m = (size_t)r < sizeof msg ? (size_t)r : sizeof msg - 1;
+	if (with_errno && m < sizeof msg - 1) {
+		r = snprintf(msg + m, sizeof msg - m, ": %s",
+		    strerror(saved_errno));
+		if (r > 0)
+			m += (size_t)r < sizeof msg - m ? (size_t)r :
+			    sizeof msg - m - 1;
+	}
+	/* whatever the caller put in: one line, nothing hidden */
+	n += log_clean(line + n, sizeof line - 1 - n, msg, m);
 	if (log_to == LOG_TO_SYSLOG) {
 		line[n] = '\0';
 		/* syslog adds its own ident; skip our "prog: " prefix */

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "base/utf8.h"
 #include "smtp/smtp_addr.h"
 
 struct cur {
@@ -14,6 +15,7 @@ struct cur {
 	size_t i;
 	int utf8;	/* saw a (well-formed) non-ASCII sequence */
 	int bad8;	/* saw malformed UTF-8 */
+	int hidden;	/* saw a hidden code point (utf8.h) */
 };
 
 static int
@@ -43,39 +45,26 @@ is_atext(int c)
 }
 
 /*
- * Length of the well-formed UTF-8 sequence at p[0..n) (RFC 3629 4), or 0.
- * Overlong forms, surrogates and code points above U+10FFFF are refused.
+ * Length of the UTF-8 sequence at p[0..n) if it is well-formed (RFC 3629
+ * 4) and no hidden code point (C1 controls, bidi overrides, see utf8.h:
+ * never part of a mailbox name, and they would reach logs, Received and
+ * Return-Path); else 0.
  */
 static size_t
 utf8_len(const unsigned char *p, size_t n)
 {
-	unsigned char c = p[0], lo = 0x80, hi = 0xbf;
-	size_t len, k;
+	uint32_t cp = 0;
+	size_t len = utf8_seq_len(p, n, &cp);
 
-	if (c >= 0xc2 && c <= 0xdf)
-		len = 2;
-	else if (c >= 0xe0 && c <= 0xef) {
-		len = 3;
-		if (c == 0xe0)
-			lo = 0xa0;
-		else if (c == 0xed)
-			hi = 0x9f;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		len = 4;
-		if (c == 0xf0)
-			lo = 0x90;
-		else if (c == 0xf4)
-			hi = 0x8f;
-	} else
-		return 0;
-	if (n < len)
-		return 0;
-	if (p[1] < lo || p[1] > hi)
-		return 0;
-	for (k = 2; k < len; k++)
-		if (p[k] < 0x80 || p[k] > 0xbf)
-			return 0;
-	return len;
+	return len > 0 && !utf8_hidden(cp) ? len : 0;
+}
+
+/* Why take_utf8() stopped. */
+static int
+utf8_error(const struct cur *c)
+{
+	return c->hidden ? SMTP_ADDR_E_HIDDEN : c->bad8 ? SMTP_ADDR_E_BADUTF8 :
+	    SMTP_ADDR_E_SYNTAX;
 }
 
 /* Steps over one UTF8-non-ascii character at the cursor, if there is one. */
@@ -88,7 +77,12 @@ take_utf8(struct cur *c)
 		return 0;
 	l = utf8_len(c->p + c->i, c->n - c->i);
 	if (l == 0) {
-		c->bad8 = 1;
+		uint32_t cp;
+
+		if (utf8_seq_len(c->p + c->i, c->n - c->i, &cp) > 0)
+			c->hidden = 1;
+		else
+			c->bad8 = 1;
 		return 0;
 	}
 	c->utf8 = 1;
@@ -125,8 +119,7 @@ parse_domain(struct cur *c, char *out, size_t *outlen)
 			ch = peek(c);
 			if (ch >= 0x80) {
 				if (take_utf8(c) == 0)
-					return c->bad8 ? SMTP_ADDR_E_BADUTF8 :
-					    SMTP_ADDR_E_SYNTAX;
+					return utf8_error(c);
 				last = 'a';
 				continue;
 			}
@@ -305,7 +298,7 @@ parse_local(struct cur *c, unsigned char *out, size_t *outlen)
 			if (ch >= 0x80) {
 				l = take_utf8(c);
 				if (l == 0)
-					return SMTP_ADDR_E_BADUTF8;
+					return utf8_error(c);
 				if (o + l > SMTP_LOCAL_MAX)
 					return SMTP_ADDR_E_TOOLONG;
 				memcpy(out + o, c->p + c->i - l, l);
@@ -328,7 +321,7 @@ parse_local(struct cur *c, unsigned char *out, size_t *outlen)
 			if (ch >= 0x80) {
 				l = take_utf8(c);
 				if (l == 0)
-					return SMTP_ADDR_E_BADUTF8;
+					return utf8_error(c);
 				if (o + l > SMTP_LOCAL_MAX)
 					return SMTP_ADDR_E_TOOLONG;
 				memcpy(out + o, c->p + c->i - l, l);
@@ -388,7 +381,7 @@ int
 smtp_addr_parse_path(const char *p, size_t n, int flags,
     struct smtp_path *path, size_t *used)
 {
-	struct cur c = { (const unsigned char *)p, n, 0, 0, 0 };
+	struct cur c = { (const unsigned char *)p, n, 0, 0, 0, 0 };
 	unsigned char local[SMTP_LOCAL_MAX + 1];
 	size_t locallen, ll;
 	int r;
@@ -435,6 +428,23 @@ smtp_addr_parse_path(const char *p, size_t n, int flags,
 		*used = c.i + 1;
 		return SMTP_ADDR_OK;
 	}
+	if (peek(&c) == '>' && (flags & SMTP_PATH_FORWARD) &&
+	    (flags & SMTP_PATH_LOCAL) && p[1] != '"' && p[1] != '@') {
+		/* a local name (DESIGN.md routing), on local-rcpt-to only;
+		 * unquoted, so a Dot-string, and no source route */
+		c.i++;
+		if (c.i > SMTP_PATH_MAX)
+			return SMTP_ADDR_E_TOOLONG;
+		memcpy(path->addr, local, locallen);
+		path->addr[locallen] = '\0';
+		path->addrlen = path->locallen = locallen;
+		path->local = 1;
+		path->utf8 = c.utf8;
+		if (c.utf8 && !(flags & SMTP_PATH_UTF8))
+			return SMTP_ADDR_E_NEEDUTF8;
+		*used = c.i;
+		return SMTP_ADDR_OK;
+	}
 	if (peek(&c) != '@')
 		return SMTP_ADDR_E_SYNTAX;
 	c.i++;
@@ -445,7 +455,7 @@ smtp_addr_parse_path(const char *p, size_t n, int flags,
 	if (r != 0)
 		return r;
 	if (peek(&c) != '>')
-		return c.bad8 ? SMTP_ADDR_E_BADUTF8 : SMTP_ADDR_E_SYNTAX;
+		return utf8_error(&c);
 	c.i++;
 	/* RFC 5321 4.5.3.1.3: with its punctuation */
 	if (c.i > SMTP_PATH_MAX)
@@ -578,14 +588,14 @@ smtp_addr_parse_mail(const char *arg, size_t len, unsigned ext,
 
 int
 smtp_addr_parse_rcpt(const char *arg, size_t len, unsigned ext,
-    int smtputf8, struct smtp_path *path, struct smtp_params *par)
+    int flags, struct smtp_path *path, struct smtp_params *par)
 {
 	size_t used;
 	int r;
 
 	memset(par, 0, sizeof *par);
 	r = smtp_addr_parse_path(arg, len, SMTP_PATH_FORWARD |
-	    (smtputf8 ? SMTP_PATH_UTF8 : 0), path, &used);
+	    (flags & (SMTP_PATH_UTF8 | SMTP_PATH_LOCAL)), path, &used);
 	if (r != 0)
 		return r;
 	return parse_params(arg + used, len - used, ext, 0, par);

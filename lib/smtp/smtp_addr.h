@@ -4,7 +4,9 @@
  * Input is the argument smtp_cmd leaves after "FROM:"/"TO:": a path in
  * angle brackets, then zero or more SP-separated esmtp-params. Accepted:
  *   - "<>" as reverse-path; "<postmaster>" (any case, no domain) as
- *     forward-path (RFC 5321 4.1.1.3);
+ *     forward-path (RFC 5321 4.1.1.3); with SMTP_PATH_LOCAL any bare
+ *     local name "<joe>" (an unquoted Dot-string without domain) as
+ *     forward-path, for instances with local-rcpt-to;
  *   - source routes "<@a,@b:u@d>", syntax-checked and dropped (RFC 5321
  *     appendix C, 4.1.1.3);
  *   - Dot-string and Quoted-string local parts with quoted pairs;
@@ -15,7 +17,9 @@
  *     transaction has SMTPUTF8; malformed UTF-8 (overlong, surrogates,
  *     > U+10FFFF, truncated) is refused always. CR, LF, NUL and other
  *     controls are never accepted, so a path can never inject a line into
- *     the spool or a header.
+ *     the spool or a header; nor are the C1 controls and the bidi and
+ *     separator code points of utf8.h, which would reach logs, Received
+ *     and Return-Path and show something other than the address.
  * Limits (RFC 5321 4.5.3.1): local part 64 octets and domain 255 octets as
  * sent, the whole path 256 octets with its brackets and source route.
  *
@@ -32,6 +36,8 @@
  *   SMTP_ADDR_E_PARAM           501 5.5.4 bad parameter syntax or value
  *   SMTP_ADDR_E_PARAM_DUP       501 5.5.4 parameter given twice
  *   SMTP_ADDR_E_PARAM_UNKNOWN   555 5.5.4 (RFC 5321 4.1.1.11)
+ *   SMTP_ADDR_E_HIDDEN          501 5.1.7 / 501 5.1.3: a C1 control or a
+ *                               bidi or separator code point (utf8.h)
  * A SIZE value too large for 64 bits saturates to UINT64_MAX (so the
  * caller answers 552 5.3.4, RFC 1870 6) instead of wrapping.
  */
@@ -56,6 +62,7 @@
 #define SMTP_PATH_REVERSE	0x01	/* allow "<>" */
 #define SMTP_PATH_FORWARD	0x02	/* allow "<postmaster>" */
 #define SMTP_PATH_UTF8		0x04	/* SMTPUTF8 given */
+#define SMTP_PATH_LOCAL		0x08	/* allow "<name>", no domain */
 
 enum smtp_addr_err {
 	SMTP_ADDR_OK = 0,
@@ -65,7 +72,8 @@ enum smtp_addr_err {
 	SMTP_ADDR_E_NEEDUTF8 = -4,
 	SMTP_ADDR_E_PARAM = -5,
 	SMTP_ADDR_E_PARAM_DUP = -6,
-	SMTP_ADDR_E_PARAM_UNKNOWN = -7
+	SMTP_ADDR_E_PARAM_UNKNOWN = -7,
+	SMTP_ADDR_E_HIDDEN = -8
 };
 
 enum smtp_body {
@@ -83,6 +91,7 @@ struct smtp_path {
 	size_t domainlen;
 	int null;			/* "<>" */
 	int postmaster;			/* "<postmaster>" */
+	int local;			/* "<name>" (SMTP_PATH_LOCAL) */
 	int utf8;			/* has non-ASCII octets */
 };
 
@@ -97,9 +106,12 @@ struct smtp_params {
 int smtp_addr_parse_mail(const char *arg, size_t len, unsigned ext,
     struct smtp_path *path, struct smtp_params *par);
 
-/* RCPT TO argument; smtputf8: the transaction's MAIL had SMTPUTF8. */
+/*
+ * RCPT TO argument. flags: SMTP_PATH_UTF8 when the transaction's MAIL had
+ * SMTPUTF8, SMTP_PATH_LOCAL when bare local names are allowed.
+ */
 int smtp_addr_parse_rcpt(const char *arg, size_t len, unsigned ext,
-    int smtputf8, struct smtp_path *path, struct smtp_params *par);
+    int flags, struct smtp_path *path, struct smtp_params *par);
 
 /*
  * A path alone at p[0..n); *used gets its length up to and including '>'.

@@ -108,13 +108,13 @@ bdat_parse(struct smtp_cmd *cmd)
 		    __builtin_add_overflow(v, (uint64_t)(p[i] - '0'), &v))
 			return SMTP_CMD_E_SYNTAX;
 	}
-	if (i == 0)
+	/* "10x" is no size */
+	if (i == 0 || (i < n && !is_blank(p[i])))
 		return SMTP_CMD_E_SYNTAX;
 	cmd->bdat_size = v;
+	cmd->bdat_sized = 1;
 	if (i == n)
 		return SMTP_CMD_OK;
-	if (!is_blank(p[i]))
-		return SMTP_CMD_E_SYNTAX;
 	while (i < n && is_blank(p[i]))
 		i++;
 	if (n - i == 4 && prefix_ci(p + i, 4, "LAST")) {

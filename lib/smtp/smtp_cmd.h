@@ -55,6 +55,8 @@ struct smtp_cmd {
 	const char *arg;
 	size_t arglen;
 	uint64_t bdat_size;	/* BDAT chunk size */
+	int bdat_sized;		/* bdat_size was read, even if what follows
+				 * it is bad: the chunk can still be skipped */
 	int bdat_last;		/* BDAT ... LAST */
 };
 

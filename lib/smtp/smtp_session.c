@@ -153,11 +153,15 @@ tx_done(struct smtp_session *s)
 	tx_reset(s);
 }
 
+/*
+ * The transaction of a closing session ends (abort) only once its last
+ * reply has been handed to the driver (smtp_session_output_done), so the
+ * driver can still log that reply with the transaction's sender.
+ */
 static void
 close_with(struct smtp_session *s, int code, const char *enh,
     const char *text)
 {
-	tx_reset(s);
 	reply(s, code, enh, "%s %s", s->cfg.hostname, text);
 	s->closing = 1;
 }
@@ -165,7 +169,6 @@ close_with(struct smtp_session *s, int code, const char *enh,
 static void
 sync_error(struct smtp_session *s)
 {
-	tx_reset(s);
 	reply(s, 554, "5.5.0", "%s", sync_text);
 	s->closing = 1;
 }
@@ -217,6 +220,8 @@ smtp_session_free(struct smtp_session *s)
 {
 	if (s == NULL)
 		return;
+	/* a closing session whose last reply was never written */
+	tx_reset(s);
 	buf_free(&s->out);
 	buf_free(&s->reply);
 	buf_free(&s->bdat_err);
@@ -327,6 +332,10 @@ addr_error(struct smtp_session *s, int r, int mail)
 		err_reply(s, 501, bad, "Error: %s address is not valid UTF-8",
 		    what);
 		break;
+	case SMTP_ADDR_E_HIDDEN:
+		err_reply(s, 501, bad, "Error: %s address contains a control "
+		    "or bidi formatting character", what);
+		break;
 	case SMTP_ADDR_E_NEEDUTF8:
 		/* RFC 6531 3.7.4.1 */
 		err_reply(s, 553, "5.6.7",
@@ -407,7 +416,8 @@ do_rcpt(struct smtp_session *s, const struct smtp_cmd *c, int rc)
 		return;
 	}
 	r = smtp_addr_parse_rcpt(c->arg, c->arglen, ext_now(s),
-	    s->par.smtputf8, &path, &par);
+	    (s->par.smtputf8 ? SMTP_PATH_UTF8 : 0) |
+	    (s->cfg.local_names ? SMTP_PATH_LOCAL : 0), &path, &par);
 	if (r != 0) {
 		addr_error(s, r, 0);
 		return;
@@ -501,6 +511,11 @@ message_end(struct smtp_session *s)
 	else if (!bare_ok && (d->bare_lf || d->bare_cr))
 		msg_reply(s, 550, "5.5.2", "Error: bare <CR> or <LF> in "
 		    "message, lines must end in <CR><LF>");
+	else if (!bare_ok && d->nul)
+		/* RFC 5322 2.3, RFC 6152 2: text never holds NUL; only
+		 * BINARYMIME content may (RFC 3030 3), as pickup rules */
+		msg_reply(s, 550, "5.6.0", "Error: NUL character in message, "
+		    "allowed only with BODY=BINARYMIME");
 	else if (d->received > s->cfg.max_received)
 		/* RFC 5321 6.3 */
 		msg_reply(s, 554, "5.4.6", "Error: too many hops");
@@ -541,20 +556,26 @@ do_bdat(struct smtp_session *s, const struct smtp_cmd *c, int rc)
 	int r;
 
 	if (rc != 0) {
-		/*
-		 * Without a size we cannot know where the chunk ends, so
-		 * what follows cannot be trusted to be commands: give up.
-		 */
-		err_reply(s, 501, "5.5.4", "Syntax: BDAT size [LAST]");
-		s->closing = 1;
-		return;
+		/* a chunk of this message is lost: it cannot be committed */
+		if (s->bdat)
+			s->bdat_failed = 1;
+		if (!c->bdat_sized) {
+			/*
+			 * No size ("BDAT", "BDAT x", "BDAT -5 LAST"): the
+			 * client cannot have sent a chunk we could count,
+			 * nothing was consumed, and the next line is a
+			 * command. Stay in sync, as for any syntax error.
+			 */
+			err_reply(s, 501, "5.5.4", "Syntax: BDAT size [LAST]");
+			return;
+		}
 	}
 	s->bdat_size = c->bdat_size;
 	s->bdat_last = c->bdat_last;
 	s->bdat_discard = 1;
 	buf_reset(&s->bdat_err);
 	s->st = ST_BDAT;
-	if (!s->in_tx || s->nrcpt == 0 || s->bdat_failed) {
+	if (rc != 0 || !s->in_tx || s->nrcpt == 0 || s->bdat_failed) {
 		/*
 		 * RFC 3030 2: a refused BDAT's chunk is still read (and
 		 * dropped), or it would be taken for commands; the reply,
@@ -562,7 +583,9 @@ do_bdat(struct smtp_session *s, const struct smtp_cmd *c, int rc)
 		 */
 		save = s->out;
 		s->out = s->bdat_err;
-		if (s->bdat_failed)
+		if (rc != 0)
+			err_reply(s, 501, "5.5.4", "Syntax: BDAT size [LAST]");
+		else if (s->bdat_failed)
 			err_reply(s, 503, "5.5.1",
 			    "Error: BDAT transaction failed, send RSET");
 		else
@@ -743,19 +766,6 @@ command(struct smtp_session *s, const char *line, size_t len, int more)
 	}
 }
 
-/* A chunk has been read; `more`: input follows it in this feed. */
-static void
-bdat_complete(struct smtp_session *s, int more)
-{
-	if (s->bdat_last && more) {
-		/* BDAT LAST is a sync point: do not commit */
-		s->st = ST_CMD;
-		sync_error(s);
-		return;
-	}
-	bdat_end(s);
-}
-
 static void
 line_error(struct smtp_session *s, int r)
 {
@@ -822,12 +832,12 @@ smtp_session_feed(struct smtp_session *s, const char *p, size_t n)
 			    &s->discard : &s->data, p + off, n - off, &used);
 			off += used;
 			if (r == SMTP_DATA_END)
-				bdat_complete(s, off < n);
+				bdat_end(s);
 			break;
 		}
 		/* "BDAT 0" has no octets to wait for */
 		if (s->st == ST_BDAT && s->bdat_size == 0)
-			bdat_complete(s, off < n);
+			bdat_end(s);
 	}
 	return s->closing ? n : off;
 }
@@ -845,6 +855,8 @@ smtp_session_output_done(struct smtp_session *s, size_t n)
 	if (n > 0)
 		s->greeted = 1;
 	buf_consume(&s->out, n);
+	if (s->closing && s->out.len == 0)
+		tx_reset(s);
 }
 
 int

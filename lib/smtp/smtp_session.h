@@ -25,15 +25,22 @@
  *
  * Pipelining sync points (RFC 2920 3.1, as Postfix 3.9 enforces with
  * smtpd_forbid_unauth_pipelining and sendmail 8.18 does): after HELO,
- * EHLO, LHLO, DATA, BDAT ... LAST (with its chunk) and STARTTLS
- * the client must wait for our reply. Any byte it sent beyond such a
- * command — and any byte fed before the greeting was handed to the
- * driver — is answered "554 5.5.0 Error: SMTP protocol synchronization"
- * and the session closes. The command itself is not executed (a DATA
- * followed by its content gets no 354, a BDAT LAST message is not
- * committed), so a client that ignores the protocol never has its message
- * content read as commands. Input after STARTTLS is discarded unread
- * (CVE-2011-0411 class), and input after QUIT is ignored.
+ * EHLO, LHLO, DATA and STARTTLS the client must wait for our reply. Any
+ * byte it sent beyond such a command — and any byte fed before the
+ * greeting was handed to the driver — is answered "554 5.5.0 Error: SMTP
+ * protocol synchronization" and the session closes. The command itself is
+ * not executed (a DATA followed by its content gets no 354), so a client
+ * that ignores the protocol never has its message content read as
+ * commands. BDAT, LAST or not, is no sync point: its chunk is counted, not
+ * scanned, so commands may follow it in the same write (RFC 3030 4.2
+ * pipelines "BDAT 0 LAST" with QUIT; Exim sends "BDAT n LAST" and QUIT
+ * together). Commands after the end of DATA's content are fine too (RFC
+ * 2920 3.1: the content may start a group). Input after STARTTLS is
+ * discarded unread (CVE-2011-0411 class), and input after QUIT is ignored.
+ * When the session closes (554 5.5.0, 421, 221), the transaction ends
+ * (abort) only when the driver reports the reply written with
+ * smtp_session_output_done() (or at smtp_session_free()), so the driver
+ * can still log the reply with the transaction's sender.
  *
  * Replies (RFC 5321, RFC 3463 codes; every reply has one except the
  * greeting, HELO/EHLO/LHLO success and 354, see smtp_reply.h):
@@ -53,6 +60,7 @@
  *   DATA with BODY=BINARYMIME, DATA after BDAT  503 5.5.1
  *   message over the size limit             552 5.3.4 (after its end)
  *   bare CR or LF in the message            550 5.5.2 (after its end)
+ *   NUL in the message (not BINARYMIME)     550 5.6.0 (after its end)
  *   too many Received: header fields        554 5.4.6 (after its end)
  *   callback's data_write failed            451 4.3.0 (after its end)
  *   too many errors (max_errors 4xx/5xx)    421 4.7.0 and close
@@ -91,6 +99,7 @@ struct smtp_session_cfg {
 	unsigned ext;		/* SMTP_EXT_* offered; 0: SMTP_EXT_ALL */
 	int starttls;		/* offer STARTTLS (with ops->starttls) */
 	const char *auth_mechs;	/* offer "AUTH mechs" (with ops->auth) */
+	int local_names;	/* RCPT TO:<name> (local-rcpt-to = yes) */
 };
 
 /* What the session knows about a message at its end. */

@@ -1,9 +1,37 @@
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/buf.h"
 #include "base/log.h"
+#include "base/utf8.h"
 #include "tap.h"
+
+static const struct {
+	const char *in, *want;
+	size_t cap;
+} clean_cases[] = {
+	{ "plain text", "plain text", 100 },
+	{ "a\r\nb\tc\x7f", "a\\x0d\\x0ab\\x09c\\x7f", 100 },
+	/* printable UTF-8 stays readable, backslash is left alone */
+	{ "j\xc3\xb6rg \xe2\x82\xac \xf0\x9f\x98\x80 a\\b",
+	    "j\xc3\xb6rg \xe2\x82\xac \xf0\x9f\x98\x80 a\\b", 100 },
+	/* C1 (U+0085), RLO (U+202E), LRI (U+2066), LRM, U+2028 */
+	{ "a\xc2\x85" "b", "a\\xc2\\x85" "b", 100 },
+	{ "x\xe2\x80\xae" "y", "x\\xe2\\x80\\xae" "y", 100 },
+	{ "x\xe2\x81\xa6" "y", "x\\xe2\\x81\\xa6" "y", 100 },
+	{ "x\xe2\x80\x8e\xe2\x80\xa8", "x\\xe2\\x80\\x8e\\xe2\\x80\\xa8", 100 },
+	/* malformed: lone continuation, overlong, truncated */
+	{ "\x80\xc0\xaf\xe2\x82", "\\x80\\xc0\\xaf\\xe2\\x82", 100 },
+	/* cut at a boundary: never half an escape or a character */
+	{ "ab\r", "ab", 6 },
+	{ "ab\r", "ab\\x0d", 7 },
+	{ "a\xc3\xb6", "a", 3 },
+	{ "a\xc3\xb6", "a\xc3\xb6", 4 },
+};
 
 int
 main(void)
@@ -30,5 +58,49 @@ main(void)
 	log_escape(&b, "abcdef", 6, 3);
 	is_str(b.p, "abc...", "escape truncates");
 	buf_free(&b);
+
+	for (size_t i = 0; i < sizeof clean_cases / sizeof clean_cases[0];
+	    i++) {
+		char out[100], name[32];
+		size_t n = log_clean(out, clean_cases[i].cap, clean_cases[i].in,
+		    strlen(clean_cases[i].in));
+
+		snprintf(name, sizeof name, "log_clean case %zu", i);
+		is_str(out, clean_cases[i].want, name);
+		is_int((long long)n, (long long)strlen(out), "  its length");
+	}
+	{
+		uint32_t cp = 0;
+
+		ok(utf8_seq_len((const unsigned char *)"\xe2\x80\xae", 3,
+		    &cp) == 3 && cp == 0x202e, "utf8: U+202E decoded");
+		ok(utf8_hidden(0x80) && utf8_hidden(0x9f) &&
+		    !utf8_hidden(0xa0) && utf8_hidden(0x202a) &&
+		    !utf8_hidden(0x202f) && utf8_hidden(0x2069) &&
+		    !utf8_hidden(0x206a) && !utf8_hidden(0x7f) &&
+		    !utf8_hidden(0xe9),
+		    "utf8: hidden code points and their neighbours");
+	}
+	{
+		/* a line logged with client bytes in it, as written */
+		char path[] = "/tmp/pm-log-test.XXXXXX", got[512];
+		int fd = mkstemp(path);
+		ssize_t r;
+
+		log_init("t");
+		log_set_id("1");
+		ok(fd >= 0 && log_use_file(path) == 0, "log to a file");
+		log_info("from=<%s> helo=%s", "a\xc2\x85" "b\xe2\x80\xae" "c@d",
+		    "x\r\ninfo: forged");
+		log_use_stderr();
+		r = fd >= 0 ? read(fd, got, sizeof got - 1) : -1;
+		got[r > 0 ? r : 0] = '\0';
+		is_str(got, "t[1]: info: from=<a\\xc2\\x85" "b\\xe2\\x80\\xae"
+		    "c@d> helo=x\\x0d\\x0ainfo: forged\n",
+		    "the logged line has C1, bidi and CR LF escaped");
+		if (fd >= 0)
+			close(fd);
+		unlink(path);
+	}
 	return done_testing();
 }

@@ -5,7 +5,8 @@
 #include "smtp/smtp_addr.h"
 #include "tap.h"
 
-enum { MAIL, RCPT, RCPTU };	/* RCPTU: RCPT in an SMTPUTF8 transaction */
+/* RCPTU: RCPT in an SMTPUTF8 transaction; RCPTL: local names allowed */
+enum { MAIL, RCPT, RCPTU, RCPTL };
 
 struct tcase {
 	int kind;
@@ -34,6 +35,17 @@ static const struct tcase cases[] = {
 	{ RCPT, "<postmasterx>", SMTP_ADDR_E_SYNTAX, NULL, NULL },
 	{ RCPT, "<Postmaster@Example.org>", 0, "Postmaster@example.org",
 	    "example.org" },
+	/* bare local names, only where allowed (local-rcpt-to) */
+	{ RCPT, "<joe>", SMTP_ADDR_E_SYNTAX, NULL, NULL },
+	{ RCPTL, "<joe>", 0, "joe", "" },
+	{ RCPTL, "<J.Doe+x>", 0, "J.Doe+x", "" },
+	{ RCPTL, "<PostMaster>", 0, "postmaster", "" },
+	{ RCPTL, "<\"joe\">", SMTP_ADDR_E_SYNTAX, NULL, NULL },
+	{ RCPTL, "<joe.>", SMTP_ADDR_E_SYNTAX, NULL, NULL },
+	{ RCPTL, "<@a.example:joe>", SMTP_ADDR_E_SYNTAX, NULL, NULL },
+	{ RCPTL, "<j\xc3\xb6>", SMTP_ADDR_E_NEEDUTF8, NULL, NULL },
+	{ RCPTL, "<>", SMTP_ADDR_E_SYNTAX, NULL, NULL },
+	{ RCPTL, "<joe> X=1", SMTP_ADDR_E_PARAM_UNKNOWN, NULL, NULL },
 	/* source routes are dropped */
 	{ RCPT, "<@relay.example:user@example.org>", 0, "user@example.org",
 	    NULL },
@@ -121,6 +133,33 @@ static const struct tcase cases[] = {
 	{ RCPTU, "<j\xf4\x90\x80\x80@example.org>", SMTP_ADDR_E_BADUTF8,
 	    NULL, NULL },	/* > U+10FFFF */
 	{ RCPTU, "<j\xff@example.org>", SMTP_ADDR_E_BADUTF8, NULL, NULL },
+	/* C1 controls, bidi and separators: valid UTF-8, never an address */
+	{ RCPTU, "<a\xc2\x80" "b@example.org>", SMTP_ADDR_E_HIDDEN, NULL, NULL },
+	{ RCPTU, "<a\xc2\x85" "b@example.org>", SMTP_ADDR_E_HIDDEN, NULL, NULL },
+	{ RCPTU, "<a\xc2\x9f" "b@example.org>", SMTP_ADDR_E_HIDDEN, NULL, NULL },
+	{ RCPTU, "<a\xc2\xa0" "b@example.org>", 0, "a\xc2\xa0" "b@example.org",
+	    NULL },
+	{ RCPTU, "<a\xe2\x80\xaa" "b@example.org>", SMTP_ADDR_E_HIDDEN, NULL,
+	    NULL },
+	{ RCPTU, "<a\xe2\x80\xae" "b@example.org>", SMTP_ADDR_E_HIDDEN, NULL,
+	    NULL },
+	{ RCPTU, "<a\xe2\x80\xaf" "b@example.org>", 0, NULL, NULL },
+	{ RCPTU, "<a\xe2\x81\xa6" "b@example.org>", SMTP_ADDR_E_HIDDEN, NULL,
+	    NULL },
+	{ RCPTU, "<a\xe2\x81\xa9" "b@example.org>", SMTP_ADDR_E_HIDDEN, NULL,
+	    NULL },
+	{ RCPTU, "<a\xe2\x81\xaa" "b@example.org>", 0, NULL, NULL },
+	{ RCPTU, "<a\xe2\x80\xa8" "b@example.org>", SMTP_ADDR_E_HIDDEN, NULL,
+	    NULL },
+	{ RCPTU, "<a\xe2\x80\x8f" "b@example.org>", SMTP_ADDR_E_HIDDEN, NULL,
+	    NULL },
+	{ RCPTU, "<a\xd8\x9c" "b@example.org>", SMTP_ADDR_E_HIDDEN, NULL, NULL },
+	{ RCPTU, "<\"a\xe2\x80\xae b\"@example.org>", SMTP_ADDR_E_HIDDEN,
+	    NULL, NULL },
+	{ RCPTU, "<ab@ex\xe2\x80\xae" "ample.org>", SMTP_ADDR_E_HIDDEN, NULL,
+	    NULL },
+	{ MAIL, "<a\xc2\x85@example.org> SMTPUTF8", SMTP_ADDR_E_HIDDEN, NULL,
+	    NULL },
 	{ RCPT, "<j\xff@example.org>", SMTP_ADDR_E_BADUTF8, NULL, NULL },
 	{ MAIL, "<j\xc3\xb6rg@example.org>", SMTP_ADDR_E_NEEDUTF8, NULL,
 	    NULL },
@@ -166,7 +205,9 @@ parse(int kind, const char *s, size_t n, unsigned ext, struct smtp_path *p,
 {
 	if (kind == MAIL)
 		return smtp_addr_parse_mail(s, n, ext, p, par);
-	return smtp_addr_parse_rcpt(s, n, ext, kind == RCPTU, p, par);
+	return smtp_addr_parse_rcpt(s, n, ext,
+	    (kind == RCPTU ? SMTP_PATH_UTF8 : 0) |
+	    (kind == RCPTL ? SMTP_PATH_LOCAL : 0), p, par);
 }
 
 /* "<" local "@" domain ">" with the given part lengths. */
@@ -268,11 +309,11 @@ main(void)
 	memset(s, 'l', sizeof s);
 	s[0] = '<';
 	memcpy(s + 63, "\xc3\xa9@x.example>", 13);
-	ok(smtp_addr_parse_rcpt(s, 76, 0, 1, &p, &par) == 0 &&
+	ok(smtp_addr_parse_rcpt(s, 76, 0, SMTP_PATH_UTF8, &p, &par) == 0 &&
 	    p.locallen == 64, "UTF-8 local part ending at 64");
 	memset(s + 1, 'l', 63);
 	memcpy(s + 64, "\xf0\x9f\x98\x80@x.example>", 15);
-	is_int(smtp_addr_parse_rcpt(s, 79, 0, 1, &p, &par),
+	is_int(smtp_addr_parse_rcpt(s, 79, 0, SMTP_PATH_UTF8, &p, &par),
 	    SMTP_ADDR_E_TOOLONG, "UTF-8 local part crossing 64");
 	/* path 256 with brackets: local 64 + "@" + domain 189 + "<>" */
 	n = mkpath(s, 64, 189);
