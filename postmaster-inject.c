@@ -721,6 +721,34 @@ read_stdin(struct buf *b, uint64_t limit)
 	}
 }
 
+/*
+ * The name it was called by: sendmail(1) installs one program under
+ * several names, and scripts call them without options (mailq is -bp,
+ * newaliases -bi, as in sendmail and Postfix).
+ */
+static const char *
+called_as(const char *argv0)
+{
+	const char *slash = strrchr(argv0, '/');
+
+	return slash ? slash + 1 : argv0;
+}
+
+/*
+ * -bi, newaliases: aliases are routes in postmaster.cf, compiled into the
+ * CDB, so there is no alias database to rebuild. Package scripts run
+ * newaliases after editing /etc/aliases and must not fail; say where
+ * aliases live instead.
+ */
+static int
+new_aliases(void)
+{
+	fprintf(stderr, "%s: aliases are routes in postmaster.cf; run "
+	    "postmaster-cfcompile after editing it (nothing to do)\n",
+	    log_prog());
+	return 0;
+}
+
 /* Options that take a value, attached or as the next argument. */
 static const char *
 optval(int argc, char **argv, int *i, const char *a)
@@ -739,7 +767,7 @@ main(int argc, char **argv)
 	struct passwd *pw;
 	struct buf in = BUF_INIT(0);
 	enum mode mode = M_DELIVER;
-	const char *why, *fflag = NULL, *Fflag = NULL;
+	const char *name, *why, *fflag = NULL, *Fflag = NULL;
 	char id[SPOOL_ID_SIZE], err[700];
 	int i, r;
 
@@ -747,6 +775,11 @@ main(int argc, char **argv)
 	memset(&j, 0, sizeof j);
 	j.cdb = "/etc/postmaster.cdb";
 	signal(SIGPIPE, SIG_IGN);
+	name = called_as(argc > 0 ? argv[0] : "");
+	if (strcmp(name, "mailq") == 0)
+		mode = M_LIST;
+	else if (strcmp(name, "newaliases") == 0)
+		return new_aliases();
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i];
 
@@ -800,8 +833,7 @@ main(int argc, char **argv)
 				    "systemd sockets or tcpserver running "
 				    "postmaster-smtpd", a);
 			else if (strcmp(a, "-bi") == 0)
-				die(EX_USAGE, "-bi: aliases live in postmaster.cf; "
-				    "run postmaster-cfcompile");
+				return new_aliases();
 			else
 				goto bad;
 			break;

@@ -173,6 +173,17 @@ is "$(./pickup pm.cdb "$SPOOL")" "rc=0 moved=$n" "pickup takes every dropped mes
 inject -bp
 like "$(cat out)" "^[0-9A-F]{30} +[0-9]+ .* <a@example.org>" "-bp lists the queue"
 like "$(cat out)" "<joe> local:joe pending" "with each delivery and its status"
+cp out bp.out
+ln -s sendmail mailq
+"$T_TMP/mailq" -C "$T_TMP/pm.cdb" >out 2>err
+is "$?:$(cat err)" "0:" "mailq (a link to inject) exits 0, silent on stderr"
+is "$(cat out)" "$(cat bp.out)" "mailq lists the queue as -bp does"
+ln -s sendmail newaliases
+"$T_TMP/newaliases" >out 2>err
+is "$?:$(cat out)" "0:" "newaliases exits 0 (nothing to rebuild)"
+is "$(cat err)" "newaliases: aliases are routes in postmaster.cf; run postmaster-cfcompile after editing it (nothing to do)" "and says where aliases live"
+inject -bi
+is "$(rc)" 0 "-bi is newaliases"
 inject -q
 is "$(rc)" 0 "-q nudges the runner"
 
