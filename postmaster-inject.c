@@ -36,6 +36,8 @@
 #include "spool/spool_nudge.h"
 #include "spool/spool_queue.h"
 
+#define PM_DEFAULT_CDB "/etc/postmaster.cdb"
+
 #ifdef __SANITIZE_ADDRESS__
 /*
  * ASan builds only: LeakSanitizer needs ptrace, which the kernel denies to
@@ -749,6 +751,31 @@ new_aliases(void)
 	return 0;
 }
 
+/*
+ * -C from a setgid inject: the chosen CDB names the spool, so a user
+ * could make inject drop files into any directory group postdrop may
+ * write. As Postfix's postdrop, only root and the postmaster user (that
+ * of the default CDB's [core] user-id) may choose. Without setgid the
+ * choice gains nothing the caller could not do alone, so it is free.
+ */
+static int
+may_choose_cdb(void)
+{
+	struct cf_db db;
+	struct passwd *pw;
+	char user[128];
+	const char *why;
+
+	if (getuid() == 0 || (getegid() == getgid() && geteuid() == getuid()))
+		return 1;
+	snprintf(user, sizeof user, "postmaster");
+	if (cf_db_open(&db, PM_DEFAULT_CDB, &why) == 0) {
+		cf_db_str(&db, "core", "", "user-id", user, sizeof user);
+		cf_db_close(&db);
+	}
+	return (pw = getpwnam(user)) != NULL && pw->pw_uid == getuid();
+}
+
 /* Options that take a value, attached or as the next argument. */
 static const char *
 optval(int argc, char **argv, int *i, const char *a)
@@ -773,7 +800,7 @@ main(int argc, char **argv)
 
 	log_init(argv[0]);
 	memset(&j, 0, sizeof j);
-	j.cdb = "/etc/postmaster.cdb";
+	j.cdb = PM_DEFAULT_CDB;
 	signal(SIGPIPE, SIG_IGN);
 	name = called_as(argc > 0 ? argv[0] : "");
 	if (strcmp(name, "mailq") == 0)
@@ -881,6 +908,9 @@ main(int argc, char **argv)
 		}
 	}
 
+	if (strcmp(j.cdb, PM_DEFAULT_CDB) != 0 && !may_choose_cdb())
+		die(EX_NOPERM, "-C %s: only root or the postmaster user may "
+		    "choose the configuration", j.cdb);
 	if (cf_db_open(&j.db, j.cdb, &why) < 0)
 		die(EX_TEMPFAIL, "unable to open %s: %s", j.cdb, why);
 	route_db_ops(&j.ops, &j.db);

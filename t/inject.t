@@ -87,7 +87,17 @@ body_of() { sed -n '/^end$/,$p' "$1" | sed 1d; }
 # --- cron style, as an unprivileged user ---------------------------------
 # su clears the environment: keep the sanitizer settings of `make check`.
 SANENV="ASAN_OPTIONS='${ASAN_OPTIONS:-detect_leaks=0}' UBSAN_OPTIONS='${UBSAN_OPTIONS:-}'"
-su -s /bin/sh "$U" -c "cd /; printf 'To: x@example.test\nSubject: s\nBcc: secret@example.org\n\nbody\n.\nmore\n' | $SANENV '$T_TMP/sendmail' -C '$T_TMP/pm.cdb' -t -i" >out 2>err
+# An ordinary user cannot choose the CDB of a setgid inject: it names
+# the spool, and so where group postdrop writes.
+su -s /bin/sh "$U" -c "cd /; echo x | $SANENV '$T_TMP/sendmail' -C '$T_TMP/pm.cdb' b@example.test" >out 2>err
+is "$?:$(cat out err)" "77:sendmail: fatal: -C $T_TMP/pm.cdb: only root or the postmaster user may choose the configuration" "-C from an ordinary user: exit 77, one line"
+is "$(md)" 0 "and nothing dropped"
+# The user's inject reads /etc/postmaster.cdb: a private /etc holds ours.
+mkdir -p "$T_TMP/etc" && cp pm.cdb "$T_TMP/etc/postmaster.cdb"
+as_user() { # as_user 'COMMANDS': as $U with /etc/postmaster.cdb = pm.cdb
+	t_private_etc "su -s /bin/sh '$U' -c \"cd /; $1\""
+}
+as_user "printf 'To: x@example.test\nSubject: s\nBcc: secret@example.org\n\nbody\n.\nmore\n' | $SANENV '$T_TMP/sendmail' -t -i" >out 2>err
 is "$?:$(cat out err)" "0:" "printf | sendmail -t -i as $U: exit 0, silent"
 is "$(md)" 1 "one file in the maildrop"
 f=$(ls "$SPOOL"/maildrop/m.* 2>/dev/null)
@@ -206,9 +216,10 @@ if unshare -m true 2>/dev/null; then
 	mkdir full
 	sed "s|$SPOOL|$T_TMP/full|" pm.cf >full.cf && "$CFC" -c full.cf -o full.cdb
 	{ head -c 300000 /dev/zero | tr '\0' x; echo; } | fold -w 70 >big
-	unshare -m sh -c "mount -t tmpfs -o size=64k tmpfs '$T_TMP/full' &&
+	cp full.cdb "$T_TMP/etc/postmaster.cdb"
+	t_private_etc "mount -t tmpfs -o size=64k tmpfs '$T_TMP/full' &&
 	    install -d -m 1730 -g postdrop '$T_TMP/full/maildrop' &&
-	    { printf 'Subject: big\n\n'; cat big; } | su -s /bin/sh $U -c \"$SANENV $T_TMP/sendmail -C $T_TMP/full.cdb b@example.test\" 2>err;
+	    { printf 'Subject: big\n\n'; cat big; } | su -s /bin/sh $U -c \"$SANENV $T_TMP/sendmail b@example.test\" 2>err;
 	    echo \$? >rc; ls -A '$T_TMP/full/maildrop' | wc -l >left"
 	is "$(cat rc)" 75 "disk full: exit 75"
 	like "$(cat err)" "No space left on device" "saying why"

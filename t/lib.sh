@@ -50,3 +50,14 @@ done_testing() {
 	echo "1..$T_N"
 	[ "$T_FAILED" -eq 0 ]
 }
+
+# t_private_etc 'SHELL COMMANDS': runs them in a private mount namespace
+# whose /etc is an overlay with $T_TMP/etc as its upper layer, so a test
+# can place /etc/postmaster.cdb (the only CDB a setgid postmaster-inject
+# takes from an ordinary user) or add users without touching the host.
+# Needs root; returns 125 when the overlay cannot be mounted.
+t_private_etc() {
+	mkdir -p "$T_TMP/etc" "$T_TMP/etc.work"
+	unshare -m sh -c 'mount -t overlay overlay -o "lowerdir=/etc,upperdir=$1,workdir=$2" /etc || exit 125
+		shift 2; exec sh -c "$1"' sh "$T_TMP/etc" "$T_TMP/etc.work" "$1"
+}
