@@ -328,9 +328,10 @@ drop(struct inject *j, const struct inject_rcpts *rc, const struct buf *msg,
 	close(md);
 	memcpy(id, dr.id, SPOOL_ID_SIZE);
 	/*
-	 * Wake the runner. The FIFO is the postmaster user's (0600), so for
-	 * other users this fails quietly and the runner's next periodic
-	 * pass picks the file up.
+	 * Wake the runner through the public FIFO SPOOL/pickup, which group
+	 * postdrop may write (Postfix's public/pickup); without it, only
+	 * root and the postmaster user reach SPOOL/nudge, and other users'
+	 * mail waits for the runner's periodic pass.
 	 */
 	memset(&sd, 0, sizeof sd);
 	sd.tmp = sd.queue = sd.state = -1;

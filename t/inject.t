@@ -12,18 +12,7 @@ cd "$T_TMP" || exit 1
 chmod 755 "$T_TMP"
 
 U=pminj$$
-MADE_GROUP=
-cleanup() {
-	userdel "$U" 2>/dev/null
-	[ -n "$MADE_GROUP" ] && groupdel postdrop 2>/dev/null
-	t_cleanup
-}
-trap cleanup EXIT
-if ! getent group postdrop >/dev/null; then
-	groupadd -r postdrop || skip_all "groupadd failed"
-	MADE_GROUP=1
-fi
-useradd -M -d /nonexistent -c "Injection Tester,room 1" -s /bin/sh "$U" || skip_all "useradd failed"
+t_add_user "$U" -c "Injection Tester,room 1" || skip_all "useradd failed"
 UID_U=$(id -u "$U")
 
 # The pickup driver: what the queue runner does at each pass.
@@ -97,11 +86,11 @@ mkdir -p "$T_TMP/etc" && cp pm.cdb "$T_TMP/etc/postmaster.cdb"
 as_user() { # as_user 'COMMANDS': as $U with /etc/postmaster.cdb = pm.cdb
 	t_private_etc "su -s /bin/sh '$U' -c \"cd /; $1\""
 }
-as_user "printf 'To: x@example.test\nSubject: s\nBcc: secret@example.org\n\nbody\n.\nmore\n' | $SANENV '$T_TMP/sendmail' -t -i" >out 2>err
-is "$?:$(cat out err)" "0:" "printf | sendmail -t -i as $U: exit 0, silent"
+as_user "umask 077; printf 'To: x@example.test\nSubject: s\nBcc: secret@example.org\n\nbody\n.\nmore\n' | $SANENV '$T_TMP/sendmail' -t -i" >out 2>err
+is "$?:$(cat out err)" "0:" "printf | sendmail -t -i as $U under umask 077: exit 0, silent"
 is "$(md)" 1 "one file in the maildrop"
 f=$(ls "$SPOOL"/maildrop/m.* 2>/dev/null)
-is "$(stat -c '%U %a' "$f")" "$U 444" "owned by the user, read-only"
+is "$(stat -c "%U %a" "$f")" "$U 444" "owned by the user, 0444 whatever the umask"
 su -s /bin/sh "$U" -c "ls '$SPOOL/maildrop'" >/dev/null 2>&1
 ok $((! $?)) "the user cannot list the maildrop"
 is "$(./pickup pm.cdb "$SPOOL")" "rc=0 moved=1" "pickup moves it into the queue"

@@ -6,7 +6,13 @@ T_N=0
 T_FAILED=0
 T_TMP=$(mktemp -d "${TMPDIR:-/tmp}/pm-test.XXXXXX")
 chmod 755 "$T_TMP"  # programs that drop privileges must reach it
-t_cleanup() { rm -rf "$T_TMP"; }
+T_USERS=
+T_MADE_POSTDROP=
+t_cleanup() {
+	for u in $T_USERS; do userdel "$u" 2>/dev/null; done
+	[ -n "$T_MADE_POSTDROP" ] && groupdel postdrop 2>/dev/null
+	rm -rf "$T_TMP"
+}
 trap t_cleanup EXIT
 
 ok() { # ok COND-EXIT-STATUS NAME
@@ -60,4 +66,17 @@ t_private_etc() {
 	mkdir -p "$T_TMP/etc" "$T_TMP/etc.work"
 	unshare -m sh -c 'mount -t overlay overlay -o "lowerdir=/etc,upperdir=$1,workdir=$2" /etc || exit 125
 		shift 2; exec sh -c "$1"' sh "$T_TMP/etc" "$T_TMP/etc.work" "$1"
+}
+
+# t_add_user NAME [useradd options]: a throwaway user without a home, and
+# the postdrop group if there is none; t_cleanup removes what it made.
+t_add_user() {
+	if ! getent group postdrop >/dev/null; then
+		groupadd -r postdrop || return 1
+		T_MADE_POSTDROP=1
+	fi
+	u=$1
+	shift
+	useradd -M -d /nonexistent -s /bin/sh "$@" "$u" || return 1
+	T_USERS="$T_USERS $u"
 }
