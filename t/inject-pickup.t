@@ -25,17 +25,8 @@ mkdir -p "$T_TMP/etc"
 t_private_etc true || skip_all "cannot mount an overlay on /etc"
 
 SPOOL=$T_TMP/spool
-cat >q.cf <<EOF
-[core]
-hostname = mail.example.test
-user-id = "$PU"
-group-id = "$PG"
-spool-directory = "$SPOOL"
-[lmtpd]
-maildir = "$T_TMP/mail/%u/Maildir"
-[route]
-@example.test joe
-EOF
+t_local_cf "user-id = \"$PU\"
+group-id = \"$PG\"" >q.cf
 "$CFC" -c q.cf -o q.cdb
 ok $? "config compiles"
 cp q.cdb "$T_TMP/etc/postmaster.cdb"

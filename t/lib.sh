@@ -80,3 +80,10 @@ t_add_user() {
 	useradd -M -d /nonexistent -s /bin/sh "$@" "$u" || return 1
 	T_USERS="$T_USERS $u"
 }
+
+# t_local_cf [CORE-LINES]: a configuration whose spool is $SPOOL and whose
+# mail for @example.test goes to joe's Maildir under $T_TMP/mail.
+t_local_cf() {
+	printf '[core]\nhostname = mail.example.test\nspool-directory = "%s"\n%s\n[lmtpd]\nmaildir = "%s/mail/%%u/Maildir"\n[route]\n@example.test joe\n' \
+	    "$SPOOL" "${1:-}" "$T_TMP"
+}
