@@ -46,7 +46,7 @@ wait_for() { # wait_for SECONDS SHELL-CONDITION
 	eval "$2"
 }
 wait_for 60 'grep -q "started:" queue.log'
-ok $? "the runner started (as $PU)"
+ok $? "the runner started (as $PU)" || sed "s/^/# /" queue.log
 
 SANENV="ASAN_OPTIONS='${ASAN_OPTIONS:-detect_leaks=0}' UBSAN_OPTIONS='${UBSAN_OPTIONS:-}'"
 send() { # send SUBJECT: as $U, umask 077, /etc/postmaster.cdb = q.cdb

@@ -637,7 +637,8 @@ inject_pickup_run(struct cf_db *db, struct spool_dir *sp, unsigned *moved)
 				break;
 			n++;
 		}
-		qsort(names, n, sizeof *names, cmp_names);
+		if (n > 1)
+			qsort(names, n, sizeof *names, cmp_names);
 		for (i = 0; i < n && !stop; i++) {
 			if (handle(&pk, names[i], moved) < 0) {
 				rc = -1;
