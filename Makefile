@@ -9,6 +9,7 @@
 
 PREFIX   ?= /usr/local
 SBINDIR  ?= $(PREFIX)/sbin
+BINDIR   ?= $(PREFIX)/bin
 MANDIR   ?= $(PREFIX)/share/man
 UNITDIR  ?= $(PREFIX)/lib/systemd/system
 DESTDIR  ?=
@@ -115,22 +116,36 @@ fuzz: deps $(FUZZ_BINS)
 bench: deps all
 	sh bench/run.sh
 
+# Files only; then, as root and without DESTDIR, postmaster-setup (users,
+# groups, configuration, spool, setgid inject). A package runs
+# postmaster-setup from its postinst instead.
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man5 \
 	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR)
 	install -m 755 $(PROGS) $(DESTDIR)$(SBINDIR)/
+	sed 's|@SBINDIR@|$(SBINDIR)|g' scripts/postmaster-setup.sh \
+	    >$(DESTDIR)$(SBINDIR)/postmaster-setup
+	chmod 755 $(DESTDIR)$(SBINDIR)/postmaster-setup
 	install -m 644 $(wildcard doc/*.5) $(DESTDIR)$(MANDIR)/man5/
 	install -m 644 $(wildcard doc/*.8) $(DESTDIR)$(MANDIR)/man8/
-	install -m 644 $(wildcard units/*.service units/*.socket) $(DESTDIR)$(UNITDIR)/
-	@# postmaster-inject writes maildrop/ through the postdrop group only
-	@if getent group postdrop >/dev/null && [ -f $(DESTDIR)$(SBINDIR)/postmaster-inject ]; then \
-		chgrp postdrop $(DESTDIR)$(SBINDIR)/postmaster-inject && \
-		chmod 2755 $(DESTDIR)$(SBINDIR)/postmaster-inject; \
+	for u in $(wildcard units/*.service units/*.socket); do \
+		sed 's|/usr/local/sbin/|$(SBINDIR)/|g' $$u \
+		    >$(DESTDIR)$(UNITDIR)/$${u##*/} && \
+		chmod 644 $(DESTDIR)$(UNITDIR)/$${u##*/} || exit 1; \
+	done
+	@if [ "$(INSTALL_SENDMAIL)" = yes ]; then \
+		install -d $(DESTDIR)$(BINDIR) && \
+		ln -sf $(SBINDIR)/postmaster-inject $(DESTDIR)$(SBINDIR)/sendmail && \
+		ln -sf $(SBINDIR)/postmaster-inject $(DESTDIR)$(BINDIR)/mailq && \
+		ln -sf $(SBINDIR)/postmaster-inject $(DESTDIR)$(BINDIR)/newaliases; \
 	fi
-	@if [ "$(INSTALL_SENDMAIL)" = yes ] && [ -f postmaster-inject.c ]; then \
-		install -d $(DESTDIR)$(PREFIX)/bin; \
-		ln -sf $(SBINDIR)/postmaster-inject $(DESTDIR)$(SBINDIR)/sendmail; \
-		ln -sf $(SBINDIR)/postmaster-inject $(DESTDIR)$(PREFIX)/bin/mailq; \
+	@if [ -n "$(DESTDIR)" ]; then \
+		echo "postmaster: DESTDIR install: no users, spool or setgid bit;" \
+		    "run $(SBINDIR)/postmaster-setup as root on the target"; \
+	elif [ "$$(id -u)" != 0 ]; then \
+		echo "postmaster: not root: run $(SBINDIR)/postmaster-setup as root"; \
+	else \
+		$(SBINDIR)/postmaster-setup; \
 	fi
 
 update-golden: all

@@ -36,6 +36,8 @@
 #include "spool/spool_nudge.h"
 #include "spool/spool_queue.h"
 
+#define PM_DEFAULT_CDB "/etc/postmaster.cdb"
+
 #ifdef __SANITIZE_ADDRESS__
 /*
  * ASan builds only: LeakSanitizer needs ptrace, which the kernel denies to
@@ -326,9 +328,10 @@ drop(struct inject *j, const struct inject_rcpts *rc, const struct buf *msg,
 	close(md);
 	memcpy(id, dr.id, SPOOL_ID_SIZE);
 	/*
-	 * Wake the runner. The FIFO is the postmaster user's (0600), so for
-	 * other users this fails quietly and the runner's next periodic
-	 * pass picks the file up.
+	 * Wake the runner through the public FIFO SPOOL/pickup, which group
+	 * postdrop may write (Postfix's public/pickup); without it, only
+	 * root and the postmaster user reach SPOOL/nudge, and other users'
+	 * mail waits for the runner's periodic pass.
 	 */
 	memset(&sd, 0, sizeof sd);
 	sd.tmp = sd.queue = sd.state = -1;
@@ -743,6 +746,59 @@ read_stdin(struct buf *b, uint64_t limit)
 	}
 }
 
+/*
+ * The name it was called by: sendmail(1) installs one program under
+ * several names, and scripts call them without options (mailq is -bp,
+ * newaliases -bi, as in sendmail and Postfix).
+ */
+static const char *
+called_as(const char *argv0)
+{
+	const char *slash = strrchr(argv0, '/');
+
+	return slash ? slash + 1 : argv0;
+}
+
+/*
+ * -bi, newaliases: aliases are routes in postmaster.cf, compiled into the
+ * CDB, so there is no alias database to rebuild. Package scripts run
+ * newaliases after editing /etc/aliases and must not fail; say where
+ * aliases live instead.
+ */
+static int
+new_aliases(void)
+{
+	fprintf(stderr, "%s: aliases are routes in postmaster.cf; run "
+	    "postmaster-cfcompile after editing it (nothing to do)\n",
+	    log_prog());
+	return 0;
+}
+
+/*
+ * -C from a setgid inject: the chosen CDB names the spool, so a user
+ * could make inject drop files into any directory group postdrop may
+ * write. As Postfix's postdrop, only root and the postmaster user (that
+ * of the default CDB's [core] user-id) may choose. Without setgid the
+ * choice gains nothing the caller could not do alone, so it is free.
+ */
+static int
+may_choose_cdb(void)
+{
+	struct cf_db db;
+	struct passwd *pw;
+	char user[128];
+	const char *why;
+
+	if (getuid() == 0 || (getegid() == getgid() && geteuid() == getuid()))
+		return 1;
+	snprintf(user, sizeof user, "postmaster");
+	if (cf_db_open(&db, PM_DEFAULT_CDB, &why) == 0) {
+		cf_db_str(&db, "core", "", "user-id", user, sizeof user);
+		cf_db_close(&db);
+	}
+	return (pw = getpwnam(user)) != NULL && pw->pw_uid == getuid();
+}
+
 /* Options that take a value, attached or as the next argument. */
 static const char *
 optval(int argc, char **argv, int *i, const char *a)
@@ -761,14 +817,19 @@ main(int argc, char **argv)
 	struct passwd *pw;
 	struct buf in = BUF_INIT(0);
 	enum mode mode = M_DELIVER;
-	const char *why, *fflag = NULL, *Fflag = NULL;
+	const char *name, *why, *fflag = NULL, *Fflag = NULL;
 	char id[SPOOL_ID_SIZE], err[700];
 	int i, r;
 
 	log_init(argv[0]);
 	memset(&j, 0, sizeof j);
-	j.cdb = "/etc/postmaster.cdb";
+	j.cdb = PM_DEFAULT_CDB;
 	signal(SIGPIPE, SIG_IGN);
+	name = called_as(argc > 0 ? argv[0] : "");
+	if (strcmp(name, "mailq") == 0)
+		mode = M_LIST;
+	else if (strcmp(name, "newaliases") == 0)
+		return new_aliases();
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i];
 
@@ -822,8 +883,7 @@ main(int argc, char **argv)
 				    "systemd sockets or tcpserver running "
 				    "postmaster-smtpd", a);
 			else if (strcmp(a, "-bi") == 0)
-				die(EX_USAGE, "-bi: aliases live in postmaster.cf; "
-				    "run postmaster-cfcompile");
+				return new_aliases();
 			else
 				goto bad;
 			break;
@@ -871,6 +931,9 @@ main(int argc, char **argv)
 		}
 	}
 
+	if (strcmp(j.cdb, PM_DEFAULT_CDB) != 0 && !may_choose_cdb())
+		die(EX_NOPERM, "-C %s: only root or the postmaster user may "
+		    "choose the configuration", j.cdb);
 	if (cf_db_open(&j.db, j.cdb, &why) < 0)
 		die(EX_TEMPFAIL, "unable to open %s: %s", j.cdb, why);
 	route_db_ops(&j.ops, &j.db);

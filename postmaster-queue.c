@@ -122,6 +122,7 @@ struct runner {
 	struct dslot *dt;	/* dtcap slots, a power of two */
 	size_t dtcap, dtused;
 	int once, lockfd, nudge;
+	int pickfd;		/* ROOT/pickup, the public FIFO, or -1 */
 	char pidfile[1024];
 };
 
@@ -619,6 +620,8 @@ spawn_worker(struct runner *r)
 				close(r->w[i].fd);
 		close(sv[0]);
 		close(r->nudge);
+		if (r->pickfd >= 0)
+			close(r->pickfd);
 		if (sigpipe_w >= 0)
 			close(sigpipe_w);
 		if (sigpipe_r >= 0)
@@ -984,7 +987,7 @@ run(struct runner *r)
 
 	memset(&rd, 0, sizeof rd);
 	if ((r->w = calloc(r->max_running, sizeof *r->w)) == NULL ||
-	    (pf = calloc(r->max_running + 2, sizeof *pf)) == NULL)
+	    (pf = calloc(r->max_running + 3, sizeof *pf)) == NULL)
 		die(EX_OSERR, "out of memory");
 
 	if (pipe2(sp, O_CLOEXEC | O_NONBLOCK) < 0)
@@ -1000,6 +1003,10 @@ run(struct runner *r)
 	signal(SIGPIPE, SIG_IGN);
 	if ((r->nudge = spool_nudge_listen(&r->sp)) < 0)
 		die_sys(EX_TEMPFAIL, "unable to open the nudge FIFO");
+	/* Without it, other users' mail waits for the periodic pickup. */
+	if ((r->pickfd = spool_nudge_pickup_listen(&r->sp)) < 0 &&
+	    errno != ENOENT)
+		log_warn("ignoring the pickup FIFO: %s", strerror(errno));
 
 	for (;;) {
 		int64_t now = now_s(), next = INT64_MAX, idle_at;
@@ -1093,7 +1100,9 @@ run(struct runner *r)
 		pf[0].events = POLLIN;
 		pf[1].fd = r->once ? -1 : r->nudge;
 		pf[1].events = POLLIN;
-		for (i = 0, npf = 2; i < r->nw; i++) {
+		pf[2].fd = r->once ? -1 : r->pickfd;
+		pf[2].events = POLLIN;
+		for (i = 0, npf = 3; i < r->nw; i++) {
 			pf[npf].fd = r->w[i].fd;	/* -1: ignored */
 			pf[npf++].events = POLLIN;
 		}
@@ -1102,11 +1111,15 @@ run(struct runner *r)
 		while (read(sp[0], b, sizeof b) > 0)
 			;
 		/* Only reap() and spawn_worker() move slots: none ran. */
-		for (i = 2; i < npf; i++)
+		for (i = 3; i < npf; i++)
 			if (pf[i].fd >= 0 && (pf[i].revents &
 			    (POLLIN | POLLHUP | POLLERR)) &&
-			    r->w[i - 2].fd == pf[i].fd)
-				worker_input(r, &r->w[i - 2]);
+			    r->w[i - 3].fd == pf[i].fd)
+				worker_input(r, &r->w[i - 3]);
+		/* Any byte from a user's inject: look at maildrop/ now. */
+		if (pf[2].fd >= 0 && (pf[2].revents & POLLIN) &&
+		    spool_nudge_drain(r->pickfd) > 0 && !rescan)
+			pickup(r);	/* its commits nudge their ids */
 		if (!r->once && (pf[1].revents & POLLIN)) {
 			/*
 			 * "ID\n" lines join the table as they are; a legacy

@@ -24,19 +24,37 @@ pids=""
 stop() {
 	trap - INT TERM EXIT
 	echo "postmaster: stopping (the queue runner finishes what is in flight)"
-	# shellcheck disable=SC2086
-	[ -n "$pids" ] && kill $pids 2>/dev/null
+	for p in $pids; do kill "$p" 2>/dev/null || :; done
 	wait 2>/dev/null
 	echo "postmaster: stopped"
 }
 trap stop INT TERM EXIT
 
-tcpserver -R -H -l 0 127.0.0.1 2525 \
-	"$B/postmaster-smtpd" -C "$var/postmaster.cdb" mx.example.test &
-pids="$pids $!"
-tcpserver -R -H -l 0 127.0.0.1 2587 \
-	"$B/postmaster-smtpd" -C "$var/postmaster.cdb" submission &
-pids="$pids $!"
+# -1: tcpserver prints the port once it listens; it exits with its reason
+# (e.g. "unable to bind: address already used") when it cannot. One at a
+# time: a process is stopped only once it runs (a TERM between fork and
+# exec would meet the shell's trap and be lost).
+alive() { # a zombie is not alive (the shell may not have reaped it yet)
+	kill -0 "$1" 2>/dev/null && ! grep -qs '^State:[[:space:]]*Z' "/proc/$1/status"
+}
+listen() { # listen PORT INSTANCE
+	rm -f "$var/listen.$1"
+	tcpserver -1 -R -H -l 0 127.0.0.1 "$1" \
+		"$B/postmaster-smtpd" -C "$var/postmaster.cdb" "$2" >"$var/listen.$1" &
+	pid=$! i=0
+	until [ -s "$var/listen.$1" ]; do
+		if ! alive "$pid" || [ $i -ge 300 ]; then
+			echo "postmaster: cannot listen on 127.0.0.1:$1 (tcpserver's reason is above); not starting" >&2
+			kill "$pid" 2>/dev/null || :
+			exit 1
+		fi
+		sleep 0.1
+		i=$((i + 1))
+	done
+	pids="$pids $pid"
+}
+listen 2525 mx.example.test
+listen 2587 submission
 "$B/postmaster-queue" -C "$var/postmaster.cdb" &
 pids="$pids $!"
 

@@ -12,18 +12,7 @@ cd "$T_TMP" || exit 1
 chmod 755 "$T_TMP"
 
 U=pminj$$
-MADE_GROUP=
-cleanup() {
-	userdel "$U" 2>/dev/null
-	[ -n "$MADE_GROUP" ] && groupdel postdrop 2>/dev/null
-	t_cleanup
-}
-trap cleanup EXIT
-if ! getent group postdrop >/dev/null; then
-	groupadd -r postdrop || skip_all "groupadd failed"
-	MADE_GROUP=1
-fi
-useradd -M -d /nonexistent -c "Injection Tester,room 1" -s /bin/sh "$U" || skip_all "useradd failed"
+t_add_user "$U" -c "Injection Tester,room 1" || skip_all "useradd failed"
 UID_U=$(id -u "$U")
 
 # The pickup driver: what the queue runner does at each pass.
@@ -87,11 +76,21 @@ body_of() { sed -n '/^end$/,$p' "$1" | sed 1d; }
 # --- cron style, as an unprivileged user ---------------------------------
 # su clears the environment: keep the sanitizer settings of `make check`.
 SANENV="ASAN_OPTIONS='${ASAN_OPTIONS:-detect_leaks=0}' UBSAN_OPTIONS='${UBSAN_OPTIONS:-}'"
-su -s /bin/sh "$U" -c "cd /; printf 'To: x@example.test\nSubject: s\nBcc: secret@example.org\n\nbody\n.\nmore\n' | $SANENV '$T_TMP/sendmail' -C '$T_TMP/pm.cdb' -t -i" >out 2>err
-is "$?:$(cat out err)" "0:" "printf | sendmail -t -i as $U: exit 0, silent"
+# An ordinary user cannot choose the CDB of a setgid inject: it names
+# the spool, and so where group postdrop writes.
+su -s /bin/sh "$U" -c "cd /; echo x | $SANENV '$T_TMP/sendmail' -C '$T_TMP/pm.cdb' b@example.test" >out 2>err
+is "$?:$(cat out err)" "77:sendmail: fatal: -C $T_TMP/pm.cdb: only root or the postmaster user may choose the configuration" "-C from an ordinary user: exit 77, one line"
+is "$(md)" 0 "and nothing dropped"
+# The user's inject reads /etc/postmaster.cdb: a private /etc holds ours.
+mkdir -p "$T_TMP/etc" && cp pm.cdb "$T_TMP/etc/postmaster.cdb"
+as_user() { # as_user 'COMMANDS': as $U with /etc/postmaster.cdb = pm.cdb
+	t_private_etc "su -s /bin/sh '$U' -c \"cd /; $1\""
+}
+as_user "umask 077; printf 'To: x@example.test\nSubject: s\nBcc: secret@example.org\n\nbody\n.\nmore\n' | $SANENV '$T_TMP/sendmail' -t -i" >out 2>err
+is "$?:$(cat out err)" "0:" "printf | sendmail -t -i as $U under umask 077: exit 0, silent"
 is "$(md)" 1 "one file in the maildrop"
 f=$(ls "$SPOOL"/maildrop/m.* 2>/dev/null)
-is "$(stat -c '%U %a' "$f")" "$U 444" "owned by the user, read-only"
+is "$(stat -c "%U %a" "$f")" "$U 444" "owned by the user, 0444 whatever the umask"
 su -s /bin/sh "$U" -c "ls '$SPOOL/maildrop'" >/dev/null 2>&1
 ok $((! $?)) "the user cannot list the maildrop"
 is "$(./pickup pm.cdb "$SPOOL")" "rc=0 moved=1" "pickup moves it into the queue"
@@ -173,6 +172,17 @@ is "$(./pickup pm.cdb "$SPOOL")" "rc=0 moved=$n" "pickup takes every dropped mes
 inject -bp
 like "$(cat out)" "^[0-9A-F]{30} +[0-9]+ .* <a@example.org>" "-bp lists the queue"
 like "$(cat out)" "<joe> local:joe pending" "with each delivery and its status"
+cp out bp.out
+ln -s sendmail mailq
+"$T_TMP/mailq" -C "$T_TMP/pm.cdb" >out 2>err
+is "$?:$(cat err)" "0:" "mailq (a link to inject) exits 0, silent on stderr"
+is "$(cat out)" "$(cat bp.out)" "mailq lists the queue as -bp does"
+ln -s sendmail newaliases
+"$T_TMP/newaliases" >out 2>err
+is "$?:$(cat out)" "0:" "newaliases exits 0 (nothing to rebuild)"
+is "$(cat err)" "newaliases: aliases are routes in postmaster.cf; run postmaster-cfcompile after editing it (nothing to do)" "and says where aliases live"
+inject -bi
+is "$(rc)" 0 "-bi is newaliases"
 inject -q
 is "$(rc)" 0 "-q nudges the runner"
 
@@ -195,9 +205,10 @@ if unshare -m true 2>/dev/null; then
 	mkdir full
 	sed "s|$SPOOL|$T_TMP/full|" pm.cf >full.cf && "$CFC" -c full.cf -o full.cdb
 	{ head -c 300000 /dev/zero | tr '\0' x; echo; } | fold -w 70 >big
-	unshare -m sh -c "mount -t tmpfs -o size=64k tmpfs '$T_TMP/full' &&
+	cp full.cdb "$T_TMP/etc/postmaster.cdb"
+	t_private_etc "mount -t tmpfs -o size=64k tmpfs '$T_TMP/full' &&
 	    install -d -m 1730 -g postdrop '$T_TMP/full/maildrop' &&
-	    { printf 'Subject: big\n\n'; cat big; } | su -s /bin/sh $U -c \"$SANENV $T_TMP/sendmail -C $T_TMP/full.cdb b@example.test\" 2>err;
+	    { printf 'Subject: big\n\n'; cat big; } | su -s /bin/sh $U -c \"$SANENV $T_TMP/sendmail b@example.test\" 2>err;
 	    echo \$? >rc; ls -A '$T_TMP/full/maildrop' | wc -l >left"
 	is "$(cat rc)" 75 "disk full: exit 75"
 	like "$(cat err)" "No space left on device" "saying why"

@@ -4,6 +4,34 @@
 . "$(dirname "$0")/lib.sh"
 command -v swaks >/dev/null || skip_all "swaks missing"
 cd "$PM_TOP" || exit 1
+command -v tcpserver >/dev/null || skip_all "tcpserver missing"
+alive() { kill -0 "$1" 2>/dev/null && ! grep -qs '^State:[[:space:]]*Z' "/proc/$1/status"; }
+
+# --- a port that is taken (2587): make run stops and says why ----------------
+tcpserver -1 127.0.0.1 2587 true >"$T_TMP/busy.port" 2>&1 &
+busy=$!
+i=0
+while [ ! -s "$T_TMP/busy.port" ] && [ $i -lt 150 ]; do sleep 0.2; i=$((i + 1)); done
+is "$(cat "$T_TMP/busy.port")" 2587 "something else listens on 127.0.0.1:2587"
+env -u MAKEFLAGS -u MAKELEVEL --default-signal=INT PM_VAR="$T_TMP/busy" setsid make -s run >"$T_TMP/busy.log" 2>&1 &
+pid=$!
+i=0
+while alive "$pid" && ! grep -q "running on loopback" "$T_TMP/busy.log" && [ $i -lt 600 ]; do
+	sleep 0.2; i=$((i + 1))
+done
+grep -q "running on loopback" "$T_TMP/busy.log" && kill -INT -"$pid" 2>/dev/null
+wait "$pid"
+ok $((! $?)) "make run exits non-zero"
+ok "$(grep -c "running on loopback" "$T_TMP/busy.log")" "and never says it is running"
+like "$(cat "$T_TMP/busy.log")" "tcpserver: fatal: unable to bind: address already used" "the reason is shown"
+like "$(cat "$T_TMP/busy.log")" "^postmaster: cannot listen on 127.0.0.1:2587 \(tcpserver's reason is above\); not starting\$" "with which listener failed"
+i=0
+while ss -ltn 2>/dev/null | grep -q '127.0.0.1:2525 ' && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+ss -ltn 2>/dev/null | grep -q '127.0.0.1:2525 '
+ok $((! $?)) "the listener that did start (2525) is stopped again"
+kill "$busy"
+wait "$busy" 2>/dev/null
+
 var="$T_TMP/var"
 # setsid: Ctrl-C is a SIGINT to the whole group, as in a terminal
 # --default-signal: a background job of a script starts with SIGINT

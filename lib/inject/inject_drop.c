@@ -30,8 +30,18 @@ inject_drop_open(struct inject_drop *dr, int dirfd)
 		/* 0444: nobody, not even the owner, rewrites it in place. */
 		dr->fd = openat(dirfd, dr->tmp, O_WRONLY | O_CREAT | O_EXCL |
 		    O_NOFOLLOW | O_CLOEXEC, 0444);
-		if (dr->fd >= 0)
+		if (dr->fd >= 0) {
+			/*
+			 * The umask (027, 077 for many users) would take
+			 * the read bit pickup needs: pickup runs as the
+			 * postmaster user, for whom the file is "other".
+			 */
+			if (fchmod(dr->fd, 0444) < 0) {
+				inject_drop_abort(dr);
+				return -1;
+			}
 			return 0;
+		}
 		if (errno != EEXIST)
 			return -1;
 	}

@@ -5,8 +5,9 @@
  *   SPOOL/maildrop/   mode 1730, owner the postmaster user, group postdrop
  *     t.ID            being written by postmaster-inject (setgid postdrop)
  *     m.ID            complete: envelope (spool_env, instance "inject",
- *                     targets "inject:") then the CRLF message; mode 0444,
- *                     owned by the submitting user
+ *                     targets "inject:") then the CRLF message; mode 0444
+ *                     whatever the umask (fchmod), owned by the
+ *                     submitting user
  *     c.QID           claimed by pickup for queue id QID (crash recovery)
  *
  * The group may create and rename files but not list the directory; the

@@ -1,4 +1,5 @@
-/* fdopendir and friends are POSIX 2008; nothing Linux-only here. */
+/* renameat2(RENAME_NOREPLACE) is Linux (glibc 2.28). */
+#define _GNU_SOURCE
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <dirent.h>
@@ -19,7 +20,8 @@
 #include "spool/spool_id.h"
 #include "spool/spool_write.h"
 
-#define PICKUP_MAX_FILES 10000
+/* Names sorted and handled at a time; the rest of maildrop/ follows. */
+#define PICKUP_BATCH 10000
 #define COPY_CHUNK 65536
 
 /* One routed delivery, built before the spool transaction starts. */
@@ -38,6 +40,7 @@ struct pickup {
 	uint64_t max_size;
 	char hostname[256];
 	int md;
+	int corrupt;		/* ROOT/corrupt, opened when first needed */
 	int temp_err;		/* errno of the last temporary failure */
 };
 
@@ -53,6 +56,68 @@ drop_file(struct pickup *pk, const char *name)
 	if (unlinkat(pk->md, name, 0) < 0 && errno != ENOENT)
 		return -1;
 	return fsync(pk->md);
+}
+
+/*
+ * Moves a maildrop entry that pickup will never queue into ROOT/corrupt/
+ * (doc/spool.5), so it is looked at once, logged once, and kept for the
+ * administrator. A well-formed name is kept (ids are unique); any other
+ * becomes x.NEWID, never replacing an earlier entry. Returns 0, or -1 with
+ * errno (the entry stays for the next run).
+ */
+static int
+quarantine(struct pickup *pk, const char *name, long uid, const char *from,
+    size_t fromlen, const char *why)
+{
+	struct buf esc = BUF_INIT(0), fesc = BUF_INIT(0);
+	struct timespec now;
+	char to[SPOOL_ID_SIZE + 2], id[SPOOL_ID_SIZE];
+	size_t len = strlen(name);
+	int tries;
+
+	if (pk->corrupt < 0) {
+		struct stat st;
+
+		if (mkdirat(pk->sp->root, INJECT_PICKUP_CORRUPT, 0700) < 0 &&
+		    errno != EEXIST)
+			return -1;
+		pk->corrupt = openat(pk->sp->root, INJECT_PICKUP_CORRUPT,
+		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (pk->corrupt < 0)
+			return -1;
+		if (fstat(pk->corrupt, &st) < 0 || st.st_uid != geteuid() ||
+		    (st.st_mode & 077) != 0) {
+			close(pk->corrupt);
+			pk->corrupt = -1;
+			errno = EPERM;
+			return -1;
+		}
+	}
+	snprintf(to, sizeof to, "%s", name);
+	for (tries = 0;; tries++) {
+		if ((len != SPOOL_ID_LEN + 2 || tries > 0 || name[1] != '.' ||
+		    !spool_id_valid(name + 2, SPOOL_ID_LEN))) {
+			clock_gettime(CLOCK_REALTIME, &now);
+			if (tries > 8 || spool_id_new(id, &now) < 0)
+				return -1;
+			snprintf(to, sizeof to, "x.%s", id);
+		}
+		if (renameat2(pk->md, name, pk->corrupt, to,
+		    RENAME_NOREPLACE) == 0)
+			break;
+		if (errno == ENOENT)
+			return 0;	/* gone meanwhile: nothing to keep */
+		if (errno != EEXIST)
+			return -1;
+	}
+	log_escape(&esc, name, len, 200);
+	log_escape(&fesc, from, fromlen, 200);
+	log_err("pickup: maildrop/%s uid=%ld from=<%s>: %s: moved to "
+	    "%s/%s", esc.p ? esc.p : "", uid, fesc.p ? fesc.p : "", why,
+	    INJECT_PICKUP_CORRUPT, to);
+	buf_free(&esc);
+	buf_free(&fesc);
+	return 0;
 }
 
 static int
@@ -258,6 +323,12 @@ pickup_one(struct pickup *pk, const char *name)
 			why = "a symbolic link";
 			goto bad;
 		}
+		/* Not for us to read (an old inject under umask 077, or
+		 * hostile): no later pass can read it either. */
+		if (errno == EACCES || errno == EPERM) {
+			why = "unreadable";
+			goto bad;
+		}
 		goto temp;
 	}
 	if (fstat(fd, &st) < 0)
@@ -397,18 +468,11 @@ pickup_one(struct pickup *pk, const char *name)
 	rc = 1;
 	goto out;
 bad:
-	{
-		struct buf esc = BUF_INIT(0);
-
-		ok = env.sender.p != NULL;
-		log_escape(&esc, ok ? env.sender.p : "", ok ? env.sender.len : 0,
-		    200);
-		log_err("pickup: maildrop/%s uid=%ld from=<%s>: %s: removed",
-		    name, fd >= 0 ? (long)st.st_uid : -1L, esc.p ? esc.p : "",
-		    why);
-		buf_free(&esc);
-	}
-	if (drop_file(pk, name) < 0)
+	ok = env.sender.p != NULL;
+	if (fd < 0 && fstatat(pk->md, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		st.st_uid = (uid_t)-1;
+	if (quarantine(pk, name, st.st_uid == (uid_t)-1 ? -1L : (long)st.st_uid,
+	    ok ? env.sender.p : "", ok ? env.sender.len : 0, why) < 0)
 		goto temp;
 	rc = 0;
 	goto out;
@@ -469,10 +533,30 @@ handle(struct pickup *pk, const char *name, unsigned *moved)
 		}
 	}
 	/* Nothing else belongs here; only the postdrop group can write. */
-	log_warn("pickup: removing unexpected maildrop entry");
-	if (unlinkat(pk->md, name, 0) < 0 && errno == EISDIR)
+	if (fstatat(pk->md, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? 0 : -1;
+	if (quarantine(pk, name, (long)st.st_uid, "", 0,
+	    "unexpected entry") == 0)
 		return 0;
-	return 0;
+	/*
+	 * Moving another user's directory needs write permission on it
+	 * (its ".." changes). Only root or a member of group postdrop
+	 * outside inject can make one; an empty one goes, any other stays
+	 * (it holds up nothing: every run goes past it).
+	 */
+	if (S_ISDIR(st.st_mode) && (errno == EACCES || errno == EPERM)) {
+		if (unlinkat(pk->md, name, AT_REMOVEDIR) == 0) {
+			struct buf esc = BUF_INIT(0);
+
+			log_escape(&esc, name, len, 200);
+			log_err("pickup: maildrop/%s uid=%ld: unexpected "
+			    "directory: removed", esc.p ? esc.p : "",
+			    (long)st.st_uid);
+			buf_free(&esc);
+		}
+		return 0;
+	}
+	return -1;
 }
 
 int
@@ -488,6 +572,7 @@ inject_pickup_run(struct cf_db *db, struct spool_dir *sp, unsigned *moved)
 
 	*moved = 0;
 	memset(&pk, 0, sizeof pk);
+	pk.corrupt = -1;
 	pk.db = db;
 	pk.sp = sp;
 	pk.md = openat(sp->root, INJECT_MAILDROP,
@@ -518,37 +603,62 @@ inject_pickup_run(struct cf_db *db, struct spool_dir *sp, unsigned *moved)
 			close(dfd);
 		goto fail;
 	}
-	while ((de = readdir(dir)) != NULL && n < PICKUP_MAX_FILES) {
-		char **p;
+	/*
+	 * A batch at a time, each sorted (ids sort by time: oldest first),
+	 * then on with the same directory stream: every entry present for
+	 * the whole run is seen once, so no number of bad or waiting files
+	 * before a good one keeps it out of the queue (POSIX readdir: the
+	 * entries we rename or remove meanwhile do not disturb the others).
+	 */
+	for (;;) {
+		int more = 1, stop = 0;
 
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 64;
-			if ((p = realloc(names, cap * sizeof *p)) == NULL)
+		n = 0;
+		while (n < PICKUP_BATCH) {
+			char **p;
+
+			if ((de = readdir(dir)) == NULL) {
+				more = 0;
 				break;
-			names = p;
+			}
+			if (strcmp(de->d_name, ".") == 0 ||
+			    strcmp(de->d_name, "..") == 0)
+				continue;
+			if (n == cap) {
+				size_t ncap = cap ? cap * 2 : 64;
+
+				if ((p = realloc(names, ncap * sizeof *p)) ==
+				    NULL)
+					break;
+				names = p;
+				cap = ncap;
+			}
+			if ((names[n] = strdup(de->d_name)) == NULL)
+				break;
+			n++;
 		}
-		if ((names[n] = strdup(de->d_name)) == NULL)
+		if (n > 1)
+			qsort(names, n, sizeof *names, cmp_names);
+		for (i = 0; i < n && !stop; i++) {
+			if (handle(&pk, names[i], moved) < 0) {
+				rc = -1;
+				if (pk.temp_err == 0)
+					pk.temp_err = errno;
+				/* A full disk stays full for the rest of this
+				 * run, and a failed route lookup fails all. */
+				stop = spool_err_full(pk.temp_err) ||
+				    pk.temp_err == EAGAIN;
+			}
+		}
+		for (i = 0; i < n; i++)
+			free(names[i]);
+		if (!more || stop || n == 0)
 			break;
-		n++;
 	}
 	closedir(dir);
-	/* Ids sort by time: oldest first. */
-	qsort(names, n, sizeof *names, cmp_names);
-	for (i = 0; i < n; i++) {
-		if (handle(&pk, names[i], moved) < 0) {
-			rc = -1;
-			if (pk.temp_err == 0)
-				pk.temp_err = errno;
-			/* A full disk stays full for the rest of this run. */
-			if (spool_err_full(pk.temp_err))
-				break;
-		}
-	}
-	for (i = 0; i < n; i++)
-		free(names[i]);
 	free(names);
+	if (pk.corrupt >= 0)
+		close(pk.corrupt);
 	close(pk.md);
 	if (rc < 0)
 		errno = pk.temp_err ? pk.temp_err : EIO;

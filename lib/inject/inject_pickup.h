@@ -26,8 +26,15 @@
  * "error:CODE X.Y.Z text" for the runner to bounce (postmaster-inject
  * refuses such recipients up front; this covers a configuration change
  * between drop and pickup). A failed route lookup is temporary: the file
- * stays. A file that fails validation is logged and removed; t.ID files
- * older than INJECT_PICKUP_TMP_AGE (an inject that died) are removed.
+ * stays. A file that fails validation or that pickup may not read, and
+ * any entry that is not a maildrop name, is moved to ROOT/corrupt/ with
+ * one log line ("moved to corrupt/NAME"): it is never looked at again,
+ * and the administrator can read it. t.ID files older than
+ * INJECT_PICKUP_TMP_AGE (an inject that died) are removed.
+ *
+ * Fairness: the directory is read in batches of at most 10,000 names,
+ * each sorted and handled before the next is read from the same stream,
+ * so every entry is visited once per run whatever precedes it.
  *
  * Logging: one line per file through lib/base/log (the runner's log).
  * Returns 0, or -1 with errno when something temporary (disk full, I/O,
@@ -41,6 +48,7 @@
 #include "spool/spool_dir.h"
 
 #define INJECT_PICKUP_TMP_AGE (24 * 60 * 60)
+#define INJECT_PICKUP_CORRUPT "corrupt"	/* ROOT/corrupt/, 0700 */
 /* Envelope limits for maildrop files: far below the spool's own. */
 #define INJECT_PICKUP_MAX_RCPT 1000
 #define INJECT_PICKUP_MAX_ENV (1u << 20)

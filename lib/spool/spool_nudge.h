@@ -23,9 +23,16 @@
  * writer that got EAGAIN lost its line. A lost nudge (no runner, crash)
  * costs only latency: the runner rescans at start and periodically.
  *
+ * The public FIFO ROOT/pickup (postmaster:postdrop 0620, made by
+ * postmaster-setup) is for postmaster-inject, which runs as any user with
+ * group postdrop and may not write ROOT/nudge (0600): any byte in it means
+ * only "look at maildrop/", so its writers can ask for nothing more.
+ *
  * spool_nudge_send() sends "n" (legacy), spool_nudge_send_id() an id line,
- * spool_nudge_send_pickup() "p"; each returns 0 (also when nobody
- * listens) or -1/errno.
+ * spool_nudge_send_pickup() "p" to ROOT/pickup, else to ROOT/nudge; each
+ * returns 0 (also when nobody listens) or -1/errno.
+ * spool_nudge_pickup_listen() opens ROOT/pickup for the runner: an fd,
+ * or -1/errno (ENOENT: there is none; EPERM: not a FIFO of ours).
  * spool_nudge_listen() returns an fd or -1/errno.
  * spool_nudge_drain() discards what is there; returns the number of bytes
  * drained or -1/errno.
@@ -43,6 +50,8 @@
 #include "spool/spool_dir.h"
 #include "spool/spool_id.h"
 
+#define SPOOL_NUDGE_PICKUP_FIFO "pickup"
+
 #define SPOOL_NUDGE_ANY 1	/* something was read */
 #define SPOOL_NUDGE_RESCAN 2	/* legacy byte, garbage or a full pipe */
 #define SPOOL_NUDGE_PICKUP 4	/* 'p' */
@@ -58,6 +67,7 @@ int spool_nudge_send(const struct spool_dir *sp);
 int spool_nudge_send_id(const struct spool_dir *sp, const char *id);
 int spool_nudge_send_pickup(const struct spool_dir *sp);
 int spool_nudge_listen(const struct spool_dir *sp);
+int spool_nudge_pickup_listen(const struct spool_dir *sp);
 int spool_nudge_drain(int fd);
 int spool_nudge_parse(struct spool_nudge_rd *rd, const char *p, size_t n,
     void (*fn)(const char *id, void *arg), void *arg);

@@ -4,7 +4,8 @@
  * recipients routed afresh; everything a hostile or broken writer could
  * leave (truncated envelope, NUL or bare LF/CR in the body, a symbolic or
  * hard link, a foreign envelope, finished deliveries, an oversized body,
- * stray names) is refused and removed; c.QID recovery, stale t.ID files,
+ * stray names) is refused and moved to corrupt/; c.QID recovery, stale
+ * t.ID files,
  * and a maildrop directory open to others.
  */
 #include <sys/stat.h>
@@ -317,6 +318,15 @@ test_refused(void)
 	    "symlink planted");
 	run("a symbolic link", 0, 0, 0, 0);
 	ok(access(target, F_OK) == 0, "the link's target is left alone");
+	{
+		char kept[700];
+		struct stat st;
+
+		snprintf(kept, sizeof kept, "%s/%s/%s", root,
+		    INJECT_PICKUP_CORRUPT, strrchr(path, '/') + 1);
+		ok(lstat(kept, &st) == 0 && S_ISLNK(st.st_mode),
+		    "the link is kept in corrupt/ under its own name");
+	}
 	unlink(target);
 
 	/* A hard link to a file elsewhere (one the user could not remove). */
