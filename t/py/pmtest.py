@@ -1,13 +1,16 @@
 """Shared helpers for the Python end-to-end tests: TAP output, a private
 Postmaster configuration and spool, and the ways to start postmaster-smtpd
 (tcpserver, systemd-socket-activate in both modes, a plain pipe)."""
+import array
 import atexit
+import fcntl
 import os
 import shutil
 import socket
 import subprocess
 import sys
 import tempfile
+import termios
 import time
 
 PM_BIN = os.environ.get("PM_BIN") or os.path.join(
@@ -214,9 +217,19 @@ class Client:
         self.s.close()
 
 
-def pipe_session(inst, chunks, name=None, env=None, delay=0.15):
-    """Runs postmaster-smtpd on a pipe, feeding chunks with pauses (so sync
-    points are respected); returns (stdout text, stderr text)."""
+def pipe_unread(fd):
+    """Bytes written to the pipe fd and not yet read by the other end
+    (Linux answers FIONREAD on either end of a pipe)."""
+    n = array.array("i", [0])
+    fcntl.ioctl(fd, termios.FIONREAD, n, True)
+    return n[0]
+
+
+def pipe_session(inst, chunks, name=None, env=None):
+    """Runs postmaster-smtpd on a pipe, feeding chunks so that each is a
+    read of its own (so sync points are respected: smtpd judges a
+    pipelining violation by what one read returned); returns (stdout
+    text, stderr text)."""
     e = dict(os.environ)
     e.update(env or {})
     p = subprocess.Popen(inst.argv(name), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -227,7 +240,9 @@ def pipe_session(inst, chunks, name=None, env=None, delay=0.15):
         for c in chunks:
             p.stdin.write(c if isinstance(c, bytes) else c.encode())
             p.stdin.flush()
-            time.sleep(delay)
+            # the next chunk only once smtpd has read this one (or ended)
+            wait_for(lambda: pipe_unread(p.stdin.fileno()) == 0
+                     or p.poll() is not None, secs=30, step=0.01)
         p.stdin.close()
     except BrokenPipeError:
         pass  # the server ended the session first: its output says why
