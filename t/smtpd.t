@@ -9,7 +9,9 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "py"))
 from pmtest import Tap, Instance, Client, pipe_session, PM_BIN  # noqa: E402
+from pmtest import skip_unless_root  # noqa: E402
 
+skip_unless_root("the spool is owned by nobody, smtpd switches to it")
 t = Tap()
 inst = Instance(routes="@old.test nomail\npostmaster joe\n",
                 extra='[reject "nomail"]\ncode = 521\n')

@@ -49,6 +49,14 @@ class Tap:
         sys.exit(1 if self.failed else 0)
 
 
+def skip_unless_root(why):
+    """Ends a test that cannot run unprivileged with a TAP skip-all (call
+    it before any test line is printed)."""
+    if os.geteuid() != 0:
+        print("1..0 # SKIP needs root (%s)" % why)
+        sys.exit(0)
+
+
 def watchdog(secs):
     """Ends the test (SystemExit, so atexit cleanup runs) after secs, or
     at SIGTERM."""
