@@ -113,6 +113,15 @@ def end_process(p, grace=10):
     return p.returncode
 
 
+def children(pid):
+    """The pids of pid's children (Linux /proc)."""
+    try:
+        with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+            return f.read().split()
+    except OSError:
+        return []
+
+
 def free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
@@ -176,7 +185,8 @@ class Instance:
                 break
             except OSError:
                 time.sleep(0.05)
-        time.sleep(0.2)  # the probe connection's session ends
+        # the probe connection's session has ended (no smtpd child left)
+        wait_for(lambda: not children(p.pid), secs=30)
         return port
 
     def close(self):
