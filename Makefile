@@ -1,7 +1,10 @@
 # Postmaster — one non-recursive GNU Makefile.
 #
 #   make            build everything into build/
-#   make check      install test deps, run the suite, then again under ASan+UBSan
+#   make check      install test deps, format-check, run the suite (-Werror),
+#                   then again under ASan+UBSan
+#   make test       the suite against $(BUILD) (warnings are errors)
+#   make format-check  clang-format on the files that follow .clang-format
 #   make run        the embedded default on loopback (see README)
 #   make fuzz       run every libFuzzer target for FUZZ_TIME seconds
 #   make bench      benchmarks against Postfix (by hand; prints ratios)
@@ -19,8 +22,12 @@ SAN      ?=
 INSTALL_SENDMAIL ?= no
 
 CC      ?= cc
-WARN     = -Wall -Wextra -Werror -Wshadow -Wvla -Wstrict-prototypes \
-           -Wmissing-prototypes -Wformat=2 -Wno-format-nonliteral
+# Warnings are errors where CI looks (make test, make check) and not in a
+# plain build, so a packager's newer compiler does not break the build.
+WERROR  ?=
+WARN     = -Wall -Wextra -Wpedantic -Wconversion -Wshadow -Wvla \
+           -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
+           -Wno-format-nonliteral $(if $(filter 1 yes,$(WERROR)),-Werror)
 STD      = -std=c11 -D_POSIX_C_SOURCE=200809L
 ifeq ($(SAN),1)
 OPT      = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
@@ -47,7 +54,7 @@ FUZZ_SRC = $(sort $(wildcard fuzz/fuzz_*.c))
 REPLAY   = $(FUZZ_SRC:fuzz/%.c=$(BUILD)/fuzz/replay_%)
 
 .SECONDARY:
-.PHONY: all deps check test run fuzz bench install clean update-golden format
+.PHONY: all deps check test run fuzz bench install clean format format-check
 
 all: $(PROGS) $(UNITS_T) $(REPLAY)
 
@@ -80,9 +87,14 @@ $(BUILD)/fuzz/replay_%: $(BUILD)/fuzz/%.o $(BUILD)/fuzz/replay.o $(BUILD)/libpos
 	$(CC) $(ALLLDFLAGS) -o $@ $^ $(LIBS)
 
 check: deps
+	$(MAKE) format-check
 	$(MAKE) test BUILD=build
 	$(MAKE) test BUILD=build/asan SAN=1
 
+# Target-specific, so it reaches every object `all` compiles for the suite
+# (objects a plain `make` already built are not compiled again; CI builds
+# from a fresh clone).
+test: WERROR = 1
 test: all
 	PM_BIN=$(abspath $(BUILD)) PM_TOP=$(CURDIR) \
 	ASAN_OPTIONS=abort_on_error=1:detect_leaks=0 \
@@ -148,11 +160,23 @@ install: all
 		$(SBINDIR)/postmaster-setup; \
 	fi
 
-update-golden: all
-	sh t/golden/update.sh $(BUILD)
+# The files that match .clang-format today; the rest keep their hand-made
+# KNF (see .clang-format) until they are rewritten for another reason.
+FORMAT_SRC = fuzz/fuzz_cf.c fuzz/fuzz_route.c fuzz/fuzz_smtp_line.c \
+	fuzz/replay.c lib/base/buf.c lib/base/priv.c lib/base/priv.h \
+	lib/base/str.h lib/base/strset.c lib/base/strset.h lib/cf/cf_check.h \
+	lib/cf/cf_db.h lib/cf/cf_diag.h lib/cf/cf_dump.h lib/cf/cf_load.h \
+	lib/cf/cf_logger.h lib/cf/cf_parse.h lib/cf/cf_value.h \
+	lib/cf/cf_words.h lib/client/client_reply.c lib/deliver/deliver_path.c \
+	lib/deliver/deliver_user.c lib/deliver/deliver_user.h \
+	lib/net/net_drive.h lib/net/net_peer.h lib/queue/queue_sched.c \
+	lib/route/route_db.h lib/smtp/smtp_line.c lib/spool/spool_id.h t/tap.h
 
 format:
-	clang-format -i $(LIB_SRC) $(wildcard lib/*/*.h) $(PROG_SRC) $(UNIT_SRC)
+	clang-format -i $(FORMAT_SRC)
+
+format-check:
+	clang-format --dry-run -Werror $(FORMAT_SRC)
 
 clean:
 	rm -rf build

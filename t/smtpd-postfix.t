@@ -11,12 +11,13 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "py"))
-from pmtest import Tap, Instance  # noqa: E402
+from pmtest import Tap, Instance, skip_unless_root  # noqa: E402
 
 t = Tap()
 if not shutil.which("postfix") or not os.path.exists("/etc/postfix/master.cf"):
     print("1..0 # SKIP Postfix is not installed")
     sys.exit(0)
+skip_unless_root("a private Postfix instance; the spool is owned by nobody")
 
 inst = Instance(name="mx.test")
 port = inst.tcpserver()

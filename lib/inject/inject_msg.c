@@ -479,7 +479,8 @@ inject_msg_build(const char *in, size_t n, const struct inject_msg_opts *o,
 			    (name_is(fp, f->namelen, "to") ||
 			    name_is(fp, f->namelen, "cc") ||
 			    name_is(fp, f->namelen, "bcc"))) {
-				const char *v = memchr(fp, ':', f->len) + 1;
+				const char *v =
+				    (const char *)memchr(fp, ':', f->len) + 1;
 
 				/* The value without the field's final CRLF. */
 				r = inject_addr_list(v, f->len - 2 -

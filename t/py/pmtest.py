@@ -1,13 +1,16 @@
 """Shared helpers for the Python end-to-end tests: TAP output, a private
 Postmaster configuration and spool, and the ways to start postmaster-smtpd
 (tcpserver, systemd-socket-activate in both modes, a plain pipe)."""
+import array
 import atexit
+import fcntl
 import os
 import shutil
 import socket
 import subprocess
 import sys
 import tempfile
+import termios
 import time
 
 PM_BIN = os.environ.get("PM_BIN") or os.path.join(
@@ -44,6 +47,14 @@ class Tap:
     def done(self):
         print("1..%d" % self.n)
         sys.exit(1 if self.failed else 0)
+
+
+def skip_unless_root(why):
+    """Ends a test that cannot run unprivileged with a TAP skip-all (call
+    it before any test line is printed)."""
+    if os.geteuid() != 0:
+        print("1..0 # SKIP needs root (%s)" % why)
+        sys.exit(0)
 
 
 def watchdog(secs):
@@ -211,7 +222,8 @@ class Instance:
                 break
             except OSError:
                 time.sleep(0.05)
-        time.sleep(0.2)  # the probe connection's session ends
+        # the probe connection's session has ended (no smtpd child left)
+        wait_for(lambda: not children(p.pid), secs=30)
         return port
 
     def close(self):
@@ -260,9 +272,19 @@ class Client:
         self.s.close()
 
 
-def pipe_session(inst, chunks, name=None, env=None, delay=0.15):
-    """Runs postmaster-smtpd on a pipe, feeding chunks with pauses (so sync
-    points are respected); returns (stdout text, stderr text)."""
+def pipe_unread(fd):
+    """Bytes written to the pipe fd and not yet read by the other end
+    (Linux answers FIONREAD on either end of a pipe)."""
+    n = array.array("i", [0])
+    fcntl.ioctl(fd, termios.FIONREAD, n, True)
+    return n[0]
+
+
+def pipe_session(inst, chunks, name=None, env=None):
+    """Runs postmaster-smtpd on a pipe, feeding chunks so that each is a
+    read of its own (so sync points are respected: smtpd judges a
+    pipelining violation by what one read returned); returns (stdout
+    text, stderr text)."""
     e = dict(os.environ)
     e.update(env or {})
     p = subprocess.Popen(inst.argv(name), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -273,7 +295,9 @@ def pipe_session(inst, chunks, name=None, env=None, delay=0.15):
         for c in chunks:
             p.stdin.write(c if isinstance(c, bytes) else c.encode())
             p.stdin.flush()
-            time.sleep(delay)
+            # the next chunk only once smtpd has read this one (or ended)
+            wait_for(lambda: pipe_unread(p.stdin.fileno()) == 0
+                     or p.poll() is not None, secs=30, step=0.01)
         p.stdin.close()
     except BrokenPipeError:
         pass  # the server ended the session first: its output says why
