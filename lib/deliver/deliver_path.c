@@ -61,7 +61,7 @@ utf8_char(const unsigned char *p, size_t n, unsigned long *cp)
 	unsigned long c;
 
 	if (p[0] < 0xc2 || p[0] > 0xf4)
-		return 0;	/* continuation, overlong C0/C1, F5..FF */
+		return 0; /* continuation, overlong C0/C1, F5..FF */
 	len = p[0] < 0xe0 ? 2 : p[0] < 0xf0 ? 3 : 4;
 	if (n < len)
 		return 0;
@@ -86,8 +86,8 @@ utf8_char(const unsigned char *p, size_t n, unsigned long *cp)
 static int
 is_format_control(unsigned long c)
 {
-	return (c >= 0x80 && c <= 0x9f) || c == 0x061c ||
-	    c == 0x200e || c == 0x200f || (c >= 0x2028 && c <= 0x202e) ||
+	return (c >= 0x80 && c <= 0x9f) || c == 0x061c || c == 0x200e ||
+	    c == 0x200f || (c >= 0x2028 && c <= 0x202e) ||
 	    (c >= 0x2066 && c <= 0x2069);
 }
 

@@ -26,7 +26,7 @@
 
 struct net_drive {
 	int in, out;
-	uint64_t idle_ms;     /* without input (or write progress) -> 421 4.4.2 */
+	uint64_t idle_ms; /* without input (or write progress) -> 421 4.4.2 */
 	uint64_t deadline_ms; /* the whole session */
 	/* Sees every chunk of output before it is written (for logs). */
 	void (*on_output)(void *arg, const char *p, size_t n);
@@ -37,10 +37,10 @@ struct net_drive {
 
 /* How net_drive_run() ended. */
 enum net_drive_end {
-	NET_DRIVE_DONE = 0,		/* the session closed (QUIT, 421, EOF) */
-	NET_DRIVE_LOST = -1,		/* a write failed: the peer is gone */
-	NET_DRIVE_WRITE_IDLE = -2,	/* replies unread for the idle timeout */
-	NET_DRIVE_WRITE_DEADLINE = -3	/* ... until the session deadline */
+	NET_DRIVE_DONE = 0,           /* the session closed (QUIT, 421, EOF) */
+	NET_DRIVE_LOST = -1,          /* a write failed: the peer is gone */
+	NET_DRIVE_WRITE_IDLE = -2,    /* replies unread for the idle timeout */
+	NET_DRIVE_WRITE_DEADLINE = -3 /* ... until the session deadline */
 };
 
 int net_drive_run(struct smtp_session *s, const struct net_drive *d);
