@@ -1,7 +1,9 @@
 #include <limits.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 
+#include "base/utf8.h"
 #include "deliver/deliver_path.h"
 
 #ifndef NAME_MAX
@@ -49,53 +51,11 @@ out_mem(struct out *o, const char *p, size_t n, int lower)
 	return 0;
 }
 
-/*
- * One UTF-8 character at p[0..n) (RFC 3629 section 4: no overlong forms,
- * no surrogates, nothing above U+10FFFF): its length and *cp, or 0.
- */
-static size_t
-utf8_char(const unsigned char *p, size_t n, unsigned long *cp)
-{
-	static const unsigned long min[5] = { 0, 0, 0x80, 0x800, 0x10000 };
-	size_t len, i;
-	unsigned long c;
-
-	if (p[0] < 0xc2 || p[0] > 0xf4)
-		return 0; /* continuation, overlong C0/C1, F5..FF */
-	len = p[0] < 0xe0 ? 2 : p[0] < 0xf0 ? 3 : 4;
-	if (n < len)
-		return 0;
-	c = p[0] & (0x7f >> len);
-	for (i = 1; i < len; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		c = c << 6 | (p[i] & 0x3f);
-	}
-	if (c < min[len] || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-		return 0;
-	*cp = c;
-	return len;
-}
-
-/*
- * Code points that are no character of a name: C1 controls, the line and
- * paragraph separators, and the bidirectional controls (Unicode UAX #9:
- * marks, embeddings, overrides, isolates) that make a listing or a log
- * read differently from the octets.
- */
-static int
-is_format_control(unsigned long c)
-{
-	return (c >= 0x80 && c <= 0x9f) || c == 0x061c || c == 0x200e ||
-	    c == 0x200f || (c >= 0x2028 && c <= 0x202e) ||
-	    (c >= 0x2066 && c <= 0x2069);
-}
-
 int
 deliver_path_check_part(const char *p, size_t n)
 {
 	const unsigned char *u = (const unsigned char *)p;
-	unsigned long cp;
+	uint32_t cp;
 	size_t i, len;
 
 	if (p == NULL || n == 0)
@@ -111,9 +71,10 @@ deliver_path_check_part(const char *p, size_t n)
 			continue;
 		}
 		/* SMTPUTF8 names are UTF-8 (RFC 6531 3.3); anything else in
-		 * a file name would be read differently by each tool. */
-		if ((len = utf8_char(u + i, n - i, &cp)) == 0 ||
-		    is_format_control(cp))
+		 * a file name would be read differently by each tool, and a
+		 * hidden code point makes a listing lie (base/utf8.h). */
+		if ((len = utf8_seq_len(u + i, n - i, &cp)) == 0 ||
+		    utf8_hidden(cp))
 			return -1;
 	}
 	return 0;
