@@ -714,6 +714,39 @@ def fake_server_tests():
     is_(srv.sessions[0].cmds[-1], "QUIT", "QUIT sent on the caller's fd")
     srv.stop()
 
+    # A stuck LMTP server whose unix socket never accepts: with its listen
+    # queue full, Linux blocks a connect() for ever. The connect limit
+    # (30 s, scaled to 0.3 s) must end it.
+    path = os.path.join(TMP, "stuck.lmtp")
+    lsock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    lsock.bind(path)
+    lsock.listen(0)
+    fill = []
+    for _ in range(64):
+        c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        c.setblocking(False)
+        fill.append(c)
+        try:
+            c.connect(path)
+        except BlockingIOError:
+            break
+    else:
+        bail("cannot fill the listen queue of " + path)
+    try:
+        r = drive(["-l", "-t", "600", path], MSG, ["a@x.test"], timeout=10)
+        is_((r.status(), r.replies()),
+            (["deferred"], ["451 4.4.1 connect with %s timed out: listen "
+                            "queue full (limit 0.3 s)" % path]),
+            "unix socket that never accepts: deferred with the reason")
+        ok(r.elapsed < 5, "... within the connect limit (%.1f s)"
+           % r.elapsed)
+    except subprocess.TimeoutExpired:
+        ok(False, "unix socket that never accepts: client still blocked "
+           "in connect after 10 s")
+    for c in fill:
+        c.close()
+    lsock.close()
+
 
 def dns_tests():
     if shutil.which("dnsmasq") is None:
