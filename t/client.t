@@ -479,12 +479,24 @@ def fake_server_tests():
     is_(s.cmds[-1], "QUIT", "QUIT at the end")
     srv.stop()
 
-    # A message without a final CRLF gets one
+    # A message without a final CRLF gets one, and SIZE= counts it
+    noend = b"Subject: x\r\n\r\nno end"
     srv = FakeServer(("127.0.0.1", port))
-    r = drive(["-p", str(port), "127.0.0.1"], b"Subject: x\r\n\r\nno end",
-              ["a@x.test"])
-    is_(srv.sessions[0].msgs[0]["raw"], b"Subject: x\r\n\r\nno end\r\n.\r\n",
+    r = drive(["-p", str(port), "127.0.0.1"], noend, ["a@x.test"])
+    m = srv.sessions[0].msgs[0]
+    is_(m["raw"], noend + b"\r\n.\r\n",
         "missing final CRLF added before the dot")
+    is_(m["mail"], "MAIL FROM:<sender@example.test> SIZE=%d"
+        % (len(noend) + 2), "... and SIZE= counts it (DATA)")
+    srv.stop()
+    srv = FakeServer(("127.0.0.1", port), ehlo=("PIPELINING", "SIZE",
+                                                 "CHUNKING"))
+    r = drive(["-p", str(port), "127.0.0.1"], noend, ["a@x.test"])
+    m = srv.sessions[0].msgs[0]
+    is_((m["mail"], m["bdat"], m["raw"]),
+        ("MAIL FROM:<sender@example.test> SIZE=%d" % (len(noend) + 2),
+         ["BDAT %d LAST" % (len(noend) + 2)], noend + b"\r\n"),
+        "the same over BDAT: text ends in CRLF, SIZE= as sent")
     srv.stop()
 
     # No PIPELINING: one command at a time; RCPT replies per recipient,

@@ -182,17 +182,12 @@ client_wire_feed(struct client_wire *w, const char *p, size_t n,
 	return 0;
 }
 
+/* Text ends with a line end: DATA needs one before its dot (RFC 5321
+ * 4.1.1.4), and SIZE= then counts what is sent. */
 int
 client_wire_end(struct client_wire *w, struct buf *out)
 {
-	int e = 0;
-
-	if (w->folded && all_blank(w->line, w->nline))
-		w->dropped = 1;
-	else
-		e = emit(w, out, w->line, w->nline);
-	w->nline = 0;
-	return e;
+	return w->nline == 0 ? 0 : end_line(w, out, 0);
 }
 
 int

@@ -29,7 +29,8 @@
  * Every change but dropped blanks adds octets, so count-only mode (out
  * NULL) tells the caller whether a message needs the filter at all
  * (client_wire_changed) and how long it will be.
- * A last line without a line end is passed on without one.
+ * A last line of text without a line end gets CRLF (a BINARYMIME body
+ * passes as it is).
  */
 #ifndef PM_CLIENT_WIRE_H
 #define PM_CLIENT_WIRE_H
@@ -58,7 +59,7 @@ void client_wire_init(struct client_wire *w, int binary);
 int client_wire_feed(struct client_wire *w, const char *p, size_t n,
     struct buf *out);
 
-/* Passes on a last line that lacks its line end. 0 or -1. */
+/* Ends a last line of text that lacks its line end. 0 or -1. */
 int client_wire_end(struct client_wire *w, struct buf *out);
 
 /* After client_wire_end over in_len octets: 1 if the output differs

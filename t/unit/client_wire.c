@@ -120,9 +120,13 @@ main(void)
 	    "bare CR in the header: a line end (CR . CR LF cannot pass)");
 	CHECK("A: b\nC: d\r\n\r\nx\ny\r", 0,
 	    "A: b\r\nC: d\r\n\r\nx\r\ny\r\n", "bare LF and a final bare CR");
-	CHECK("A: b\r\r\nx", 0, "A: b\r\n\r\nx", "CR CR LF is two line ends");
-	CHECK("A: b\r\n\r\nlast", 0, "A: b\r\n\r\nlast",
-	    "a last line without CRLF stays so");
+	CHECK("A: b\r\r\nx", 0, "A: b\r\n\r\nx\r\n",
+	    "CR CR LF is two line ends");
+	CHECK("A: b\r\n\r\nlast", 0, "A: b\r\n\r\nlast\r\n",
+	    "a last line without CRLF gets one");
+	CHECK("A: b", 0, "A: b\r\n", "so does a header without a body");
+	CHECK("A: b\r\n\r\nlast", 1, "A: b\r\n\r\nlast",
+	    "not a BINARYMIME body");
 	CHECK("", 0, "", "empty");
 	CHECK("A: b\rC: d\r\n\r\nx\ry\n.z\r", 1,
 	    "A: b\r\nC: d\r\n\r\nx\ry\n.z\r",
