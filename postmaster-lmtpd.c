@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "base/buf.h"
+#include "base/clock.h"
 #include "base/log.h"
 #include "base/priv.h"
 #include "cf/cf_db.h"
@@ -536,7 +537,8 @@ main(int argc, char **argv)
 	    d.system ? "system" : "virtual");
 	{
 		struct net_drive drive = { .in = in, .out = out,
-			.idle_ms = idle * 1000, .deadline_ms = deadline * 1000,
+			.idle_ms = clock_ms_from_s(idle),
+			.deadline_ms = clock_ms_from_s(deadline),
 			.on_output = NULL, .on_pregreet = NULL, .arg = &d };
 
 		e = net_drive_run(d.s, &drive);

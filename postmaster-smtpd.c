@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "base/buf.h"
+#include "base/clock.h"
 #include "base/log.h"
 #include "base/priv.h"
 #include "base/str.h"
@@ -746,7 +747,8 @@ main(int argc, char **argv)
 	log_info("connect from %s%s to %s", d.client, d.via, d.name);
 	{
 		struct net_drive drive = { .in = in, .out = out,
-			.idle_ms = idle * 1000, .deadline_ms = deadline * 1000,
+			.idle_ms = clock_ms_from_s(idle),
+			.deadline_ms = clock_ms_from_s(deadline),
 			.on_output = on_output, .on_pregreet = on_pregreet,
 			.arg = &d };
 

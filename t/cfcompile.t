@@ -53,6 +53,20 @@ ok $? "a bad config leaves the old CDB byte-identical"
 ls | grep -q 'old.cdb.tmp'
 ok $((! $?)) "and leaves no temporary file"
 
+# The queue records "inject" (postmaster-inject, pickup) and "queue" (a
+# bounce) as a message's instance: an [smtpd] of that name would take
+# over the routing of their bounces.
+printf '[smtpd "inject"]\nrouting-table = r\n[smtpd "queue"]\n[smtpd "Queue"]\n[route "r"]\n' >rsv.cf
+"$CC" -c rsv.cf --check 2>err
+is "$?:$(cat err)" "65:rsv.cf:1:1: [smtpd \"inject\"]: the name is reserved (the queue records it as the instance of messages from postmaster-inject)
+rsv.cf:3:1: [smtpd \"queue\"]: the name is reserved (the queue records it as the instance of bounces)
+postmaster-cfcompile: rsv.cf: 2 errors; nothing done" \
+    "[smtpd \"inject\"] and [smtpd \"queue\"] refused (\"Queue\" is another name)"
+"$CC" -c seed.cf --check --smtpd=inject 2>err
+is "$?:$(cat err)" "65:command line:4:1: [smtpd \"inject\"]: the name is reserved (the queue records it as the instance of messages from postmaster-inject)
+postmaster-cfcompile: seed.cf: 1 error; nothing done" \
+    "also from --smtpd=inject"
+
 printf '[smtpd "a"]\nrouting-table = nowhere\nlogger = nolog\n[core]\nlocal-mailer = procmial\n[pipe "procmail"]\nexec = /bin/cat\n' >ref.cf
 "$CC" -c ref.cf --check 2>err
 is $? 65 "dangling references exit 65"

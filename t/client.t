@@ -479,12 +479,24 @@ def fake_server_tests():
     is_(s.cmds[-1], "QUIT", "QUIT at the end")
     srv.stop()
 
-    # A message without a final CRLF gets one
+    # A message without a final CRLF gets one, and SIZE= counts it
+    noend = b"Subject: x\r\n\r\nno end"
     srv = FakeServer(("127.0.0.1", port))
-    r = drive(["-p", str(port), "127.0.0.1"], b"Subject: x\r\n\r\nno end",
-              ["a@x.test"])
-    is_(srv.sessions[0].msgs[0]["raw"], b"Subject: x\r\n\r\nno end\r\n.\r\n",
+    r = drive(["-p", str(port), "127.0.0.1"], noend, ["a@x.test"])
+    m = srv.sessions[0].msgs[0]
+    is_(m["raw"], noend + b"\r\n.\r\n",
         "missing final CRLF added before the dot")
+    is_(m["mail"], "MAIL FROM:<sender@example.test> SIZE=%d"
+        % (len(noend) + 2), "... and SIZE= counts it (DATA)")
+    srv.stop()
+    srv = FakeServer(("127.0.0.1", port), ehlo=("PIPELINING", "SIZE",
+                                                 "CHUNKING"))
+    r = drive(["-p", str(port), "127.0.0.1"], noend, ["a@x.test"])
+    m = srv.sessions[0].msgs[0]
+    is_((m["mail"], m["bdat"], m["raw"]),
+        ("MAIL FROM:<sender@example.test> SIZE=%d" % (len(noend) + 2),
+         ["BDAT %d LAST" % (len(noend) + 2)], noend + b"\r\n"),
+        "the same over BDAT: text ends in CRLF, SIZE= as sent")
     srv.stop()
 
     # No PIPELINING: one command at a time; RCPT replies per recipient,
@@ -713,6 +725,39 @@ def fake_server_tests():
        "delivery over the caller's fd, which stays open", r.out)
     is_(srv.sessions[0].cmds[-1], "QUIT", "QUIT sent on the caller's fd")
     srv.stop()
+
+    # A stuck LMTP server whose unix socket never accepts: with its listen
+    # queue full, Linux blocks a connect() for ever. The connect limit
+    # (30 s, scaled to 0.3 s) must end it.
+    path = os.path.join(TMP, "stuck.lmtp")
+    lsock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    lsock.bind(path)
+    lsock.listen(0)
+    fill = []
+    for _ in range(64):
+        c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        c.setblocking(False)
+        fill.append(c)
+        try:
+            c.connect(path)
+        except BlockingIOError:
+            break
+    else:
+        bail("cannot fill the listen queue of " + path)
+    try:
+        r = drive(["-l", "-t", "600", path], MSG, ["a@x.test"], timeout=10)
+        is_((r.status(), r.replies()),
+            (["deferred"], ["451 4.4.1 connect with %s timed out: listen "
+                            "queue full (limit 0.3 s)" % path]),
+            "unix socket that never accepts: deferred with the reason")
+        ok(r.elapsed < 5, "... within the connect limit (%.1f s)"
+           % r.elapsed)
+    except subprocess.TimeoutExpired:
+        ok(False, "unix socket that never accepts: client still blocked "
+           "in connect after 10 s")
+    for c in fill:
+        c.close()
+    lsock.close()
 
 
 def dns_tests():

@@ -7,6 +7,7 @@ exactly once, and no partial file is ever in queue/."""
 import os
 import random
 import re
+import select
 import signal
 import subprocess
 import sys
@@ -25,6 +26,8 @@ subprocess.run([os.path.join(PM_BIN, "postmaster-cfcompile"), "-c", inst.cf, "-o
                 "--smtpd-limits.test-max-errors=3", "--smtpd-limits.test-idle-timeout=1",
                 "--smtpd=deadline.test", "--smtpd-deadline.test-routing-table=ext",
                 "--smtpd-deadline.test-session-timeout=2",
+                "--smtpd=huge.test", "--smtpd-huge.test-routing-table=ext",
+                "--smtpd-huge.test-idle-timeout=18446744073709552",
                 "--logfile=daily", "--logfile-daily-file=%s/pm-%%Y-%%m-%%d.log" % inst.dir,
                 "--smtpd-mx.test-logger=daily"], check=True)
 os.chmod(inst.dir, 0o777)  # the log directory, written as nobody
@@ -75,6 +78,30 @@ el = time.monotonic() - t0
 t.is_(got, "421 4.4.2 deadline.test Error: timeout exceeded",
       "a busy session still ends at the session deadline")
 t.ok(el > 1, "not before the 2 s session deadline (%.1f s)" % el)
+
+# A huge configured timeout is a long one: its milliseconds saturate
+# (18446744073709552 s * 1000 wrapped to 384 ms, and the session ended
+# with a 421 at once). Nothing may come for 2 s; then the session works.
+port3 = inst.tcpserver("huge.test")
+c = Client(port3)
+c.reply()
+t.is_(reply_within(c, 2), "<timed out>",
+      "smtpd, idle-timeout 18446744073709552 s: no 421 within 2 s")
+t.is_(c.cmd("NOOP"), "250 2.0.0 Ok", "... and the session goes on")
+huge = Instance(name="mx.test", extra='[lmtpd]\nmaildir = "/nonexistent/%u"\n'
+                'idle-timeout = 18446744073709552\n'
+                'session-timeout = 18446744073709552\n')
+lm = subprocess.Popen([os.path.join(PM_BIN, "postmaster-lmtpd"), "-C", huge.cdb],
+                      stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                      stderr=subprocess.DEVNULL)
+huge.procs.append(lm)
+t.is_(lm.stdout.readline(), b"220 mx.test LMTP Postmaster\r\n", "lmtpd: greeting")
+t.is_(select.select([lm.stdout], [], [], 2)[0], [],
+      "lmtpd, idle and session timeouts 18446744073709552 s: nothing within 2 s")
+lm.stdin.write(b"NOOP\r\n")
+lm.stdin.flush()
+t.is_(lm.stdout.readline(), b"250 2.0.0 Ok\r\n", "... and the session goes on")
+lm.stdin.close()
 
 p = subprocess.run(inst.argv(), input=b"EHLO fast.test\r\nMAIL FROM:<a@b.test>\r\n",
                    capture_output=True, timeout=10)

@@ -389,6 +389,15 @@ check_section(struct checker *c, struct cf_section *s)
 		err(c, s->pos, "[%s] needs a name: [%s \"NAME\"]", s->kind, s->kind);
 	if (kd->naming == CF_UNNAMED && s->name[0] != '\0')
 		err(c, s->pos, "[%s] takes no name", s->kind);
+	/* The instance a message records when no [smtpd] took it
+	 * (postmaster-inject.c, inject_pickup.c, queue_run.c): an [smtpd]
+	 * of that name would route their bounces. */
+	if (strcmp(s->kind, "smtpd") == 0 && (strcmp(s->name, "inject") == 0 ||
+	    strcmp(s->name, "queue") == 0))
+		err(c, s->pos, "[smtpd \"%s\"]: the name is reserved (the queue "
+		    "records it as the instance of %s)", s->name,
+		    s->name[0] == 'i' ? "messages from postmaster-inject" :
+		    "bounces");
 	if (kd->keys == NULL) {
 		struct strset seen;
 

@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include <sys/types.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <netinet/in.h>
 #include <errno.h>
@@ -159,11 +160,23 @@ client_conn_tcp(struct client_conn *c, const char *host,
 	return 0;
 }
 
+/* "5 s", or "0.5 s" for the shortened limits of tests. */
+static void
+fmt_limit(char *out, size_t cap, int ms)
+{
+	if (ms % 1000 == 0)
+		snprintf(out, cap, "%d s", ms / 1000);
+	else
+		snprintf(out, cap, "%d.%d s", ms / 1000, ms % 1000 / 100);
+}
+
 int
 client_conn_unix(struct client_conn *c, const char *path)
 {
 	struct sockaddr_un sun;
-	int fd, err;
+	char lim[32];
+	int64_t end_ms;
+	int fd, err, ms;
 
 	snprintf(c->relay, sizeof c->relay, "%.290s", path);
 	memset(&sun, 0, sizeof sun);
@@ -178,11 +191,37 @@ client_conn_unix(struct client_conn *c, const char *path)
 		fail(c, "cannot create socket", errno);
 		return -1;
 	}
-	/* A local connect either succeeds or fails at once. */
-	if (connect(fd, (struct sockaddr *)&sun, sizeof sun) < 0) {
+	/* Linux blocks a connect() to a socket whose listen queue is full
+	 * until the server accepts; SO_SNDTIMEO bounds that wait (EAGAIN),
+	 * so a stuck local server cannot hold a worker for ever. */
+	ms = timeout_ms(c, CLIENT_TO_CONNECT);
+	end_ms = client_conn_now_ms() + ms;
+	for (;;) {
+		int64_t left = end_ms - client_conn_now_ms();
+		struct timeval tv;
+
+		if (left < 1)
+			left = 1;
+		tv.tv_sec = (time_t)(left / 1000);
+		tv.tv_usec = (suseconds_t)(left % 1000 * 1000);
+		if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) < 0) {
+			err = errno;
+			close(fd);
+			fail(c, "setsockopt", err);
+			return -1;
+		}
+		if (connect(fd, (struct sockaddr *)&sun, sizeof sun) == 0)
+			break;
 		err = errno;
+		if (err == EINTR && client_conn_now_ms() < end_ms)
+			continue;
 		close(fd);
-		fail(c, "connect", err);
+		if (err == EAGAIN || err == EINTR) {
+			fmt_limit(lim, sizeof lim, ms);
+			set_err(c, "connect with %s timed out: listen queue "
+			    "full (limit %s)", c->relay, lim);
+		} else
+			fail(c, "connect", err);
 		return -1;
 	}
 	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0) {
@@ -212,16 +251,6 @@ client_conn_adopt(struct client_conn *c, int fd, const char *name)
 
 		c->tcp = getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &sl) == 0;
 	}
-}
-
-/* "5 s", or "0.5 s" for the shortened limits of tests. */
-static void
-fmt_limit(char *out, size_t cap, int ms)
-{
-	if (ms % 1000 == 0)
-		snprintf(out, cap, "%d s", ms / 1000);
-	else
-		snprintf(out, cap, "%d.%d s", ms / 1000, ms % 1000 / 100);
 }
 
 /* Reads more input before end_ms: 1 got data, 0 timeout/EOF/error

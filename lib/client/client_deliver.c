@@ -45,6 +45,7 @@ struct job {
 	struct buf wire;	/* one chunk after client_wire */
 	/* octets on the wire (client_wire), per use_conv(); -1 unknown */
 	int64_t wire_len[2];
+	int wire_changed[2];	/* client_wire_changed(), per use_conv() */
 	char why[CLIENT_REPLY_MAX];	/* reason pending ones get */
 	int why_perm;
 };
@@ -394,6 +395,7 @@ measure(struct job *j)
 	}
 	(void)client_wire_end(&w, NULL);
 	j->wire_len[v] = (int64_t)w.count;
+	j->wire_changed[v] = client_wire_changed(&w, len);
 	return 0;
 }
 
@@ -403,12 +405,11 @@ wire_len(const struct job *j)
 	return (uint64_t)j->wire_len[use_conv(j)];
 }
 
-/* Changed octets make the message longer: equal length, same bytes, and
- * the spool's bytes go out without the filter. */
+/* Unchanged: the spool's bytes go out without the filter. */
 static int
 wire_changes(const struct job *j)
 {
-	return wire_len(j) != msg_len(j);
+	return j->wire_changed[use_conv(j)];
 }
 
 /*

@@ -58,8 +58,21 @@ cut_at(const char *l)
 	return q;
 }
 
+static int
+all_blank(const char *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!is_blank(p[i]))
+			return 0;
+	return 1;
+}
+
 /* line[] is full (one octet too long): send its first part as a line;
- * a hard fold in the header starts the rest with SP. */
+ * a hard fold in the header starts the rest with SP. A part of blanks
+ * only would be a header line a parser may take for the empty line that
+ * ends the header: such a run is cut to one blank instead. */
 static int
 break_line(struct client_wire *w, struct buf *out)
 {
@@ -68,13 +81,20 @@ break_line(struct client_wire *w, struct buf *out)
 
 	if (q == 0)
 		q = cut_at(w->line);
+	keep = w->nline - q;
+	if (hard && all_blank(w->line, q)) {
+		memmove(w->line + 1, w->line + q, keep);
+		w->nline = keep + 1;
+		w->dropped = 1;
+		return 0;
+	}
 	if (emit(w, out, w->line, q) < 0 || emit(w, out, "\r\n", 2) < 0)
 		return -1;
-	keep = w->nline - q;
 	memmove(w->line + hard, w->line + q, keep);
 	if (hard)
 		w->line[0] = ' ';
 	w->nline = keep + (size_t)hard;
+	w->folded = !w->in_body;
 	return 0;
 }
 
@@ -97,14 +117,18 @@ hold(struct client_wire *w, struct buf *out, const char *s, size_t k)
 }
 
 /* A line end: what is held, then CRLF. The first empty line ends the
- * header section. */
+ * header section. Blanks left over from folding a header line are its
+ * trailing blanks: dropped rather than sent as a line of their own. */
 static int
 end_line(struct client_wire *w, struct buf *out, int empty)
 {
-	if (emit(w, out, w->line, w->nline) < 0 ||
+	if (w->folded && all_blank(w->line, w->nline))
+		w->dropped = 1;
+	else if (emit(w, out, w->line, w->nline) < 0 ||
 	    emit(w, out, "\r\n", 2) < 0)
 		return -1;
 	w->nline = 0;
+	w->folded = 0;
 	if (empty)
 		w->in_body = 1;
 	return 0;
@@ -158,13 +182,18 @@ client_wire_feed(struct client_wire *w, const char *p, size_t n,
 	return 0;
 }
 
+/* Text ends with a line end: DATA needs one before its dot (RFC 5321
+ * 4.1.1.4), and SIZE= then counts what is sent. */
 int
 client_wire_end(struct client_wire *w, struct buf *out)
 {
-	int e = emit(w, out, w->line, w->nline);
+	return w->nline == 0 ? 0 : end_line(w, out, 0);
+}
 
-	w->nline = 0;
-	return e;
+int
+client_wire_changed(const struct client_wire *w, uint64_t in_len)
+{
+	return w->count != in_len || w->dropped;
 }
 
 int

@@ -8,13 +8,16 @@
  * once per pipelined group: when the input is drained, the session closes,
  * or the input buffer is full (RFC 2920 3.2).
  *
- * Writes keep the same deadlines as reads: each write of pending replies
- * must finish within the idle timeout and before the session deadline, so
- * a client that pipelines commands and never reads its replies cannot pin
- * the process in write(). A session that ended on its read deadline still
- * gets one non-blocking attempt at its 421. Deadlines are milliseconds on
- * CLOCK_MONOTONIC (a clock step neither ends nor extends a session); 0
- * means none.
+ * Writes keep the same deadlines as reads: each batch of pending replies
+ * must be written whole within the idle timeout (from the start of the
+ * batch, not from the last octet written) and before the session
+ * deadline, so a client that pipelines commands and never reads its
+ * replies cannot pin the process in write(). The last replies, the 421 of
+ * a timeout included, are a batch like any other: after an idle timeout
+ * they may wait up to idle_ms more, cut at the session deadline; a session
+ * that ended on the session deadline gets one non-blocking attempt.
+ * Deadlines are milliseconds on CLOCK_MONOTONIC (a clock step neither ends
+ * nor extends a session).
  */
 #ifndef PM_NET_DRIVE_H
 #define PM_NET_DRIVE_H
@@ -26,8 +29,11 @@
 
 struct net_drive {
 	int in, out;
-	uint64_t idle_ms; /* without input (or write progress) -> 421 4.4.2 */
-	uint64_t deadline_ms; /* the whole session */
+	/* No input for this long -> 421 4.4.2; also the time each batch of
+	 * replies has to be written whole. 0: input waits 5 min, writes only
+	 * the session deadline. */
+	uint64_t idle_ms;
+	uint64_t deadline_ms; /* the whole session; 0: none */
 	/* Sees every chunk of output before it is written (for logs). */
 	void (*on_output)(void *arg, const char *p, size_t n);
 	/* Called once if the client spoke before the greeting. */

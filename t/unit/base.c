@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "base/buf.h"
+#include "base/clock.h"
 #include "base/log.h"
 #include "base/utf8.h"
 #include "tap.h"
@@ -47,6 +48,14 @@ main(void)
 	buf_consume(&b, 3);
 	is_str(b.p, "defgh", "consume drops prefix");
 	buf_free(&b);
+
+	ok(clock_ms_from_s(300) == 300000, "clock_ms_from_s: 300 s");
+	ok(clock_ms_from_s(18446744073709551ULL) == 18446744073709551000ULL,
+	    "clock_ms_from_s: the largest that fits");
+	ok(clock_ms_from_s(18446744073709552ULL) == UINT64_MAX,
+	    "clock_ms_from_s: one more saturates (it wrapped to 384 ms)");
+	ok(clock_ms_from_s(UINT64_MAX) == UINT64_MAX,
+	    "clock_ms_from_s: UINT64_MAX saturates");
 
 	buf_init(&b, 0);
 	ok(buf_printf(&b, "%d-%s", 42, "x") == 0, "printf");

@@ -44,8 +44,8 @@ check(const char *in, size_t n, int binary, const char *want, size_t wn,
 	check(in, sizeof in - 1, bin, want, sizeof want - 1, name)
 
 /* Random texts of CR, LF, SP, "a" and UTF-8 octets with long runs, cut
- * at random places: the same output as in one piece, canonical, and as
- * long as the input exactly when equal to it. */
+ * at random places: the same output as in one piece, canonical, and
+ * client_wire_changed() exactly when it differs from the input. */
 static int
 random_texts(unsigned rounds, int binary)
 {
@@ -60,6 +60,7 @@ random_texts(unsigned rounds, int binary)
 		uint64_t count;
 		size_t n, i, off;
 		unsigned runlen;
+		int changed;
 
 		seed = seed * 1103515245 + 12345;
 		n = (seed >> 16) % sizeof in;
@@ -72,7 +73,11 @@ random_texts(unsigned rounds, int binary)
 		}
 		buf_reset(&whole);
 		buf_reset(&cut);
-		wire(in, n, binary, &whole, &count);
+		client_wire_init(&w, binary);
+		client_wire_feed(&w, in, n, &whole);
+		client_wire_end(&w, &whole);
+		count = w.count;
+		changed = client_wire_changed(&w, n);
 		client_wire_init(&w, binary);
 		for (off = 0; off < n; ) {
 			size_t k;
@@ -88,7 +93,7 @@ random_texts(unsigned rounds, int binary)
 		good = cut.len == whole.len &&
 		    memcmp(cut.p, whole.p, cut.len) == 0 &&
 		    count == whole.len &&
-		    (count == n) == (n == whole.len &&
+		    !changed == (n == whole.len &&
 		    memcmp(in, whole.p, n) == 0) &&
 		    (binary || client_wire_canonical(whole.p, whole.len));
 		if (!good)
@@ -115,9 +120,13 @@ main(void)
 	    "bare CR in the header: a line end (CR . CR LF cannot pass)");
 	CHECK("A: b\nC: d\r\n\r\nx\ny\r", 0,
 	    "A: b\r\nC: d\r\n\r\nx\r\ny\r\n", "bare LF and a final bare CR");
-	CHECK("A: b\r\r\nx", 0, "A: b\r\n\r\nx", "CR CR LF is two line ends");
-	CHECK("A: b\r\n\r\nlast", 0, "A: b\r\n\r\nlast",
-	    "a last line without CRLF stays so");
+	CHECK("A: b\r\r\nx", 0, "A: b\r\n\r\nx\r\n",
+	    "CR CR LF is two line ends");
+	CHECK("A: b\r\n\r\nlast", 0, "A: b\r\n\r\nlast\r\n",
+	    "a last line without CRLF gets one");
+	CHECK("A: b", 0, "A: b\r\n", "so does a header without a body");
+	CHECK("A: b\r\n\r\nlast", 1, "A: b\r\n\r\nlast",
+	    "not a BINARYMIME body");
 	CHECK("", 0, "", "empty");
 	CHECK("A: b\rC: d\r\n\r\nx\ry\n.z\r", 1,
 	    "A: b\r\nC: d\r\n\r\nx\ry\n.z\r",
@@ -152,6 +161,46 @@ main(void)
 	memset(want + 1001, 'a', 204);
 	memcpy(want + 1205, "\r\n", 2);
 	check(in, n, 0, want, 1207, "long header line without a blank: CRLF SP");
+
+	/* A hard fold whose rest is the line's trailing blanks: they are
+	 * dropped, not sent as a blank line that may end the header. */
+	memcpy(in, "X-Long:", 7);
+	memset(in + 7, 'a', 991);
+	memcpy(in + 998, " \r\n\r\nbody\r\n", 11);
+	memcpy(want, in, 998);
+	memcpy(want + 998, "\r\n\r\nbody\r\n", 10);
+	check(in, 1009, 0, want, 1008, "hard fold before a trailing blank: "
+	    "dropped");
+	memcpy(in + 998, "   \r\n\r\nbody\r\n", 13);
+	check(in, 1011, 0, want, 1008, "three trailing blanks dropped");
+	/* ... and without a line end at the end of the message */
+	memcpy(in + 998, "  ", 2);
+	check(in, 1000, 0, want, 1000, "trailing blanks of a last line "
+	    "without a line end dropped");
+
+	/* 2000 blanks then "y": a run of blanks is cut, no line is blank */
+	memcpy(in, "X:", 2);
+	memset(in + 2, ' ', 2000);
+	memcpy(in + 2002, "y\r\n\r\n", 5);
+	memcpy(want, in, 998);
+	memcpy(want + 998, "\r\n", 2);
+	memset(want + 1000, ' ', 8);
+	memcpy(want + 1008, "y\r\n\r\n", 5);
+	check(in, 2007, 0, want, 1013, "a run of 2000 blanks: no blank line");
+
+	/* As long as the input, yet changed: a hard fold (+3) and three
+	 * trailing blanks dropped from another line (-3). */
+	memcpy(in, "X:", 2);
+	memset(in + 2, 'a', 997);
+	memcpy(in + 999, "\r\nY:", 4);
+	memset(in + 1003, 'b', 996);
+	memcpy(in + 1999, "   \r\n\r\n", 7);
+	client_wire_init(&w, 0);
+	client_wire_feed(&w, in, 2006, NULL);
+	client_wire_end(&w, NULL);
+	is_int((long long)w.count, 2006, "hard fold and dropped blanks: "
+	    "as long as the input");
+	ok(client_wire_changed(&w, 2006), "  yet changed");
 
 	/* A body line of 2000 octets: 998 + 998 + 4. */
 	memcpy(in, "A: b\r\n\r\n", 8);
