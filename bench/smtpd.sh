@@ -77,6 +77,9 @@ user-id = nobody
 group-id = nogroup
 spool-directory = "$dir/pm/spool"
 
+[lmtpd]
+maildir = "$dir/pm/mail/%d/%u/Maildir"   # virtual: joe need not be a system user
+
 [smtpd "mx.bench.test"]
 routing-table = ext
 
