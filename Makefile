@@ -52,11 +52,14 @@ UNIT_SRC = $(sort $(wildcard t/unit/*.c))
 UNITS_T  = $(UNIT_SRC:%.c=$(BUILD)/%.t)
 FUZZ_SRC = $(sort $(wildcard fuzz/fuzz_*.c))
 REPLAY   = $(FUZZ_SRC:fuzz/%.c=$(BUILD)/fuzz/replay_%)
+# Small programs end-to-end tests drive library code with (t/data/*.c).
+DRIVE_SRC = $(sort $(wildcard t/data/*.c))
+DRIVES   = $(DRIVE_SRC:%.c=$(BUILD)/%)
 
 .SECONDARY:
 .PHONY: all deps check test run fuzz bench install clean format format-check
 
-all: $(PROGS) $(UNITS_T) $(REPLAY)
+all: $(PROGS) $(UNITS_T) $(REPLAY) $(DRIVES)
 
 deps:
 	@sh scripts/install-deps.sh
@@ -80,6 +83,9 @@ $(BUILD)/postmaster-%: $(BUILD)/postmaster-%.o $(BUILD)/libpostmaster.a
 # /etc/passwd) crashes with SIGSEGV.
 
 $(BUILD)/t/unit/%.t: $(BUILD)/t/unit/%.o $(BUILD)/t/tap.o $(BUILD)/libpostmaster.a
+	$(CC) $(ALLLDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/t/data/%: $(BUILD)/t/data/%.o $(BUILD)/libpostmaster.a
 	$(CC) $(ALLLDFLAGS) -o $@ $^ $(LIBS)
 
 # The fuzz targets double as corpus-replay regression tests in `make check`.

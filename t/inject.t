@@ -15,41 +15,8 @@ U=pminj$$
 t_add_user "$U" -c "Injection Tester,room 1" || skip_all "useradd failed"
 UID_U=$(id -u "$U")
 
-# The pickup driver: what the queue runner does at each pass.
-cat >pickup.c <<'EOF'
-#include <errno.h>
-#include <stdio.h>
-#include <string.h>
-#include "base/log.h"
-#include "cf/cf_db.h"
-#include "inject/inject_pickup.h"
-#include "spool/spool_dir.h"
-int
-main(int argc, char **argv)
-{
-	struct cf_db db;
-	struct spool_dir sp;
-	const char *why;
-	unsigned moved = 0;
-	int r;
-
-	if (argc != 3)
-		return 64;
-	log_init("pickup");
-	if (cf_db_open(&db, argv[1], &why) < 0)
-		return 75;
-	if (spool_dir_open(&sp, argv[2], SPOOL_DIR_CREATE) < 0)
-		return 75;
-	r = inject_pickup_run(&db, &sp, &moved);
-	printf("rc=%d moved=%u\n", r, moved);
-	return r ? 75 : 0;
-}
-EOF
-${CC:-cc} -std=c11 -D_POSIX_C_SOURCE=200809L -I"$PM_TOP/lib" -o pickup pickup.c \
-    "$PM_BIN/libpostmaster.a" -lcdb $(pkg-config --libs gnutls libsystemd 2>/dev/null) -lspf2 -lresolv $SANFLAGS 2>cc.err ||
-    ${CC:-cc} -std=c11 -D_POSIX_C_SOURCE=200809L -I"$PM_TOP/lib" -o pickup pickup.c \
-    "$PM_BIN/libpostmaster.a" -lcdb $(pkg-config --libs gnutls libsystemd 2>/dev/null) -lspf2 -lresolv -fsanitize=address,undefined 2>cc.err
-ok $? "pickup driver compiles against libpostmaster.a"
+# The pickup driver (t/data/pickup_drive.c): one pass, as the runner makes it.
+PICKUP=$PM_BIN/t/data/pickup_drive
 
 SPOOL=$T_TMP/spool
 cat >pm.cf <<EOF
@@ -65,7 +32,7 @@ EOF
 "$CFC" -c pm.cf -o pm.cdb
 ok $? "config compiles"
 mkdir -m 755 "$SPOOL"
-./pickup pm.cdb "$SPOOL" >/dev/null	# creates tmp/ queue/ state/ nudge
+"$PICKUP" pm.cdb "$SPOOL" >/dev/null	# creates tmp/ queue/ state/ nudge
 install -d -m 1730 -o root -g postdrop "$SPOOL/maildrop"
 cp "$INJ" sendmail && chgrp postdrop sendmail && chmod 2755 sendmail
 
@@ -93,7 +60,7 @@ f=$(ls "$SPOOL"/maildrop/m.* 2>/dev/null)
 is "$(stat -c "%U %a" "$f")" "$U 444" "owned by the user, 0444 whatever the umask"
 su -s /bin/sh "$U" -c "ls '$SPOOL/maildrop'" >/dev/null 2>&1
 ok $((! $?)) "the user cannot list the maildrop"
-is "$(./pickup pm.cdb "$SPOOL")" "rc=0 moved=1" "pickup moves it into the queue"
+is "$("$PICKUP" pm.cdb "$SPOOL")" "rc=0 moved=1" "pickup moves it into the queue"
 is "$(md)" 0 "maildrop empty after pickup"
 Q="$SPOOL/queue/$(q1)"
 is "$(sed -n 's/^helo //p; s/^proto //p; s/^instance //p; s/^client //p' "$Q" | tr '\n' ' ')" "uid=$UID_U local local inject " "envelope: uid, proto, client, instance"
@@ -168,7 +135,7 @@ fi
 
 # --- pickup of everything, -bp, -q ------------------------------------------
 n=$(md)
-is "$(./pickup pm.cdb "$SPOOL")" "rc=0 moved=$n" "pickup takes every dropped message"
+is "$("$PICKUP" pm.cdb "$SPOOL")" "rc=0 moved=$n" "pickup takes every dropped message"
 inject -bp
 like "$(cat out)" "^[0-9A-F]{30} +[0-9]+ .* <a@example.org>" "-bp lists the queue"
 like "$(cat out)" "<joe> local:joe pending" "with each delivery and its status"
@@ -189,7 +156,7 @@ is "$(rc)" 0 "-q nudges the runner"
 # --- a forged maildrop file is re-validated --------------------------------
 printf 'POSTMASTER-SPOOL 1\nid 0000\n' >"$SPOOL/maildrop/m.06B0C38BFB7FFC0F9DEAEA8B36B7AB"
 chmod 444 "$SPOOL/maildrop/m.06B0C38BFB7FFC0F9DEAEA8B36B7AB"
-is "$(./pickup pm.cdb "$SPOOL" 2>err)" "rc=0 moved=0" "a malformed maildrop file is not queued"
+is "$("$PICKUP" pm.cdb "$SPOOL" 2>err)" "rc=0 moved=0" "a malformed maildrop file is not queued"
 like "$(cat err)" "malformed queue id|unexpected|removed" "it is logged and removed"
 is "$(md)" 0 "and gone"
 
