@@ -38,6 +38,7 @@
 
 #include "base/buf.h"
 #include "base/clock.h"
+#include "base/io.h"
 #include "base/log.h"
 #include "base/priv.h"
 #include "cf/cf_db.h"
@@ -244,7 +245,7 @@ on_data_begin(void *ctx, struct buf *r)
 static int
 wflush(struct lmtpd *d)
 {
-	if (d->wlen && net_write_all(d->fd, d->wbuf, d->wlen) < 0) {
+	if (d->wlen && io_write_all(d->fd, d->wbuf, d->wlen) < 0) {
 		d->failed = 1;
 		d->werr = errno;
 		return -1;
@@ -277,7 +278,7 @@ on_data_write(void *ctx, const char *p, size_t n)
 	if (d->wlen + n > LMTPD_WBUF && wflush(d) < 0)
 		return 0;
 	if (n >= LMTPD_WBUF) {
-		if (net_write_all(d->fd, p, n) < 0) {
+		if (io_write_all(d->fd, p, n) < 0) {
 			d->failed = 1;
 			d->werr = errno;
 		}

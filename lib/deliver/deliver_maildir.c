@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/io.h"
 #include "deliver/deliver_maildir.h"
 
 #ifndef PATH_MAX
@@ -94,24 +95,6 @@ make_name(struct deliver_maildir *dm, char *name, size_t size)
 	return 0;
 }
 
-static int
-write_all(int fd, const char *p, size_t n)
-{
-	ssize_t w;
-
-	while (n > 0) {
-		w = write(fd, p, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /*
  * CRLF -> LF over a stream: a CR at the end of one chunk waits in *cr for
  * the next. out must hold n + 1 bytes (a held CR plus every byte).
@@ -146,11 +129,11 @@ write_chunk(int fd, const char *p, size_t n, int convert, int *cr)
 	size_t k, o;
 
 	if (!convert)
-		return write_all(fd, p, n);
+		return io_write_all(fd, p, n);
 	while (n > 0) {
 		k = n < COPY_CHUNK ? n : COPY_CHUNK;
 		o = crlf_to_lf(p, k, conv, cr);
-		if (write_all(fd, conv, o) < 0)
+		if (io_write_all(fd, conv, o) < 0)
 			return -1;
 		p += k;
 		n -= k;
@@ -205,7 +188,7 @@ write_body(int fd, const struct deliver_msg *msg)
 		}
 	}
 	/* A CR as the very last byte is a bare CR: keep it. */
-	if (cr && write_all(fd, "\r", 1) < 0)
+	if (cr && io_write_all(fd, "\r", 1) < 0)
 		return -1;
 	return 0;
 }
@@ -418,7 +401,7 @@ deliver_maildir_put(struct deliver_maildir *dm, const char *path,
 			goto fail;
 	}
 	in_tmp = 1;
-	if (msg->hdrlen > 0 && write_all(fd, msg->hdr, msg->hdrlen) < 0)
+	if (msg->hdrlen > 0 && io_write_all(fd, msg->hdr, msg->hdrlen) < 0)
 		goto fail;
 	if (write_body(fd, msg) < 0)
 		goto fail;
