@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "base/buf.h"
+#include "base/date.h"
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/priv.h"
@@ -308,23 +309,6 @@ protocol(struct smtpd *d)
 	return lmtp ? "LMTP" : esmtp ? "ESMTP" : "SMTP";
 }
 
-/* RFC 5322 3.3 date in UTC, by hand: strftime(3) calls tzset(), which
- * rereads /etc/localtime for every message. */
-static void
-rfc5322_date(time_t t, char *out, size_t cap)
-{
-	static const char days[7][4] = { "Sun", "Mon", "Tue", "Wed", "Thu",
-		"Fri", "Sat" };
-	static const char months[12][4] = { "Jan", "Feb", "Mar", "Apr", "May",
-		"Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	snprintf(out, cap, "%s, %02d %s %d %02d:%02d:%02d +0000",
-	    days[tm.tm_wday % 7], tm.tm_mday, months[tm.tm_mon % 12],
-	    tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
-}
-
 /*
  * Opens a spool transaction and writes the envelope and our Received field
  * (RFC 5321 4.4; "for" only with one recipient), plus extra header text.
@@ -337,8 +321,7 @@ begin_tx(struct smtpd *d, struct spool_tx *tx, enum spool_body body,
 	struct spool_env env;
 	struct spool_dlv *dv;
 	struct spool_env_limits lim = SPOOL_ENV_LIMITS_DEFAULT;
-	char date[64];
-	time_t now = time(NULL);
+	char date[DATE_RFC5322_SIZE];
 	struct buf hdr = BUF_INIT(0);
 	size_t i;
 	int e;
@@ -370,7 +353,7 @@ begin_tx(struct smtpd *d, struct spool_tx *tx, enum spool_body body,
 	free(dv);
 	if (e != 0)
 		goto fail;
-	rfc5322_date(now, date, sizeof date);
+	date_rfc5322_utc(time(NULL), date);
 	buf_printf(&hdr, "Received: from %s ([%s])\r\n\tby %s (Postmaster) "
 	    "with %s id %s", smtp_session_helo(d->s), d->client, d->hostname,
 	    protocol(d), tx->id);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "base/buf.h"
+#include "base/date.h"
 #include "base/log.h"
 #include "inject/inject_drop.h"
 #include "inject/inject_pickup.h"
@@ -303,13 +304,12 @@ pickup_one(struct pickup *pk, const char *name)
 	struct spool_tx tx;
 	struct stat st;
 	struct buf hdr = BUF_INIT(0);
-	char *head = NULL, claimed[SPOOL_ID_SIZE + 2], helo[64], date[64];
+	char *head = NULL, claimed[SPOOL_ID_SIZE + 2], helo[64];
+	char date[DATE_RFC5322_SIZE];
 	const char *why = NULL;
 	size_t used = 0, nv = 0, capv = 0, i, headlen;
 	off_t off, end;
 	ssize_t r;
-	time_t now;
-	struct tm tm;
 	int fd, e, eightbit = 0, tx_open = 0, rc = -1, ok;
 
 	memset(&env, 0, sizeof env);
@@ -431,9 +431,7 @@ pickup_one(struct pickup *pk, const char *name)
 	}
 	if (e != SPOOL_WR_OK)
 		goto temp;
-	now = time(NULL);
-	gmtime_r(&now, &tm);
-	strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S +0000", &tm);
+	date_rfc5322_utc(time(NULL), date);
 	/* Postfix's form for locally submitted mail. */
 	if (buf_printf(&hdr, "Received: by %s (Postmaster, from userid %lu)"
 	    "\r\n\tid %s; %s\r\n", pk->hostname, (unsigned long)st.st_uid,
