@@ -12,18 +12,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "queue/queue_pipe.h"
 
 #define CHUNK 65536
-
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* The child: only async-signal-safe calls until execve. */
 static void
@@ -116,12 +108,12 @@ queue_pipe_run(const struct queue_pipe_req *req, struct queue_pipe_res *res)
 	inp[0] = outp[1] = errp[1] = -1;
 	fcntl(inp[1], F_SETFL, O_NONBLOCK);
 	fcntl(outp[0], F_SETFL, O_NONBLOCK);
-	deadline = now_ms() + (int64_t)req->timeout * 1000;
+	deadline = clock_now_ms() + (int64_t)req->timeout * 1000;
 
 	while (in_open || out_open) {
 		struct pollfd pf[2];
 		int np = 0, ii = -1, oi = -1;
-		int64_t left = deadline - now_ms();
+		int64_t left = deadline - clock_now_ms();
 
 		if (req->stop && *req->stop) {
 			res->stopped = 1;
@@ -227,7 +219,7 @@ queue_pipe_run(const struct queue_pipe_req *req, struct queue_pipe_res *res)
 
 			if (req->stop && *req->stop)
 				res->stopped = 1;
-			else if (now_ms() >= deadline)
+			else if (clock_now_ms() >= deadline)
 				res->timed_out = 1;
 			else
 				nanosleep(&ts, NULL);
