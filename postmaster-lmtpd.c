@@ -36,6 +36,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/array.h"
 #include "base/buf.h"
 #include "base/clock.h"
 #include "base/io.h"
@@ -130,16 +131,12 @@ on_rcpt(void *ctx, const struct smtp_path *to, const struct smtp_params *par,
 	int e;
 
 	(void)par;
-	if (d->nrc == d->caprc) {
-		size_t ncap = d->caprc ? d->caprc * 2 : 8;
-
-		if ((v = realloc(d->rc, ncap * sizeof *v)) == NULL) {
-			smtp_reply_text(r, "451 4.3.0 <%s>: out of memory", to->addr);
-			return 1;
-		}
-		d->rc = v;
-		d->caprc = ncap;
+	v = array_grow(d->rc, &d->caprc, d->nrc + 1, sizeof *v);
+	if (v == NULL) {
+		smtp_reply_text(r, "451 4.3.0 <%s>: out of memory", to->addr);
+		return 1;
 	}
+	d->rc = v;
 	v = &d->rc[d->nrc];
 	memset(v, 0, sizeof *v);
 	if (d->system) {

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/array.h"
 #include "base/buf.h"
 #include "base/date.h"
 #include "base/clock.h"
@@ -124,14 +125,10 @@ add_dlv(struct smtpd *d, const char *orig, const struct route_target *t)
 {
 	struct rcpt_dlv *v;
 
-	if (d->ndlv == d->capdlv) {
-		size_t ncap = d->capdlv ? d->capdlv * 2 : 8;
-
-		if ((v = realloc(d->dlv, ncap * sizeof *v)) == NULL)
-			return -1;
-		d->dlv = v;
-		d->capdlv = ncap;
-	}
+	v = array_grow(d->dlv, &d->capdlv, d->ndlv + 1, sizeof *v);
+	if (v == NULL)
+		return -1;
+	d->dlv = v;
 	v = &d->dlv[d->ndlv];
 	snprintf(v->orig, sizeof v->orig, "%s", orig);
 	snprintf(v->addr, sizeof v->addr, "%s", t->rcpt);

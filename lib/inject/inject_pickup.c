@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/array.h"
 #include "base/buf.h"
 #include "base/date.h"
 #include "base/log.h"
@@ -125,19 +126,15 @@ static int
 add_pdlv(struct pdlv **v, size_t *n, size_t *cap, size_t rcpt,
     const char *orig, const char *addr, const char *target)
 {
+	struct pdlv *p;
+
 	if (*n >= INJECT_PICKUP_MAX_RCPT * 4) {
 		errno = E2BIG;
 		return -1;
 	}
-	if (*n == *cap) {
-		size_t ncap = *cap ? *cap * 2 : 8;
-		struct pdlv *p = realloc(*v, ncap * sizeof *p);
-
-		if (p == NULL)
-			return -1;
-		*v = p;
-		*cap = ncap;
-	}
+	if ((p = array_grow(*v, cap, *n + 1, sizeof *p)) == NULL)
+		return -1;
+	*v = p;
 	(*v)[*n].rcpt = rcpt;
 	snprintf((*v)[*n].orig, sizeof (*v)[*n].orig, "%s", orig);
 	snprintf((*v)[*n].addr, sizeof (*v)[*n].addr, "%s", addr);
@@ -622,15 +619,10 @@ inject_pickup_run(struct cf_db *db, struct spool_dir *sp, unsigned *moved)
 			if (strcmp(de->d_name, ".") == 0 ||
 			    strcmp(de->d_name, "..") == 0)
 				continue;
-			if (n == cap) {
-				size_t ncap = cap ? cap * 2 : 64;
-
-				if ((p = realloc(names, ncap * sizeof *p)) ==
-				    NULL)
-					break;
-				names = p;
-				cap = ncap;
-			}
+			if ((p = array_grow(names, &cap, n + 1, sizeof *p)) ==
+			    NULL)
+				break;
+			names = p;
 			if ((names[n] = strdup(de->d_name)) == NULL)
 				break;
 			n++;
