@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/crlf.h"
 #include "base/io.h"
 #include "deliver/deliver_maildir.h"
 
@@ -93,33 +94,6 @@ make_name(struct deliver_maildir *dm, char *name, size_t size)
 		return -1;
 	}
 	return 0;
-}
-
-/*
- * CRLF -> LF over a stream: a CR at the end of one chunk waits in *cr for
- * the next. out must hold n + 1 bytes (a held CR plus every byte).
- */
-static size_t
-crlf_to_lf(const char *in, size_t n, char *out, int *cr)
-{
-	size_t i, o;
-
-	o = 0;
-	for (i = 0; i < n; i++) {
-		if (*cr) {
-			*cr = 0;
-			if (in[i] == '\n') {
-				out[o++] = '\n';
-				continue;
-			}
-			out[o++] = '\r';
-		}
-		if (in[i] == '\r')
-			*cr = 1;
-		else
-			out[o++] = in[i];
-	}
-	return o;
 }
 
 static int

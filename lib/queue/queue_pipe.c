@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "base/clock.h"
+#include "base/crlf.h"
 #include "queue/queue_pipe.h"
 
 #define CHUNK 65536
@@ -58,27 +59,6 @@ fail:
 	if (write(errp, &e, sizeof e) < 0)
 		_exit(127);
 	_exit(127);
-}
-
-/* Converts CRLF to LF in p[0..n) in place; *cr carries a CR over chunks. */
-static size_t
-crlf_to_lf(char *p, size_t n, int *cr, char *out)
-{
-	size_t i, o = 0;
-
-	for (i = 0; i < n; i++) {
-		if (*cr) {
-			*cr = 0;
-			if (p[i] != '\n')
-				out[o++] = '\r';
-		}
-		if (p[i] == '\r') {
-			*cr = 1;
-			continue;
-		}
-		out[o++] = p[i];
-	}
-	return o;
 }
 
 int
@@ -144,7 +124,7 @@ queue_pipe_run(const struct queue_pipe_req *req, struct queue_pipe_res *res)
 					break;
 				}
 				pos += r;
-				convlen = crlf_to_lf(raw, (size_t)r, &cr, conv);
+				convlen = crlf_to_lf(raw, (size_t)r, conv, &cr);
 			} else {
 				if (cr)
 					conv[convlen++] = '\r';
