@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "base/buf.h"
+#include "base/date.h"
 #include "base/log.h"
 #include "base/priv.h"
 #include "cf/cf_db.h"
@@ -344,28 +345,13 @@ drop(struct inject *j, const struct inject_rcpts *rc, const struct buf *msg,
 }
 
 static void
-header_values(struct inject *j, char *date, size_t dcap, char *msgid,
+header_values(struct inject *j, char date[DATE_RFC5322_SIZE], char *msgid,
     size_t mcap, struct buf *from)
 {
 	char id[SPOOL_ID_SIZE];
 	struct timespec ts;
-	struct tm tm;
-	time_t now = time(NULL);
 
-	/* RFC 5322 3.3, local time with its offset, C locale names. */
-	localtime_r(&now, &tm);
-	{
-		static const char *const wd[] = { "Sun", "Mon", "Tue", "Wed",
-			"Thu", "Fri", "Sat" };
-		static const char *const mo[] = { "Jan", "Feb", "Mar", "Apr",
-			"May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
-		char z[8];
-
-		strftime(z, sizeof z, "%z", &tm);
-		snprintf(date, dcap, "%s, %d %s %d %02d:%02d:%02d %s",
-		    wd[tm.tm_wday % 7], tm.tm_mday, mo[tm.tm_mon % 12],
-		    tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec, z);
-	}
+	date_rfc5322_local(time(NULL), date);
 	clock_gettime(CLOCK_REALTIME, &ts);
 	if (spool_id_new(id, &ts) < 0)
 		snprintf(id, sizeof id, "%lld%09ld", (long long)ts.tv_sec,
@@ -392,11 +378,11 @@ submit(struct inject *j, const char *in, size_t n, int flags,
 	struct inject_msg_opts o;
 	struct inject_msg_info info;
 	struct buf msg = BUF_INIT(0), from = BUF_INIT(0);
-	char date[64], msgid[SPOOL_ID_SIZE + 300];
+	char date[DATE_RFC5322_SIZE], msgid[SPOOL_ID_SIZE + 300];
 	size_t i;
 	int r;
 
-	header_values(j, date, sizeof date, msgid, sizeof msgid, &from);
+	header_values(j, date, msgid, sizeof msgid, &from);
 	memset(&o, 0, sizeof o);
 	o.flags = flags;
 	o.max_size = (size_t)j->max_size;

@@ -36,8 +36,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/array.h"
 #include "base/buf.h"
 #include "base/clock.h"
+#include "base/io.h"
 #include "base/log.h"
 #include "base/priv.h"
 #include "cf/cf_db.h"
@@ -129,16 +131,12 @@ on_rcpt(void *ctx, const struct smtp_path *to, const struct smtp_params *par,
 	int e;
 
 	(void)par;
-	if (d->nrc == d->caprc) {
-		size_t ncap = d->caprc ? d->caprc * 2 : 8;
-
-		if ((v = realloc(d->rc, ncap * sizeof *v)) == NULL) {
-			smtp_reply_text(r, "451 4.3.0 <%s>: out of memory", to->addr);
-			return 1;
-		}
-		d->rc = v;
-		d->caprc = ncap;
+	v = array_grow(d->rc, &d->caprc, d->nrc + 1, sizeof *v);
+	if (v == NULL) {
+		smtp_reply_text(r, "451 4.3.0 <%s>: out of memory", to->addr);
+		return 1;
 	}
+	d->rc = v;
 	v = &d->rc[d->nrc];
 	memset(v, 0, sizeof *v);
 	if (d->system) {
@@ -244,7 +242,7 @@ on_data_begin(void *ctx, struct buf *r)
 static int
 wflush(struct lmtpd *d)
 {
-	if (d->wlen && net_write_all(d->fd, d->wbuf, d->wlen) < 0) {
+	if (d->wlen && io_write_all(d->fd, d->wbuf, d->wlen) < 0) {
 		d->failed = 1;
 		d->werr = errno;
 		return -1;
@@ -277,7 +275,7 @@ on_data_write(void *ctx, const char *p, size_t n)
 	if (d->wlen + n > LMTPD_WBUF && wflush(d) < 0)
 		return 0;
 	if (n >= LMTPD_WBUF) {
-		if (net_write_all(d->fd, p, n) < 0) {
+		if (io_write_all(d->fd, p, n) < 0) {
 			d->failed = 1;
 			d->werr = errno;
 		}

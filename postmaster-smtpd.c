@@ -15,7 +15,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/array.h"
 #include "base/buf.h"
+#include "base/date.h"
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/priv.h"
@@ -123,14 +125,10 @@ add_dlv(struct smtpd *d, const char *orig, const struct route_target *t)
 {
 	struct rcpt_dlv *v;
 
-	if (d->ndlv == d->capdlv) {
-		size_t ncap = d->capdlv ? d->capdlv * 2 : 8;
-
-		if ((v = realloc(d->dlv, ncap * sizeof *v)) == NULL)
-			return -1;
-		d->dlv = v;
-		d->capdlv = ncap;
-	}
+	v = array_grow(d->dlv, &d->capdlv, d->ndlv + 1, sizeof *v);
+	if (v == NULL)
+		return -1;
+	d->dlv = v;
 	v = &d->dlv[d->ndlv];
 	snprintf(v->orig, sizeof v->orig, "%s", orig);
 	snprintf(v->addr, sizeof v->addr, "%s", t->rcpt);
@@ -308,23 +306,6 @@ protocol(struct smtpd *d)
 	return lmtp ? "LMTP" : esmtp ? "ESMTP" : "SMTP";
 }
 
-/* RFC 5322 3.3 date in UTC, by hand: strftime(3) calls tzset(), which
- * rereads /etc/localtime for every message. */
-static void
-rfc5322_date(time_t t, char *out, size_t cap)
-{
-	static const char days[7][4] = { "Sun", "Mon", "Tue", "Wed", "Thu",
-		"Fri", "Sat" };
-	static const char months[12][4] = { "Jan", "Feb", "Mar", "Apr", "May",
-		"Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	snprintf(out, cap, "%s, %02d %s %d %02d:%02d:%02d +0000",
-	    days[tm.tm_wday % 7], tm.tm_mday, months[tm.tm_mon % 12],
-	    tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
-}
-
 /*
  * Opens a spool transaction and writes the envelope and our Received field
  * (RFC 5321 4.4; "for" only with one recipient), plus extra header text.
@@ -337,8 +318,7 @@ begin_tx(struct smtpd *d, struct spool_tx *tx, enum spool_body body,
 	struct spool_env env;
 	struct spool_dlv *dv;
 	struct spool_env_limits lim = SPOOL_ENV_LIMITS_DEFAULT;
-	char date[64];
-	time_t now = time(NULL);
+	char date[DATE_RFC5322_SIZE];
 	struct buf hdr = BUF_INIT(0);
 	size_t i;
 	int e;
@@ -370,7 +350,7 @@ begin_tx(struct smtpd *d, struct spool_tx *tx, enum spool_body body,
 	free(dv);
 	if (e != 0)
 		goto fail;
-	rfc5322_date(now, date, sizeof date);
+	date_rfc5322_utc(time(NULL), date);
 	buf_printf(&hdr, "Received: from %s ([%s])\r\n\tby %s (Postmaster) "
 	    "with %s id %s", smtp_session_helo(d->s), d->client, d->hostname,
 	    protocol(d), tx->id);

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/array.h"
 #include "cf/cf_parse.h"
 
 /* Where parsed assignments go: the current section, or a fixed insertion
@@ -83,7 +84,7 @@ cf_file_name(struct cf *cf, const char *name)
 	for (i = 0; i < cf->nfiles; i++)
 		if (strcmp(cf->files[i], name) == 0)
 			return cf->files[i];
-	nf = realloc(cf->files, (cf->nfiles + 1) * sizeof *nf);
+	nf = array_resize(cf->files, cf->nfiles + 1, sizeof *nf);
 	if (nf == NULL)
 		return NULL;
 	cf->files = nf;
@@ -110,15 +111,9 @@ cf_section_add(struct cf *cf, const char *kind, const char *name,
 {
 	struct cf_section *s;
 
-	if (cf->ns == cf->cap) {
-		size_t ncap = cf->cap ? cf->cap * 2 : 8;
-
-		s = realloc(cf->s, ncap * sizeof *s);
-		if (s == NULL)
-			return NULL;
-		cf->s = s;
-		cf->cap = ncap;
-	}
+	if ((s = array_grow(cf->s, &cf->cap, cf->ns + 1, sizeof *s)) == NULL)
+		return NULL;
+	cf->s = s;
 	s = &cf->s[cf->ns];
 	memset(s, 0, sizeof *s);
 	s->kind = strdup(kind);
@@ -138,15 +133,10 @@ cf_assign_insert(struct cf_section *sec, size_t at)
 {
 	struct cf_assign *a;
 
-	if (sec->na == sec->cap) {
-		size_t ncap = sec->cap ? sec->cap * 2 : 8;
-
-		a = realloc(sec->a, ncap * sizeof *a);
-		if (a == NULL)
-			return NULL;
-		sec->a = a;
-		sec->cap = ncap;
-	}
+	a = array_grow(sec->a, &sec->cap, sec->na + 1, sizeof *a);
+	if (a == NULL)
+		return NULL;
+	sec->a = a;
 	if (at > sec->na)
 		at = sec->na;
 	memmove(&sec->a[at + 1], &sec->a[at], (sec->na - at) * sizeof *sec->a);
@@ -310,7 +300,8 @@ lex_words(struct parser *ps, const char *p, const char *e, struct cf_word **wp,
 			goto fail;
 		}
 		{
-			struct cf_word *nwv = realloc(w, (nw + 1) * sizeof *w);
+			struct cf_word *nwv = array_resize(w, nw + 1,
+			    sizeof *w);
 
 			if (nwv == NULL)
 				goto fail;

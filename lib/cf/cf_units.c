@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/io.h"
 #include "base/str.h"
 #include "cf/cf_load.h"
 #include "cf/cf_units.h"
@@ -141,7 +142,7 @@ write_file(const char *dir, const char *name, const struct buf *b,
 	snprintf(path, sizeof path, "%s/%s", dir, name);
 	snprintf(tmp, sizeof tmp, "%s.tmp", path);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0 || write(fd, b->p, b->len) != (ssize_t)b->len ||
+	if (fd < 0 || io_write_all(fd, b->p, b->len) < 0 ||
 	    fsync(fd) < 0 || close(fd) < 0 || rename(tmp, path) < 0) {
 		buf_printf(err, "%s: %s", path, strerror(errno));
 		if (fd >= 0)

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/clock.h"
 #include "client/client_cache.h"
 
 int
@@ -55,7 +56,7 @@ too_old(const struct client_cache *c, const struct client_conn *conn,
 void
 client_cache_expire(struct client_cache *c)
 {
-	int64_t now = client_conn_now_ms();
+	int64_t now = clock_now_ms();
 	size_t i;
 
 	for (i = 0; i < c->max; i++) {

@@ -47,7 +47,7 @@ client_conn_init(struct client_conn *c, enum client_proto proto,
 	c->scale_ms = scale_ms;
 	/* a reply line is bounded; a read never needs more than this */
 	buf_init(&c->in, CLIENT_CONN_LINE_MAX + 8192);
-	c->opened_ms = c->used_ms = client_conn_now_ms();
+	c->opened_ms = c->used_ms = clock_now_ms();
 }
 
 /* vsnprintf: diagnostics are cut at sizeof err, by design. */
@@ -79,7 +79,7 @@ fail(struct client_conn *c, const char *what, int err)
 static int
 wait_fd(int fd, short ev, int ms)
 {
-	int64_t end = client_conn_now_ms() + ms;
+	int64_t end = clock_now_ms() + ms;
 	struct pollfd p;
 	int r;
 
@@ -92,7 +92,7 @@ wait_fd(int fd, short ev, int ms)
 			return r;
 		if (errno != EINTR)
 			return -1;
-		ms = (int)(end - client_conn_now_ms());
+		ms = (int)(end - clock_now_ms());
 		if (ms < 0)
 			return 0;
 	}
@@ -195,9 +195,9 @@ client_conn_unix(struct client_conn *c, const char *path)
 	 * until the server accepts; SO_SNDTIMEO bounds that wait (EAGAIN),
 	 * so a stuck local server cannot hold a worker for ever. */
 	ms = timeout_ms(c, CLIENT_TO_CONNECT);
-	end_ms = client_conn_now_ms() + ms;
+	end_ms = clock_now_ms() + ms;
 	for (;;) {
-		int64_t left = end_ms - client_conn_now_ms();
+		int64_t left = end_ms - clock_now_ms();
 		struct timeval tv;
 
 		if (left < 1)
@@ -213,7 +213,7 @@ client_conn_unix(struct client_conn *c, const char *path)
 		if (connect(fd, (struct sockaddr *)&sun, sizeof sun) == 0)
 			break;
 		err = errno;
-		if (err == EINTR && client_conn_now_ms() < end_ms)
+		if (err == EINTR && clock_now_ms() < end_ms)
 			continue;
 		close(fd);
 		if (err == EAGAIN || err == EINTR) {
@@ -263,7 +263,7 @@ fill(struct client_conn *c, int64_t end_ms, int ms, const char *what)
 	int r;
 
 	for (;;) {
-		int64_t left = end_ms - client_conn_now_ms();
+		int64_t left = end_ms - clock_now_ms();
 
 		r = wait_fd(c->fd, POLLIN, left > 0 ? (int)left : 0);
 		if (r <= 0) {
@@ -305,7 +305,7 @@ read_reply(struct client_conn *c, struct client_reply *r, unsigned secs,
     int ehlo, const char *what)
 {
 	int ms = timeout_ms(c, secs);
-	int64_t end_ms = client_conn_now_ms() + ms;
+	int64_t end_ms = clock_now_ms() + ms;
 	size_t raw = 0;
 	int first = 1, skipping = 0, res = 0;
 
@@ -364,7 +364,7 @@ read_reply(struct client_conn *c, struct client_reply *r, unsigned secs,
 		if (res == CLIENT_REPLY_DONE)
 			break;
 	}
-	c->used_ms = client_conn_now_ms();
+	c->used_ms = clock_now_ms();
 	return 0;
 bad:
 	if (res == CLIENT_REPLY_E_SYNTAX) {
@@ -404,7 +404,7 @@ client_conn_write(struct client_conn *c, const void *p, size_t n,
 
 	if (c->fd < 0 || c->broken)
 		return -1;
-	if (net_write_until(c->fd, p, n, client_conn_now_ms() + ms) < 0) {
+	if (net_write_until(c->fd, p, n, clock_now_ms() + ms) < 0) {
 		fmt_limit(lim, sizeof lim, ms);
 		c->send_stuck = errno == ETIMEDOUT;
 		if (c->send_stuck)
@@ -415,7 +415,7 @@ client_conn_write(struct client_conn *c, const void *p, size_t n,
 			    "%s: %s", c->relay, what, strerror(errno));
 		return -1;
 	}
-	c->used_ms = client_conn_now_ms();
+	c->used_ms = clock_now_ms();
 	return 0;
 }
 

@@ -11,6 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/crlf.h"
+#include "base/io.h"
 #include "deliver/deliver_maildir.h"
 
 #ifndef PATH_MAX
@@ -95,62 +97,17 @@ make_name(struct deliver_maildir *dm, char *name, size_t size)
 }
 
 static int
-write_all(int fd, const char *p, size_t n)
-{
-	ssize_t w;
-
-	while (n > 0) {
-		w = write(fd, p, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-/*
- * CRLF -> LF over a stream: a CR at the end of one chunk waits in *cr for
- * the next. out must hold n + 1 bytes (a held CR plus every byte).
- */
-static size_t
-crlf_to_lf(const char *in, size_t n, char *out, int *cr)
-{
-	size_t i, o;
-
-	o = 0;
-	for (i = 0; i < n; i++) {
-		if (*cr) {
-			*cr = 0;
-			if (in[i] == '\n') {
-				out[o++] = '\n';
-				continue;
-			}
-			out[o++] = '\r';
-		}
-		if (in[i] == '\r')
-			*cr = 1;
-		else
-			out[o++] = in[i];
-	}
-	return o;
-}
-
-static int
 write_chunk(int fd, const char *p, size_t n, int convert, int *cr)
 {
 	char conv[COPY_CHUNK + 1];
 	size_t k, o;
 
 	if (!convert)
-		return write_all(fd, p, n);
+		return io_write_all(fd, p, n);
 	while (n > 0) {
 		k = n < COPY_CHUNK ? n : COPY_CHUNK;
 		o = crlf_to_lf(p, k, conv, cr);
-		if (write_all(fd, conv, o) < 0)
+		if (io_write_all(fd, conv, o) < 0)
 			return -1;
 		p += k;
 		n -= k;
@@ -205,7 +162,7 @@ write_body(int fd, const struct deliver_msg *msg)
 		}
 	}
 	/* A CR as the very last byte is a bare CR: keep it. */
-	if (cr && write_all(fd, "\r", 1) < 0)
+	if (cr && io_write_all(fd, "\r", 1) < 0)
 		return -1;
 	return 0;
 }
@@ -418,7 +375,7 @@ deliver_maildir_put(struct deliver_maildir *dm, const char *path,
 			goto fail;
 	}
 	in_tmp = 1;
-	if (msg->hdrlen > 0 && write_all(fd, msg->hdr, msg->hdrlen) < 0)
+	if (msg->hdrlen > 0 && io_write_all(fd, msg->hdr, msg->hdrlen) < 0)
 		goto fail;
 	if (write_body(fd, msg) < 0)
 		goto fail;

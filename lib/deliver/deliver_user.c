@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/io.h"
 #include "deliver/deliver_maildir.h"
 #include "deliver/deliver_user.h"
 
@@ -65,9 +66,6 @@ child(struct deliver_maildir *dm, const struct passwd *pw, const char *path,
     const struct deliver_msg *msg, int wfd)
 {
 	struct report rep;
-	const char *p;
-	size_t n;
-	ssize_t w;
 
 	memset(&rep, 0, sizeof(rep));
 	if (become(pw) < 0) {
@@ -86,20 +84,8 @@ child(struct deliver_maildir *dm, const struct passwd *pw, const char *path,
 		    sizeof(rep.name));
 		rep.err = rep.res == DELIVER_OK ? 0 : errno;
 	}
-	p = (const char *)&rep;
-	n = sizeof(rep);
-	while (n > 0) {
-		w = write(wfd, p, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
 	/* _exit: the parent's stdio buffers and atexit work are not ours. */
-	_exit(n == 0 ? 0 : 1);
+	_exit(io_write_all(wfd, &rep, sizeof(rep)) == 0 ? 0 : 1);
 }
 
 int

@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/io.h"
 #include "inject/inject_drop.h"
 
 #define DROP_TRIES 8
@@ -51,22 +52,7 @@ inject_drop_open(struct inject_drop *dr, int dirfd)
 int
 inject_drop_write(struct inject_drop *dr, const void *p, size_t n)
 {
-	const char *q = p;
-
-	while (n) {
-		ssize_t w = write(dr->fd, q, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			if (w == 0)
-				errno = EIO;
-			return -1;
-		}
-		q += w;
-		n -= (size_t)w;
-	}
-	return 0;
+	return io_write_all(dr->fd, p, n);
 }
 
 int

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/array.h"
 #include "inject/inject_msg.h"
 
 /* A header field as found: offsets into the normalised header buffer. */
@@ -54,6 +55,7 @@ inject_rcpts_free(struct inject_rcpts *rc)
 static int
 rcpt_add(struct inject_rcpts *rc, const char *addr)
 {
+	void *p;
 	size_t i;
 
 	/* The same address twice is one delivery (as sendmail does). */
@@ -62,15 +64,10 @@ rcpt_add(struct inject_rcpts *rc, const char *addr)
 			return INJECT_MSG_OK;
 	if (rc->n >= INJECT_MSG_MAX_RCPT)
 		return INJECT_MSG_E_TOOMANY;
-	if (rc->n == rc->cap) {
-		size_t ncap = rc->cap ? rc->cap * 2 : 8;
-		void *p = realloc(rc->a, ncap * sizeof *rc->a);
-
-		if (p == NULL)
-			return INJECT_MSG_E_NOMEM;
-		rc->a = p;
-		rc->cap = ncap;
-	}
+	p = array_grow(rc->a, &rc->cap, rc->n + 1, sizeof *rc->a);
+	if (p == NULL)
+		return INJECT_MSG_E_NOMEM;
+	rc->a = p;
 	snprintf(rc->a[rc->n++], sizeof rc->a[0], "%s", addr);
 	return INJECT_MSG_OK;
 }
@@ -294,15 +291,11 @@ inject_addr_list(const char *p, size_t n, struct inject_rcpts *rc,
 static int
 field_add(struct hdr *h, size_t off, size_t namelen)
 {
-	if (h->n == h->cap) {
-		size_t ncap = h->cap ? h->cap * 2 : 32;
-		void *p = realloc(h->f, ncap * sizeof *h->f);
+	void *p = array_grow(h->f, &h->cap, h->n + 1, sizeof *h->f);
 
-		if (p == NULL)
-			return -1;
-		h->f = p;
-		h->cap = ncap;
-	}
+	if (p == NULL)
+		return -1;
+	h->f = p;
 	h->f[h->n].off = off;
 	h->f[h->n].len = 0;
 	h->f[h->n].namelen = namelen;

@@ -11,7 +11,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/array.h"
 #include "base/buf.h"
+#include "base/date.h"
 #include "base/log.h"
 #include "inject/inject_drop.h"
 #include "inject/inject_pickup.h"
@@ -124,19 +126,15 @@ static int
 add_pdlv(struct pdlv **v, size_t *n, size_t *cap, size_t rcpt,
     const char *orig, const char *addr, const char *target)
 {
+	struct pdlv *p;
+
 	if (*n >= INJECT_PICKUP_MAX_RCPT * 4) {
 		errno = E2BIG;
 		return -1;
 	}
-	if (*n == *cap) {
-		size_t ncap = *cap ? *cap * 2 : 8;
-		struct pdlv *p = realloc(*v, ncap * sizeof *p);
-
-		if (p == NULL)
-			return -1;
-		*v = p;
-		*cap = ncap;
-	}
+	if ((p = array_grow(*v, cap, *n + 1, sizeof *p)) == NULL)
+		return -1;
+	*v = p;
 	(*v)[*n].rcpt = rcpt;
 	snprintf((*v)[*n].orig, sizeof (*v)[*n].orig, "%s", orig);
 	snprintf((*v)[*n].addr, sizeof (*v)[*n].addr, "%s", addr);
@@ -303,13 +301,12 @@ pickup_one(struct pickup *pk, const char *name)
 	struct spool_tx tx;
 	struct stat st;
 	struct buf hdr = BUF_INIT(0);
-	char *head = NULL, claimed[SPOOL_ID_SIZE + 2], helo[64], date[64];
+	char *head = NULL, claimed[SPOOL_ID_SIZE + 2], helo[64];
+	char date[DATE_RFC5322_SIZE];
 	const char *why = NULL;
 	size_t used = 0, nv = 0, capv = 0, i, headlen;
 	off_t off, end;
 	ssize_t r;
-	time_t now;
-	struct tm tm;
 	int fd, e, eightbit = 0, tx_open = 0, rc = -1, ok;
 
 	memset(&env, 0, sizeof env);
@@ -431,9 +428,7 @@ pickup_one(struct pickup *pk, const char *name)
 	}
 	if (e != SPOOL_WR_OK)
 		goto temp;
-	now = time(NULL);
-	gmtime_r(&now, &tm);
-	strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S +0000", &tm);
+	date_rfc5322_utc(time(NULL), date);
 	/* Postfix's form for locally submitted mail. */
 	if (buf_printf(&hdr, "Received: by %s (Postmaster, from userid %lu)"
 	    "\r\n\tid %s; %s\r\n", pk->hostname, (unsigned long)st.st_uid,
@@ -624,15 +619,10 @@ inject_pickup_run(struct cf_db *db, struct spool_dir *sp, unsigned *moved)
 			if (strcmp(de->d_name, ".") == 0 ||
 			    strcmp(de->d_name, "..") == 0)
 				continue;
-			if (n == cap) {
-				size_t ncap = cap ? cap * 2 : 64;
-
-				if ((p = realloc(names, ncap * sizeof *p)) ==
-				    NULL)
-					break;
-				names = p;
-				cap = ncap;
-			}
+			if ((p = array_grow(names, &cap, n + 1, sizeof *p)) ==
+			    NULL)
+				break;
+			names = p;
 			if ((names[n] = strdup(de->d_name)) == NULL)
 				break;
 			n++;

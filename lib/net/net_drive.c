@@ -93,24 +93,6 @@ net_write_until(int fd, const void *buf, size_t n, int64_t until_ms)
 	return 0;
 }
 
-int
-net_write_all(int fd, const void *buf, size_t n)
-{
-	const char *p = buf;
-
-	while (n) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 void
 net_early_fail(int out, const char *host, const char *why)
 {

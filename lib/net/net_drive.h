@@ -58,9 +58,6 @@ int net_drive_run(struct smtp_session *s, const struct net_drive *d);
  */
 int net_write_until(int fd, const void *p, size_t n, int64_t until_ms);
 
-/* A plain blocking write of everything (files, a first short line). */
-int net_write_all(int fd, const void *p, size_t n);
-
 /* "421 4.3.0 HOST Service not available: WHY" before any session exists. */
 void net_early_fail(int out, const char *host, const char *why);
 

@@ -1,25 +1,16 @@
 #include <errno.h>
 #include <poll.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "net/net_proxy_read.h"
-
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 int
 net_proxy_read(int fd, uint64_t secs, struct net_proxy_hdr *h)
 {
 	unsigned char buf[NET_PROXY_V2_MAX];
 	struct pollfd pfd = { fd, POLLIN, 0 };
-	int64_t end = now_ms() + (int64_t)(secs ? secs : 300) * 1000;
+	int64_t end = clock_now_ms() + (int64_t)(secs ? secs : 300) * 1000;
 	size_t have = 0;
 	ssize_t n;
 	int r;
@@ -31,7 +22,7 @@ net_proxy_read(int fd, uint64_t secs, struct net_proxy_hdr *h)
 		if (r != NET_PROXY_MORE)
 			break;
 		/* net_proxy.h: have < h->len <= NET_PROXY_V2_MAX */
-		if ((left = end - now_ms()) <= 0) {
+		if ((left = end - clock_now_ms()) <= 0) {
 			r = NET_PROXY_R_TIMEOUT;
 			break;
 		}

@@ -1,6 +1,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/array.h"
 #include "base/buf.h"
 #include "queue/queue_argv.h"
 
@@ -36,19 +37,15 @@ queue_argv_free(struct queue_argv *a)
 int
 queue_argv_push(struct queue_argv *a, const char *p, size_t n)
 {
-	char *s;
+	char *s, **v;
 
 	if (a->n >= QUEUE_ARGV_MAX)
 		return QUEUE_ARGV_E_TOOMANY;
-	if (a->n + 2 > a->cap) {
-		size_t ncap = a->cap ? a->cap * 2 : 8;
-		char **v = realloc(a->v, ncap * sizeof *v);
-
-		if (v == NULL)
-			return QUEUE_ARGV_E_NOMEM;
-		a->v = v;
-		a->cap = ncap;
-	}
+	/* this argument and the terminating NULL */
+	v = array_grow(a->v, &a->cap, a->n + 2, sizeof *v);
+	if (v == NULL)
+		return QUEUE_ARGV_E_NOMEM;
+	a->v = v;
 	if ((s = malloc(n + 1)) == NULL)
 		return QUEUE_ARGV_E_NOMEM;
 	memcpy(s, p, n);

@@ -3,24 +3,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/date.h"
 #include "queue/queue_dsn.h"
-
-void
-queue_dsn_date(int64_t t, char out[40])
-{
-	static const char days[] = "SunMonTueWedThuFriSat";
-	static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (gmtime_r(&tt, &tm) == NULL)
-		memset(&tm, 0, sizeof tm);
-	/* Fixed English names: strftime's %a/%b follow the locale. */
-	snprintf(out, 40, "%.3s, %02d %.3s %04d %02d:%02d:%02d +0000",
-	    days + 3 * (tm.tm_wday % 7), tm.tm_mday,
-	    months + 3 * (tm.tm_mon % 12), tm.tm_year + 1900, tm.tm_hour,
-	    tm.tm_min, tm.tm_sec);
-}
 
 static int
 is_status(const char *p, size_t *len)
@@ -192,10 +176,10 @@ int
 queue_dsn_build(struct buf *out, const struct queue_dsn *d)
 {
 	size_t start = out->len, i, hl;
-	char date[40];
+	char date[DATE_RFC5322_SIZE];
 	int e = 0;
 
-	queue_dsn_date(d->now, date);
+	date_rfc5322_utc((time_t)d->now, date);
 	e |= buf_printf(out, "From: Mail Delivery System <MAILER-DAEMON@%s>\r\n"
 	    "To: %s\r\n"
 	    "Subject: Undelivered Mail Returned to Sender\r\n"
@@ -238,7 +222,7 @@ queue_dsn_build(struct buf *out, const struct queue_dsn *d)
 		    QUEUE_DSN_DIAG_MAX);
 		e |= buf_append_str(out, "\r\n");
 	}
-	queue_dsn_date(d->arrival, date);
+	date_rfc5322_utc((time_t)d->arrival, date);
 	e |= buf_printf(out, "\r\n--%s\r\n"
 	    "Content-Description: Delivery report\r\n"
 	    "Content-Type: message/%sdelivery-status\r\n"
@@ -270,7 +254,7 @@ queue_dsn_build(struct buf *out, const struct queue_dsn *d)
 			e |= buf_append_str(out, "\r\n");
 		}
 		if (r->last > 0) {
-			queue_dsn_date(r->last, date);
+			date_rfc5322_utc((time_t)r->last, date);
 			e |= buf_printf(out, "Last-Attempt-Date: %s\r\n", date);
 		}
 	}

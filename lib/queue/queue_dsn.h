@@ -84,7 +84,4 @@ size_t queue_dsn_header_len(const char *msg, size_t len, size_t max);
  */
 void queue_dsn_status(const char *diag, int perm, char out[16]);
 
-/* "Mon, 02 Jan 2006 15:04:05 +0000" */
-void queue_dsn_date(int64_t t, char out[40]);
-
 #endif

@@ -12,18 +12,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/clock.h"
+#include "base/crlf.h"
 #include "queue/queue_pipe.h"
 
 #define CHUNK 65536
-
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* The child: only async-signal-safe calls until execve. */
 static void
@@ -68,27 +61,6 @@ fail:
 	_exit(127);
 }
 
-/* Converts CRLF to LF in p[0..n) in place; *cr carries a CR over chunks. */
-static size_t
-crlf_to_lf(char *p, size_t n, int *cr, char *out)
-{
-	size_t i, o = 0;
-
-	for (i = 0; i < n; i++) {
-		if (*cr) {
-			*cr = 0;
-			if (p[i] != '\n')
-				out[o++] = '\r';
-		}
-		if (p[i] == '\r') {
-			*cr = 1;
-			continue;
-		}
-		out[o++] = p[i];
-	}
-	return o;
-}
-
 int
 queue_pipe_run(const struct queue_pipe_req *req, struct queue_pipe_res *res)
 {
@@ -116,12 +88,12 @@ queue_pipe_run(const struct queue_pipe_req *req, struct queue_pipe_res *res)
 	inp[0] = outp[1] = errp[1] = -1;
 	fcntl(inp[1], F_SETFL, O_NONBLOCK);
 	fcntl(outp[0], F_SETFL, O_NONBLOCK);
-	deadline = now_ms() + (int64_t)req->timeout * 1000;
+	deadline = clock_now_ms() + (int64_t)req->timeout * 1000;
 
 	while (in_open || out_open) {
 		struct pollfd pf[2];
 		int np = 0, ii = -1, oi = -1;
-		int64_t left = deadline - now_ms();
+		int64_t left = deadline - clock_now_ms();
 
 		if (req->stop && *req->stop) {
 			res->stopped = 1;
@@ -152,7 +124,7 @@ queue_pipe_run(const struct queue_pipe_req *req, struct queue_pipe_res *res)
 					break;
 				}
 				pos += r;
-				convlen = crlf_to_lf(raw, (size_t)r, &cr, conv);
+				convlen = crlf_to_lf(raw, (size_t)r, conv, &cr);
 			} else {
 				if (cr)
 					conv[convlen++] = '\r';
@@ -227,7 +199,7 @@ queue_pipe_run(const struct queue_pipe_req *req, struct queue_pipe_res *res)
 
 			if (req->stop && *req->stop)
 				res->stopped = 1;
-			else if (now_ms() >= deadline)
+			else if (clock_now_ms() >= deadline)
 				res->timed_out = 1;
 			else
 				nanosleep(&ts, NULL);

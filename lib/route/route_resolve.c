@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/array.h"
 #include "base/str.h"
 #include "route/route_resolve.h"
 
@@ -87,15 +88,10 @@ add_target(struct walk *w, enum route_kind k, const char *rcpt,
 		return fail(w, ROUTE_TOO_MANY, "more than %s targets", "1000");
 	if (vlen >= sizeof t->value || strlen(rcpt) >= sizeof t->rcpt)
 		return fail(w, ROUTE_BAD_ADDRESS, "%s", "target too long");
-	if (w->r->n == w->r->cap) {
-		size_t ncap = w->r->cap ? w->r->cap * 2 : 4;
-
-		t = realloc(w->r->t, ncap * sizeof *t);
-		if (t == NULL)
-			return fail(w, ROUTE_ERROR, "%s", "out of memory");
-		w->r->t = t;
-		w->r->cap = ncap;
-	}
+	t = array_grow(w->r->t, &w->r->cap, w->r->n + 1, sizeof *t);
+	if (t == NULL)
+		return fail(w, ROUTE_ERROR, "%s", "out of memory");
+	w->r->t = t;
 	t = &w->r->t[w->r->n++];
 	t->kind = k;
 	snprintf(t->rcpt, sizeof t->rcpt, "%s", rcpt);

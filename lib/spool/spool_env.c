@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/array.h"
 #include "spool/spool_env.h"
 
 #define MAGIC "POSTMASTER-SPOOL"
@@ -321,7 +322,7 @@ add_dlv(struct spool_env *env, size_t *cap, const struct spool_env_limits *lim)
 		ncap = *cap ? *cap * 2 : 8;
 		if (ncap > lim->max_dlv)
 			ncap = lim->max_dlv;
-		nd = realloc(env->dlv, ncap * sizeof *nd);
+		nd = array_resize(env->dlv, ncap, sizeof *nd);
 		if (nd == NULL)
 			return SPOOL_ENV_E_NOMEM;
 		env->dlv = nd;

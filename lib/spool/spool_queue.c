@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "base/buf.h"
+#include "base/io.h"
 #include "spool/spool_queue.h"
 
 #define STATE_FILE_MAX (64u << 20)
@@ -225,24 +226,6 @@ fail:
 	return -1;
 }
 
-static int
-write_all(int fd, const char *p, size_t n)
-{
-	ssize_t r;
-
-	while (n > 0) {
-		r = write(fd, p, n);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += r;
-		n -= (size_t)r;
-	}
-	return 0;
-}
-
 int
 spool_queue_state_save(const struct spool_dir *sp, const char *id,
     const struct spool_state *st)
@@ -267,7 +250,7 @@ spool_queue_state_save(const struct spool_dir *sp, const char *id,
 	    O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		goto fail;
-	if (write_all(fd, b.p, b.len) < 0 || fsync(fd) < 0)
+	if (io_write_all(fd, b.p, b.len) < 0 || fsync(fd) < 0)
 		goto fail_unlink;
 	e = close(fd);
 	fd = -1;

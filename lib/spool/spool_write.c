@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "base/buf.h"
+#include "base/io.h"
 #include "spool/spool_nudge.h"
 #include "spool/spool_write.h"
 
@@ -92,29 +93,11 @@ spool_write_open(struct spool_tx *tx, const struct spool_dir *sp,
 }
 
 static int
-write_all(int fd, const char *p, size_t n)
-{
-	ssize_t r;
-
-	while (n > 0) {
-		r = write(fd, p, n);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += r;
-		n -= (size_t)r;
-	}
-	return 0;
-}
-
-static int
 flush(struct spool_tx *tx)
 {
 	if (tx->wlen == 0)
 		return 0;
-	if (write_all(tx->fd, tx->wbuf, tx->wlen) < 0)
+	if (io_write_all(tx->fd, tx->wbuf, tx->wlen) < 0)
 		return -1;
 	tx->wlen = 0;
 	return 0;
@@ -135,7 +118,7 @@ put(struct spool_tx *tx, const void *p, size_t n)
 		if (flush(tx) < 0)
 			return -1;
 		if (n >= SPOOL_WRITE_BUFSIZE)
-			return write_all(tx->fd, s, n);
+			return io_write_all(tx->fd, s, n);
 	}
 	k = n;
 	memcpy(tx->wbuf + tx->wlen, s, k);

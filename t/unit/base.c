@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/buf.h"
@@ -49,6 +50,18 @@ main(void)
 	is_str(b.p, "defgh", "consume drops prefix");
 	buf_free(&b);
 
+	{
+		/* the monotonic clock itself, not the wall clock: a reading of
+		 * CLOCK_MONOTONIC lies between two of clock_now_ms() */
+		struct timespec ts;
+		int64_t before = clock_now_ms(), mono, after;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		after = clock_now_ms();
+		mono = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+		ok(before <= mono && mono <= after,
+		    "clock_now_ms: CLOCK_MONOTONIC in milliseconds");
+	}
 	ok(clock_ms_from_s(300) == 300000, "clock_ms_from_s: 300 s");
 	ok(clock_ms_from_s(18446744073709551ULL) == 18446744073709551000ULL,
 	    "clock_ms_from_s: the largest that fits");
