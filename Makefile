@@ -169,7 +169,8 @@ FORMAT_SRC = fuzz/fuzz_cf.c fuzz/fuzz_route.c fuzz/fuzz_smtp_line.c \
 	lib/cf/cf_logger.h lib/cf/cf_parse.h lib/cf/cf_value.h \
 	lib/cf/cf_words.h lib/client/client_reply.c lib/deliver/deliver_path.c \
 	lib/deliver/deliver_user.c lib/deliver/deliver_user.h \
-	lib/net/net_drive.h lib/net/net_peer.h lib/queue/queue_sched.c \
+	lib/net/net_drive.h lib/net/net_peer.h lib/queue/queue_cfg.c \
+	lib/queue/queue_cfg.h lib/queue/queue_sched.c \
 	lib/route/route_db.h lib/smtp/smtp_line.c lib/spool/spool_id.h t/tap.h
 
 format:

@@ -58,61 +58,6 @@ struct job {
 	int has_state;		/* state/ID exists (loaded or saved by us) */
 };
 
-static int
-db_str(struct cf_db *db, const char *kind, const char *name, const char *key,
-    char *out, size_t cap)
-{
-	out[0] = '\0';
-	return cf_db_str(db, kind, name, key, out, cap);
-}
-
-int
-queue_cfg_load(struct queue_cfg *c, struct cf_db *db,
-    const struct spool_dir *sp)
-{
-	char v[64];
-	uint64_t u;
-	const char *scale;
-
-	c->db = db;
-	c->sp = sp;
-	if (db_str(db, "core", "", "hostname", c->hostname,
-	    sizeof c->hostname) < 0)
-		return -1;
-	if (c->hostname[0] == '\0' &&
-	    gethostname(c->hostname, sizeof c->hostname - 1) < 0)
-		snprintf(c->hostname, sizeof c->hostname, "localhost");
-	db_str(db, "core", "", "local-mailer", c->local_mailer,
-	    sizeof c->local_mailer);
-	if (c->local_mailer[0] == '\0' || strcmp(c->local_mailer, "lmtpd") == 0)
-		snprintf(c->local_kind, sizeof c->local_kind, "lmtpd");
-	else if (cf_db_target_kind(db, c->local_mailer, c->local_kind,
-	    sizeof c->local_kind) <= 0)
-		snprintf(c->local_kind, sizeof c->local_kind, "lmtpd");
-	db_str(db, "core", "", "dns-server", c->dns_server,
-	    sizeof c->dns_server);
-	c->smtp_port = 25;
-	if (cf_db_uint(db, "core", "", "smtp-port", &u) >= 0 && u > 0 &&
-	    u < 65536)
-		c->smtp_port = (unsigned)u;
-	c->retry_first = QUEUE_RETRY_FIRST;
-	c->retry_cap = QUEUE_RETRY_CAP;
-	c->lifetime = 5 * 86400;
-	if (cf_db_uint(db, "core", "", "retry-interval", &u) >= 0 && u > 0)
-		c->retry_first = (int64_t)u;
-	if (cf_db_uint(db, "core", "", "retry-max-interval", &u) >= 0 && u > 0)
-		c->retry_cap = (int64_t)u;
-	if (cf_db_uint(db, "core", "", "queue-lifetime", &u) >= 0)
-		c->lifetime = (int64_t)u;
-	db_str(db, "core", "", "bounce-to", v, sizeof v);
-	c->bounce_to = strcmp(v, "postmaster") == 0 ? QUEUE_BOUNCE_POSTMASTER :
-	    strcmp(v, "both") == 0 ? QUEUE_BOUNCE_BOTH : QUEUE_BOUNCE_SENDER;
-	/* Tests shrink the SMTP client's RFC 5321 timeouts. */
-	if ((scale = getenv("PM_QUEUE_TIMEOUT_SCALE_MS")) != NULL)
-		c->timeout_scale_ms = (unsigned)strtoul(scale, NULL, 10);
-	return 0;
-}
-
 /* --- destinations ------------------------------------------------- */
 
 static int
@@ -224,8 +169,8 @@ attempt_reject(struct job *j, const struct dest *d, struct outcome *o)
 	uint64_t code = 550;
 
 	cf_db_uint(j->c->db, "reject", d->name, "code", &code);
-	db_str(j->c->db, "reject", d->name, "status", status, sizeof status);
-	db_str(j->c->db, "reject", d->name, "text", text, sizeof text);
+	queue_cfg_str(j->c->db, "reject", d->name, "status", status, sizeof status);
+	queue_cfg_str(j->c->db, "reject", d->name, "text", text, sizeof text);
 	if (status[0] == '\0')
 		snprintf(status, sizeof status, "%s", code == 521 ? "5.1.2" :
 		    code == 554 ? "5.7.1" : code >= 500 ? "5.1.1" : "4.3.2");
@@ -251,7 +196,7 @@ pipe_user(const struct queue_cfg *c, const struct dest *d,
 	uint64_t first_uid = DELIVER_ACCOUNT_FIRST_UID;
 
 	if (d->k == D_PIPE)
-		db_str(c->db, "pipe", d->name, "user", user, sizeof user);
+		queue_cfg_str(c->db, "pipe", d->name, "user", user, sizeof user);
 	if (user[0] == '\0' && d->k == D_PIPE && str_eq(&first->target,
 	    "local:") && strcmp(c->local_kind, "pipe") == 0) {
 		/*
@@ -512,7 +457,7 @@ lmtpd_as_users(const struct queue_cfg *c)
 {
 	char maildir[512] = "";
 
-	db_str(c->db, "lmtpd", "", "maildir", maildir, sizeof maildir);
+	queue_cfg_str(c->db, "lmtpd", "", "maildir", maildir, sizeof maildir);
 	return maildir[0] == '~';
 }
 
@@ -681,13 +626,13 @@ attempt_client(struct job *j, const struct dest *d, const size_t *idx,
 		char proto[16], name[256];
 		size_t a;
 
-		db_str(c->db, "relay", d->name, "protocol", proto, sizeof proto);
+		queue_cfg_str(c->db, "relay", d->name, "protocol", proto, sizeof proto);
 		cd.proto = strcmp(proto, "lmtp") == 0 ? CLIENT_LMTP : CLIENT_SMTP;
 		if (cf_db_words(c->db, "relay", d->name, "address", &w) < 0)
 			w.n = 0;
 		if (w.n == 0) {
 			/* No address: the relay's name, by MX. */
-			db_str(c->db, "relay", d->name, "name", name, sizeof name);
+			queue_cfg_str(c->db, "relay", d->name, "name", name, sizeof name);
 			cd.host = name[0] ? name : d->name;
 			cd.use_mx = 1;
 			if (cd.proto == CLIENT_SMTP)
