@@ -22,25 +22,14 @@
 #include "queue/queue_pipe.h"
 #include "queue/queue_run.h"
 #include "queue/queue_sched.h"
+#include "queue/queue_target.h"
 #include "route/route_db.h"
 #include "spool/spool_queue.h"
 #include "spool/spool_write.h"
 
 #include "client/client_deliver.h"
 
-#define BATCH_MAX 1000		/* deliveries in one group */
 #define DIAG_MAX 1000
-
-enum dkind { D_LMTPD, D_PIPE, D_CMD, D_RELAY, D_HOST, D_MX, D_REJECT,
-	D_ERROR, D_BAD };
-
-/* Where one delivery goes, after the local mailer is applied. */
-struct dest {
-	enum dkind k;
-	char name[1100];	/* section, host, domain, command or reply */
-	const char *rcpt;	/* the address handed to the destination */
-	int network;		/* talks to a remote host: after the drop */
-};
 
 struct outcome {
 	enum queue_outcome o;
@@ -57,94 +46,6 @@ struct job {
 	int dirty;
 	int has_state;		/* state/ID exists (loaded or saved by us) */
 };
-
-/* --- destinations ------------------------------------------------- */
-
-static int
-str_eq(const struct spool_str *s, const char *lit)
-{
-	size_t n = strlen(lit);
-
-	return s->len >= n && memcmp(s->p, lit, n) == 0;
-}
-
-static void
-dest_of(const struct queue_cfg *c, const struct spool_dlv *d, struct dest *o)
-{
-	const char *t = d->target.p, *colon = strchr(t, ':');
-	const char *v = colon ? colon + 1 : "";
-	char kind[16];
-
-	o->k = D_BAD;
-	o->rcpt = d->addr.p;
-	o->network = 0;
-	snprintf(o->name, sizeof o->name, "%s", v);
-	if (str_eq(&d->target, "local:")) {
-		/* The local mailer gets the local name, as procmail -d wants. */
-		o->rcpt = v;
-		if (strcmp(c->local_kind, "pipe") == 0) {
-			o->k = D_PIPE;
-			snprintf(o->name, sizeof o->name, "%s", c->local_mailer);
-		} else if (strcmp(c->local_kind, "relay") == 0) {
-			o->k = D_RELAY;
-			o->network = 1;
-			snprintf(o->name, sizeof o->name, "%s", c->local_mailer);
-		} else {
-			o->k = D_LMTPD;
-		}
-	} else if (str_eq(&d->target, "relay:")) {
-		o->k = D_RELAY;
-		o->network = 1;
-	} else if (str_eq(&d->target, "pipe:")) {
-		o->k = D_PIPE;
-	} else if (str_eq(&d->target, "cmd:")) {
-		o->k = D_CMD;
-	} else if (str_eq(&d->target, "host:")) {
-		o->k = D_HOST;
-		o->network = 1;
-	} else if (str_eq(&d->target, "mx:")) {
-		o->k = D_MX;
-		o->network = 1;
-	} else if (str_eq(&d->target, "reject:")) {
-		o->k = D_REJECT;
-	} else if (str_eq(&d->target, "error:")) {
-		o->k = D_ERROR;
-	} else {
-		o->k = D_BAD;
-	}
-	/* A [pipe] or [relay] named by the route may since have changed. */
-	if ((o->k == D_PIPE || o->k == D_RELAY) &&
-	    (cf_db_target_kind(c->db, o->name, kind, sizeof kind) <= 0 ||
-	    strcmp(kind, o->k == D_PIPE ? "pipe" : "relay") != 0))
-		o->k = D_BAD;
-}
-
-static int
-dest_same(const struct dest *a, const struct dest *b)
-{
-	return a->k == b->k && strcmp(a->name, b->name) == 0;
-}
-
-static size_t
-dest_batch_max(const struct queue_cfg *c, const struct dest *d)
-{
-	uint64_t u = 1;
-
-	switch (d->k) {
-	case D_PIPE:
-		if (cf_db_uint(c->db, "pipe", d->name, "max_rcpt_to", &u) < 0 ||
-		    u == 0)
-			u = 1;
-		return u > BATCH_MAX ? BATCH_MAX : (size_t)u;
-	case D_LMTPD:
-	case D_RELAY:
-	case D_HOST:
-	case D_MX:
-		return BATCH_MAX;
-	default:
-		return 1;
-	}
-}
 
 /* --- attempts ----------------------------------------------------- */
 
@@ -163,7 +64,7 @@ set_all(struct outcome *o, size_t n, enum queue_outcome oc, const char *relay,
 
 /* A [reject] target: its code, status and text (as smtpd answers). */
 static void
-attempt_reject(struct job *j, const struct dest *d, struct outcome *o)
+attempt_reject(struct job *j, const struct queue_target *d, struct outcome *o)
 {
 	char status[16], text[512];
 	uint64_t code = 550;
@@ -187,7 +88,7 @@ attempt_reject(struct job *j, const struct dest *d, struct outcome *o)
  * 0, -1 and why (temporary), or PIPE_USER_REFUSED and why (permanent). */
 #define PIPE_USER_REFUSED (-2)
 static int
-pipe_user(const struct queue_cfg *c, const struct dest *d,
+pipe_user(const struct queue_cfg *c, const struct queue_target *d,
     const struct spool_dlv *first, struct passwd *pwbuf, char *sbuf,
     size_t slen, struct queue_pipe_req *req, char *why, size_t wcap)
 {
@@ -195,10 +96,9 @@ pipe_user(const struct queue_cfg *c, const struct dest *d,
 	struct passwd *pw = NULL;
 	uint64_t first_uid = DELIVER_ACCOUNT_FIRST_UID;
 
-	if (d->k == D_PIPE)
+	if (d->k == QUEUE_T_PIPE)
 		queue_cfg_str(c->db, "pipe", d->name, "user", user, sizeof user);
-	if (user[0] == '\0' && d->k == D_PIPE && str_eq(&first->target,
-	    "local:") && strcmp(c->local_kind, "pipe") == 0) {
+	if (user[0] == '\0' && d->k == QUEUE_T_PIPE && queue_target_is_local(first) && strcmp(c->local_kind, "pipe") == 0) {
 		/*
 		 * A local name with an account runs as that account; one
 		 * without is a name the program knows (as user-id). Root and
@@ -258,7 +158,7 @@ pipe_user(const struct queue_cfg *c, const struct dest *d,
 }
 
 static void
-attempt_pipe(struct job *j, const struct dest *d, const size_t *idx, size_t n,
+attempt_pipe(struct job *j, const struct queue_target *d, const size_t *idx, size_t n,
     struct outcome *o)
 {
 	const struct queue_cfg *c = j->c;
@@ -279,7 +179,7 @@ attempt_pipe(struct job *j, const struct dest *d, const size_t *idx, size_t n,
 	queue_argv_init(&argv);
 	queue_argv_init(&envv);
 	memset(&req, 0, sizeof req);
-	if (d->k == D_PIPE) {
+	if (d->k == QUEUE_T_PIPE) {
 		struct cf_words w;
 
 		snprintf(relay, sizeof relay, "%.290s", d->name);
@@ -305,9 +205,9 @@ attempt_pipe(struct job *j, const struct dest *d, const size_t *idx, size_t n,
 	if ((rcpts = calloc(n, sizeof *rcpts)) == NULL)
 		goto nomem;
 	for (i = 0; i < n; i++) {
-		struct dest dd;
+		struct queue_target dd;
 
-		dest_of(c, &env->dlv[idx[i]], &dd);
+		queue_target_of(c, &env->dlv[idx[i]], &dd);
 		rcpts[i] = dd.rcpt;
 	}
 	vars.sender = env->sender.p;
@@ -560,7 +460,7 @@ queue_run_reap(int wait_ms)
 }
 
 static void
-attempt_client(struct job *j, const struct dest *d, const size_t *idx,
+attempt_client(struct job *j, const struct queue_target *d, const size_t *idx,
     size_t n, struct outcome *o)
 {
 	const struct queue_cfg *c = j->c;
@@ -569,7 +469,7 @@ attempt_client(struct job *j, const struct dest *d, const size_t *idx,
 	struct client_msg cm;
 	struct client_rcpt *r;
 	struct client_result res;
-	struct dest dd;
+	struct queue_target dd;
 	char host[1100];
 	char (*local)[600] = NULL;
 	size_t i;
@@ -582,13 +482,13 @@ attempt_client(struct job *j, const struct dest *d, const size_t *idx,
 	}
 	/* LMTP wants a mailbox: a local name goes as NAME@our-hostname
 	 * (lmtpd uses the local part; %d in its template is our name). */
-	if (d->k == D_LMTPD && (local = calloc(n, sizeof *local)) == NULL) {
+	if (d->k == QUEUE_T_LMTPD && (local = calloc(n, sizeof *local)) == NULL) {
 		free(r);
 		set_all(o, n, QUEUE_TEMP, d->name, "smtp; 451 4.3.0 out of memory");
 		return;
 	}
 	for (i = 0; i < n; i++) {
-		dest_of(c, &env->dlv[idx[i]], &dd);
+		queue_target_of(c, &env->dlv[idx[i]], &dd);
 		r[i].addr = dd.rcpt;
 		if (local && strchr(dd.rcpt, '@') == NULL) {
 			snprintf(local[i], sizeof local[i], "%.300s@%.255s",
@@ -611,7 +511,7 @@ attempt_client(struct job *j, const struct dest *d, const size_t *idx,
 	cm.smtputf8 = env->smtputf8;
 
 	switch (d->k) {
-	case D_LMTPD:
+	case QUEUE_T_LMTPD:
 		/* One postmaster-lmtpd per connection: a worker's cache
 		 * keeps it for the next message, like a TCP peer. */
 		lmtpd_dest(c, &cd, &lo);
@@ -621,7 +521,7 @@ attempt_client(struct job *j, const struct dest *d, const size_t *idx,
 		if (c->cache == NULL && lo.pid > 0)
 			lmtpd = lo.pid;
 		break;
-	case D_RELAY: {
+	case QUEUE_T_RELAY: {
 		struct cf_words w;
 		char proto[16], name[256];
 		size_t a;
@@ -664,8 +564,8 @@ attempt_client(struct job *j, const struct dest *d, const size_t *idx,
 		}
 		break;
 	}
-	case D_HOST:
-	case D_MX:
+	case QUEUE_T_HOST:
+	case QUEUE_T_MX:
 		cd.proto = CLIENT_SMTP;
 		if (d->name[0] == '[') {
 			/* host:[192.0.2.1] is an address literal: no MX. */
@@ -691,28 +591,28 @@ attempt_client(struct job *j, const struct dest *d, const size_t *idx,
 }
 
 static void
-attempt(struct job *j, const struct dest *d, const size_t *idx, size_t n,
+attempt(struct job *j, const struct queue_target *d, const size_t *idx, size_t n,
     struct outcome *o)
 {
 	const char *txt;
 
 	memset(o, 0, n * sizeof *o);
 	switch (d->k) {
-	case D_PIPE:
-	case D_CMD:
+	case QUEUE_T_PIPE:
+	case QUEUE_T_CMD:
 		attempt_pipe(j, d, idx, n, o);
 		break;
-	case D_REJECT:
+	case QUEUE_T_REJECT:
 		attempt_reject(j, d, o);
 		break;
-	case D_ERROR:
+	case QUEUE_T_ERROR:
 		/* error:CODE X.Y.Z TEXT from the pickup of injected mail. */
 		txt = d->name;
 		snprintf(o->diag, sizeof o->diag, "smtp; %.980s", txt);
 		snprintf(o->relay, sizeof o->relay, "none");
 		o->o = txt[0] == '4' ? QUEUE_TEMP : QUEUE_PERM;
 		break;
-	case D_BAD:
+	case QUEUE_T_BAD:
 		set_all(o, n, QUEUE_TEMP, "none", "smtp; 451 4.3.5 target "
 		    "unknown to this configuration");
 		break;
@@ -1190,11 +1090,11 @@ run_groups(struct job *j, int network, unsigned char *done)
 	const struct spool_env *env = &j->m.env;
 	size_t *idx = NULL, i, k, n, max;
 	struct outcome *o = NULL;
-	struct dest d, dk;
+	struct queue_target d, dk;
 	int rc = 0;
 
 	if ((idx = calloc(env->ndlv, sizeof *idx)) == NULL ||
-	    (o = calloc(env->ndlv < BATCH_MAX ? env->ndlv : BATCH_MAX,
+	    (o = calloc(env->ndlv < QUEUE_BATCH_MAX ? env->ndlv : QUEUE_BATCH_MAX,
 	    sizeof *o)) == NULL) {
 		rc = -1;
 		goto out;
@@ -1202,19 +1102,19 @@ run_groups(struct job *j, int network, unsigned char *done)
 	for (i = 0; i < env->ndlv; i++) {
 		if (done[i] || !due_now(j, i))
 			continue;
-		dest_of(j->c, &env->dlv[i], &d);
+		queue_target_of(j->c, &env->dlv[i], &d);
 		if (d.network != network)
 			continue;
 		if (j->c->stop && *j->c->stop)
 			break;
-		max = dest_batch_max(j->c, &d);
+		max = queue_target_batch_max(j->c, &d);
 		n = 0;
 		idx[n++] = i;
 		for (k = i + 1; k < env->ndlv && n < max; k++) {
 			if (done[k] || !due_now(j, k))
 				continue;
-			dest_of(j->c, &env->dlv[k], &dk);
-			if (dest_same(&d, &dk))
+			queue_target_of(j->c, &env->dlv[k], &dk);
+			if (queue_target_same(&d, &dk))
 				idx[n++] = k;
 		}
 		attempt(j, &d, idx, n, o);
@@ -1257,18 +1157,18 @@ wants_privilege(const struct job *j)
 {
 	struct queue_pipe_req req;
 	struct passwd pwbuf;
-	struct dest d;
+	struct queue_target d;
 	char sbuf[4096], why[300];
 	size_t i;
 
 	for (i = 0; i < j->m.env.ndlv; i++) {
 		if (!due_now(j, i))
 			continue;
-		dest_of(j->c, &j->m.env.dlv[i], &d);
-		if (d.k == D_LMTPD && lmtpd_as_users(j->c))
+		queue_target_of(j->c, &j->m.env.dlv[i], &d);
+		if (d.k == QUEUE_T_LMTPD && lmtpd_as_users(j->c))
 			return 1;
 		memset(&req, 0, sizeof req);
-		if (d.k == D_PIPE && pipe_user(j->c, &d, &j->m.env.dlv[i],
+		if (d.k == QUEUE_T_PIPE && pipe_user(j->c, &d, &j->m.env.dlv[i],
 		    &pwbuf, sbuf, sizeof sbuf, &req, why, sizeof why) == 0 &&
 		    req.setuser)
 			return 1;
@@ -1317,13 +1217,13 @@ drop_root(const struct queue_cfg *c, const char *id)
 static int
 wants_network(const struct job *j, const unsigned char *done)
 {
-	struct dest d;
+	struct queue_target d;
 	size_t i;
 
 	for (i = 0; i < j->m.env.ndlv; i++) {
 		if (done[i] || !due_now(j, i))
 			continue;
-		dest_of(j->c, &j->m.env.dlv[i], &d);
+		queue_target_of(j->c, &j->m.env.dlv[i], &d);
 		if (d.network)
 			return 1;
 	}
@@ -1385,27 +1285,6 @@ out:
 	return rc;
 }
 
-/* FNV-1a over the kind and the name (lower case for host names). */
-static uint64_t
-dest_key(const struct dest *d)
-{
-	uint64_t h = 14695981039346656037ULL;
-	const unsigned char *p;
-	int fold = d->k == D_HOST || d->k == D_MX;
-
-	h = (h ^ (unsigned char)d->k) * 1099511628211ULL;
-	if (d->k == D_LMTPD)
-		return h;	/* one destination for every local name */
-	for (p = (const unsigned char *)d->name; *p; p++) {
-		unsigned char ch = *p;
-
-		if (fold && ch >= 'A' && ch <= 'Z')
-			ch = (unsigned char)(ch - 'A' + 'a');
-		h = (h ^ ch) * 1099511628211ULL;
-	}
-	return h;
-}
-
 int
 queue_run_due(const struct queue_cfg *c, const char *id, int64_t *due,
     int *gone)
@@ -1418,7 +1297,7 @@ queue_run_due_dests(const struct queue_cfg *c, const char *id, int64_t *due,
     int *gone, uint64_t *dk, size_t cap, size_t *ndk)
 {
 	struct job j;
-	struct dest dd;
+	struct queue_target dd;
 	size_t i, k;
 
 	*due = INT64_MAX;
@@ -1440,10 +1319,9 @@ queue_run_due_dests(const struct queue_cfg *c, const char *id, int64_t *due,
 		if (dk == NULL || d->status != SPOOL_ST_PENDING ||
 		    *ndk >= cap || i >= j.m.env.ndlv)
 			continue;
-		dest_of(c, &j.m.env.dlv[i], &dd);
-		if (dd.k == D_REJECT || dd.k == D_ERROR || dd.k == D_BAD)
+		queue_target_of(c, &j.m.env.dlv[i], &dd);
+		if (!queue_target_dest_key(&dd, &dk[*ndk]))
 			continue;
-		dk[*ndk] = dest_key(&dd);
 		for (k = 0; k < *ndk; k++)
 			if (dk[k] == dk[*ndk])
 				break;
