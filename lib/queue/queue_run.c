@@ -19,6 +19,7 @@
 #include "deliver/deliver_maildir.h"
 #include "queue/queue_argv.h"
 #include "queue/queue_dsn.h"
+#include "queue/queue_job.h"
 #include "queue/queue_pipe.h"
 #include "queue/queue_run.h"
 #include "queue/queue_sched.h"
@@ -29,42 +30,12 @@
 
 #include "client/client_deliver.h"
 
-#define DIAG_MAX 1000
-
-struct outcome {
-	enum queue_outcome o;
-	char diag[DIAG_MAX];
-	char relay[300];
-	unsigned conn_use;	/* > 1: a cached connection's Nth message */
-};
-
-struct job {
-	const struct queue_cfg *c;
-	struct spool_msg m;
-	struct spool_state st;
-	int64_t now;
-	int dirty;
-	int has_state;		/* state/ID exists (loaded or saved by us) */
-};
 
 /* --- attempts ----------------------------------------------------- */
 
-static void
-set_all(struct outcome *o, size_t n, enum queue_outcome oc, const char *relay,
-    const char *diag)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		o[i].o = oc;
-		snprintf(o[i].relay, sizeof o[i].relay, "%s", relay);
-		snprintf(o[i].diag, sizeof o[i].diag, "%s", diag);
-	}
-}
-
 /* A [reject] target: its code, status and text (as smtpd answers). */
 static void
-attempt_reject(struct job *j, const struct queue_target *d, struct outcome *o)
+attempt_reject(struct queue_job *j, const struct queue_target *d, struct queue_result *o)
 {
 	char status[16], text[512];
 	uint64_t code = 550;
@@ -158,8 +129,8 @@ pipe_user(const struct queue_cfg *c, const struct queue_target *d,
 }
 
 static void
-attempt_pipe(struct job *j, const struct queue_target *d, const size_t *idx, size_t n,
-    struct outcome *o)
+attempt_pipe(struct queue_job *j, const struct queue_target *d, const size_t *idx, size_t n,
+    struct queue_result *o)
 {
 	const struct queue_cfg *c = j->c;
 	const struct spool_env *env = &j->m.env;
@@ -170,7 +141,7 @@ attempt_pipe(struct job *j, const struct queue_target *d, const size_t *idx, siz
 	struct passwd pwbuf;
 	struct buf hdr = BUF_INIT(0);
 	const char **rcpts = NULL;
-	char sbuf[4096], diag[DIAG_MAX], relay[300];
+	char sbuf[4096], diag[QUEUE_DIAG_MAX], relay[300];
 	uint64_t timeout = 3600;
 	size_t i, bad = 0;
 	int e;
@@ -186,7 +157,7 @@ attempt_pipe(struct job *j, const struct queue_target *d, const size_t *idx, siz
 		cf_db_uint(c->db, "pipe", d->name, "timeout", &timeout);
 		if (cf_db_words(c->db, "pipe", d->name, "exec", &w) < 0 ||
 		    w.n == 0) {
-			set_all(o, n, QUEUE_TEMP, relay,
+			queue_result_set_all(o, n, QUEUE_TEMP, relay,
 			    "x-unix; 4.3.5 [pipe] has no exec");
 			goto out;
 		}
@@ -198,7 +169,7 @@ attempt_pipe(struct job *j, const struct queue_target *d, const size_t *idx, siz
 		if ((e = queue_argv_split(&words, d->name)) != 0) {
 			snprintf(diag, sizeof diag, "x-unix; 5.3.5 bad command: %s",
 			    queue_argv_strerror(e));
-			set_all(o, n, QUEUE_PERM, relay, diag);
+			queue_result_set_all(o, n, QUEUE_PERM, relay, diag);
 			goto out;
 		}
 	}
@@ -236,12 +207,12 @@ attempt_pipe(struct job *j, const struct queue_target *d, const size_t *idx, siz
 	if (e != 0) {
 		snprintf(diag, sizeof diag, "x-unix; 4.3.5 %s",
 		    queue_argv_strerror(e));
-		set_all(o, n, QUEUE_TEMP, relay, diag);
+		queue_result_set_all(o, n, QUEUE_TEMP, relay, diag);
 		goto out;
 	}
 	if ((e = pipe_user(c, d, &env->dlv[idx[0]], &pwbuf, sbuf, sizeof sbuf,
 	    &req, diag, sizeof diag)) < 0) {
-		set_all(o, n, e == PIPE_USER_REFUSED ? QUEUE_PERM : QUEUE_TEMP,
+		queue_result_set_all(o, n, e == PIPE_USER_REFUSED ? QUEUE_PERM : QUEUE_TEMP,
 		    relay, diag);
 		goto out;
 	}
@@ -287,14 +258,14 @@ attempt_pipe(struct job *j, const struct queue_target *d, const size_t *idx, siz
 	if (queue_pipe_run(&req, &res) < 0) {
 		snprintf(diag, sizeof diag, "x-unix; 4.3.0 cannot run %s: %s",
 		    argv.v[0], strerror(errno));
-		set_all(o, n, QUEUE_TEMP, relay, diag);
+		queue_result_set_all(o, n, QUEUE_TEMP, relay, diag);
 		goto out;
 	}
 	e = (int)queue_pipe_classify(&res, diag, sizeof diag);
-	set_all(o, n, (enum queue_outcome)e, relay, diag);
+	queue_result_set_all(o, n, (enum queue_outcome)e, relay, diag);
 	goto out;
 nomem:
-	set_all(o, n, QUEUE_TEMP, d->name, "x-unix; 4.3.0 out of memory");
+	queue_result_set_all(o, n, QUEUE_TEMP, d->name, "x-unix; 4.3.0 out of memory");
 out:
 	free(rcpts);
 	buf_free(&hdr);
@@ -305,7 +276,7 @@ out:
 
 static void
 from_client(const struct client_rcpt *r, const struct client_result *res,
-    size_t n, struct outcome *o)
+    size_t n, struct queue_result *o)
 {
 	size_t i;
 
@@ -460,8 +431,8 @@ queue_run_reap(int wait_ms)
 }
 
 static void
-attempt_client(struct job *j, const struct queue_target *d, const size_t *idx,
-    size_t n, struct outcome *o)
+attempt_client(struct queue_job *j, const struct queue_target *d, const size_t *idx,
+    size_t n, struct queue_result *o)
 {
 	const struct queue_cfg *c = j->c;
 	const struct spool_env *env = &j->m.env;
@@ -477,14 +448,14 @@ attempt_client(struct job *j, const struct queue_target *d, const size_t *idx,
 	struct lmtpd_open lo;
 
 	if ((r = calloc(n, sizeof *r)) == NULL) {
-		set_all(o, n, QUEUE_TEMP, d->name, "smtp; 451 4.3.0 out of memory");
+		queue_result_set_all(o, n, QUEUE_TEMP, d->name, "smtp; 451 4.3.0 out of memory");
 		return;
 	}
 	/* LMTP wants a mailbox: a local name goes as NAME@our-hostname
 	 * (lmtpd uses the local part; %d in its template is our name). */
 	if (d->k == QUEUE_T_LMTPD && (local = calloc(n, sizeof *local)) == NULL) {
 		free(r);
-		set_all(o, n, QUEUE_TEMP, d->name, "smtp; 451 4.3.0 out of memory");
+		queue_result_set_all(o, n, QUEUE_TEMP, d->name, "smtp; 451 4.3.0 out of memory");
 		return;
 	}
 	for (i = 0; i < n; i++) {
@@ -591,8 +562,8 @@ attempt_client(struct job *j, const struct queue_target *d, const size_t *idx,
 }
 
 static void
-attempt(struct job *j, const struct queue_target *d, const size_t *idx, size_t n,
-    struct outcome *o)
+attempt(struct queue_job *j, const struct queue_target *d, const size_t *idx, size_t n,
+    struct queue_result *o)
 {
 	const char *txt;
 
@@ -613,7 +584,7 @@ attempt(struct job *j, const struct queue_target *d, const size_t *idx, size_t n
 		o->o = txt[0] == '4' ? QUEUE_TEMP : QUEUE_PERM;
 		break;
 	case QUEUE_T_BAD:
-		set_all(o, n, QUEUE_TEMP, "none", "smtp; 451 4.3.5 target "
+		queue_result_set_all(o, n, QUEUE_TEMP, "none", "smtp; 451 4.3.5 target "
 		    "unknown to this configuration");
 		break;
 	default:
@@ -623,108 +594,6 @@ attempt(struct job *j, const struct queue_target *d, const size_t *idx, size_t n
 }
 
 /* --- state and logs ----------------------------------------------- */
-
-static void
-log_attempt(struct job *j, size_t i, const struct outcome *o,
-    const char *status)
-{
-	const struct spool_dlv *d = &j->m.env.dlv[i];
-	struct buf to = BUF_INIT(0), orig = BUF_INIT(0), text = BUF_INIT(0);
-	const char *diag = strchr(o->diag, ';');
-	char dsn[16], use[32] = "";
-
-	diag = diag ? diag + 1 : o->diag;
-	while (*diag == ' ')
-		diag++;
-	queue_dsn_status(o->diag, o->o == QUEUE_PERM, dsn);
-	if (o->o == QUEUE_OK && dsn[0] != '2')
-		snprintf(dsn, sizeof dsn, "2.0.0");
-	log_escape(&to, d->addr.p, d->addr.len, 200);
-	log_escape(&orig, d->orig.p, d->orig.len, 200);
-	log_escape(&text, diag, strlen(diag), 300);
-	if (o->conn_use > 1)
-		snprintf(use, sizeof use, " conn_use=%u", o->conn_use);
-	log_info("%s to=<%s> orig_to=<%s> relay=%s%s delay=%llds attempts=%u "
-	    "dsn=%s status=%s (%s)", j->m.env.id, to.p ? to.p : "",
-	    orig.p ? orig.p : "", o->relay[0] ? o->relay : "none", use,
-	    (long long)(j->now - j->m.env.arrival), j->st.d[i].attempts, dsn,
-	    status, text.p ? text.p : "");
-	buf_free(&to);
-	buf_free(&orig);
-	buf_free(&text);
-}
-
-static void
-record(struct job *j, size_t i, const struct outcome *o)
-{
-	const struct queue_cfg *c = j->c;
-	enum spool_status s = SPOOL_ST_PENDING;
-	int64_t next = 0;
-	const char *word = "deferred";
-	char diag[DIAG_MAX + 64];
-
-	snprintf(diag, sizeof diag, "%s", o->diag);
-	if (o->o == QUEUE_OK) {
-		s = SPOOL_ST_SENT;
-		word = "sent";
-	} else if (o->o == QUEUE_PERM) {
-		s = SPOOL_ST_FAILED;
-		word = "bounced";
-	} else if (queue_sched_expired(j->m.env.arrival, j->now, c->lifetime)) {
-		s = SPOOL_ST_FAILED;
-		word = "bounced";
-		snprintf(diag, sizeof diag, "%s (delivery time expired)", o->diag);
-	} else {
-		next = j->now + queue_sched_delay(j->st.d[i].attempts + 1,
-		    c->retry_first, c->retry_cap);
-	}
-	if (spool_state_note(&j->st, i, s, next, o->relay, strlen(o->relay),
-	    diag, strlen(diag)) < 0) {
-		log_err("%s: cannot record the attempt: %s", j->m.env.id,
-		    strerror(errno));
-		return;
-	}
-	j->dirty = 1;
-	{
-		struct outcome shown = *o;
-
-		snprintf(shown.diag, sizeof shown.diag, "%.990s", diag);
-		log_attempt(j, i, &shown, word);
-	}
-}
-
-static int
-save(struct job *j)
-{
-	if (!j->dirty)
-		return 0;
-	if (spool_queue_state_save(j->c->sp, j->m.env.id, &j->st) < 0) {
-		log_err("%s: cannot save the delivery state: %s", j->m.env.id,
-		    strerror(errno));
-		return -1;
-	}
-	j->dirty = 0;
-	j->has_state = 1;
-	return 0;
-}
-
-/*
- * Every delivery sent: the message is finished and spool_queue_finish()
- * is its record, so no state file is written for it. A crash before the
- * finish sends them again, the window of doc/INTERNALS.md "The duplicate
- * window SMTP leaves". Anything failed, pending or bounced is saved as
- * before: a bounce is never queued twice for want of a save.
- */
-static int
-all_sent(const struct job *j)
-{
-	size_t i;
-
-	for (i = 0; i < j->st.n; i++)
-		if (j->st.d[i].status != SPOOL_ST_SENT)
-			return 0;
-	return 1;
-}
 
 /* --- bounces ------------------------------------------------------ */
 
@@ -833,7 +702,7 @@ out:
  * when it is in the queue (or nobody could be routed: dropped, logged).
  */
 static int
-send_dsn(struct job *j, const size_t *e, size_t n, const char *const *to,
+send_dsn(struct queue_job *j, const size_t *e, size_t n, const char *const *to,
     size_t nto, const char *note)
 {
 	const struct queue_cfg *c = j->c;
@@ -970,7 +839,7 @@ out:
  * loops.
  */
 static void
-bounces(struct job *j)
+bounces(struct queue_job *j)
 {
 	const struct spool_env *env = &j->m.env;
 	struct spool_state *st = &j->st;
@@ -1041,55 +910,13 @@ out:
 
 /* --- the message -------------------------------------------------- */
 
-static int
-open_job(struct job *j, const struct queue_cfg *c, const char *id)
-{
-	struct spool_env_limits lim = SPOOL_ENV_LIMITS_DEFAULT;
-	int env_err = 0;
-
-	memset(j, 0, sizeof *j);
-	j->c = c;
-	j->m.fd = -1;
-	if (spool_queue_open(c->sp, id, &lim, &j->m, &env_err) < 0) {
-		if (errno == EBADMSG)
-			log_err("%s: unreadable spool file: %s (left alone; "
-			    "postmaster-queue --delete removes it)", id,
-			    spool_env_strerror(env_err));
-		return -1;
-	}
-	if (spool_queue_state_load_ex(c->sp, &j->m, &j->st, &env_err,
-	    &j->has_state) < 0) {
-		log_err("%s: unreadable state file: %s", id,
-		    env_err ? spool_env_strerror(env_err) : strerror(errno));
-		spool_queue_close(&j->m);
-		return -1;
-	}
-	return 0;
-}
-
-static void
-close_job(struct job *j)
-{
-	spool_state_free(&j->st);
-	spool_queue_close(&j->m);
-}
-
-static int
-due_now(const struct job *j, size_t i)
-{
-	const struct spool_dstate *d = &j->st.d[i];
-
-	return d->status == SPOOL_ST_PENDING &&
-	    (j->c->flush || d->next <= j->now);
-}
-
 /* Runs the groups of one pass: network = 0 local ones, 1 remote ones. */
 static int
-run_groups(struct job *j, int network, unsigned char *done)
+run_groups(struct queue_job *j, int network, unsigned char *done)
 {
 	const struct spool_env *env = &j->m.env;
 	size_t *idx = NULL, i, k, n, max;
-	struct outcome *o = NULL;
+	struct queue_result *o = NULL;
 	struct queue_target d, dk;
 	int rc = 0;
 
@@ -1100,7 +927,7 @@ run_groups(struct job *j, int network, unsigned char *done)
 		goto out;
 	}
 	for (i = 0; i < env->ndlv; i++) {
-		if (done[i] || !due_now(j, i))
+		if (done[i] || !queue_job_due_now(j, i))
 			continue;
 		queue_target_of(j->c, &env->dlv[i], &d);
 		if (d.network != network)
@@ -1111,7 +938,7 @@ run_groups(struct job *j, int network, unsigned char *done)
 		n = 0;
 		idx[n++] = i;
 		for (k = i + 1; k < env->ndlv && n < max; k++) {
-			if (done[k] || !due_now(j, k))
+			if (done[k] || !queue_job_due_now(j, k))
 				continue;
 			queue_target_of(j->c, &env->dlv[k], &dk);
 			if (queue_target_same(&d, &dk))
@@ -1121,14 +948,13 @@ run_groups(struct job *j, int network, unsigned char *done)
 		for (k = 0; k < n; k++) {
 			done[idx[k]] = 1;
 			/* Abandoned at shutdown: not an attempt, stays due. */
-			if (j->c->stop && *j->c->stop && o[k].o != QUEUE_OK &&
-			    strstr(o[k].diag, "abandoned"))
+			if (o[k].o == QUEUE_ABANDONED)
 				continue;
-			record(j, idx[k], &o[k]);
+			queue_job_record(j, idx[k], &o[k]);
 		}
 		/* Each attempt is on disk before the next one starts (or,
 		 * all sent, the finish will be: see all_sent). */
-		if (!all_sent(j) && save(j) < 0) {
+		if (!queue_job_all_sent(j) && queue_job_save(j) < 0) {
 			rc = -1;
 			goto out;
 		}
@@ -1153,7 +979,7 @@ queue_run_privileged(const struct queue_cfg *c)
  * name's own account, lmtpd for ~/Maildir): only a process that kept
  * root as saved id can start it. */
 static int
-wants_privilege(const struct job *j)
+wants_privilege(const struct queue_job *j)
 {
 	struct queue_pipe_req req;
 	struct passwd pwbuf;
@@ -1162,7 +988,7 @@ wants_privilege(const struct job *j)
 	size_t i;
 
 	for (i = 0; i < j->m.env.ndlv; i++) {
-		if (!due_now(j, i))
+		if (!queue_job_due_now(j, i))
 			continue;
 		queue_target_of(j->c, &j->m.env.dlv[i], &d);
 		if (d.k == QUEUE_T_LMTPD && lmtpd_as_users(j->c))
@@ -1173,17 +999,6 @@ wants_privilege(const struct job *j)
 		    req.setuser)
 			return 1;
 	}
-	return 0;
-}
-
-static int
-any_failed(const struct job *j)
-{
-	size_t i;
-
-	for (i = 0; i < j->m.env.ndlv; i++)
-		if (j->st.d[i].status == SPOOL_ST_FAILED)
-			return 1;
 	return 0;
 }
 
@@ -1215,13 +1030,13 @@ drop_root(const struct queue_cfg *c, const char *id)
 }
 
 static int
-wants_network(const struct job *j, const unsigned char *done)
+wants_network(const struct queue_job *j, const unsigned char *done)
 {
 	struct queue_target d;
 	size_t i;
 
 	for (i = 0; i < j->m.env.ndlv; i++) {
-		if (done[i] || !due_now(j, i))
+		if (done[i] || !queue_job_due_now(j, i))
 			continue;
 		queue_target_of(j->c, &j->m.env.dlv[i], &d);
 		if (d.network)
@@ -1233,15 +1048,15 @@ wants_network(const struct job *j, const unsigned char *done)
 int
 queue_run_message(const struct queue_cfg *c, const char *id, int64_t now)
 {
-	struct job j;
+	struct queue_job j;
 	unsigned char *done;
 	int rc = -1;
 
-	if (open_job(&j, c, id) < 0)
+	if (queue_job_open(&j, c, id) < 0)
 		return -1;
 	j.now = now;
 	if (!queue_run_privileged(c) && wants_privilege(&j)) {
-		close_job(&j);
+		queue_job_close(&j);
 		return QUEUE_RUN_NEEDS_ROOT;
 	}
 	log_set_id(id);
@@ -1259,12 +1074,12 @@ queue_run_message(const struct queue_cfg *c, const char *id, int64_t now)
 	if (run_groups(&j, 1, done) < 0)
 		goto out;
 	/* A bounce quotes the message: built without root too. */
-	if (c->root && queue_run_privileged(c) && any_failed(&j) &&
+	if (c->root && queue_run_privileged(c) && queue_job_any_failed(&j) &&
 	    drop_root(c, id) < 0)
 		goto out;
 	if (!(c->stop && *c->stop)) {
 		bounces(&j);
-		if (!all_sent(&j) && save(&j) < 0)
+		if (!queue_job_all_sent(&j) && queue_job_save(&j) < 0)
 			goto out;
 	}
 	if (spool_state_done(&j.st)) {
@@ -1272,7 +1087,7 @@ queue_run_message(const struct queue_cfg *c, const char *id, int64_t now)
 		    SPOOL_FINISH_NO_STATE) < 0) {
 			log_err("%s: cannot remove: %s", id, strerror(errno));
 			/* Keep what was sent from being sent again. */
-			(void)save(&j);
+			(void)queue_job_save(&j);
 			goto out;
 		}
 		log_info("%s removed", id);
@@ -1281,7 +1096,7 @@ queue_run_message(const struct queue_cfg *c, const char *id, int64_t now)
 out:
 	log_set_id(NULL);
 	free(done);
-	close_job(&j);
+	queue_job_close(&j);
 	return rc;
 }
 
@@ -1296,7 +1111,7 @@ int
 queue_run_due_dests(const struct queue_cfg *c, const char *id, int64_t *due,
     int *gone, uint64_t *dk, size_t cap, size_t *ndk)
 {
-	struct job j;
+	struct queue_job j;
 	struct queue_target dd;
 	size_t i, k;
 
@@ -1304,7 +1119,7 @@ queue_run_due_dests(const struct queue_cfg *c, const char *id, int64_t *due,
 	*gone = 0;
 	if (ndk)
 		*ndk = 0;
-	if (open_job(&j, c, id) < 0) {
+	if (queue_job_open(&j, c, id) < 0) {
 		*gone = errno == ENOENT;
 		return *gone ? 0 : -1;
 	}
@@ -1331,18 +1146,18 @@ queue_run_due_dests(const struct queue_cfg *c, const char *id, int64_t *due,
 	/* Nothing left to do but leave: due now, the worker removes it. */
 	if (spool_state_done(&j.st))
 		*due = 0;
-	close_job(&j);
+	queue_job_close(&j);
 	return 0;
 }
 
 int
 queue_run_flush(const struct queue_cfg *c, const char *id)
 {
-	struct job j;
+	struct queue_job j;
 	size_t i;
 	int rc = 0;
 
-	if (open_job(&j, c, id) < 0)
+	if (queue_job_open(&j, c, id) < 0)
 		return errno == ENOENT ? 0 : -1;
 	for (i = 0; i < j.st.n; i++)
 		if (j.st.d[i].status == SPOOL_ST_PENDING && j.st.d[i].next) {
@@ -1351,7 +1166,7 @@ queue_run_flush(const struct queue_cfg *c, const char *id)
 		}
 	if (j.dirty)
 		rc = spool_queue_state_save(c->sp, id, &j.st);
-	close_job(&j);
+	queue_job_close(&j);
 	return rc;
 }
 
@@ -1372,11 +1187,11 @@ fmt_time(int64_t t, char *out, size_t cap)
 int
 queue_run_list(const struct queue_cfg *c, const char *id, struct buf *out)
 {
-	struct job j;
+	struct queue_job j;
 	char when[40];
 	size_t i;
 
-	if (open_job(&j, c, id) < 0) {
+	if (queue_job_open(&j, c, id) < 0) {
 		if (errno == ENOENT)
 			return 0;
 		buf_printf(out, "%s  (unreadable: %s)\n", id, strerror(errno));
@@ -1414,6 +1229,6 @@ queue_run_list(const struct queue_cfg *c, const char *id, struct buf *out)
 			buf_append_str(out, ")\n");
 		}
 	}
-	close_job(&j);
+	queue_job_close(&j);
 	return 0;
 }
