@@ -20,6 +20,7 @@
 #include "queue/queue_argv.h"
 #include "queue/queue_dsn.h"
 #include "queue/queue_job.h"
+#include "queue/queue_lmtpd.h"
 #include "queue/queue_pipe.h"
 #include "queue/queue_run.h"
 #include "queue/queue_sched.h"
@@ -321,115 +322,6 @@ split_address(const char *a, char *host, size_t cap, unsigned *port)
 	snprintf(host, cap, "%s", a);
 }
 
-/* "~/Maildir" delivers as each system user: postmaster-lmtpd needs
- * root. */
-static int
-lmtpd_as_users(const struct queue_cfg *c)
-{
-	char maildir[512] = "";
-
-	queue_cfg_str(c->db, "lmtpd", "", "maildir", maildir, sizeof maildir);
-	return maildir[0] == '~';
-}
-
-/* postmaster-lmtpd -C CDB on a socketpair: fd 0 and 1 are its end. */
-static pid_t
-spawn_lmtpd(const struct queue_cfg *c, int *fd)
-{
-	char *argv[] = { (char *)"postmaster-lmtpd", (char *)"-C",
-		(char *)c->cdb_path, NULL };
-	char *envp[] = { (char *)"PATH=/usr/bin:/bin", NULL };
-	int sv[2], asroot = c->root && lmtpd_as_users(c);
-	pid_t pid;
-
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
-		return -1;
-	if ((pid = fork()) < 0) {
-		close(sv[0]);
-		close(sv[1]);
-		return -1;
-	}
-	if (pid == 0) {
-		sigset_t none;
-
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		signal(SIGTERM, SIG_DFL);
-		signal(SIGPIPE, SIG_DFL);
-		signal(SIGINT, SIG_DFL);
-		signal(SIGHUP, SIG_DFL);
-		prctl(PR_SET_PDEATHSIG, SIGTERM);
-		if (asroot && (seteuid(0) < 0 || setuid(0) < 0))
-			_exit(111);
-		if (dup2(sv[1], 0) < 0 || dup2(sv[1], 1) < 0)
-			_exit(111);
-		closefrom(3);
-		execve(c->lmtpd, argv, envp);
-		_exit(111);
-	}
-	close(sv[1]);
-	*fd = sv[0];
-	return pid;
-}
-
-struct lmtpd_open {
-	const struct queue_cfg *c;
-	pid_t pid;
-};
-
-/* client_dest.open_fd: a new postmaster-lmtpd. A cached one is reaped
- * by queue_run_reap() once its connection is closed. */
-static int
-open_lmtpd(void *arg)
-{
-	struct lmtpd_open *lo = arg;
-	int fd;
-
-	if ((lo->pid = spawn_lmtpd(lo->c, &fd)) < 0)
-		return -1;
-	return fd;
-}
-
-/* The local mailer as a client destination (drop_root() needs its
- * cache key too). */
-static void
-lmtpd_dest(const struct queue_cfg *c, struct client_dest *cd,
-    struct lmtpd_open *lo)
-{
-	static struct lmtpd_open none;
-
-	memset(cd, 0, sizeof *cd);
-	cd->fd = -1;
-	cd->helo = c->hostname;
-	cd->timeout_scale_ms = c->timeout_scale_ms;
-	cd->proto = CLIENT_LMTP;
-	cd->host = "postmaster-lmtpd";
-	cd->open_fd = open_lmtpd;
-	cd->open_arg = lo ? lo : &none;
-	if (lo) {
-		lo->c = c;
-		lo->pid = -1;
-	}
-}
-
-int
-queue_run_reap(int wait_ms)
-{
-	int64_t end = client_conn_now_ms() + wait_ms;
-	struct timespec ts = { 0, 10 * 1000 * 1000 };
-	pid_t p;
-
-	for (;;) {
-		while ((p = waitpid(-1, NULL, WNOHANG)) > 0)
-			;
-		if (p < 0)
-			return 0;	/* ECHILD: none left */
-		if (client_conn_now_ms() >= end)
-			return 1;
-		nanosleep(&ts, NULL);
-	}
-}
-
 static void
 attempt_client(struct queue_job *j, const struct queue_target *d, const size_t *idx,
     size_t n, struct queue_result *o)
@@ -445,7 +337,7 @@ attempt_client(struct queue_job *j, const struct queue_target *d, const size_t *
 	char (*local)[600] = NULL;
 	size_t i;
 	pid_t lmtpd = -1;
-	struct lmtpd_open lo;
+	struct queue_lmtpd_open lo;
 
 	if ((r = calloc(n, sizeof *r)) == NULL) {
 		queue_result_set_all(o, n, QUEUE_TEMP, d->name, "smtp; 451 4.3.0 out of memory");
@@ -485,7 +377,7 @@ attempt_client(struct queue_job *j, const struct queue_target *d, const size_t *
 	case QUEUE_T_LMTPD:
 		/* One postmaster-lmtpd per connection: a worker's cache
 		 * keeps it for the next message, like a TCP peer. */
-		lmtpd_dest(c, &cd, &lo);
+		queue_lmtpd_dest(c, &cd, &lo);
 		client_deliver_cached(c->cache, &cd, &cm, r, n, &res);
 		snprintf(res.relay, sizeof res.relay, "lmtpd");
 		/* Uncached, it has had its QUIT and EOF: it is ending. */
@@ -991,7 +883,7 @@ wants_privilege(const struct queue_job *j)
 		if (!queue_job_due_now(j, i))
 			continue;
 		queue_target_of(j->c, &j->m.env.dlv[i], &d);
-		if (d.k == QUEUE_T_LMTPD && lmtpd_as_users(j->c))
+		if (d.k == QUEUE_T_LMTPD && queue_lmtpd_as_users(j->c))
 			return 1;
 		memset(&req, 0, sizeof req);
 		if (d.k == QUEUE_T_PIPE && pipe_user(j->c, &d, &j->m.env.dlv[i],
@@ -1010,17 +902,8 @@ wants_privilege(const struct queue_job *j)
 static int
 drop_root(const struct queue_cfg *c, const char *id)
 {
-	struct client_dest cd;
-	struct client_conn *conn;
-	char key[CLIENT_CACHE_KEY_MAX];
-
-	if (c->cache && lmtpd_as_users(c)) {
-		lmtpd_dest(c, &cd, NULL);
-		if (client_cache_key(&cd, key, sizeof key) == 0 &&
-		    (conn = client_cache_get(c->cache, key)) != NULL)
-			client_cache_conn_free(conn, 1);
-		queue_run_reap(1000);
-	}
+	if (c->cache && queue_lmtpd_as_users(c))
+		queue_lmtpd_close_cached(c);
 	if (setresgid(c->gid, c->gid, c->gid) < 0 ||
 	    setresuid(c->uid, c->uid, c->uid) < 0) {
 		log_err("%s: cannot drop privileges: %s", id, strerror(errno));

@@ -71,15 +71,6 @@ int queue_run_due(const struct queue_cfg *c, const char *id, int64_t *due,
 int queue_run_due_dests(const struct queue_cfg *c, const char *id,
     int64_t *due, int *gone, uint64_t *dk, size_t cap, size_t *ndk);
 
-/*
- * Reaps the children left behind by cached connections (the
- * postmaster-lmtpd of a closed one), waiting up to wait_ms for all of
- * them to end; a worker calls it between messages (0) and before it
- * exits. Only where no other child is being waited for. Returns 1 while
- * some are still running, 0 when none is left.
- */
-int queue_run_reap(int wait_ms);
-
 /* Sets every PENDING delivery's next attempt to 0 (--flush, no runner). */
 int queue_run_flush(const struct queue_cfg *c, const char *id);
 

@@ -7,6 +7,7 @@
 
 #include "base/log.h"
 #include "client/client_cache.h"
+#include "queue/queue_lmtpd.h"
 #include "queue/queue_worker.h"
 #include "spool/spool_id.h"
 
@@ -37,7 +38,7 @@ queue_worker_serve(struct queue_cfg *c, int fd, unsigned max_msgs)
 		if (r == 0) {
 			if (c->cache)
 				client_cache_expire(c->cache);
-			kids = queue_run_reap(0);
+			kids = queue_lmtpd_reap(0);
 			continue;
 		}
 		n = recv(fd, id, sizeof id, 0);
@@ -60,13 +61,13 @@ queue_worker_serve(struct queue_cfg *c, int fd, unsigned max_msgs)
 		/* After the reply: a slow QUIT must not hold it back. */
 		if (c->cache)
 			client_cache_expire(c->cache);
-		kids = queue_run_reap(0);
+		kids = queue_lmtpd_reap(0);
 	}
 	if (c->cache) {
 		client_cache_close(c->cache);
 		c->cache = NULL;
 	}
 	/* Each mailer had its QUIT and end of file. */
-	queue_run_reap(2000);
+	queue_lmtpd_reap(2000);
 	return done;
 }
