@@ -172,7 +172,8 @@ FORMAT_SRC = fuzz/fuzz_cf.c fuzz/fuzz_route.c fuzz/fuzz_smtp_line.c \
 	lib/net/net_drive.h lib/net/net_peer.h lib/queue/queue_cfg.c \
 	lib/queue/queue_cfg.h lib/queue/queue_sched.c \
 	lib/queue/queue_job.c lib/queue/queue_job.h lib/queue/queue_lmtpd.c \
-	lib/queue/queue_lmtpd.h lib/queue/queue_outcome.h \
+	lib/queue/queue_lmtpd.h lib/queue/queue_outcome.h lib/queue/queue_priv.c \
+	lib/queue/queue_priv.h \
 	lib/queue/queue_target.c lib/queue/queue_target.h \
 	lib/route/route_db.h lib/smtp/smtp_line.c lib/spool/spool_id.h t/tap.h
 

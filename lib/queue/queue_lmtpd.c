@@ -74,7 +74,7 @@ open_lmtpd(void *arg)
 	return fd;
 }
 
-/* The local mailer as a client destination (drop_root() needs its
+/* The local mailer as a client destination (queue_priv_drop() needs its
  * cache key too). */
 void
 queue_lmtpd_dest(const struct queue_cfg *c, struct client_dest *cd,

@@ -22,6 +22,7 @@
 #include "queue/queue_job.h"
 #include "queue/queue_lmtpd.h"
 #include "queue/queue_pipe.h"
+#include "queue/queue_priv.h"
 #include "queue/queue_run.h"
 #include "queue/queue_sched.h"
 #include "queue/queue_target.h"
@@ -54,79 +55,6 @@ attempt_reject(struct queue_job *j, const struct queue_target *d, struct queue_r
 	    (unsigned long long)code, status, text);
 	snprintf(o->relay, sizeof o->relay, "reject:%.280s", d->name);
 	o->o = code >= 500 ? QUEUE_PERM : QUEUE_TEMP;
-}
-
-/* Which user a program runs as (see postmaster-queue(8) PRIVILEGES):
- * 0, -1 and why (temporary), or PIPE_USER_REFUSED and why (permanent). */
-#define PIPE_USER_REFUSED (-2)
-static int
-pipe_user(const struct queue_cfg *c, const struct queue_target *d,
-    const struct spool_dlv *first, struct passwd *pwbuf, char *sbuf,
-    size_t slen, struct queue_pipe_req *req, char *why, size_t wcap)
-{
-	char user[128] = "";
-	struct passwd *pw = NULL;
-	uint64_t first_uid = DELIVER_ACCOUNT_FIRST_UID;
-
-	if (d->k == QUEUE_T_PIPE)
-		queue_cfg_str(c->db, "pipe", d->name, "user", user, sizeof user);
-	if (user[0] == '\0' && d->k == QUEUE_T_PIPE && queue_target_is_local(first) && strcmp(c->local_kind, "pipe") == 0) {
-		/*
-		 * A local name with an account runs as that account; one
-		 * without is a name the program knows (as user-id). Root and
-		 * system accounts get no mail, as from postmaster-lmtpd: the
-		 * program must not run as daemon, bin, nobody...
-		 */
-		cf_db_uint(c->db, "core", "", "first-valid-uid", &first_uid);
-		switch (deliver_account_find(d->rcpt, strlen(d->rcpt),
-		    first_uid, pwbuf, sbuf, slen, &pw)) {
-		case DELIVER_ACCOUNT_OK:
-			snprintf(user, sizeof user, "%s", pw->pw_name);
-			break;
-		case DELIVER_ACCOUNT_UNKNOWN:
-			break;
-		case DELIVER_ACCOUNT_ROOT:
-			snprintf(why, wcap, "x-unix; 5.7.1 <%s>: refusing to "
-			    "deliver as root (route root's mail to a person)",
-			    d->rcpt);
-			return PIPE_USER_REFUSED;
-		case DELIVER_ACCOUNT_SYSTEM:
-			snprintf(why, wcap, "x-unix; 5.1.1 <%s>: system account "
-			    "uid %lu gets no mail ([core] first-valid-uid %llu)",
-			    d->rcpt, (unsigned long)pw->pw_uid,
-			    (unsigned long long)first_uid);
-			return PIPE_USER_REFUSED;
-		case DELIVER_ACCOUNT_ERROR:
-			snprintf(why, wcap, "x-unix; 4.3.0 user lookup failed "
-			    "for %s", d->rcpt);
-			return -1;
-		}
-		pw = NULL;
-	}
-	if (user[0] == '\0') {
-		req->setuser = 0;
-		return 0;
-	}
-	if (getpwnam_r(user, pwbuf, sbuf, slen, &pw) != 0 || pw == NULL) {
-		snprintf(why, wcap, "x-unix; 4.3.5 no such user: %s", user);
-		return -1;
-	}
-	if (pw->pw_uid == (c->root ? c->uid : getuid())) {
-		req->setuser = 0;
-		req->dir = pw->pw_dir;
-		return 0;
-	}
-	if (!c->root) {
-		snprintf(why, wcap, "x-unix; 4.3.5 cannot run as %s: the queue "
-		    "runner was not started as root", user);
-		return -1;
-	}
-	req->setuser = 1;
-	req->user = pw->pw_name;
-	req->uid = pw->pw_uid;
-	req->gid = pw->pw_gid;
-	req->dir = pw->pw_dir;
-	return 0;
 }
 
 static void
@@ -211,9 +139,9 @@ attempt_pipe(struct queue_job *j, const struct queue_target *d, const size_t *id
 		queue_result_set_all(o, n, QUEUE_TEMP, relay, diag);
 		goto out;
 	}
-	if ((e = pipe_user(c, d, &env->dlv[idx[0]], &pwbuf, sbuf, sizeof sbuf,
+	if ((e = queue_priv_pipe_user(c, d, &env->dlv[idx[0]], &pwbuf, sbuf, sizeof sbuf,
 	    &req, diag, sizeof diag)) < 0) {
-		queue_result_set_all(o, n, e == PIPE_USER_REFUSED ? QUEUE_PERM : QUEUE_TEMP,
+		queue_result_set_all(o, n, e == QUEUE_PRIV_REFUSED ? QUEUE_PERM : QUEUE_TEMP,
 		    relay, diag);
 		goto out;
 	}
@@ -857,61 +785,6 @@ out:
 	return rc;
 }
 
-int
-queue_run_privileged(const struct queue_cfg *c)
-{
-	uid_t ru, eu, su;
-
-	if (!c->root)
-		return 1;
-	return getresuid(&ru, &eu, &su) == 0 && (eu == 0 || su == 0);
-}
-
-/* A due delivery runs a program as another user ([pipe] user, a local
- * name's own account, lmtpd for ~/Maildir): only a process that kept
- * root as saved id can start it. */
-static int
-wants_privilege(const struct queue_job *j)
-{
-	struct queue_pipe_req req;
-	struct passwd pwbuf;
-	struct queue_target d;
-	char sbuf[4096], why[300];
-	size_t i;
-
-	for (i = 0; i < j->m.env.ndlv; i++) {
-		if (!queue_job_due_now(j, i))
-			continue;
-		queue_target_of(j->c, &j->m.env.dlv[i], &d);
-		if (d.k == QUEUE_T_LMTPD && queue_lmtpd_as_users(j->c))
-			return 1;
-		memset(&req, 0, sizeof req);
-		if (d.k == QUEUE_T_PIPE && pipe_user(j->c, &d, &j->m.env.dlv[i],
-		    &pwbuf, sbuf, sizeof sbuf, &req, why, sizeof why) == 0 &&
-		    req.setuser)
-			return 1;
-	}
-	return 0;
-}
-
-/*
- * Gives up the saved root for good. A cached postmaster-lmtpd started
- * as root (~/Maildir) goes first: a process that parses what remote
- * peers send keeps no channel to one.
- */
-static int
-drop_root(const struct queue_cfg *c, const char *id)
-{
-	if (c->cache && queue_lmtpd_as_users(c))
-		queue_lmtpd_close_cached(c);
-	if (setresgid(c->gid, c->gid, c->gid) < 0 ||
-	    setresuid(c->uid, c->uid, c->uid) < 0) {
-		log_err("%s: cannot drop privileges: %s", id, strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
 static int
 wants_network(const struct queue_job *j, const unsigned char *done)
 {
@@ -938,7 +811,7 @@ queue_run_message(const struct queue_cfg *c, const char *id, int64_t now)
 	if (queue_job_open(&j, c, id) < 0)
 		return -1;
 	j.now = now;
-	if (!queue_run_privileged(c) && wants_privilege(&j)) {
+	if (!queue_priv_held(c) && queue_priv_wanted(&j)) {
 		queue_job_close(&j);
 		return QUEUE_RUN_NEEDS_ROOT;
 	}
@@ -951,14 +824,14 @@ queue_run_message(const struct queue_cfg *c, const char *id, int64_t now)
 		goto out;
 	/* Only a network delivery costs the worker its root: one that
 	 * keeps it can go on starting programs for later messages. */
-	if (c->root && queue_run_privileged(c) && wants_network(&j, done) &&
-	    drop_root(c, id) < 0)
+	if (c->root && queue_priv_held(c) && wants_network(&j, done) &&
+	    queue_priv_drop(c, id) < 0)
 		goto out;
 	if (run_groups(&j, 1, done) < 0)
 		goto out;
 	/* A bounce quotes the message: built without root too. */
-	if (c->root && queue_run_privileged(c) && queue_job_any_failed(&j) &&
-	    drop_root(c, id) < 0)
+	if (c->root && queue_priv_held(c) && queue_job_any_failed(&j) &&
+	    queue_priv_drop(c, id) < 0)
 		goto out;
 	if (!(c->stop && *c->stop)) {
 		bounces(&j);

@@ -36,16 +36,11 @@
 /*
  * Returns 0, -1, or QUEUE_RUN_NEEDS_ROOT: nothing was attempted because a
  * program or local delivery is due and this process gave up root for
- * good before an earlier network delivery (queue_run_privileged() is 0);
+ * good before an earlier network delivery (queue_priv_held() is 0);
  * a process that still can must take the message.
  */
 #define QUEUE_RUN_NEEDS_ROOT 1
 int queue_run_message(const struct queue_cfg *c, const char *id, int64_t now);
-
-/* 1 while this process can still start programs as another user: it
- * was not started as root (then it never can, nor needs to), or it
- * still holds root as its saved user id. */
-int queue_run_privileged(const struct queue_cfg *c);
 
 /*
  * When the message next needs the runner: the earliest next-attempt time

@@ -8,6 +8,7 @@
 #include "base/log.h"
 #include "client/client_cache.h"
 #include "queue/queue_lmtpd.h"
+#include "queue/queue_priv.h"
 #include "queue/queue_worker.h"
 #include "spool/spool_id.h"
 
@@ -54,7 +55,7 @@ queue_worker_serve(struct queue_cfg *c, int fd, unsigned max_msgs)
 		r = queue_run_message(c, id, (int64_t)time(NULL));
 		done++;
 		id[n] = r == QUEUE_RUN_NEEDS_ROOT ? QUEUE_WORKER_NEEDS_ROOT :
-		    queue_run_privileged(c) ? QUEUE_WORKER_DONE :
+		    queue_priv_held(c) ? QUEUE_WORKER_DONE :
 		    QUEUE_WORKER_DONE_DROPPED;
 		if (send(fd, id, (size_t)n + 1, MSG_NOSIGNAL) < 0)
 			break;
