@@ -173,6 +173,7 @@ FORMAT_SRC = fuzz/fuzz_cf.c fuzz/fuzz_route.c fuzz/fuzz_smtp_line.c \
 	lib/queue/queue_attempt.c lib/queue/queue_attempt.h \
 	lib/queue/queue_attempt_pipe.c lib/queue/queue_attempt_pipe.h \
 	lib/queue/queue_attempt_smtp.c lib/queue/queue_attempt_smtp.h \
+	lib/queue/queue_bounce.c lib/queue/queue_bounce.h \
 	lib/queue/queue_cfg.h lib/queue/queue_sched.c \
 	lib/queue/queue_job.c lib/queue/queue_job.h lib/queue/queue_lmtpd.c \
 	lib/queue/queue_lmtpd.h lib/queue/queue_outcome.h lib/queue/queue_priv.c \
