@@ -170,11 +170,13 @@ FORMAT_SRC = fuzz/fuzz_cf.c fuzz/fuzz_route.c fuzz/fuzz_smtp_line.c \
 	lib/cf/cf_words.h lib/client/client_reply.c lib/deliver/deliver_path.c \
 	lib/deliver/deliver_user.c lib/deliver/deliver_user.h \
 	lib/net/net_drive.h lib/net/net_peer.h lib/queue/queue_cfg.c \
+	lib/queue/queue_admin.c lib/queue/queue_admin.h \
 	lib/queue/queue_attempt.c lib/queue/queue_attempt.h \
 	lib/queue/queue_attempt_pipe.c lib/queue/queue_attempt_pipe.h \
 	lib/queue/queue_attempt_smtp.c lib/queue/queue_attempt_smtp.h \
 	lib/queue/queue_bounce.c lib/queue/queue_bounce.h \
-	lib/queue/queue_cfg.h lib/queue/queue_sched.c \
+	lib/queue/queue_cfg.h lib/queue/queue_due.c lib/queue/queue_due.h \
+	lib/queue/queue_run.c lib/queue/queue_run.h lib/queue/queue_sched.c \
 	lib/queue/queue_job.c lib/queue/queue_job.h lib/queue/queue_lmtpd.c \
 	lib/queue/queue_lmtpd.h lib/queue/queue_outcome.h lib/queue/queue_priv.c \
 	lib/queue/queue_priv.h \

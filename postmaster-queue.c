@@ -39,6 +39,8 @@
 #include "cf/cf_db.h"
 #include "cf/cf_logger.h"
 #include "inject/inject_pickup.h"
+#include "queue/queue_admin.h"
+#include "queue/queue_due.h"
 #include "queue/queue_run.h"
 #include "queue/queue_worker.h"
 #include "spool/spool_dir.h"
@@ -305,7 +307,7 @@ dest_room(struct runner *r, struct msg *m)
 	/* Known even when nothing runs: this delivery must be counted,
 	 * and the first destination picks the worker. */
 	if (!m->dk_known) {
-		if (queue_run_due_dests(&r->cfg, m->id, &due, &gone, dk,
+		if (queue_due_dests(&r->cfg, m->id, &due, &gone, dk,
 		    QUEUE_DEST_MAX, &n) < 0 || gone)
 			return 1;
 		msg_set_dests(r, m, dk, n);
@@ -360,7 +362,7 @@ scan_one(const char *id, void *arg)
 		uint64_t dk[QUEUE_DEST_MAX];
 		size_t n = 0;
 
-		if (queue_run_due_dests(&r->cfg, id, &m->due, &gone, dk,
+		if (queue_due_dests(&r->cfg, id, &m->due, &gone, dk,
 		    QUEUE_DEST_MAX, &n) == 0) {
 			if (gone)
 				return 0;
@@ -750,11 +752,11 @@ finished(struct runner *r, const char *id)
 	dt_add(r, m, -1);
 	msg_forget(m);
 	if (m->flush) {
-		queue_run_flush(&r->cfg, m->id);
+		queue_admin_flush(&r->cfg, m->id);
 		m->flush = 0;
 	}
 	/* What is left may go elsewhere: read it again. */
-	if (queue_run_due_dests(&r->cfg, m->id, &m->due, &gone, dk,
+	if (queue_due_dests(&r->cfg, m->id, &m->due, &gone, dk,
 	    QUEUE_DEST_MAX, &nk) == 0 && !gone)
 		msg_set_dests(r, m, dk, nk);
 	if (gone) {
@@ -891,7 +893,7 @@ flush_rest(const char *id, void *arg)
 	struct runner *r = arg;
 
 	if (find(r, id) == NULL)
-		queue_run_flush(&r->cfg, id);
+		queue_admin_flush(&r->cfg, id);
 	return 0;
 }
 
@@ -905,7 +907,7 @@ flush_all(struct runner *r)
 			r->m[i].flush = 1;
 			continue;
 		}
-		queue_run_flush(&r->cfg, r->m[i].id);
+		queue_admin_flush(&r->cfg, r->m[i].id);
 		r->m[i].due = 0;
 	}
 	/* Those outside the window are flushed on disk and paged in. */
@@ -1292,7 +1294,7 @@ cmd_list(struct runner *r)
 
 	collect_ids(r, &s);
 	for (i = 0; i < s.n; i++) {
-		queue_run_list(&r->cfg, s.v[i], &out);
+		queue_admin_list(&r->cfg, s.v[i], &out);
 		if (out.len && fwrite(out.p, 1, out.len, stdout) != out.len)
 			break;
 		buf_reset(&out);
@@ -1323,7 +1325,7 @@ cmd_flush(struct runner *r, const char *dir)
 	}
 	collect_ids(r, &s);
 	for (i = 0; i < s.n; i++)
-		if (queue_run_flush(&r->cfg, s.v[i]) < 0)
+		if (queue_admin_flush(&r->cfg, s.v[i]) < 0)
 			log_warn("%s: cannot flush: %s", s.v[i], strerror(errno));
 	free_ids(&s);
 	return 0;
