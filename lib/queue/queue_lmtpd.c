@@ -62,7 +62,7 @@ spawn_lmtpd(const struct queue_cfg *c, int *fd)
 }
 
 /* client_dest.open_fd: a new postmaster-lmtpd. A cached one is reaped
- * by queue_run_reap() once its connection is closed. */
+ * by queue_lmtpd_reap() once its connection is closed. */
 static int
 open_lmtpd(void *arg)
 {
