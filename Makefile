@@ -175,13 +175,15 @@ FORMAT_SRC = fuzz/fuzz_cf.c fuzz/fuzz_route.c fuzz/fuzz_smtp_line.c \
 	lib/queue/queue_attempt_pipe.c lib/queue/queue_attempt_pipe.h \
 	lib/queue/queue_attempt_smtp.c lib/queue/queue_attempt_smtp.h \
 	lib/queue/queue_bounce.c lib/queue/queue_bounce.h \
-	lib/queue/queue_cfg.h lib/queue/queue_due.c lib/queue/queue_due.h \
+	lib/queue/queue_cfg.h lib/queue/queue_dcount.c lib/queue/queue_dcount.h \
+	lib/queue/queue_due.c lib/queue/queue_due.h \
 	lib/queue/queue_run.c lib/queue/queue_run.h lib/queue/queue_sched.c \
 	lib/queue/queue_job.c lib/queue/queue_job.h lib/queue/queue_lmtpd.c \
 	lib/queue/queue_lmtpd.h lib/queue/queue_outcome.h lib/queue/queue_priv.c \
 	lib/queue/queue_priv.h \
 	lib/queue/queue_target.c lib/queue/queue_target.h \
-	lib/route/route_db.h lib/smtp/smtp_line.c lib/spool/spool_id.h t/tap.h
+	lib/route/route_db.h lib/smtp/smtp_line.c lib/spool/spool_id.h t/tap.h \
+	t/unit/queue_dcount.c
 
 format:
 	clang-format -i $(FORMAT_SRC)

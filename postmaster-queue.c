@@ -40,6 +40,7 @@
 #include "cf/cf_logger.h"
 #include "inject/inject_pickup.h"
 #include "queue/queue_admin.h"
+#include "queue/queue_dcount.h"
 #include "queue/queue_due.h"
 #include "queue/queue_run.h"
 #include "queue/queue_worker.h"
@@ -79,14 +80,6 @@ struct msg {
 };
 _Static_assert(sizeof(struct msg) <= 56, "struct msg grew: see WINDOW_DEFAULT");
 
-/* Deliveries per destination key: open addressing, linear probing; keys
- * whose count fell to 0 stay until the table is rebuilt. */
-struct dslot {
-	uint64_t key;
-	uint32_t n;
-	uint32_t used;
-};
-
 /* A worker process and our end of its socketpair (queue_worker.h). */
 struct worker {
 	pid_t pid;
@@ -121,8 +114,7 @@ struct runner {
 	unsigned gen;			/* bumped by SIGHUP */
 	unsigned worker_max_use;	/* WORKER_MAX_USE */
 	size_t max_per_dest;	/* 0: no limit */
-	struct dslot *dt;	/* dtcap slots, a power of two */
-	size_t dtcap, dtused;
+	struct queue_dcount dc;	/* running per destination, if limited */
 	int once, lockfd, nudge;
 	int pickfd;		/* ROOT/pickup, the public FIFO, or -1 */
 	char pidfile[1024];
@@ -223,70 +215,22 @@ msg_set_dests(struct runner *r, struct msg *m, const uint64_t *dk, size_t n)
 	m->ndk = (unsigned char)n;
 }
 
-static struct dslot *
-dt_slot(struct runner *r, uint64_t key)
-{
-	size_t i = (size_t)(key ^ (key >> 29)) & (r->dtcap - 1);
-
-	while (r->dt[i].used && r->dt[i].key != key)
-		i = (i + 1) & (r->dtcap - 1);
-	return &r->dt[i];
-}
-
-static uint32_t
-dt_count(struct runner *r, uint64_t key)
-{
-	struct dslot *d;
-
-	if (r->dt == NULL)
-		return 0;
-	d = dt_slot(r, key);
-	return d->used ? d->n : 0;
-}
-
-static void dt_add(struct runner *, const struct msg *, int);
-
-/* Empties the table and counts the running workers again. */
-static void
-dt_rebuild(struct runner *r)
-{
-	size_t i;
-
-	memset(r->dt, 0, r->dtcap * sizeof *r->dt);
-	r->dtused = 0;
-	for (i = 0; i < r->n; i++)
-		if (r->m[i].pid)
-			dt_add(r, &r->m[i], 1);
-}
-
+/* Counts m's destinations as running (delta 1) or no longer (-1). A
+ * table full of stale keys keeps only the live ones: the workers running
+ * now, m not yet among them. */
 static void
 dt_add(struct runner *r, const struct msg *m, int delta)
 {
-	unsigned k;
+	size_t i;
 
-	if (r->dt == NULL)
-		return;
-	/* Full of stale keys: keep only the live ones (the workers running
-	 * now, m not yet among them). Live keys are at most max_running *
-	 * QUEUE_DEST_MAX, a quarter of the table. */
-	if (delta > 0 && 2 * (r->dtused + m->ndk) > r->dtcap)
-		dt_rebuild(r);
-	for (k = 0; k < m->ndk; k++) {
-		struct dslot *d = dt_slot(r, msg_dk(m)[k]);
-
-		if (!d->used) {
-			if (delta < 0)
-				continue;
-			d->used = 1;
-			d->key = msg_dk(m)[k];
-			d->n = 0;
-			r->dtused++;
-		}
-		if (delta > 0)
-			d->n++;
-		else if (d->n > 0)
-			d->n--;
+	if (delta > 0 && queue_dcount_full(&r->dc, m->ndk)) {
+		queue_dcount_clear(&r->dc);
+		for (i = 0; i < r->n; i++)
+			if (r->m[i].pid)
+				queue_dcount_add(&r->dc, msg_dk(&r->m[i]),
+				    r->m[i].ndk, 1);
 	}
+	queue_dcount_add(&r->dc, msg_dk(m), m->ndk, delta);
 }
 
 /*
@@ -302,7 +246,6 @@ dest_room(struct runner *r, struct msg *m)
 	size_t n = 0;
 	int64_t due;
 	int gone;
-	unsigned k;
 
 	/* Known even when nothing runs: this delivery must be counted,
 	 * and the first destination picks the worker. */
@@ -312,12 +255,9 @@ dest_room(struct runner *r, struct msg *m)
 			return 1;
 		msg_set_dests(r, m, dk, n);
 	}
-	if (r->max_per_dest == 0 || r->running == 0)
+	if (r->running == 0)
 		return 1;
-	for (k = 0; k < m->ndk; k++)
-		if (dt_count(r, msg_dk(m)[k]) >= r->max_per_dest)
-			return 0;
-	return 1;
+	return queue_dcount_room(&r->dc, msg_dk(m), m->ndk, r->max_per_dest);
 }
 
 static void trim(struct runner *, size_t, size_t);
@@ -713,7 +653,7 @@ dispatch(struct runner *r, struct msg *m)
 	snprintf(w->id, sizeof w->id, "%s", m->id);
 	w->key = key;
 	w->used++;
-	dt_add(r, m, 1);	/* before pid is set: see dt_rebuild */
+	dt_add(r, m, 1);	/* before pid is set: see dt_add */
 	m->pid = w->pid;
 	m->tried = 1;
 	r->running++;
@@ -1448,14 +1388,10 @@ main(int argc, char **argv)
 	r.rest_due = INT64_MAX;
 	if (r.max_per_dest >= r.max_running)
 		r.max_per_dest = 0;	/* the global limit bites first */
-	if (r.max_per_dest) {
-		/* At most max_running * QUEUE_DEST_MAX live keys: a quarter. */
-		r.dtcap = 64;
-		while (r.dtcap < 4 * r.max_running * QUEUE_DEST_MAX)
-			r.dtcap *= 2;
-		if ((r.dt = calloc(r.dtcap, sizeof *r.dt)) == NULL)
-			die(EX_OSERR, "out of memory");
-	}
+	/* At most max_running * QUEUE_DEST_MAX live keys. */
+	if (r.max_per_dest &&
+	    queue_dcount_init(&r.dc, r.max_running * QUEUE_DEST_MAX) < 0)
+		die(EX_OSERR, "out of memory");
 
 	switch (mode) {
 	case 'l':
