@@ -179,11 +179,12 @@ FORMAT_SRC = fuzz/fuzz_cf.c fuzz/fuzz_route.c fuzz/fuzz_smtp_line.c \
 	lib/queue/queue_due.c lib/queue/queue_due.h \
 	lib/queue/queue_run.c lib/queue/queue_run.h lib/queue/queue_sched.c \
 	lib/queue/queue_job.c lib/queue/queue_job.h lib/queue/queue_lmtpd.c \
-	lib/queue/queue_lmtpd.h lib/queue/queue_outcome.h lib/queue/queue_priv.c \
+	lib/queue/queue_lmtpd.h lib/queue/queue_outcome.h lib/queue/queue_pick.c \
+	lib/queue/queue_pick.h lib/queue/queue_priv.c \
 	lib/queue/queue_priv.h \
 	lib/queue/queue_target.c lib/queue/queue_target.h \
 	lib/route/route_db.h lib/smtp/smtp_line.c lib/spool/spool_id.h t/tap.h \
-	t/unit/queue_dcount.c
+	t/unit/queue_dcount.c t/unit/queue_pick.c
 
 format:
 	clang-format -i $(FORMAT_SRC)

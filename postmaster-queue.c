@@ -42,6 +42,7 @@
 #include "queue/queue_admin.h"
 #include "queue/queue_dcount.h"
 #include "queue/queue_due.h"
+#include "queue/queue_pick.h"
 #include "queue/queue_run.h"
 #include "queue/queue_worker.h"
 #include "spool/spool_dir.h"
@@ -583,56 +584,49 @@ spawn_worker(struct runner *r)
 }
 
 /*
- * An idle worker whose last message went where this one goes (its
- * connection is likely still open), else a new worker while there is
- * room (the idle ones keep theirs), else any idle one -- for a message
- * that needs no root, one that gave it up first, keeping the others for
- * messages that do. NULL with *all_busy = 0: only the worker it needs
- * is missing (one is being made room for); other messages may go on.
+ * The worker for a message whose first destination is key (queue_pick.h
+ * decides). NULL with *all_busy = 0: only the worker it needs is missing
+ * (one is being made room for); other messages may go on.
  */
 static struct worker *
 pick_worker(struct runner *r, uint64_t key, int privileged, int *all_busy)
 {
-	struct worker *any = NULL, *dropped = NULL, *w;
-	size_t i, exiting = 0;
+	struct queue_pick p;
+	struct worker *w;
+	size_t i, which;
+	int has_any;
 
 	*all_busy = 0;
+	queue_pick_init(&p, key, privileged);
 	for (i = 0; i < r->nw; i++) {
 		w = &r->w[i];
 		if (w->fd >= 0 && !w->id[0] && w->gen != r->gen)
 			retire(w);	/* SIGHUP: not with the old config */
-		if (w->fd < 0) {
-			exiting++;
-			continue;
-		}
-		if (w->id[0])
-			continue;
-		if (privileged && w->dropped) {
-			dropped = w;
-			continue;
-		}
-		if (w->key == key)
-			return w;
-		if (any == NULL || (!privileged && w->dropped && !any->dropped))
-			any = w;
+		if (queue_pick_offer(&p, i, w->fd >= 0, w->id[0] != '\0',
+		    w->dropped, w->key))
+			break;
 	}
-	if (r->nw < r->max_running) {
+	switch (queue_pick_decide(&p, r->nw, r->max_running, &which,
+	    &has_any)) {
+	case QUEUE_PICK_WORKER:
+		return &r->w[which];
+	case QUEUE_PICK_SPAWN:
 		if ((w = spawn_worker(r)) != NULL)
 			return w;
-		*all_busy = any == NULL;	/* fork failed: retry later */
-		return any;
+		*all_busy = !has_any;	/* fork failed: retry later */
+		return has_any ? &r->w[which] : NULL;
+	case QUEUE_PICK_RETIRE:
+		retire(&r->w[which]);
+		return NULL;
+	case QUEUE_PICK_WAIT:
+		return NULL;
+	case QUEUE_PICK_BUSY:
+	default:
+		*all_busy = 1;
+		return NULL;
 	}
-	if (any != NULL)
-		return any;
-	/* Room for a worker with root: retire one without, unless one is
-	 * on its way out already. */
-	if (dropped != NULL && exiting == 0)
-		retire(dropped);
-	*all_busy = dropped == NULL;
-	return NULL;
 }
 
-/* 0 sent; -1 no idle worker at all; -2 none for this message only. */
 static int
 dispatch(struct runner *r, struct msg *m)
 {
