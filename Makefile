@@ -183,8 +183,9 @@ FORMAT_SRC = fuzz/fuzz_cf.c fuzz/fuzz_route.c fuzz/fuzz_smtp_line.c \
 	lib/queue/queue_pick.h lib/queue/queue_priv.c \
 	lib/queue/queue_priv.h \
 	lib/queue/queue_target.c lib/queue/queue_target.h \
+	lib/queue/queue_window.c lib/queue/queue_window.h \
 	lib/route/route_db.h lib/smtp/smtp_line.c lib/spool/spool_id.h t/tap.h \
-	t/unit/queue_dcount.c t/unit/queue_pick.c
+	t/unit/queue_dcount.c t/unit/queue_pick.c t/unit/queue_window.c
 
 format:
 	clang-format -i $(FORMAT_SRC)

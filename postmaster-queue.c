@@ -44,6 +44,7 @@
 #include "queue/queue_due.h"
 #include "queue/queue_pick.h"
 #include "queue/queue_run.h"
+#include "queue/queue_window.h"
 #include "queue/queue_worker.h"
 #include "spool/spool_dir.h"
 #include "spool/spool_id.h"
@@ -381,22 +382,6 @@ prune(struct runner *r)
 	r->nsorted = sorted;
 }
 
-struct due_ix {
-	int64_t due;
-	size_t i;
-};
-
-/* Latest due first; of equal ones the newest (largest id) first. */
-static int
-cmp_due_desc(const void *a, const void *b)
-{
-	const struct due_ix *x = a, *y = b;
-
-	if (x->due != y->due)
-		return x->due > y->due ? -1 : 1;
-	return x->i > y->i ? -1 : x->i < y->i;
-}
-
 /*
  * Keeps the table at `keep` messages: of m[from..n) the latest due ones
  * without a worker leave it (to be read again from queue/ by a later
@@ -405,7 +390,7 @@ cmp_due_desc(const void *a, const void *b)
 static void
 trim(struct runner *r, size_t from, size_t keep)
 {
-	struct due_ix *v;
+	struct queue_window_ent *v;
 	size_t i, nv = 0, drop;
 
 	if (r->window == 0 || r->n <= keep)
@@ -418,9 +403,7 @@ trim(struct runner *r, size_t from, size_t keep)
 			v[nv].due = r->m[i].due;
 			v[nv++].i = i;
 		}
-	if (drop > nv)
-		drop = nv;
-	qsort(v, nv, sizeof *v, cmp_due_desc);
+	drop = queue_window_leave(v, nv, drop);
 	for (i = 0; i < drop; i++) {
 		struct msg *m = &r->m[v[i].i];
 
