@@ -39,7 +39,12 @@
 #include "cf/cf_db.h"
 #include "cf/cf_logger.h"
 #include "inject/inject_pickup.h"
+#include "queue/queue_admin.h"
+#include "queue/queue_dcount.h"
+#include "queue/queue_due.h"
+#include "queue/queue_pick.h"
 #include "queue/queue_run.h"
+#include "queue/queue_window.h"
 #include "queue/queue_worker.h"
 #include "spool/spool_dir.h"
 #include "spool/spool_id.h"
@@ -77,14 +82,6 @@ struct msg {
 };
 _Static_assert(sizeof(struct msg) <= 56, "struct msg grew: see WINDOW_DEFAULT");
 
-/* Deliveries per destination key: open addressing, linear probing; keys
- * whose count fell to 0 stay until the table is rebuilt. */
-struct dslot {
-	uint64_t key;
-	uint32_t n;
-	uint32_t used;
-};
-
 /* A worker process and our end of its socketpair (queue_worker.h). */
 struct worker {
 	pid_t pid;
@@ -119,8 +116,7 @@ struct runner {
 	unsigned gen;			/* bumped by SIGHUP */
 	unsigned worker_max_use;	/* WORKER_MAX_USE */
 	size_t max_per_dest;	/* 0: no limit */
-	struct dslot *dt;	/* dtcap slots, a power of two */
-	size_t dtcap, dtused;
+	struct queue_dcount dc;	/* running per destination, if limited */
 	int once, lockfd, nudge;
 	int pickfd;		/* ROOT/pickup, the public FIFO, or -1 */
 	char pidfile[1024];
@@ -221,70 +217,22 @@ msg_set_dests(struct runner *r, struct msg *m, const uint64_t *dk, size_t n)
 	m->ndk = (unsigned char)n;
 }
 
-static struct dslot *
-dt_slot(struct runner *r, uint64_t key)
-{
-	size_t i = (size_t)(key ^ (key >> 29)) & (r->dtcap - 1);
-
-	while (r->dt[i].used && r->dt[i].key != key)
-		i = (i + 1) & (r->dtcap - 1);
-	return &r->dt[i];
-}
-
-static uint32_t
-dt_count(struct runner *r, uint64_t key)
-{
-	struct dslot *d;
-
-	if (r->dt == NULL)
-		return 0;
-	d = dt_slot(r, key);
-	return d->used ? d->n : 0;
-}
-
-static void dt_add(struct runner *, const struct msg *, int);
-
-/* Empties the table and counts the running workers again. */
-static void
-dt_rebuild(struct runner *r)
-{
-	size_t i;
-
-	memset(r->dt, 0, r->dtcap * sizeof *r->dt);
-	r->dtused = 0;
-	for (i = 0; i < r->n; i++)
-		if (r->m[i].pid)
-			dt_add(r, &r->m[i], 1);
-}
-
+/* Counts m's destinations as running (delta 1) or no longer (-1). A
+ * table full of stale keys keeps only the live ones: the workers running
+ * now, m not yet among them. */
 static void
 dt_add(struct runner *r, const struct msg *m, int delta)
 {
-	unsigned k;
+	size_t i;
 
-	if (r->dt == NULL)
-		return;
-	/* Full of stale keys: keep only the live ones (the workers running
-	 * now, m not yet among them). Live keys are at most max_running *
-	 * QUEUE_DEST_MAX, a quarter of the table. */
-	if (delta > 0 && 2 * (r->dtused + m->ndk) > r->dtcap)
-		dt_rebuild(r);
-	for (k = 0; k < m->ndk; k++) {
-		struct dslot *d = dt_slot(r, msg_dk(m)[k]);
-
-		if (!d->used) {
-			if (delta < 0)
-				continue;
-			d->used = 1;
-			d->key = msg_dk(m)[k];
-			d->n = 0;
-			r->dtused++;
-		}
-		if (delta > 0)
-			d->n++;
-		else if (d->n > 0)
-			d->n--;
+	if (delta > 0 && queue_dcount_full(&r->dc, m->ndk)) {
+		queue_dcount_clear(&r->dc);
+		for (i = 0; i < r->n; i++)
+			if (r->m[i].pid)
+				queue_dcount_add(&r->dc, msg_dk(&r->m[i]),
+				    r->m[i].ndk, 1);
 	}
+	queue_dcount_add(&r->dc, msg_dk(m), m->ndk, delta);
 }
 
 /*
@@ -300,22 +248,18 @@ dest_room(struct runner *r, struct msg *m)
 	size_t n = 0;
 	int64_t due;
 	int gone;
-	unsigned k;
 
 	/* Known even when nothing runs: this delivery must be counted,
 	 * and the first destination picks the worker. */
 	if (!m->dk_known) {
-		if (queue_run_due_dests(&r->cfg, m->id, &due, &gone, dk,
+		if (queue_due_dests(&r->cfg, m->id, &due, &gone, dk,
 		    QUEUE_DEST_MAX, &n) < 0 || gone)
 			return 1;
 		msg_set_dests(r, m, dk, n);
 	}
-	if (r->max_per_dest == 0 || r->running == 0)
+	if (r->running == 0)
 		return 1;
-	for (k = 0; k < m->ndk; k++)
-		if (dt_count(r, msg_dk(m)[k]) >= r->max_per_dest)
-			return 0;
-	return 1;
+	return queue_dcount_room(&r->dc, msg_dk(m), m->ndk, r->max_per_dest);
 }
 
 static void trim(struct runner *, size_t, size_t);
@@ -360,7 +304,7 @@ scan_one(const char *id, void *arg)
 		uint64_t dk[QUEUE_DEST_MAX];
 		size_t n = 0;
 
-		if (queue_run_due_dests(&r->cfg, id, &m->due, &gone, dk,
+		if (queue_due_dests(&r->cfg, id, &m->due, &gone, dk,
 		    QUEUE_DEST_MAX, &n) == 0) {
 			if (gone)
 				return 0;
@@ -438,22 +382,6 @@ prune(struct runner *r)
 	r->nsorted = sorted;
 }
 
-struct due_ix {
-	int64_t due;
-	size_t i;
-};
-
-/* Latest due first; of equal ones the newest (largest id) first. */
-static int
-cmp_due_desc(const void *a, const void *b)
-{
-	const struct due_ix *x = a, *y = b;
-
-	if (x->due != y->due)
-		return x->due > y->due ? -1 : 1;
-	return x->i > y->i ? -1 : x->i < y->i;
-}
-
 /*
  * Keeps the table at `keep` messages: of m[from..n) the latest due ones
  * without a worker leave it (to be read again from queue/ by a later
@@ -462,7 +390,7 @@ cmp_due_desc(const void *a, const void *b)
 static void
 trim(struct runner *r, size_t from, size_t keep)
 {
-	struct due_ix *v;
+	struct queue_window_ent *v;
 	size_t i, nv = 0, drop;
 
 	if (r->window == 0 || r->n <= keep)
@@ -475,9 +403,7 @@ trim(struct runner *r, size_t from, size_t keep)
 			v[nv].due = r->m[i].due;
 			v[nv++].i = i;
 		}
-	if (drop > nv)
-		drop = nv;
-	qsort(v, nv, sizeof *v, cmp_due_desc);
+	drop = queue_window_leave(v, nv, drop);
 	for (i = 0; i < drop; i++) {
 		struct msg *m = &r->m[v[i].i];
 
@@ -641,56 +567,49 @@ spawn_worker(struct runner *r)
 }
 
 /*
- * An idle worker whose last message went where this one goes (its
- * connection is likely still open), else a new worker while there is
- * room (the idle ones keep theirs), else any idle one -- for a message
- * that needs no root, one that gave it up first, keeping the others for
- * messages that do. NULL with *all_busy = 0: only the worker it needs
- * is missing (one is being made room for); other messages may go on.
+ * The worker for a message whose first destination is key (queue_pick.h
+ * decides). NULL with *all_busy = 0: only the worker it needs is missing
+ * (one is being made room for); other messages may go on.
  */
 static struct worker *
 pick_worker(struct runner *r, uint64_t key, int privileged, int *all_busy)
 {
-	struct worker *any = NULL, *dropped = NULL, *w;
-	size_t i, exiting = 0;
+	struct queue_pick p;
+	struct worker *w;
+	size_t i, which;
+	int has_any;
 
 	*all_busy = 0;
+	queue_pick_init(&p, key, privileged);
 	for (i = 0; i < r->nw; i++) {
 		w = &r->w[i];
 		if (w->fd >= 0 && !w->id[0] && w->gen != r->gen)
 			retire(w);	/* SIGHUP: not with the old config */
-		if (w->fd < 0) {
-			exiting++;
-			continue;
-		}
-		if (w->id[0])
-			continue;
-		if (privileged && w->dropped) {
-			dropped = w;
-			continue;
-		}
-		if (w->key == key)
-			return w;
-		if (any == NULL || (!privileged && w->dropped && !any->dropped))
-			any = w;
+		if (queue_pick_offer(&p, i, w->fd >= 0, w->id[0] != '\0',
+		    w->dropped, w->key))
+			break;
 	}
-	if (r->nw < r->max_running) {
+	switch (queue_pick_decide(&p, r->nw, r->max_running, &which,
+	    &has_any)) {
+	case QUEUE_PICK_WORKER:
+		return &r->w[which];
+	case QUEUE_PICK_SPAWN:
 		if ((w = spawn_worker(r)) != NULL)
 			return w;
-		*all_busy = any == NULL;	/* fork failed: retry later */
-		return any;
+		*all_busy = !has_any;	/* fork failed: retry later */
+		return has_any ? &r->w[which] : NULL;
+	case QUEUE_PICK_RETIRE:
+		retire(&r->w[which]);
+		return NULL;
+	case QUEUE_PICK_WAIT:
+		return NULL;
+	case QUEUE_PICK_BUSY:
+	default:
+		*all_busy = 1;
+		return NULL;
 	}
-	if (any != NULL)
-		return any;
-	/* Room for a worker with root: retire one without, unless one is
-	 * on its way out already. */
-	if (dropped != NULL && exiting == 0)
-		retire(dropped);
-	*all_busy = dropped == NULL;
-	return NULL;
 }
 
-/* 0 sent; -1 no idle worker at all; -2 none for this message only. */
 static int
 dispatch(struct runner *r, struct msg *m)
 {
@@ -711,7 +630,7 @@ dispatch(struct runner *r, struct msg *m)
 	snprintf(w->id, sizeof w->id, "%s", m->id);
 	w->key = key;
 	w->used++;
-	dt_add(r, m, 1);	/* before pid is set: see dt_rebuild */
+	dt_add(r, m, 1);	/* before pid is set: see dt_add */
 	m->pid = w->pid;
 	m->tried = 1;
 	r->running++;
@@ -750,11 +669,11 @@ finished(struct runner *r, const char *id)
 	dt_add(r, m, -1);
 	msg_forget(m);
 	if (m->flush) {
-		queue_run_flush(&r->cfg, m->id);
+		queue_admin_flush(&r->cfg, m->id);
 		m->flush = 0;
 	}
 	/* What is left may go elsewhere: read it again. */
-	if (queue_run_due_dests(&r->cfg, m->id, &m->due, &gone, dk,
+	if (queue_due_dests(&r->cfg, m->id, &m->due, &gone, dk,
 	    QUEUE_DEST_MAX, &nk) == 0 && !gone)
 		msg_set_dests(r, m, dk, nk);
 	if (gone) {
@@ -891,7 +810,7 @@ flush_rest(const char *id, void *arg)
 	struct runner *r = arg;
 
 	if (find(r, id) == NULL)
-		queue_run_flush(&r->cfg, id);
+		queue_admin_flush(&r->cfg, id);
 	return 0;
 }
 
@@ -905,7 +824,7 @@ flush_all(struct runner *r)
 			r->m[i].flush = 1;
 			continue;
 		}
-		queue_run_flush(&r->cfg, r->m[i].id);
+		queue_admin_flush(&r->cfg, r->m[i].id);
 		r->m[i].due = 0;
 	}
 	/* Those outside the window are flushed on disk and paged in. */
@@ -1292,7 +1211,7 @@ cmd_list(struct runner *r)
 
 	collect_ids(r, &s);
 	for (i = 0; i < s.n; i++) {
-		queue_run_list(&r->cfg, s.v[i], &out);
+		queue_admin_list(&r->cfg, s.v[i], &out);
 		if (out.len && fwrite(out.p, 1, out.len, stdout) != out.len)
 			break;
 		buf_reset(&out);
@@ -1323,7 +1242,7 @@ cmd_flush(struct runner *r, const char *dir)
 	}
 	collect_ids(r, &s);
 	for (i = 0; i < s.n; i++)
-		if (queue_run_flush(&r->cfg, s.v[i]) < 0)
+		if (queue_admin_flush(&r->cfg, s.v[i]) < 0)
 			log_warn("%s: cannot flush: %s", s.v[i], strerror(errno));
 	free_ids(&s);
 	return 0;
@@ -1446,14 +1365,10 @@ main(int argc, char **argv)
 	r.rest_due = INT64_MAX;
 	if (r.max_per_dest >= r.max_running)
 		r.max_per_dest = 0;	/* the global limit bites first */
-	if (r.max_per_dest) {
-		/* At most max_running * QUEUE_DEST_MAX live keys: a quarter. */
-		r.dtcap = 64;
-		while (r.dtcap < 4 * r.max_running * QUEUE_DEST_MAX)
-			r.dtcap *= 2;
-		if ((r.dt = calloc(r.dtcap, sizeof *r.dt)) == NULL)
-			die(EX_OSERR, "out of memory");
-	}
+	/* At most max_running * QUEUE_DEST_MAX live keys. */
+	if (r.max_per_dest &&
+	    queue_dcount_init(&r.dc, r.max_running * QUEUE_DEST_MAX) < 0)
+		die(EX_OSERR, "out of memory");
 
 	switch (mode) {
 	case 'l':

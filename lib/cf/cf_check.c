@@ -390,7 +390,7 @@ check_section(struct checker *c, struct cf_section *s)
 	if (kd->naming == CF_UNNAMED && s->name[0] != '\0')
 		err(c, s->pos, "[%s] takes no name", s->kind);
 	/* The instance a message records when no [smtpd] took it
-	 * (postmaster-inject.c, inject_pickup.c, queue_run.c): an [smtpd]
+	 * (postmaster-inject.c, inject_pickup.c, queue_bounce.c): an [smtpd]
 	 * of that name would route their bounces. */
 	if (strcmp(s->kind, "smtpd") == 0 && (strcmp(s->name, "inject") == 0 ||
 	    strcmp(s->name, "queue") == 0))

@@ -319,7 +319,7 @@ queue_pipe_classify(const struct queue_pipe_res *res, char *diag, size_t cap)
 		snprintf(diag, cap, "x-unix; 4.4.7 %s%s%s",
 		    res->timed_out ? "program timed out" :
 		    "delivery abandoned at shutdown", text[0] ? ": " : "", text);
-		return QUEUE_TEMP;
+		return res->timed_out ? QUEUE_TEMP : QUEUE_ABANDONED;
 	}
 	if (WIFSIGNALED(res->wstatus)) {
 		snprintf(diag, cap, "x-unix; 4.3.0 program killed by signal %d%s%s",

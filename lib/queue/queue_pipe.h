@@ -22,7 +22,8 @@
  * queue_pipe_classify() maps the result to sysexits(3) as sendmail,
  * Postfix and procmail do: 0 delivered; 75 (EX_TEMPFAIL), death by a
  * signal, a timeout and any exit outside 64..78 temporary; the rest of
- * 64..78 permanent. It writes an RFC 3464 diagnostic
+ * 64..78 permanent; a program killed because of *req->stop is
+ * QUEUE_ABANDONED (not an attempt). It writes an RFC 3464 diagnostic
  * "x-unix; X.Y.Z exit N (EX_NAME): output".
  */
 #ifndef PM_QUEUE_PIPE_H
@@ -31,6 +32,8 @@
 #include <signal.h>
 #include <stddef.h>
 #include <sys/types.h>
+
+#include "queue/queue_outcome.h"
 
 #define QUEUE_PIPE_OUT_MAX 600
 
@@ -50,8 +53,6 @@ struct queue_pipe_req {
 	unsigned timeout;	/* seconds */
 	volatile sig_atomic_t *stop;
 };
-
-enum queue_outcome { QUEUE_OK = 0, QUEUE_TEMP = 1, QUEUE_PERM = 2 };
 
 struct queue_pipe_res {
 	int wstatus;		/* from waitpid */

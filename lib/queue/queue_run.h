@@ -1,126 +1,35 @@
 /*
- * queue_run: deliver one queued message; the work of postmaster-queue's
- * worker processes (the scheduler lives in postmaster-queue.c).
+ * queue_run: deliver one queued message, the work of a postmaster-queue
+ * worker (queue_worker.h); the coordinator of the lib/queue modules.
  *
- * queue_run_message() opens queue/ID and its state, attempts every due
- * PENDING delivery, grouped by destination (one SMTP/LMTP transaction or
- * one pipe process per group, [pipe] max_rcpt_to at a time), and saves
- * the state after each group, before the next attempt (spool_queue_state_
- * save: write, fsync, rename, fsync dir) -- unless every delivery is now
- * sent: then no state is written and the finish below is the record.
- * Then it applies the list rule,
- * queues the bounces, marks their deliveries BOUNCED and removes the
- * message once nothing is PENDING or FAILED. See doc/INTERNALS.md
- * "The queue runner" for the states and the crash windows.
+ * queue_run_message() opens queue/ID and its state (queue_job.h),
+ * attempts every due PENDING delivery grouped by target (queue_target.h:
+ * one SMTP/LMTP transaction or one program run per group, [pipe]
+ * max_rcpt_to at a time; queue_attempt.h), programs and local delivery
+ * first while root may still be needed (queue_priv.h), then the network
+ * ones. It records each attempt and saves the state after each group,
+ * before the next attempt (spool_queue_state_save: write, fsync, rename,
+ * fsync dir) -- unless every delivery is now sent: then no state is
+ * written and the finish below is the record. Then it queues the bounces
+ * by the list rule (queue_bounce.h), marks their deliveries BOUNCED and
+ * removes the message once nothing is PENDING or FAILED. After SIGTERM
+ * (*c->stop) it starts no further group and queues no bounce. See
+ * doc/INTERNALS.md "The queue runner" for the states and the crash
+ * windows.
  *
- * Targets (lib/route's strings): local:NAME (the [core] local-mailer:
- * postmaster-lmtpd over a socketpair, or a [pipe]/[relay]), relay:NAME,
- * pipe:NAME, cmd:|/path args, host:NAME and mx:DOMAIN (by MX), reject:NAME
- * and error:CODE X.Y.Z TEXT (permanent failures with that reply).
- *
- * Every function returns 0 or -1 with errno; messages go to the log.
+ * Returns 0, -1 (logged), or QUEUE_RUN_NEEDS_ROOT: nothing was attempted
+ * because a program or local delivery is due and this process gave up
+ * root for good before an earlier network delivery (queue_priv_held() is
+ * 0); a process that still can must take the message.
  */
 #ifndef PM_QUEUE_RUN_H
 #define PM_QUEUE_RUN_H
 
-#include <signal.h>
 #include <stdint.h>
-#include <sys/types.h>
 
-#include "base/buf.h"
-#include "client/client_cache.h"
-#include "cf/cf_db.h"
-#include "spool/spool_dir.h"
+#include "queue/queue_cfg.h"
 
-enum queue_bounce_to {
-	QUEUE_BOUNCE_SENDER = 1,
-	QUEUE_BOUNCE_POSTMASTER = 2,
-	QUEUE_BOUNCE_BOTH = 3
-};
-
-struct queue_cfg {
-	struct cf_db *db;
-	const struct spool_dir *sp;
-	const char *cdb_path;		/* for postmaster-lmtpd -C */
-	char lmtpd[4096];		/* postmaster-lmtpd beside us */
-	char hostname[256];
-	char local_mailer[256];		/* "lmtpd" or a section name */
-	char local_kind[16];		/* "lmtpd", "pipe" or "relay" */
-	char dns_server[256];
-	unsigned smtp_port;		/* [core] smtp-port (default 25) */
-	int64_t retry_first;		/* [core] retry-interval */
-	int64_t retry_cap;		/* [core] retry-max-interval */
-	int64_t lifetime;		/* [core] queue-lifetime */
-	enum queue_bounce_to bounce_to;
-	unsigned timeout_scale_ms;	/* PM_QUEUE_TIMEOUT_SCALE_MS (tests) */
-	int flush;			/* ignore next-attempt times */
-	volatile sig_atomic_t *stop;	/* set by SIGTERM: abandon */
-	/* SMTP/LMTP connections kept between messages (a worker's, see
-	 * queue_worker.h); NULL: one connection per delivery */
-	struct client_cache *cache;
-	/* Started as root: ruid = euid = uid, saved uid 0 (see INTERNALS). */
-	int root;
-	uid_t uid;
-	gid_t gid;
-	char user[128];
-};
-
-/* Reads the [core] keys; hostname defaults to the host name. */
-int queue_cfg_load(struct queue_cfg *c, struct cf_db *db,
-    const struct spool_dir *sp);
-
-/*
- * Returns 0, -1, or QUEUE_RUN_NEEDS_ROOT: nothing was attempted because a
- * program or local delivery is due and this process gave up root for
- * good before an earlier network delivery (queue_run_privileged() is 0);
- * a process that still can must take the message.
- */
 #define QUEUE_RUN_NEEDS_ROOT 1
 int queue_run_message(const struct queue_cfg *c, const char *id, int64_t now);
-
-/* 1 while this process can still start programs as another user: it
- * was not started as root (then it never can, nor needs to), or it
- * still holds root as its saved user id. */
-int queue_run_privileged(const struct queue_cfg *c);
-
-/*
- * When the message next needs the runner: the earliest next-attempt time
- * of a PENDING delivery (now when flushing), now when a delivery is
- * FAILED (its bounce is due), INT64_MAX for a message that cannot be
- * opened; *gone = 1 when queue/ID no longer exists.
- */
-int queue_run_due(const struct queue_cfg *c, const char *id, int64_t *due,
-    int *gone);
-
-/*
- * The same, and the destinations the message still has PENDING
- * deliveries to, for the scheduler's [core] max-per-destination: up to
- * cap distinct 64-bit keys (FNV-1a of the kind and the name) in dk[],
- * their number in *ndk. One destination is a [relay] (by section name),
- * a host or MX domain (case-insensitive), a [pipe] (by section name), a
- * "|command" (by its text), or the built-in local mailer (all local
- * names together). Reject and error targets have none. A message with
- * more than cap destinations is counted for the first cap of them, in
- * delivery order.
- */
-#define QUEUE_DEST_MAX 16
-int queue_run_due_dests(const struct queue_cfg *c, const char *id,
-    int64_t *due, int *gone, uint64_t *dk, size_t cap, size_t *ndk);
-
-/*
- * Reaps the children left behind by cached connections (the
- * postmaster-lmtpd of a closed one), waiting up to wait_ms for all of
- * them to end; a worker calls it between messages (0) and before it
- * exits. Only where no other child is being waited for. Returns 1 while
- * some are still running, 0 when none is left.
- */
-int queue_run_reap(int wait_ms);
-
-/* Sets every PENDING delivery's next attempt to 0 (--flush, no runner). */
-int queue_run_flush(const struct queue_cfg *c, const char *id);
-
-/* Appends the mailq-style description of the message to out (--list). */
-int queue_run_list(const struct queue_cfg *c, const char *id,
-    struct buf *out);
 
 #endif

@@ -7,6 +7,8 @@
 
 #include "base/log.h"
 #include "client/client_cache.h"
+#include "queue/queue_lmtpd.h"
+#include "queue/queue_priv.h"
 #include "queue/queue_worker.h"
 #include "spool/spool_id.h"
 
@@ -37,7 +39,7 @@ queue_worker_serve(struct queue_cfg *c, int fd, unsigned max_msgs)
 		if (r == 0) {
 			if (c->cache)
 				client_cache_expire(c->cache);
-			kids = queue_run_reap(0);
+			kids = queue_lmtpd_reap(0);
 			continue;
 		}
 		n = recv(fd, id, sizeof id, 0);
@@ -53,20 +55,20 @@ queue_worker_serve(struct queue_cfg *c, int fd, unsigned max_msgs)
 		r = queue_run_message(c, id, (int64_t)time(NULL));
 		done++;
 		id[n] = r == QUEUE_RUN_NEEDS_ROOT ? QUEUE_WORKER_NEEDS_ROOT :
-		    queue_run_privileged(c) ? QUEUE_WORKER_DONE :
+		    queue_priv_held(c) ? QUEUE_WORKER_DONE :
 		    QUEUE_WORKER_DONE_DROPPED;
 		if (send(fd, id, (size_t)n + 1, MSG_NOSIGNAL) < 0)
 			break;
 		/* After the reply: a slow QUIT must not hold it back. */
 		if (c->cache)
 			client_cache_expire(c->cache);
-		kids = queue_run_reap(0);
+		kids = queue_lmtpd_reap(0);
 	}
 	if (c->cache) {
 		client_cache_close(c->cache);
 		c->cache = NULL;
 	}
 	/* Each mailer had its QUIT and end of file. */
-	queue_run_reap(2000);
+	queue_lmtpd_reap(2000);
 	return done;
 }
