@@ -17,12 +17,6 @@
 #include "client/client_conn.h"
 #include "net/net_drive.h"
 
-int64_t
-client_conn_now_ms(void)
-{
-	return clock_now_ms();
-}
-
 static int
 timeout_ms(const struct client_conn *c, unsigned secs)
 {

@@ -63,10 +63,6 @@ struct client_conn {
 	char err[CLIENT_REPLY_MAX];
 };
 
-/* clock_now_ms(); only queue_run.c still calls it (remove it when that
- * file is split). */
-int64_t client_conn_now_ms(void);
-
 void client_conn_init(struct client_conn *c, enum client_proto proto,
     unsigned scale_ms);
 /* Each returns 0, or -1 with c->err set. */

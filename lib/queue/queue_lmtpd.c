@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "client/client_conn.h"
 #include "queue/queue_lmtpd.h"
 
@@ -99,7 +100,7 @@ queue_lmtpd_dest(const struct queue_cfg *c, struct client_dest *cd,
 int
 queue_lmtpd_reap(int wait_ms)
 {
-	int64_t end = client_conn_now_ms() + wait_ms;
+	int64_t end = clock_now_ms() + wait_ms;
 	struct timespec ts = { 0, 10 * 1000 * 1000 };
 	pid_t p;
 
@@ -108,7 +109,7 @@ queue_lmtpd_reap(int wait_ms)
 			;
 		if (p < 0)
 			return 0; /* ECHILD: none left */
-		if (client_conn_now_ms() >= end)
+		if (clock_now_ms() >= end)
 			return 1;
 		nanosleep(&ts, NULL);
 	}

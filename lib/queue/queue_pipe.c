@@ -20,7 +20,8 @@
 
 /* The child: only async-signal-safe calls until execve. */
 static void
-child(const struct queue_pipe_req *req, int in, int out, int errp)
+child(const struct queue_pipe_req *req, pid_t parent, int in, int out,
+    int errp)
 {
 	sigset_t all;
 	int e;
@@ -49,6 +50,16 @@ child(const struct queue_pipe_req *req, int in, int out, int errp)
 			goto fail;
 		}
 	}
+	/*
+	 * Changing credentials clears the parent-death signal (prctl(2)),
+	 * so arm it again; and a worker that died before it was armed at
+	 * all never sends it: without this check the program would run as
+	 * an orphan on an empty stdin and deliver an empty message, then
+	 * the real one on the next attempt.
+	 */
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() != parent)
+		_exit(127);
 	if (chdir(req->dir ? req->dir : "/") < 0 && chdir("/") < 0)
 		goto fail;
 	/* Keep errp (CLOEXEC) open: exec success closes it. */
@@ -70,7 +81,7 @@ queue_pipe_run(const struct queue_pipe_req *req, struct queue_pipe_res *res)
 	off_t pos = req->off;
 	int cr = 0, in_open = 1, out_open = 1, save, n;
 	int64_t deadline;
-	pid_t pid;
+	pid_t pid, parent;
 
 	memset(res, 0, sizeof *res);
 	if ((raw = malloc(CHUNK)) == NULL || (conv = malloc(CHUNK + 1)) == NULL)
@@ -78,10 +89,11 @@ queue_pipe_run(const struct queue_pipe_req *req, struct queue_pipe_res *res)
 	if (pipe2(inp, O_CLOEXEC) < 0 || pipe2(outp, O_CLOEXEC) < 0 ||
 	    pipe2(errp, O_CLOEXEC) < 0)
 		goto fail;
+	parent = getpid();
 	if ((pid = fork()) < 0)
 		goto fail;
 	if (pid == 0)
-		child(req, inp[0], outp[1], errp[1]);
+		child(req, parent, inp[0], outp[1], errp[1]);
 	close(inp[0]);
 	close(outp[1]);
 	close(errp[1]);
