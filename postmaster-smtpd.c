@@ -178,8 +178,8 @@ local_target_ok(const struct smtpd *d, const struct route_target *t)
 
 	if (t->kind != ROUTE_LOCAL || !d->local_accounts)
 		return 1;
-	switch (deliver_account_find(t->value, len, d->first_uid, &pwbuf, sbuf,
-	    sizeof sbuf, &pw)) {
+	switch (deliver_account_find_in("/etc/passwd", t->value, len,
+	    d->first_uid, &pwbuf, sbuf, sizeof sbuf, &pw)) {
 	case DELIVER_ACCOUNT_OK:
 		return 1;
 	case DELIVER_ACCOUNT_ERROR:
@@ -682,8 +682,14 @@ main(int argc, char **argv)
 		if (cf_db_str(&d.db, "lmtpd", "", "maildir", maildir,
 		    sizeof maildir) < 0 || maildir[0] == '\0')
 			maildir[0] = '~';
+		/*
+		 * smtpd is linked statically (one exec per connection) and
+		 * reads /etc/passwd itself; where users live in another
+		 * name service only lmtpd can tell, after the 250.
+		 */
 		d.local_accounts = (mailer[0] == '\0' ||
-		    strcmp(mailer, "lmtpd") == 0) && maildir[0] == '~';
+		    strcmp(mailer, "lmtpd") == 0) && maildir[0] == '~' &&
+		    deliver_account_files_only("/etc/nsswitch.conf");
 		d.first_uid = DELIVER_ACCOUNT_FIRST_UID;
 		cf_db_uint(&d.db, "core", "", "first-valid-uid", &d.first_uid);
 	}

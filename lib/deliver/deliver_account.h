@@ -38,4 +38,21 @@ enum deliver_account deliver_account_find(const char *local, size_t len,
     uint64_t first_uid, struct passwd *pwbuf, char *sbuf, size_t slen,
     struct passwd **pw);
 
+/*
+ * The same, reading the passwd(5) file instead of the name service
+ * (file NULL: getpwnam_r). A statically linked program must not call
+ * getpwnam for a name /etc/passwd lacks: glibc then loads the next NSS
+ * module (systemd's), which a static binary cannot host.
+ */
+enum deliver_account deliver_account_find_in(const char *file,
+    const char *local, size_t len, uint64_t first_uid, struct passwd *pwbuf,
+    char *sbuf, size_t slen, struct passwd **pw);
+
+/*
+ * 1 when the "passwd:" sources of nsswitch.conf are only files (and
+ * systemd, which adds no mail users), so that /etc/passwd answers for
+ * every user; 0 when another source (ldap, sss, nis...) may know more.
+ */
+int deliver_account_files_only(const char *nsswitch);
+
 #endif
