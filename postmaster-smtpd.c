@@ -87,24 +87,27 @@ tx_reset(struct smtpd *d)
  * A mailbox is one mailbox whatever the case of its address (the routes
  * match without case too): a RCPT that repeats an accepted one is
  * answered 250 again and delivered once. 1 if `to` was accepted before
- * (or -1 out of memory); else 0 and it is remembered. Asked only once
- * `to` is accepted, so a refused RCPT is never remembered.
+ * in this transaction; only accepted ones are remembered.
  */
 static int
-rcpt_seen(struct smtpd *d, const struct smtp_path *to)
+rcpt_seen(const struct smtpd *d, const struct smtp_path *to)
 {
 	char key[SMTP_PATH_MAX + 1];
 
 	memcpy(key, to->addr, to->addrlen);
 	str_lower(key, to->addrlen);
-	switch (strset_put(&d->rcpts, key, to->addrlen, 0, NULL)) {
-	case 0:
-		return 1;
-	case 1:
-		return 0;
-	default:
-		return -1;
-	}
+	return strset_has(&d->rcpts, key, to->addrlen);
+}
+
+/* Remembers an accepted recipient: 0, or -1 out of memory. */
+static int
+rcpt_remember(struct smtpd *d, const struct smtp_path *to)
+{
+	char key[SMTP_PATH_MAX + 1];
+
+	memcpy(key, to->addr, to->addrlen);
+	str_lower(key, to->addrlen);
+	return strset_put(&d->rcpts, key, to->addrlen, 0, NULL) < 0 ? -1 : 0;
 }
 
 static int
@@ -209,6 +212,13 @@ on_rcpt(void *ctx, const struct smtp_path *to, const struct smtp_params *par,
 
 	(void)par;
 	route_result_init(&res, NULL);
+	if (rcpt_seen(d, to)) {
+		/* accepted before in this transaction: one delivery, by the
+		 * first, and no second routing or passwd lookup */
+		dup = 1;
+		refused = 0;
+		goto out;
+	}
 	switch (route_resolve(&d->ops, &d->inst.q, addr, strlen(addr), &res)) {
 	case ROUTE_OK:
 		/*
@@ -250,14 +260,11 @@ on_rcpt(void *ctx, const struct smtp_path *to, const struct smtp_params *par,
 				smtp_reply_text(r, "451 4.3.0 <%s>: out of memory", to->addr);
 				goto out;
 			}
-		if ((dup = rcpt_seen(d, to)) != 0) {
-			/* delivered once, by the first of them */
+		if (rcpt_remember(d, to) < 0) {
 			d->ndlv = before;
-			if (dup < 0) {
-				smtp_reply_text(r, "451 4.3.0 <%s>: out of memory",
-				    to->addr);
-				goto out;
-			}
+			smtp_reply_text(r, "451 4.3.0 <%s>: out of memory",
+			    to->addr);
+			goto out;
 		}
 		refused = 0;
 		break;

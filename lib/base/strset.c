@@ -77,6 +77,12 @@ strset_put(struct strset *s, const char *key, size_t len, size_t value,
 	return 1;
 }
 
+int
+strset_has(const struct strset *s, const char *key, size_t len)
+{
+	return s->cap > 0 && find(s->slot, s->cap, key, len)->key != NULL;
+}
+
 void
 strset_free(struct strset *s)
 {

@@ -23,6 +23,8 @@ void strset_init(struct strset *s);
 /* 1: inserted; 0: already there (*old = its value); -1: out of memory. */
 int strset_put(struct strset *s, const char *key, size_t len, size_t value,
     size_t *old);
+/* 1 when key is in the set, else 0. */
+int strset_has(const struct strset *s, const char *key, size_t len);
 void strset_free(struct strset *s);
 
 #endif

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/str.h"
 #include "deliver/deliver_account.h"
 
 /* The entry for name in a passwd(5) file: 0 and *pw (NULL: none), -1. */
@@ -58,7 +59,6 @@ deliver_account_find_in(const char *file, const char *local, size_t len,
     struct passwd **pw)
 {
 	char name[256];
-	size_t i;
 
 	*pw = NULL;
 	if (len == 0 || len >= sizeof name || memchr(local, '\0', len))
@@ -68,9 +68,7 @@ deliver_account_find_in(const char *file, const char *local, size_t len,
 	if (lookup(file, name, pwbuf, sbuf, slen, pw) < 0)
 		return DELIVER_ACCOUNT_ERROR;
 	if (*pw == NULL) {
-		for (i = 0; i < len; i++)
-			if (name[i] >= 'A' && name[i] <= 'Z')
-				name[i] = (char)(name[i] - 'A' + 'a');
+		str_lower(name, len);
 		if (lookup(file, name, pwbuf, sbuf, slen, pw) < 0)
 			return DELIVER_ACCOUNT_ERROR;
 		if (*pw == NULL)

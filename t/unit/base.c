@@ -9,6 +9,7 @@
 #include "base/buf.h"
 #include "base/clock.h"
 #include "base/log.h"
+#include "base/strset.h"
 #include "base/utf8.h"
 #include "tap.h"
 
@@ -123,6 +124,32 @@ main(void)
 		if (fd >= 0)
 			close(fd);
 		unlink(path);
+	}
+	{
+		struct strset set;
+		char k[16];
+		size_t old = 0;
+		int i, all = 1;
+
+		strset_init(&set);
+		ok(!strset_has(&set, "a", 1), "strset: an empty set has nothing");
+		is_int(strset_put(&set, "bob", 3, 7, NULL), 1, "strset: put");
+		is_int(strset_put(&set, "bob", 3, 9, &old), 0, "strset: put again");
+		is_int((long long)old, 7, "strset: the first value stays");
+		ok(strset_has(&set, "bob", 3), "strset: has what was put");
+		ok(!strset_has(&set, "bo", 2), "strset: not a prefix");
+		for (i = 0; i < 1000; i++) {
+			snprintf(k, sizeof k, "k%d", i);
+			if (strset_put(&set, k, strlen(k), 0, NULL) != 1)
+				all = 0;
+		}
+		for (i = 0; i < 1000; i++) {
+			snprintf(k, sizeof k, "k%d", i);
+			if (!strset_has(&set, k, strlen(k)))
+				all = 0;
+		}
+		ok(all, "strset: 1,000 keys through growth, each found");
+		strset_free(&set);
 	}
 	return done_testing();
 }
