@@ -182,6 +182,10 @@ FORMAT_SRC = fuzz/fuzz_cf.c fuzz/fuzz_route.c fuzz/fuzz_smtp_line.c \
 	lib/cf/cf_logger.h lib/cf/cf_parse.h lib/cf/cf_value.h \
 	lib/cf/cf_words.h lib/client/client_reply.c lib/deliver/deliver_path.c \
 	lib/deliver/deliver_user.c lib/deliver/deliver_user.h \
+	lib/inject/inject_bs.c lib/inject/inject_bs.h lib/inject/inject_cfg.c \
+	lib/inject/inject_cfg.h lib/inject/inject_env.c lib/inject/inject_env.h \
+	lib/inject/inject_route.c lib/inject/inject_route.h \
+	lib/inject/inject_submit.c lib/inject/inject_submit.h \
 	lib/net/net_drive.h lib/net/net_peer.h lib/queue/queue_cfg.c \
 	lib/queue/queue_admin.c lib/queue/queue_admin.h \
 	lib/queue/queue_attempt.c lib/queue/queue_attempt.h \
@@ -191,14 +195,16 @@ FORMAT_SRC = fuzz/fuzz_cf.c fuzz/fuzz_route.c fuzz/fuzz_smtp_line.c \
 	lib/queue/queue_cfg.h lib/queue/queue_dcount.c lib/queue/queue_dcount.h \
 	lib/queue/queue_due.c lib/queue/queue_due.h \
 	lib/queue/queue_run.c lib/queue/queue_run.h lib/queue/queue_sched.c \
-	lib/queue/queue_job.c lib/queue/queue_job.h lib/queue/queue_lmtpd.c \
+	lib/queue/queue_job.c lib/queue/queue_job.h lib/queue/queue_list.c \
+	lib/queue/queue_list.h lib/queue/queue_lmtpd.c \
 	lib/queue/queue_lmtpd.h lib/queue/queue_outcome.h lib/queue/queue_pick.c \
 	lib/queue/queue_pick.h lib/queue/queue_priv.c \
 	lib/queue/queue_priv.h \
 	lib/queue/queue_target.c lib/queue/queue_target.h \
 	lib/queue/queue_window.c lib/queue/queue_window.h \
 	lib/route/route_db.h lib/smtp/smtp_line.c lib/spool/spool_id.h t/tap.h \
-	t/unit/queue_dcount.c t/unit/queue_pick.c t/unit/queue_window.c \
+	t/unit/queue_dcount.c t/unit/queue_list.c t/unit/queue_pick.c \
+	t/unit/queue_window.c \
 	t/unit/base_array.c t/unit/base_crlf.c t/unit/base_date.c \
 	t/unit/base_io.c
 

@@ -40,6 +40,7 @@
 #include "cf/cf_logger.h"
 #include "inject/inject_pickup.h"
 #include "queue/queue_admin.h"
+#include "queue/queue_list.h"
 #include "queue/queue_dcount.h"
 #include "queue/queue_due.h"
 #include "queue/queue_pick.h"
@@ -1152,80 +1153,21 @@ remove_pidfile(struct runner *r)
 }
 
 static int
-cmp_id(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-struct ids {
-	char **v;
-	size_t n, cap;
-};
-
-static int
-collect(const char *id, void *arg)
-{
-	struct ids *s = arg;
-
-	if (s->n == s->cap) {
-		size_t ncap = s->cap ? s->cap * 2 : 64;
-		char **v = realloc(s->v, ncap * sizeof *v);
-
-		if (v == NULL)
-			return -1;
-		s->v = v;
-		s->cap = ncap;
-	}
-	if ((s->v[s->n] = strdup(id)) == NULL)
-		return -1;
-	s->n++;
-	return 0;
-}
-
-static void
-collect_ids(struct runner *r, struct ids *s)
-{
-	memset(s, 0, sizeof *s);
-	if (spool_queue_scan(&r->sp, collect, s) != 0)
-		die_sys(EX_TEMPFAIL, "unable to scan the queue");
-	if (s->n > 1)
-		qsort(s->v, s->n, sizeof *s->v, cmp_id);
-}
-
-static void
-free_ids(struct ids *s)
-{
-	size_t i;
-
-	for (i = 0; i < s->n; i++)
-		free(s->v[i]);
-	free(s->v);
-}
-
-static int
 cmd_list(struct runner *r)
 {
-	struct ids s;
-	struct buf out = BUF_INIT(0);
-	size_t i;
-
-	collect_ids(r, &s);
-	for (i = 0; i < s.n; i++) {
-		queue_admin_list(&r->cfg, s.v[i], &out);
-		if (out.len && fwrite(out.p, 1, out.len, stdout) != out.len)
-			break;
-		buf_reset(&out);
+	switch (queue_list(&r->sp, 1)) {
+	case QUEUE_LIST_E_SCAN:
+		die_sys(EX_TEMPFAIL, "unable to scan the queue");
+	case QUEUE_LIST_E_WRITE:
+		return EX_IOERR;
 	}
-	printf("-- %zu message%s\n", s.n, s.n == 1 ? "" : "s");
-	buf_free(&out);
-	free_ids(&s);
-	return fflush(stdout) == 0 ? 0 : EX_IOERR;
+	return 0;
 }
 
 static int
 cmd_flush(struct runner *r, const char *dir)
 {
-	struct ids s;
+	struct spool_ids s;
 	size_t i;
 	int fd;
 
@@ -1240,11 +1182,12 @@ cmd_flush(struct runner *r, const char *dir)
 		close(fd);
 		return 0;
 	}
-	collect_ids(r, &s);
+	if (spool_queue_ids(&r->sp, &s) < 0)
+		die_sys(EX_TEMPFAIL, "unable to scan the queue");
 	for (i = 0; i < s.n; i++)
 		if (queue_admin_flush(&r->cfg, s.v[i]) < 0)
 			log_warn("%s: cannot flush: %s", s.v[i], strerror(errno));
-	free_ids(&s);
+	spool_queue_ids_free(&s);
 	return 0;
 }
 

@@ -138,8 +138,13 @@ n=$(md)
 is "$("$PICKUP" pm.cdb "$SPOOL")" "rc=0 moved=$n" "pickup takes every dropped message"
 inject -bp
 like "$(cat out)" "^[0-9A-F]{30} +[0-9]+ .* <a@example.org>" "-bp lists the queue"
-like "$(cat out)" "<joe> local:joe pending" "with each delivery and its status"
+like "$(cat out)" "^[0-9A-F]{30} +[0-9]+ [0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z  <s@example.org>\$" "-bp: id, size, arrival (UTC), sender"
+like "$(cat out)" "^    <joe> orig_to=<b@example.test> target=local:joe status=pending attempts=0 next=now\$" "with each delivery, its target and status"
+like "$(cat out)" "-- $n messages in the queue\$" "and the count last"
 cp out bp.out
+"$PM_BIN/postmaster-queue" -C pm.cdb --list >out 2>err
+is "$?:$(cat err)" "0:" "postmaster-queue --list exits 0, silent on stderr"
+is "$(cat out)" "$(cat bp.out)" "postmaster-queue --list is the same listing as -bp"
 ln -s sendmail mailq
 "$T_TMP/mailq" -C "$T_TMP/pm.cdb" >out 2>err
 is "$?:$(cat err)" "0:" "mailq (a link to inject) exits 0, silent on stderr"

@@ -16,6 +16,7 @@
 #include "base/date.h"
 #include "base/log.h"
 #include "inject/inject_drop.h"
+#include "inject/inject_env.h"
 #include "inject/inject_pickup.h"
 #include "route/route_db.h"
 #include "spool/spool_env.h"
@@ -301,7 +302,8 @@ pickup_one(struct pickup *pk, const char *name)
 	struct spool_tx tx;
 	struct stat st;
 	struct buf hdr = BUF_INIT(0);
-	char *head = NULL, claimed[SPOOL_ID_SIZE + 2], helo[64];
+	char *head = NULL, claimed[SPOOL_ID_SIZE + 2];
+	char helo[INJECT_ENV_HELO_SIZE];
 	char date[DATE_RFC5322_SIZE];
 	const char *why = NULL;
 	size_t used = 0, nv = 0, capv = 0, i, headlen;
@@ -353,8 +355,7 @@ pickup_one(struct pickup *pk, const char *name)
 		why = spool_env_strerror(e);
 		goto bad;
 	}
-	if (strcmp(env.instance.p, "inject") != 0 ||
-	    strcmp(env.proto.p, "local") != 0) {
+	if (!inject_env_is_local(&env)) {
 		why = "envelope does not come from postmaster-inject";
 		goto bad;
 	}
@@ -405,17 +406,8 @@ pickup_one(struct pickup *pk, const char *name)
 	if (strcmp(name, claimed) != 0 &&
 	    (renameat(pk->md, name, pk->md, claimed) < 0 || fsync(pk->md) < 0))
 		goto temp;
-	snprintf(helo, sizeof helo, "uid=%lu", (unsigned long)st.st_uid);
-	memset(&out, 0, sizeof out);
-	out.helo = spool_str_c(helo);
-	out.client = spool_str_c("local");
-	out.proto = spool_str_c("local");
-	out.instance = spool_str_c("inject");
-	out.auth = spool_str_c("");
-	out.sender = env.sender;
-	out.body = eightbit ? SPOOL_BODY_8BITMIME : SPOOL_BODY_7BIT;
-	out.smtputf8 = env.smtputf8;
-	out.size = 0;
+	inject_env_local(&out, helo, (unsigned long)st.st_uid, env.sender,
+	    eightbit, env.smtputf8);
 	out.dlv = dv;
 	out.ndlv = nv;
 	e = spool_write_envelope(&tx, &out, &wlim);

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/array.h"
 #include "base/buf.h"
 #include "base/io.h"
 #include "spool/spool_queue.h"
@@ -61,6 +62,55 @@ spool_queue_scan(const struct spool_dir *sp,
 		return -1;
 	}
 	return r;
+}
+
+static int
+add_id(const char *id, void *arg)
+{
+	struct spool_ids *s = arg;
+	char **v;
+
+	if ((v = array_grow(s->v, &s->cap, s->n + 1, sizeof *v)) == NULL)
+		return -1;
+	s->v = v;
+	if ((s->v[s->n] = strdup(id)) == NULL)
+		return -1;
+	s->n++;
+	return 0;
+}
+
+static int
+cmp_id(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int
+spool_queue_ids(const struct spool_dir *sp, struct spool_ids *ids)
+{
+	int save;
+
+	memset(ids, 0, sizeof *ids);
+	if (spool_queue_scan(sp, add_id, ids) != 0) {
+		save = errno;
+		spool_queue_ids_free(ids);
+		errno = save;
+		return -1;
+	}
+	if (ids->n > 1)
+		qsort(ids->v, ids->n, sizeof *ids->v, cmp_id);
+	return 0;
+}
+
+void
+spool_queue_ids_free(struct spool_ids *ids)
+{
+	size_t i;
+
+	for (i = 0; i < ids->n; i++)
+		free(ids->v[i]);
+	free(ids->v);
+	memset(ids, 0, sizeof *ids);
 }
 
 static ssize_t

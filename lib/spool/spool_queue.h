@@ -2,6 +2,7 @@
  * spool_queue: the runner's side of the spool.
  *
  *   spool_queue_scan        call fn for each committed message id
+ *   spool_queue_ids         all of them, sorted
  *   spool_queue_open        open queue/ID, decode its envelope, give the
  *                           body's offset (read it with pread on m->fd)
  *   spool_queue_state_load  state/ID, or the envelope's initial state
@@ -46,6 +47,14 @@ struct spool_msg {
 /* fn returns 0 to go on, nonzero to stop (returned by scan). */
 int spool_queue_scan(const struct spool_dir *sp,
     int (*fn)(const char *id, void *arg), void *arg);
+
+/* Every committed id, sorted (ids sort by time: oldest first). */
+struct spool_ids {
+	char **v;
+	size_t n, cap;
+};
+int spool_queue_ids(const struct spool_dir *sp, struct spool_ids *ids);
+void spool_queue_ids_free(struct spool_ids *ids);
 
 int spool_queue_open(const struct spool_dir *sp, const char *id,
     const struct spool_env_limits *lim, struct spool_msg *m, int *env_err);
