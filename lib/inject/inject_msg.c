@@ -343,174 +343,218 @@ put_field(struct buf *out, size_t max, const char *name, const char *value)
 	return put(out, max, "\r\n", 2);
 }
 
+/* One input line: where it ends, and where the next begins. */
+struct line {
+	const char *p;
+	size_t len;
+	size_t lineno;
+};
+
+/* A line ends at LF, CRLF, or a lone CR. Returns 0 at the end of input. */
+static int
+next_line(const char *in, size_t n, size_t *pos, struct line *l)
+{
+	size_t len = 0, next;
+
+	if (*pos >= n)
+		return 0;
+	l->p = in + *pos;
+	while (*pos + len < n && l->p[len] != '\n' && l->p[len] != '\r')
+		len++;
+	next = *pos + len;
+	if (next < n && in[next] == '\r' && next + 1 < n &&
+	    in[next + 1] == '\n')
+		next += 2;
+	else if (next < n)
+		next++;
+	*pos = next;
+	l->len = len;
+	l->lineno++;
+	return 1;
+}
+
+static int
+put_line(struct buf *out, size_t max, const struct line *l)
+{
+	int r;
+
+	if ((r = put(out, max, l->p, l->len)) != 0)
+		return r;
+	return put(out, max, "\r\n", 2);
+}
+
+static int
+header_error(struct inject_msg_info *info, const struct line *l,
+    const char *why)
+{
+	set_why(info, l->lineno, why);
+	return INJECT_MSG_E_HEADER;
+}
+
+/*
+ * A line of the header section into h. Sets *inhdr to 0 when the first
+ * line is no field: then the message has no header and it goes to out.
+ */
+static int
+header_line(struct hdr *h, const struct line *l, int *inhdr,
+    const struct inject_msg_opts *o, struct buf *out,
+    struct inject_msg_info *info)
+{
+	size_t nl;
+
+	if (memchr(l->p, '\0', l->len) != NULL)
+		return header_error(info, l, "NUL character in the header");
+	if (l->len > INJECT_MSG_LINE_MAX)
+		return header_error(info, l,
+		    "header line longer than 998 characters");
+	if (l->p[0] == ' ' || l->p[0] == '\t') {
+		if (h->n == 0)
+			return header_error(info, l,
+			    "the header starts with a continuation line");
+	} else if ((nl = field_name(l->p, l->len)) == 0) {
+		if (h->n > 0)
+			return header_error(info, l,
+			    "not a header field (no 'name:'), and no empty "
+			    "line before the body");
+		/* No header section at all: all is body. */
+		*inhdr = 0;
+		return put_line(out, o->max_size, l);
+	} else if (field_add(h, h->text.len, nl) < 0) {
+		return INJECT_MSG_E_NOMEM;
+	}
+	if (o->max_size && h->text.len + l->len + 2 > o->max_size)
+		return INJECT_MSG_E_TOOBIG;
+	if (buf_append(&h->text, l->p, l->len) < 0 ||
+	    buf_append(&h->text, "\r\n", 2) < 0)
+		return INJECT_MSG_E_NOMEM;
+	h->f[h->n - 1].len = h->text.len - h->f[h->n - 1].off;
+	return INJECT_MSG_OK;
+}
+
+/*
+ * Reads the input: the header section into h, the body (CRLF) to out as
+ * it comes.
+ */
+static int
+read_input(const char *in, size_t n, const struct inject_msg_opts *o,
+    struct hdr *h, struct buf *out, struct inject_msg_info *info)
+{
+	struct line l;
+	size_t pos = 0, i;
+	int inhdr = 1, r;
+
+	memset(&l, 0, sizeof l);
+	while (next_line(in, n, &pos, &l)) {
+		for (i = 0; i < l.len && !info->eightbit; i++)
+			if ((unsigned char)l.p[i] >= 0x80)
+				info->eightbit = 1;
+		if (!(o->flags & INJECT_MSG_DOT_OK) && l.len == 1 &&
+		    l.p[0] == '.')
+			break;
+		if (!inhdr) {
+			/* The maildrop pickup refuses it (doc/THREATS.md). */
+			if (memchr(l.p, '\0', l.len) != NULL) {
+				set_why(info, l.lineno,
+				    "NUL character in the body");
+				return INJECT_MSG_E_BODY;
+			}
+			if ((r = put_line(out, o->max_size, &l)) != 0)
+				return r;
+			continue;
+		}
+		if (l.lineno == 1 && l.len >= 5 && memcmp(l.p, "From ", 5) == 0)
+			continue;	/* mbox separator */
+		if (l.len == 0) {
+			inhdr = 0;
+			continue;
+		}
+		if ((r = header_line(h, &l, &inhdr, o, out, info)) != 0)
+			return r;
+	}
+	return INJECT_MSG_OK;
+}
+
+/*
+ * The header section as it goes out: Bcc: and Resent-Bcc: dropped (and,
+ * with EXTRACT, the addresses of To:, Cc:, Bcc: collected), the missing
+ * From:, Date:, Message-ID: added, and the empty line.
+ */
+static int
+build_header(const struct hdr *h, const struct inject_msg_opts *o,
+    struct inject_rcpts *rc, struct inject_msg_info *info, struct buf *head)
+{
+	int have_from = 0, have_date = 0, have_msgid = 0, r;
+	size_t i;
+
+	for (i = 0; i < h->n; i++) {
+		const struct field *f = &h->f[i];
+		const char *fp = h->text.p + f->off, *v;
+
+		if (!name_is(fp, f->namelen, "bcc") &&
+		    !name_is(fp, f->namelen, "resent-bcc") &&
+		    (r = put(head, 0, fp, f->len)) != 0)
+			return r;
+		if (name_is(fp, f->namelen, "from"))
+			have_from = 1;
+		else if (name_is(fp, f->namelen, "date"))
+			have_date = 1;
+		else if (name_is(fp, f->namelen, "message-id"))
+			have_msgid = 1;
+		if ((o->flags & INJECT_MSG_EXTRACT) &&
+		    (name_is(fp, f->namelen, "to") ||
+		    name_is(fp, f->namelen, "cc") ||
+		    name_is(fp, f->namelen, "bcc"))) {
+			v = (const char *)memchr(fp, ':', f->len) + 1;
+			/* The value without the field's final CRLF. */
+			r = inject_addr_list(v, f->len - 2 - (size_t)(v - fp),
+			    rc, info->why, sizeof info->why);
+			if (r != INJECT_MSG_OK)
+				return r;
+		}
+	}
+	r = 0;
+	if (!have_from && o->from)
+		r = put_field(head, 0, "From", o->from);
+	if (r == 0 && !have_date && o->date)
+		r = put_field(head, 0, "Date", o->date);
+	if (r == 0 && !have_msgid && o->msgid)
+		r = put_field(head, 0, "Message-ID", o->msgid);
+	if (r == 0)
+		r = put(head, 0, "\r\n", 2);
+	return r;
+}
+
 int
 inject_msg_build(const char *in, size_t n, const struct inject_msg_opts *o,
     struct buf *out, struct inject_rcpts *rc, struct inject_msg_info *info)
 {
 	struct hdr h;
-	size_t pos = 0, lineno = 0, i, start = out->len;
-	int inhdr = 1, r = INJECT_MSG_OK;
-	int have_from = 0, have_date = 0, have_msgid = 0;
+	struct buf head = BUF_INIT(0);
+	size_t start = out->len, bodylen;
+	int r;
 
 	memset(info, 0, sizeof *info);
 	memset(&h, 0, sizeof h);
 	buf_init(&h.text, 0);
-	while (pos < n) {
-		const char *l = in + pos;
-		size_t len = 0, next;
-
-		/* A line ends at LF, CRLF, or a lone CR. */
-		while (pos + len < n && l[len] != '\n' && l[len] != '\r')
-			len++;
-		next = pos + len;
-		if (next < n && in[next] == '\r' && next + 1 < n &&
-		    in[next + 1] == '\n')
-			next += 2;
-		else if (next < n)
-			next++;
-		pos = next;
-		lineno++;
-		for (i = 0; i < len && !info->eightbit; i++)
-			if ((unsigned char)l[i] >= 0x80)
-				info->eightbit = 1;
-		if (!(o->flags & INJECT_MSG_DOT_OK) && len == 1 && l[0] == '.')
-			break;
-		if (!inhdr && memchr(l, '\0', len) != NULL) {
-			/* The maildrop pickup refuses it (doc/THREATS.md). */
-			set_why(info, lineno, "NUL character in the body");
-			r = INJECT_MSG_E_BODY;
-			goto fail;
-		}
-		if (!inhdr) {
-			if ((r = put(out, o->max_size, l, len)) != 0 ||
-			    (r = put(out, o->max_size, "\r\n", 2)) != 0)
-				goto fail;
-			continue;
-		}
-		if (lineno == 1 && len >= 5 && memcmp(l, "From ", 5) == 0)
-			continue;	/* mbox separator */
-		if (len == 0) {
-			inhdr = 0;
-			continue;
-		}
-		if (memchr(l, '\0', len) != NULL) {
-			set_why(info, lineno, "NUL character in the header");
-			r = INJECT_MSG_E_HEADER;
-			goto fail;
-		}
-		if (len > INJECT_MSG_LINE_MAX) {
-			set_why(info, lineno, "header line longer than 998 "
-			    "characters");
-			r = INJECT_MSG_E_HEADER;
-			goto fail;
-		}
-		if (l[0] == ' ' || l[0] == '\t') {
-			if (h.n == 0) {
-				set_why(info, lineno, "the header starts with "
-				    "a continuation line");
-				r = INJECT_MSG_E_HEADER;
-				goto fail;
-			}
-		} else {
-			size_t nl = field_name(l, len);
-
-			if (nl == 0 && h.n == 0) {
-				/* No header section at all: all is body. */
-				inhdr = 0;
-				if ((r = put(out, o->max_size, l, len)) != 0 ||
-				    (r = put(out, o->max_size, "\r\n", 2)) != 0)
-					goto fail;
-				continue;
-			}
-			if (nl == 0) {
-				set_why(info, lineno, "not a header field "
-				    "(no 'name:'), and no empty line before "
-				    "the body");
-				r = INJECT_MSG_E_HEADER;
-				goto fail;
-			}
-			if (field_add(&h, h.text.len, nl) < 0) {
-				r = INJECT_MSG_E_NOMEM;
-				goto fail;
-			}
-		}
-		if ((o->max_size && h.text.len + len + 2 > o->max_size) ||
-		    buf_append(&h.text, l, len) < 0 ||
-		    buf_append(&h.text, "\r\n", 2) < 0) {
-			r = o->max_size && h.text.len + len + 2 > o->max_size ?
-			    INJECT_MSG_E_TOOBIG : INJECT_MSG_E_NOMEM;
-			goto fail;
-		}
-		h.f[h.n - 1].len = h.text.len - h.f[h.n - 1].off;
-	}
+	if ((r = read_input(in, n, o, &h, out, info)) != 0 ||
+	    (r = build_header(&h, o, rc, info, &head)) != 0)
+		goto fail;
 	/*
 	 * The body went to out as it came; now the header goes in front: out
 	 * is [start .. body], build [header][blank line][body].
 	 */
-	{
-		struct buf head = BUF_INIT(0);
-		size_t bodylen = out->len - start;
-
-		for (i = 0; i < h.n; i++) {
-			const struct field *f = &h.f[i];
-			const char *fp = h.text.p + f->off;
-
-			if (name_is(fp, f->namelen, "bcc") ||
-			    name_is(fp, f->namelen, "resent-bcc")) {
-				/* fall through to extraction, not output */
-			} else if ((r = put(&head, 0, fp, f->len)) != 0) {
-				buf_free(&head);
-				goto fail;
-			}
-			if (name_is(fp, f->namelen, "from"))
-				have_from = 1;
-			else if (name_is(fp, f->namelen, "date"))
-				have_date = 1;
-			else if (name_is(fp, f->namelen, "message-id"))
-				have_msgid = 1;
-			if ((o->flags & INJECT_MSG_EXTRACT) &&
-			    (name_is(fp, f->namelen, "to") ||
-			    name_is(fp, f->namelen, "cc") ||
-			    name_is(fp, f->namelen, "bcc"))) {
-				const char *v =
-				    (const char *)memchr(fp, ':', f->len) + 1;
-
-				/* The value without the field's final CRLF. */
-				r = inject_addr_list(v, f->len - 2 -
-				    (size_t)(v - fp), rc, info->why,
-				    sizeof info->why);
-				if (r != INJECT_MSG_OK) {
-					buf_free(&head);
-					goto fail;
-				}
-			}
-		}
-		r = 0;
-		if (!have_from && o->from)
-			r = put_field(&head, 0, "From", o->from);
-		if (r == 0 && !have_date && o->date)
-			r = put_field(&head, 0, "Date", o->date);
-		if (r == 0 && !have_msgid && o->msgid)
-			r = put_field(&head, 0, "Message-ID", o->msgid);
-		if (r == 0)
-			r = put(&head, 0, "\r\n", 2);
-		if (r == 0 && o->max_size && head.len + bodylen > o->max_size)
-			r = INJECT_MSG_E_TOOBIG;
-		if (r == 0 && buf_reserve(out, head.len) < 0)
-			r = INJECT_MSG_E_NOMEM;
-		if (r != 0) {
-			buf_free(&head);
-			goto fail;
-		}
-		memmove(out->p + start + head.len, out->p + start, bodylen);
-		memcpy(out->p + start, head.p, head.len);
-		out->len += head.len;
-		out->p[out->len] = '\0';
-		buf_free(&head);
-	}
-	buf_free(&h.text);
-	free(h.f);
-	return INJECT_MSG_OK;
+	bodylen = out->len - start;
+	if (o->max_size && head.len + bodylen > o->max_size)
+		r = INJECT_MSG_E_TOOBIG;
+	else if (buf_reserve(out, head.len) < 0)
+		r = INJECT_MSG_E_NOMEM;
+	if (r != 0)
+		goto fail;
+	memmove(out->p + start + head.len, out->p + start, bodylen);
+	memcpy(out->p + start, head.p, head.len);
+	out->len += head.len;
+	out->p[out->len] = '\0';
+	goto out;
 fail:
 	if (info->why[0] == '\0')
 		snprintf(info->why, sizeof info->why, "%s",
@@ -518,6 +562,8 @@ fail:
 	out->len = start;
 	if (out->p)
 		out->p[start] = '\0';
+out:
+	buf_free(&head);
 	buf_free(&h.text);
 	free(h.f);
 	return r;

@@ -286,6 +286,205 @@ check_body(int fd, off_t off, off_t end, int *eightbit)
 	return cr ? 1 : 0;
 }
 
+/* What a phase of pickup_one() found. */
+enum pk_step {
+	PK_GO = 0,	/* on to the next phase */
+	PK_BAD = 1,	/* the file is bad: quarantine it (why says why) */
+	PK_TEMP = -1	/* a temporary failure (errno): leave it for later */
+};
+
+/* One maildrop file on its way to the queue. */
+struct pfile {
+	const char *name;	/* in maildrop/: m.ID, c.QID once claimed */
+	int fd;
+	struct stat st;
+	const char *why;	/* PK_BAD: what is wrong */
+	char *head;
+	struct spool_env env;	/* as dropped, decoded from head */
+	size_t used;		/* envelope bytes; the message follows */
+	off_t end;
+	int eightbit;
+	struct pdlv *v;		/* routed deliveries */
+	size_t nv, capv;
+	struct spool_dlv *dv;	/* the same, for the queue envelope */
+	struct spool_tx tx;
+	int tx_open;
+	char claimed[SPOOL_ID_SIZE + 2];
+};
+
+/* Opens the file: a regular file with one link, not too large. */
+static enum pk_step
+pf_open(struct pickup *pk, struct pfile *f)
+{
+	f->fd = openat(pk->md, f->name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC);
+	if (f->fd < 0) {
+		if (errno == ELOOP)
+			f->why = "a symbolic link";
+		/* Not for us to read (an old inject under umask 077, or
+		 * hostile): no later pass can read it either. */
+		else if (errno == EACCES || errno == EPERM)
+			f->why = "unreadable";
+		else
+			return PK_TEMP;
+		return PK_BAD;
+	}
+	if (fstat(f->fd, &f->st) < 0)
+		return PK_TEMP;
+	if (!S_ISREG(f->st.st_mode))
+		f->why = "not a regular file";
+	else if (f->st.st_nlink != 1)
+		f->why = "has more than one link";
+	else if ((uint64_t)f->st.st_size > pk->max_size + INJECT_PICKUP_MAX_ENV)
+		f->why = "too large";
+	return f->why ? PK_BAD : PK_GO;
+}
+
+/*
+ * The envelope, under tight limits, must be inject's with only pending
+ * deliveries; the message after it must be CRLF text of a size we take.
+ */
+static enum pk_step
+pf_read(struct pickup *pk, struct pfile *f)
+{
+	struct spool_env_limits lim = { SPOOL_ENV_MAX_FIELD,
+		INJECT_PICKUP_MAX_RCPT, INJECT_PICKUP_MAX_ENV };
+	size_t headlen, i;
+	ssize_t r;
+	int e;
+
+	headlen = (size_t)f->st.st_size < INJECT_PICKUP_MAX_ENV ?
+	    (size_t)f->st.st_size : INJECT_PICKUP_MAX_ENV;
+	if ((f->head = malloc(headlen + 1)) == NULL ||
+	    (r = read_at(f->fd, f->head, headlen, 0)) < 0)
+		return PK_TEMP;
+	e = spool_env_decode(&f->env, f->head, (size_t)r, &lim, &f->used);
+	if (e != SPOOL_ENV_OK) {
+		f->why = spool_env_strerror(e);
+		return PK_BAD;
+	}
+	if (!inject_env_is_local(&f->env)) {
+		f->why = "envelope does not come from postmaster-inject";
+		return PK_BAD;
+	}
+	for (i = 0; i < f->env.ndlv; i++)
+		if (f->env.dlv[i].status != SPOOL_ST_PENDING) {
+			f->why = "envelope claims finished deliveries";
+			return PK_BAD;
+		}
+	f->end = f->st.st_size;
+	if ((uint64_t)(f->end - (off_t)f->used) > pk->max_size) {
+		f->why = "message too large";
+		return PK_BAD;
+	}
+	if ((e = check_body(f->fd, (off_t)f->used, f->end, &f->eightbit)) != 0) {
+		f->why = "body is not CRLF text";
+		return e < 0 ? PK_TEMP : PK_BAD;
+	}
+	return PK_GO;
+}
+
+/* Routes each original recipient once: deliveries of one are adjacent. */
+static enum pk_step
+pf_route(struct pickup *pk, struct pfile *f)
+{
+	const struct spool_dlv *d = f->env.dlv;
+	size_t i;
+
+	for (i = 0; i < f->env.ndlv; i++) {
+		if (i > 0 && d[i].rcpt == d[i - 1].rcpt)
+			continue;
+		if (d[i].orig.len > ROUTE_ADDR_MAX) {
+			f->why = "recipient address too long";
+			return PK_BAD;
+		}
+		if (route_one(pk, d[i].rcpt, d[i].orig.p, &f->v, &f->nv,
+		    &f->capv) < 0)
+			return PK_TEMP;
+	}
+	if ((f->dv = calloc(f->nv, sizeof *f->dv)) == NULL)
+		return PK_TEMP;
+	for (i = 0; i < f->nv; i++) {
+		f->dv[i].rcpt = f->v[i].rcpt;
+		f->dv[i].orig = spool_str_c(f->v[i].orig);
+		f->dv[i].addr = spool_str_c(f->v[i].addr);
+		f->dv[i].target = spool_str_c(f->v[i].target);
+		f->dv[i].status = SPOOL_ST_PENDING;
+	}
+	return PK_GO;
+}
+
+/* The Received: field (Postfix's form for local mail), then the body. */
+static enum pk_step
+pf_copy(struct pickup *pk, struct pfile *f)
+{
+	struct buf hdr = BUF_INIT(0);
+	char date[DATE_RFC5322_SIZE], b[COPY_CHUNK];
+	off_t off = (off_t)f->used;
+	ssize_t r;
+	int e;
+
+	date_rfc5322_utc(time(NULL), date);
+	e = buf_printf(&hdr, "Received: by %s (Postmaster, from userid %lu)"
+	    "\r\n\tid %s; %s\r\n", pk->hostname, (unsigned long)f->st.st_uid,
+	    f->tx.id, date) < 0 || spool_write_body(&f->tx, hdr.p, hdr.len) != 0;
+	buf_free(&hdr);
+	if (e)
+		return PK_TEMP;
+	while (off < f->end) {
+		size_t want = (size_t)(f->end - off) < sizeof b ?
+		    (size_t)(f->end - off) : sizeof b;
+
+		if ((r = read_at(f->fd, b, want, off)) <= 0) {
+			if (r == 0)
+				errno = EIO;
+			return PK_TEMP;
+		}
+		if (spool_write_body(&f->tx, b, (size_t)r) != 0)
+			return PK_TEMP;
+		off += r;
+	}
+	return PK_GO;
+}
+
+/*
+ * Claims the file for a new queue id, writes the queue file and commits
+ * it. A crash after the claim leaves c.QID: handle() finds out whether
+ * queue/QID was committed.
+ */
+static enum pk_step
+pf_queue(struct pickup *pk, struct pfile *f)
+{
+	struct spool_env_limits wlim = SPOOL_ENV_LIMITS_DEFAULT;
+	struct spool_env out;
+	char helo[INJECT_ENV_HELO_SIZE];
+	int e;
+
+	if (spool_write_open(&f->tx, pk->sp, NULL) != SPOOL_WR_OK)
+		return PK_TEMP;
+	f->tx_open = 1;
+	/* Claim: from now on this file is known as the queue id's source. */
+	snprintf(f->claimed, sizeof f->claimed, "c.%s", f->tx.id);
+	if (strcmp(f->name, f->claimed) != 0 &&
+	    (renameat(pk->md, f->name, pk->md, f->claimed) < 0 ||
+	    fsync(pk->md) < 0))
+		return PK_TEMP;
+	f->name = f->claimed;
+	inject_env_local(&out, helo, (unsigned long)f->st.st_uid,
+	    f->env.sender, f->eightbit, f->env.smtputf8);
+	out.dlv = f->dv;
+	out.ndlv = f->nv;
+	e = spool_write_envelope(&f->tx, &out, &wlim);
+	if (e == SPOOL_WR_ENV) {
+		f->why = spool_env_strerror(f->tx.env_err);
+		return PK_BAD;
+	}
+	if (e != SPOOL_WR_OK || pf_copy(pk, f) != PK_GO)
+		return PK_TEMP;
+	f->tx_open = 0;
+	return spool_write_commit(&f->tx) == SPOOL_WR_OK ? PK_GO : PK_TEMP;
+}
+
 /*
  * Picks up one file. Returns 1 when committed, 0 when the file was bad
  * and removed (or already queued), -1 on a temporary failure.
@@ -293,191 +492,56 @@ check_body(int fd, off_t off, off_t end, int *eightbit)
 static int
 pickup_one(struct pickup *pk, const char *name)
 {
-	struct spool_env_limits lim = { SPOOL_ENV_MAX_FIELD,
-		INJECT_PICKUP_MAX_RCPT, INJECT_PICKUP_MAX_ENV };
-	struct spool_env_limits wlim = SPOOL_ENV_LIMITS_DEFAULT;
-	struct spool_env env, out;
-	struct spool_dlv *dv = NULL;
-	struct pdlv *v = NULL;
-	struct spool_tx tx;
-	struct stat st;
-	struct buf hdr = BUF_INIT(0);
-	char *head = NULL, claimed[SPOOL_ID_SIZE + 2];
-	char helo[INJECT_ENV_HELO_SIZE];
-	char date[DATE_RFC5322_SIZE];
-	const char *why = NULL;
-	size_t used = 0, nv = 0, capv = 0, i, headlen;
-	off_t off, end;
-	ssize_t r;
-	int fd, e, eightbit = 0, tx_open = 0, rc = -1, ok;
+	struct pfile f;
+	enum pk_step r;
+	int ok, rc, err;
 
-	memset(&env, 0, sizeof env);
-	memset(&tx, 0, sizeof tx);
-	fd = openat(pk->md, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
-	    O_CLOEXEC);
-	if (fd < 0) {
-		if (errno == ENOENT)
-			return 0;
-		if (errno == ELOOP) {
-			why = "a symbolic link";
-			goto bad;
-		}
-		/* Not for us to read (an old inject under umask 077, or
-		 * hostile): no later pass can read it either. */
-		if (errno == EACCES || errno == EPERM) {
-			why = "unreadable";
-			goto bad;
-		}
-		goto temp;
+	memset(&f, 0, sizeof f);
+	f.name = name;
+	r = pf_open(pk, &f);
+	if (r == PK_TEMP && f.fd < 0 && errno == ENOENT)
+		return 0;	/* gone meanwhile */
+	if (r == PK_GO)
+		r = pf_read(pk, &f);
+	if (r == PK_GO)
+		r = pf_route(pk, &f);
+	if (r == PK_GO)
+		r = pf_queue(pk, &f);
+	err = errno;
+	if (f.tx_open)
+		spool_write_abort(&f.tx);
+	errno = err;
+	rc = r == PK_GO ? 1 : 0;
+	if (r == PK_GO) {
+		log_info("pickup: id=%s uid=%lu from=<%s> nrcpt=%zu size=%llu",
+		    f.tx.id, (unsigned long)f.st.st_uid, f.env.sender.p,
+		    f.env.nrcpt, (unsigned long long)(f.end - (off_t)f.used));
+		/* A crash before this leaves c.ID: recovery sees queue/ID. */
+		if (drop_file(pk, f.claimed) < 0)
+			log_warn("pickup: unable to remove maildrop/%s: %s",
+			    f.claimed, strerror(errno));
+	} else if (r == PK_BAD) {
+		ok = f.env.sender.p != NULL;
+		if (f.fd < 0 && fstatat(pk->md, f.name, &f.st,
+		    AT_SYMLINK_NOFOLLOW) < 0)
+			f.st.st_uid = (uid_t)-1;
+		if (quarantine(pk, f.name, f.st.st_uid == (uid_t)-1 ? -1L :
+		    (long)f.st.st_uid, ok ? f.env.sender.p : "",
+		    ok ? f.env.sender.len : 0, f.why) < 0)
+			r = PK_TEMP;
 	}
-	if (fstat(fd, &st) < 0)
-		goto temp;
-	if (!S_ISREG(st.st_mode)) {
-		why = "not a regular file";
-		goto bad;
+	if (r == PK_TEMP) {
+		pk->temp_err = errno ? errno : EIO;
+		log_warn("pickup: maildrop/%s: %s: will retry", f.name,
+		    strerror(pk->temp_err));
+		rc = -1;
 	}
-	if (st.st_nlink != 1) {
-		why = "has more than one link";
-		goto bad;
-	}
-	if ((uint64_t)st.st_size > pk->max_size + INJECT_PICKUP_MAX_ENV) {
-		why = "too large";
-		goto bad;
-	}
-	headlen = (size_t)st.st_size < INJECT_PICKUP_MAX_ENV ?
-	    (size_t)st.st_size : INJECT_PICKUP_MAX_ENV;
-	if ((head = malloc(headlen + 1)) == NULL)
-		goto temp;
-	if ((r = read_at(fd, head, headlen, 0)) < 0)
-		goto temp;
-	e = spool_env_decode(&env, head, (size_t)r, &lim, &used);
-	if (e != SPOOL_ENV_OK) {
-		why = spool_env_strerror(e);
-		goto bad;
-	}
-	if (!inject_env_is_local(&env)) {
-		why = "envelope does not come from postmaster-inject";
-		goto bad;
-	}
-	for (i = 0; i < env.ndlv; i++)
-		if (env.dlv[i].status != SPOOL_ST_PENDING) {
-			why = "envelope claims finished deliveries";
-			goto bad;
-		}
-	off = (off_t)used;
-	end = st.st_size;
-	if ((uint64_t)(end - off) > pk->max_size) {
-		why = "message too large";
-		goto bad;
-	}
-	if ((e = check_body(fd, off, end, &eightbit)) != 0) {
-		if (e < 0)
-			goto temp;
-		why = "body is not CRLF text";
-		goto bad;
-	}
-	/* Route each original recipient once: deliveries of one are adjacent. */
-	for (i = 0; i < env.ndlv; i++) {
-		if (i > 0 && env.dlv[i].rcpt == env.dlv[i - 1].rcpt)
-			continue;
-		if (env.dlv[i].orig.len > ROUTE_ADDR_MAX) {
-			why = "recipient address too long";
-			goto bad;
-		}
-		if (route_one(pk, env.dlv[i].rcpt, env.dlv[i].orig.p, &v, &nv,
-		    &capv) < 0)
-			goto temp;
-	}
-	if ((dv = calloc(nv, sizeof *dv)) == NULL)
-		goto temp;
-	for (i = 0; i < nv; i++) {
-		dv[i].rcpt = v[i].rcpt;
-		dv[i].orig = spool_str_c(v[i].orig);
-		dv[i].addr = spool_str_c(v[i].addr);
-		dv[i].target = spool_str_c(v[i].target);
-		dv[i].status = SPOOL_ST_PENDING;
-	}
-
-	if (spool_write_open(&tx, pk->sp, NULL) != SPOOL_WR_OK)
-		goto temp;
-	tx_open = 1;
-	/* Claim: from now on this file is known as the queue id's source. */
-	snprintf(claimed, sizeof claimed, "c.%s", tx.id);
-	if (strcmp(name, claimed) != 0 &&
-	    (renameat(pk->md, name, pk->md, claimed) < 0 || fsync(pk->md) < 0))
-		goto temp;
-	inject_env_local(&out, helo, (unsigned long)st.st_uid, env.sender,
-	    eightbit, env.smtputf8);
-	out.dlv = dv;
-	out.ndlv = nv;
-	e = spool_write_envelope(&tx, &out, &wlim);
-	if (e == SPOOL_WR_ENV) {
-		why = spool_env_strerror(tx.env_err);
-		spool_write_abort(&tx);
-		tx_open = 0;
-		name = claimed;
-		goto bad;
-	}
-	if (e != SPOOL_WR_OK)
-		goto temp;
-	date_rfc5322_utc(time(NULL), date);
-	/* Postfix's form for locally submitted mail. */
-	if (buf_printf(&hdr, "Received: by %s (Postmaster, from userid %lu)"
-	    "\r\n\tid %s; %s\r\n", pk->hostname, (unsigned long)st.st_uid,
-	    tx.id, date) < 0 || spool_write_body(&tx, hdr.p, hdr.len) != 0)
-		goto temp;
-	while (off < end) {
-		char b[COPY_CHUNK];
-		size_t want = (size_t)(end - off) < sizeof b ?
-		    (size_t)(end - off) : sizeof b;
-
-		if ((r = read_at(fd, b, want, off)) <= 0) {
-			if (r == 0)
-				errno = EIO;
-			goto temp;
-		}
-		if (spool_write_body(&tx, b, (size_t)r) != 0)
-			goto temp;
-		off += r;
-	}
-	if (spool_write_commit(&tx) != SPOOL_WR_OK) {
-		tx_open = 0;
-		goto temp;
-	}
-	tx_open = 0;
-	log_info("pickup: id=%s uid=%lu from=<%s> nrcpt=%zu size=%llu",
-	    tx.id, (unsigned long)st.st_uid, env.sender.p, env.nrcpt,
-	    (unsigned long long)(end - (off_t)used));
-	/* A crash before this leaves c.ID: recovery sees queue/ID, drops it. */
-	if (drop_file(pk, claimed) < 0)
-		log_warn("pickup: unable to remove maildrop/%s: %s", claimed,
-		    strerror(errno));
-	rc = 1;
-	goto out;
-bad:
-	ok = env.sender.p != NULL;
-	if (fd < 0 && fstatat(pk->md, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-		st.st_uid = (uid_t)-1;
-	if (quarantine(pk, name, st.st_uid == (uid_t)-1 ? -1L : (long)st.st_uid,
-	    ok ? env.sender.p : "", ok ? env.sender.len : 0, why) < 0)
-		goto temp;
-	rc = 0;
-	goto out;
-temp:
-	pk->temp_err = errno ? errno : EIO;
-	log_warn("pickup: maildrop/%s: %s: will retry", name,
-	    strerror(pk->temp_err));
-	rc = -1;
-out:
-	if (tx_open)
-		spool_write_abort(&tx);
-	if (fd >= 0)
-		close(fd);
-	spool_env_free(&env);
-	buf_free(&hdr);
-	free(head);
-	free(dv);
-	free(v);
+	if (f.fd >= 0)
+		close(f.fd);
+	spool_env_free(&f.env);
+	free(f.head);
+	free(f.dv);
+	free(f.v);
 	return rc;
 }
 
