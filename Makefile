@@ -202,7 +202,8 @@ FORMAT_SRC = fuzz/fuzz_cf.c fuzz/fuzz_route.c fuzz/fuzz_smtp_line.c \
 	lib/queue/queue_priv.h \
 	lib/queue/queue_target.c lib/queue/queue_target.h \
 	lib/queue/queue_window.c lib/queue/queue_window.h \
-	lib/route/route_db.h lib/smtp/smtp_line.c lib/spool/spool_id.h t/tap.h \
+	lib/route/route_db.h lib/route/route_reject.c lib/route/route_reject.h \
+	lib/smtp/smtp_line.c lib/spool/spool_id.h t/tap.h \
 	t/unit/queue_dcount.c t/unit/queue_list.c t/unit/queue_pick.c \
 	t/unit/queue_window.c \
 	t/unit/base_array.c t/unit/base_crlf.c t/unit/base_date.c \

@@ -43,6 +43,7 @@
 #include "base/log.h"
 #include "base/priv.h"
 #include "cf/cf_db.h"
+#include "cf/cf_schema.h"
 #include "net/net_drive.h"
 #include "net/net_peer.h"
 #include "deliver/deliver_account.h"
@@ -438,6 +439,43 @@ usage(int code)
 	exit(code);
 }
 
+/*
+ * [lmtpd] and the [core] keys lmtpd uses, each with its default in the
+ * schema (lib/cf/cf_schema.c); -1 when one is unreadable.
+ */
+static int
+read_config(struct cf_db *db, struct lmtpd *d, struct smtp_session_cfg *cfg,
+    uint64_t *idle, uint64_t *deadline)
+{
+	const struct cf_key_def *kd;
+	uint64_t size;
+
+	if (cf_db_str(db, "lmtpd", "", "maildir", d->tmpl, sizeof d->tmpl) < 0 ||
+	    cf_db_uint(db, "core", "", "first-valid-uid", &d->first_uid) < 0 ||
+	    cf_db_uint(db, "core", "", "max-hops", &d->max_hops) < 0 ||
+	    cf_db_uint(db, "core", "", "max-message-size", &size) < 0 ||
+	    cf_db_uint(db, "lmtpd", "", "idle-timeout", idle) < 0 ||
+	    cf_db_uint(db, "lmtpd", "", "session-timeout", deadline) < 0)
+		return -1;
+	/* maildir = "" is the default template. */
+	if (d->tmpl[0] == '\0') {
+		kd = cf_schema_key(cf_schema_kind("lmtpd"), "maildir");
+		snprintf(d->tmpl, sizeof d->tmpl, "%s", kd ? kd->def : "");
+	}
+	memset(cfg, 0, sizeof *cfg);
+	cfg->accept_mail = 1;
+	cfg->lmtp_only = 1;
+	/*
+	 * A Maildir stores octets: UTF-8 addresses and headers go in as they
+	 * came (RFC 6531 3.1 applies to LMTP too; RFC 6532 3.2). No
+	 * BINARYMIME: readers expect LF text, the queue converts for us.
+	 */
+	cfg->ext = SMTP_EXT_SIZE | SMTP_EXT_8BITMIME | SMTP_EXT_SMTPUTF8;
+	cfg->size_max = size;
+	cfg->max_received = (unsigned)d->max_hops;
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -447,7 +485,7 @@ main(int argc, char **argv)
 	struct smtp_session_cfg cfg;
 	struct smtp_session_ops ops = { on_mail, on_rcpt, on_data_begin,
 		on_data_write, on_data_end, on_abort, NULL, NULL };
-	uint64_t v, idle = 300, deadline = 30 * 60;
+	uint64_t idle, deadline;
 	int in = 0, out = 1, i, e;
 
 	log_init(argv[0]);
@@ -476,9 +514,10 @@ main(int argc, char **argv)
 	if (cf_db_str(&db, "core", "", "hostname", d.tmpl,
 	    sizeof d.hostname) >= 0 && d.tmpl[0])
 		memcpy(d.hostname, d.tmpl, strlen(d.tmpl) + 1);
-	if (cf_db_str(&db, "lmtpd", "", "maildir", d.tmpl, sizeof d.tmpl) < 0 ||
-	    d.tmpl[0] == '\0')
-		snprintf(d.tmpl, sizeof d.tmpl, "~/Maildir");
+	if (read_config(&db, &d, &cfg, &idle, &deadline) < 0) {
+		net_early_fail(out, d.hostname, "configuration unavailable");
+		die(EX_TEMPFAIL, "unable to read the configuration in %s", cdb);
+	}
 	d.system = d.tmpl[0] == '~';
 	/* A template that can never expand is a configuration error. */
 	{
@@ -492,12 +531,6 @@ main(int argc, char **argv)
 			    deliver_path_strerror(e));
 		}
 	}
-	d.first_uid = DELIVER_ACCOUNT_FIRST_UID;
-	if (cf_db_uint(&db, "core", "", "first-valid-uid", &v) >= 0)
-		d.first_uid = v;
-	d.max_hops = 50;
-	if (cf_db_uint(&db, "core", "", "max-hops", &v) >= 0 && v > 0)
-		d.max_hops = v;
 	if ((env = getenv("TMPDIR")) == NULL || env[0] != '/')
 		env = "/tmp";
 	snprintf(d.tmpdir, sizeof d.tmpdir, "%s", env);
@@ -512,21 +545,7 @@ main(int argc, char **argv)
 		die_sys(EX_TEMPFAIL, "unable to initialise");
 	}
 
-	memset(&cfg, 0, sizeof cfg);
 	cfg.hostname = d.hostname;
-	cfg.accept_mail = 1;
-	cfg.lmtp_only = 1;
-	/*
-	 * A Maildir stores octets: UTF-8 addresses and headers go in as they
-	 * came (RFC 6531 3.1 applies to LMTP too; RFC 6532 3.2). No
-	 * BINARYMIME: readers expect LF text, the queue converts for us.
-	 */
-	cfg.ext = SMTP_EXT_SIZE | SMTP_EXT_8BITMIME | SMTP_EXT_SMTPUTF8;
-	if (cf_db_uint(&db, "core", "", "max-message-size", &v) >= 0)
-		cfg.size_max = v;
-	cfg.max_received = (unsigned)d.max_hops;
-	cf_db_uint(&db, "lmtpd", "", "idle-timeout", &idle);
-	cf_db_uint(&db, "lmtpd", "", "session-timeout", &deadline);
 	cf_db_close(&db);
 
 	if ((d.s = smtp_session_new(&cfg, &ops, &d)) == NULL)

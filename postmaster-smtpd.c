@@ -30,6 +30,7 @@
 #include "net/net_peer.h"
 #include "net/net_proxy_read.h"
 #include "route/route_db.h"
+#include "route/route_reject.h"
 #include "smtp/smtp_reply.h"
 #include "smtp/smtp_session.h"
 #include "spool/spool_dir.h"
@@ -147,21 +148,13 @@ static void
 reject_reply(struct smtpd *d, const char *name, const char *addr,
     struct buf *r)
 {
-	char code[8], status[16], text[512];
-	uint64_t c = 550;
+	struct route_reject rj;
 
-	cf_db_uint(&d->db, "reject", name, "code", &c);
-	cf_db_str(&d->db, "reject", name, "status", status, sizeof status);
-	cf_db_str(&d->db, "reject", name, "text", text, sizeof text);
-	snprintf(code, sizeof code, "%llu", (unsigned long long)c);
-	if (status[0] == '\0')
-		snprintf(status, sizeof status, "%s",
-		    c == 521 ? "5.1.2" : c == 554 ? "5.7.1" :
-		    c >= 500 ? "5.1.1" : "4.3.2");
-	if (text[0] == '\0')
-		snprintf(text, sizeof text, "<%s>: %s", addr,
-		    c == 521 ? "does not accept mail" : "recipient rejected");
-	smtp_reply_text(r, "%s %s %s", code, status, text);
+	if (route_reject_reply(&d->db, name, addr, &rj) < 0)
+		smtp_reply_text(r, "451 4.3.0 <%s>: temporary routing failure",
+		    addr);
+	else
+		smtp_reply_text(r, "%u %s %s", rj.code, rj.status, rj.text);
 }
 
 /*
@@ -633,6 +626,71 @@ read_proxy_header(struct smtpd *d, int in, uint64_t secs)
 	snprintf(d->client, sizeof d->client, "%s", src);
 }
 
+/*
+ * Whether RCPT checks local names against the accounts: smtpd is linked
+ * statically (one exec per connection) and reads /etc/passwd itself;
+ * where users live in another name service only lmtpd can tell, after
+ * the 250.
+ */
+static int
+local_accounts(struct smtpd *d)
+{
+	char mailer[256], maildir[4096];
+
+	if (cf_db_str(&d->db, "core", "", "local-mailer", mailer,
+	    sizeof mailer) < 0 || cf_db_str(&d->db, "lmtpd", "", "maildir",
+	    maildir, sizeof maildir) < 0 || cf_db_uint(&d->db, "core", "",
+	    "first-valid-uid", &d->first_uid) < 0)
+		return -1;
+	/* An empty maildir is the default one (lmtpd reads it so). */
+	d->local_accounts = (mailer[0] == '\0' ||
+	    strcmp(mailer, "lmtpd") == 0) &&
+	    (maildir[0] == '~' || maildir[0] == '\0') &&
+	    deliver_account_files_only("/etc/nsswitch.conf");
+	return 0;
+}
+
+/*
+ * The session's limits from [smtpd "NAME"] and [core]; every key has its
+ * default in the schema (lib/cf/cf_schema.c). -1 when one is unreadable.
+ */
+static int
+session_limits(struct smtpd *d, struct smtp_session_cfg *cfg, uint64_t *idle,
+    uint64_t *deadline)
+{
+	uint64_t size, rcpt, errors, line, hops;
+	int accept;
+
+	/* [smtpd] max-message-size has no default: [core]'s applies. */
+	if (cf_db_uint(&d->db, "smtpd", d->name, "max-message-size",
+	    &size) < 1 && cf_db_uint(&d->db, "core", "", "max-message-size",
+	    &size) < 0)
+		return -1;
+	if (cf_db_bool(&d->db, "smtpd", d->name, "accept-mail", &accept) < 0 ||
+	    cf_db_uint(&d->db, "smtpd", d->name, "max-recipients", &rcpt) < 0 ||
+	    cf_db_uint(&d->db, "smtpd", d->name, "max-errors", &errors) < 0 ||
+	    cf_db_uint(&d->db, "smtpd", d->name, "max-line-length", &line) < 0 ||
+	    cf_db_uint(&d->db, "core", "", "max-hops", &hops) < 0 ||
+	    cf_db_uint(&d->db, "smtpd", d->name, "idle-timeout", idle) < 0 ||
+	    cf_db_uint(&d->db, "smtpd", d->name, "session-timeout",
+	    deadline) < 0)
+		return -1;
+	memset(cfg, 0, sizeof *cfg);
+	/* RCPT TO:<joe>: routed as a local name (DESIGN.md) */
+	cfg->local_names = d->inst.q.local_names_ok;
+	cfg->accept_mail = accept;
+	cfg->size_max = size;
+	cfg->max_rcpt = (unsigned)rcpt;
+	cfg->max_errors = (unsigned)errors;
+	cfg->line_max = (size_t)line;
+	cfg->max_received = (unsigned)hops;
+	d->max_hops = hops;
+	/* The spool's garbage collection counts on this bound (spool_dir.h). */
+	if (*deadline > SPOOL_SMTPD_DEADLINE)
+		*deadline = SPOOL_SMTPD_DEADLINE;
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -642,7 +700,7 @@ main(int argc, char **argv)
 	struct smtp_session_ops ops = { on_mail, on_rcpt, on_data_begin,
 		on_data_write, on_data_end, on_abort, NULL, NULL };
 	char spooldir[1024];
-	uint64_t v, idle = 300, deadline = SPOOL_SMTPD_DEADLINE;
+	uint64_t idle, deadline;
 	int in = 0, out = 1, opt, b;
 
 	log_init(argv[0]);
@@ -681,24 +739,10 @@ main(int argc, char **argv)
 		die(EX_CONFIG, "no [smtpd \"%s\"] in %s", d.name, cdb);
 	}
 	route_db_ops(&d.ops, &d.db);
-	{
-		char mailer[256] = "", maildir[4096] = "";
-
-		cf_db_str(&d.db, "core", "", "local-mailer", mailer,
-		    sizeof mailer);
-		if (cf_db_str(&d.db, "lmtpd", "", "maildir", maildir,
-		    sizeof maildir) < 0 || maildir[0] == '\0')
-			maildir[0] = '~';
-		/*
-		 * smtpd is linked statically (one exec per connection) and
-		 * reads /etc/passwd itself; where users live in another
-		 * name service only lmtpd can tell, after the 250.
-		 */
-		d.local_accounts = (mailer[0] == '\0' ||
-		    strcmp(mailer, "lmtpd") == 0) && maildir[0] == '~' &&
-		    deliver_account_files_only("/etc/nsswitch.conf");
-		d.first_uid = DELIVER_ACCOUNT_FIRST_UID;
-		cf_db_uint(&d.db, "core", "", "first-valid-uid", &d.first_uid);
+	if (local_accounts(&d) < 0 || session_limits(&d, &cfg, &idle,
+	    &deadline) < 0) {
+		net_early_fail(out, d.hostname, "configuration unavailable");
+		die(EX_TEMPFAIL, "unable to read the configuration in %s", cdb);
 	}
 	if (cf_logger_setup(&d.db, "smtpd", d.name) < 0)
 		log_warn("unable to open the configured log file: %s",
@@ -711,27 +755,7 @@ main(int argc, char **argv)
 		die_sys(EX_TEMPFAIL, "unable to open spool %s", spooldir);
 	}
 
-	memset(&cfg, 0, sizeof cfg);
 	cfg.hostname = d.hostname;
-	/* RCPT TO:<joe>: routed as a local name (DESIGN.md) */
-	cfg.local_names = d.inst.q.local_names_ok;
-	cfg.accept_mail = cf_db_bool(&d.db, "smtpd", d.name, "accept-mail", &b) < 0 || b;
-	if (cf_db_uint(&d.db, "smtpd", d.name, "max-message-size", &v) > 0 ||
-	    cf_db_uint(&d.db, "core", "", "max-message-size", &v) >= 0)
-		cfg.size_max = v;
-	if (cf_db_uint(&d.db, "smtpd", d.name, "max-recipients", &v) >= 0)
-		cfg.max_rcpt = (unsigned)v;
-	if (cf_db_uint(&d.db, "smtpd", d.name, "max-errors", &v) >= 0)
-		cfg.max_errors = (unsigned)v;
-	if (cf_db_uint(&d.db, "smtpd", d.name, "max-line-length", &v) >= 0)
-		cfg.line_max = (size_t)v;
-	if (cf_db_uint(&d.db, "core", "", "max-hops", &v) >= 0)
-		cfg.max_received = (unsigned)v;
-	d.max_hops = cfg.max_received ? cfg.max_received : 50;
-	cf_db_uint(&d.db, "smtpd", d.name, "idle-timeout", &idle);
-	if (cf_db_uint(&d.db, "smtpd", d.name, "session-timeout", &v) >= 0 &&
-	    v < deadline)
-		deadline = v;
 
 	if (cf_db_bool(&d.db, "smtpd", d.name, "proxy-protocol", &b) >= 0 && b)
 		read_proxy_header(&d, in, idle < deadline ? idle : deadline);

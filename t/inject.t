@@ -133,6 +133,19 @@ else
 	skip "swaks not installed"; skip "swaks not installed"; skip "swaks not installed"
 fi
 
+# -bs takes its limits from the configuration: [core] max-hops (2 here)
+sed 's/^hostname = .*/&\nmax-hops = 2/' pm.cf >hops.cf && "$CFC" -c hops.cf -o hops.cdb
+if command -v swaks >/dev/null; then
+	n=$(md)
+	printf 'Received: by a\r\nReceived: by b\r\nReceived: by c\r\nSubject: loop\r\n\r\nx\r\n' >hopsmsg
+	swaks --pipe "$T_TMP/sendmail -C $T_TMP/hops.cdb -bs" -f a@example.org -t b@example.test --data @hopsmsg >out 2>&1
+	is "$(grep -E '^<.. (354|554|250 2.0.0)' out | sed 's/^<.. //')" "354 End data with <CR><LF>.<CR><LF>
+554 5.4.6 Error: too many hops" "-bs: three Received: over [core] max-hops = 2 is 554 5.4.6"
+	is "$(md)" "$n" "and nothing dropped"
+else
+	skip "swaks not installed"; skip "swaks not installed"
+fi
+
 # --- pickup of everything, -bp, -q ------------------------------------------
 n=$(md)
 is "$("$PICKUP" pm.cdb "$SPOOL")" "rc=0 moved=$n" "pickup takes every dropped message"

@@ -128,14 +128,21 @@ inject_bs_run(struct inject_cfg *c, int in, int out, uint64_t minute_ms,
 		bs_data_write, bs_data_end, bs_abort, NULL, NULL };
 	struct smtp_session *s;
 	struct bs b;
-	uint64_t idle, session;
+	uint64_t idle, session, rcpt, errors, line, hops;
 	char limit[32];
 	int rc;
 
 	why[0] = '\0';
-	/* -bs belongs to no [smtpd] instance: it has the schema's limits. */
+	/*
+	 * -bs belongs to no [smtpd] instance: it has the schema's defaults of
+	 * one ("" names none) and [core] max-hops.
+	 */
 	if (cf_db_uint(&c->db, "smtpd", "", "idle-timeout", &idle) < 0 ||
-	    cf_db_uint(&c->db, "smtpd", "", "session-timeout", &session) < 0) {
+	    cf_db_uint(&c->db, "smtpd", "", "session-timeout", &session) < 0 ||
+	    cf_db_uint(&c->db, "smtpd", "", "max-recipients", &rcpt) < 0 ||
+	    cf_db_uint(&c->db, "smtpd", "", "max-errors", &errors) < 0 ||
+	    cf_db_uint(&c->db, "smtpd", "", "max-line-length", &line) < 0 ||
+	    cf_db_uint(&c->db, "core", "", "max-hops", &hops) < 0) {
 		snprintf(why, cap, "-bs: unable to read the [smtpd] limits");
 		return EX_TEMPFAIL;
 	}
@@ -146,6 +153,10 @@ inject_bs_run(struct inject_cfg *c, int in, int out, uint64_t minute_ms,
 	cfg.accept_mail = 1;
 	cfg.size_max = c->max_size;
 	cfg.ext = SMTP_EXT_SIZE | SMTP_EXT_8BITMIME;
+	cfg.max_rcpt = (unsigned)rcpt;
+	cfg.max_errors = (unsigned)errors;
+	cfg.line_max = (size_t)line;
+	cfg.max_received = (unsigned)hops;
 	buf_init(&b.data, (size_t)c->max_size + 65536);
 	if ((s = smtp_session_new(&cfg, &ops, &b)) == NULL) {
 		buf_free(&b.data);

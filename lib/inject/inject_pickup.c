@@ -19,6 +19,7 @@
 #include "inject/inject_env.h"
 #include "inject/inject_pickup.h"
 #include "route/route_db.h"
+#include "route/route_reject.h"
 #include "spool/spool_env.h"
 #include "spool/spool_id.h"
 #include "spool/spool_write.h"
@@ -144,24 +145,19 @@ add_pdlv(struct pdlv **v, size_t *n, size_t *cap, size_t rcpt,
 	return 0;
 }
 
-static void
-reject_text(struct pickup *pk, const char *name, const char *addr, char *out,
-    size_t cap)
+/* A [reject] target: an error target with its reply, for the runner. */
+static int
+reject_target(struct pickup *pk, const char *name, const char *addr,
+    char *out, size_t cap)
 {
-	char status[16], text[512];
-	uint64_t c = 550;
+	struct route_reject rj;
 
-	cf_db_uint(pk->db, "reject", name, "code", &c);
-	cf_db_str(pk->db, "reject", name, "status", status, sizeof status);
-	cf_db_str(pk->db, "reject", name, "text", text, sizeof text);
-	if (status[0] == '\0')
-		snprintf(status, sizeof status, "%s",
-		    c == 521 ? "5.1.2" : c == 554 ? "5.7.1" :
-		    c >= 500 ? "5.1.1" : "4.3.2");
-	if (text[0] == '\0')
-		snprintf(text, sizeof text, "<%s>: recipient rejected", addr);
-	snprintf(out, cap, "error:%llu %s %s", (unsigned long long)c, status,
-	    text);
+	if (route_reject_reply(pk->db, name, addr, &rj) < 0) {
+		errno = EIO;
+		return -1;
+	}
+	snprintf(out, cap, "error:%u %s %s", rj.code, rj.status, rj.text);
+	return 0;
 }
 
 /*
@@ -183,10 +179,11 @@ route_one(struct pickup *pk, size_t idx, const char *orig, struct pdlv **v,
 	    &res)) {
 	case ROUTE_OK:
 		for (i = 0; i < res.n && rc == 0; i++) {
-			if (res.t[i].kind == ROUTE_REJECT)
-				reject_text(pk, res.t[i].value, orig, t,
-				    sizeof t);
-			else if (route_target_format(&res.t[i], t,
+			if (res.t[i].kind == ROUTE_REJECT) {
+				if ((rc = reject_target(pk, res.t[i].value,
+				    orig, t, sizeof t)) < 0)
+					break;
+			} else if (route_target_format(&res.t[i], t,
 			    sizeof t) < 0) {
 				errno = ENAMETOOLONG;
 				rc = -1;
@@ -646,8 +643,10 @@ inject_pickup_run(struct cf_db *db, struct spool_dir *sp, unsigned *moved)
 	snprintf(pk.hostname, sizeof pk.hostname, "%s", pk.inst.hostname);
 	if (pk.hostname[0] == '\0')
 		snprintf(pk.hostname, sizeof pk.hostname, "localhost");
-	pk.max_size = 35u << 20;
-	cf_db_uint(db, "core", "", "max-message-size", &pk.max_size);
+	if (cf_db_uint(db, "core", "", "max-message-size", &pk.max_size) < 0) {
+		errno = EIO;
+		goto fail;
+	}
 
 	if ((dfd = dup(pk.md)) < 0 || (dir = fdopendir(dfd)) == NULL) {
 		if (dfd >= 0)

@@ -4,33 +4,25 @@
 #include "queue/queue_attempt.h"
 #include "queue/queue_attempt_pipe.h"
 #include "queue/queue_attempt_smtp.h"
+#include "route/route_reject.h"
 
 /* A [reject] target: its code, status and text (as smtpd answers). */
 static void
 attempt_reject(struct queue_job *j, const struct queue_target *d,
     struct queue_result *o)
 {
-	char status[16], text[512];
-	uint64_t code = 550;
+	struct route_reject rj;
 
-	cf_db_uint(j->c->db, "reject", d->name, "code", &code);
-	queue_cfg_str(j->c->db, "reject", d->name, "status", status,
-	    sizeof status);
-	queue_cfg_str(j->c->db, "reject", d->name, "text", text, sizeof text);
-	if (status[0] == '\0')
-		snprintf(status, sizeof status, "%s",
-		    code == 521     ? "5.1.2" :
-		        code == 554 ? "5.7.1" :
-		        code >= 500 ? "5.1.1" :
-		                      "4.3.2");
-	if (text[0] == '\0')
-		snprintf(text, sizeof text, "<%s>: %s", d->rcpt,
-		    code == 521 ? "does not accept mail" :
-		                  "recipient rejected");
-	snprintf(o->diag, sizeof o->diag, "smtp; %llu %s %s",
-	    (unsigned long long)code, status, text);
 	snprintf(o->relay, sizeof o->relay, "reject:%.280s", d->name);
-	o->o = code >= 500 ? QUEUE_PERM : QUEUE_TEMP;
+	if (route_reject_reply(j->c->db, d->name, d->rcpt, &rj) < 0) {
+		snprintf(o->diag, sizeof o->diag,
+		    "smtp; 451 4.3.0 [reject \"%.200s\"] unreadable", d->name);
+		o->o = QUEUE_TEMP;
+		return;
+	}
+	snprintf(o->diag, sizeof o->diag, "smtp; %u %s %s", rj.code, rj.status,
+	    rj.text);
+	o->o = rj.code >= 500 ? QUEUE_PERM : QUEUE_TEMP;
 }
 
 void
