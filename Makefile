@@ -3,7 +3,9 @@
 #   make            build everything into build/
 #   make check      install test deps, format-check, run the suite (-Werror),
 #                   then again under ASan+UBSan
-#   make test       the suite against $(BUILD) (warnings are errors)
+#   make test       the suite against $(BUILD)/test (with the test knobs,
+#                   warnings are errors)
+#   make test-build build $(BUILD)/test without running the suite
 #   make format-check  clang-format on the files that follow .clang-format
 #   make run        the embedded default on loopback (see README)
 #   make fuzz       run every libFuzzer target for FUZZ_TIME seconds
@@ -38,6 +40,15 @@ OPT      = -O2 -g -D_FORTIFY_SOURCE=2 -fstack-protector-strong
 SANLD    =
 endif
 CPPFLAGS += -Ilib -It
+# Test-only knobs (doc/HACKING.md lists them): environment variables that
+# let the suite reach a state quickly (a crash inside a spool commit, short
+# timeouts) exist only in programs compiled with -DPM_TEST_KNOBS. A build
+# tree whose name ends in /test is such a build (make test uses
+# $(BUILD)/test), so the programs of `make all`, `make run` and
+# `make install` never read them, and no object is shared between the two.
+ifneq ($(filter %/test,$(BUILD)),)
+CPPFLAGS += -DPM_TEST_KNOBS
+endif
 CFLAGS  ?=
 ALLCFLAGS = $(STD) $(OPT) $(WARN) -fPIE -MMD -MP $(CPPFLAGS) $(CFLAGS)
 LDFLAGS ?=
@@ -57,7 +68,8 @@ DRIVE_SRC = $(sort $(wildcard t/data/*.c))
 DRIVES   = $(DRIVE_SRC:%.c=$(BUILD)/%)
 
 .SECONDARY:
-.PHONY: all deps check test run fuzz bench install clean format format-check
+.PHONY: all deps check test test-build run fuzz bench install clean format \
+	format-check
 
 all: $(PROGS) $(UNITS_T) $(REPLAY) $(DRIVES)
 
@@ -102,15 +114,21 @@ check: deps
 	$(MAKE) test BUILD=build
 	$(MAKE) test BUILD=build/asan SAN=1
 
-# Target-specific, so it reaches every object `all` compiles for the suite
-# (objects a plain `make` already built are not compiled again; CI builds
-# from a fresh clone).
-test: WERROR = 1
-test: all
-	PM_BIN=$(abspath $(BUILD)) PM_TOP=$(CURDIR) \
+# The suite runs the programs of $(BUILD)/test: with the test knobs, and
+# with warnings as errors (objects are not compiled again when only WERROR
+# changes; CI builds from a fresh clone).
+TEST_BUILD = $(BUILD)/test
+
+test-build:
+	$(MAKE) all BUILD=$(TEST_BUILD) WERROR=1
+
+# `all` too: t/test-knobs.t checks that its programs read no test knob.
+test: test-build all
+	PM_BIN=$(abspath $(TEST_BUILD)) PM_PROD_BIN=$(abspath $(BUILD)) \
+	PM_TOP=$(CURDIR) \
 	ASAN_OPTIONS=abort_on_error=1:detect_leaks=0 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	prove -j2 $(UNITS_T) t/*.t
+	prove -j2 $(UNIT_SRC:%.c=$(TEST_BUILD)/%.t) t/*.t
 
 run: deps all
 	sh scripts/run.sh
@@ -143,6 +161,8 @@ bench: deps all
 # groups, configuration, spool, setgid inject). A package runs
 # postmaster-setup from its postinst instead.
 install: all
+	@case "$(BUILD)" in */test) echo "postmaster: $(BUILD) is a test" \
+	    "build (test knobs): not installed" >&2; exit 1;; esac
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man5 \
 	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR)
 	install -m 755 $(PROGS) $(DESTDIR)$(SBINDIR)/

@@ -32,7 +32,7 @@ static const char usage[] =
     "         --route ADDRESS [--smtpd NAME] | --units DIR]\n"
     "         [--KIND=\"NAME\"] [--KIND-\"NAME\"-KEY=VALUE ...]\n"
     "  -c CF          configuration (default /etc/postmaster.cf)\n"
-    "  -o CDB         compiled output (default /etc/postmaster.cdb)\n"
+    "  -o CDB         compiled output (default " PM_DEFAULT_CDB ")\n"
     "  --check        validate only\n"
     "  --dump         print the configuration as scoped assignments\n"
     "  --route ADDR   show how ADDR resolves (for instance --smtpd NAME)\n"
@@ -192,7 +192,7 @@ write_units(const struct cf *cf, const char *dir, const char *tmpl,
 int
 main(int argc, char **argv)
 {
-	const char *cfpath = "/etc/postmaster.cf", *out = "/etc/postmaster.cdb";
+	const char *cfpath = "/etc/postmaster.cf", *out = PM_DEFAULT_CDB;
 	const char *route = NULL, *smtpd = NULL, *units = NULL, *tmpl = NULL;
 	const char *flags[MAX_FLAGS];
 	unsigned flagn[MAX_FLAGS], nflags = 0, i;

@@ -34,8 +34,6 @@
 #include "spool/spool_dir.h"
 #include "spool/spool_nudge.h"
 
-#define PM_DEFAULT_CDB "/etc/postmaster.cdb"
-
 #ifdef __SANITIZE_ADDRESS__
 /*
  * ASan builds only: LeakSanitizer needs ptrace, which the kernel denies to
@@ -247,17 +245,22 @@ optval(int argc, char **argv, int *i, const char *a)
 }
 
 /*
- * A minute of -bs time. PM_INJECT_TIMEOUT_SCALE_MS (tests) makes it that
- * many milliseconds; secure_getenv() ignores it in a setgid inject, so a
- * user cannot change the limits of the privileged program.
+ * A minute of -bs time. In a test build (PM_TEST_KNOBS, doc/HACKING.md)
+ * PM_INJECT_TIMEOUT_SCALE_MS makes it that many milliseconds;
+ * secure_getenv() ignores it in a setgid inject even there, so a user
+ * cannot change the limits of the privileged program.
  */
 static uint64_t
 minute_ms(void)
 {
+#ifdef PM_TEST_KNOBS
 	const char *v = secure_getenv("PM_INJECT_TIMEOUT_SCALE_MS");
 	unsigned long ms = v ? strtoul(v, NULL, 10) : 0;
 
-	return ms ? ms : 60 * 1000;
+	if (ms)
+		return ms;
+#endif
+	return 60 * 1000;
 }
 
 static int

@@ -479,7 +479,7 @@ read_config(struct cf_db *db, struct lmtpd *d, struct smtp_session_cfg *cfg,
 int
 main(int argc, char **argv)
 {
-	const char *cdb = "/etc/postmaster.cdb", *why, *env;
+	const char *cdb = PM_DEFAULT_CDB, *why, *env;
 	struct lmtpd d;
 	struct cf_db db;
 	struct smtp_session_cfg cfg;

@@ -1244,7 +1244,7 @@ main(int argc, char **argv)
 	 * first large temporary (a trim's sort array) is freed, and keep
 	 * the next ones on the heap -- resident for good. */
 	mallopt(M_MMAP_THRESHOLD, 64 * 1024);
-	r.cdb_path = "/etc/postmaster.cdb";
+	r.cdb_path = PM_DEFAULT_CDB;
 	while ((opt = getopt_long(argc, argv, "C:h", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'C':

@@ -694,7 +694,7 @@ session_limits(struct smtpd *d, struct smtp_session_cfg *cfg, uint64_t *idle,
 int
 main(int argc, char **argv)
 {
-	const char *cdb = "/etc/postmaster.cdb", *why;
+	const char *cdb = PM_DEFAULT_CDB, *why;
 	struct smtpd d;
 	struct smtp_session_cfg cfg;
 	struct smtp_session_ops ops = { on_mail, on_rcpt, on_data_begin,

@@ -21,7 +21,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "py"))
 from pmtest import dns_answers, end_process  # noqa: E402
 
 PM_BIN = os.path.abspath(os.environ.get("PM_BIN") or os.path.join(
-    os.path.dirname(__file__), "..", "build"))
+    os.path.dirname(__file__), "..", "build", "test"))
 PM_TOP = os.path.abspath(os.environ.get("PM_TOP") or os.path.join(
     os.path.dirname(__file__), ".."))
 

@@ -10,7 +10,10 @@
 cd "$T_TMP" || exit 1
 mkdir -p etc
 t_private_etc true || skip_all "cannot mount an overlay on /etc"
-MAKE="env -u MAKEFLAGS -u MAKELEVEL make -s -C $PM_TOP BUILD=$PM_BIN"
+# make install takes the programs of `make all`, never a test build's
+# (doc/HACKING.md): PM_PROD_BIN from make test, else PM_BIN less /test.
+PROD=${PM_PROD_BIN:-${PM_BIN%/test}}
+MAKE="env -u MAKEFLAGS -u MAKELEVEL make -s -C $PM_TOP BUILD=$PROD"
 P=$T_TMP/prefix
 SPOOL=$T_TMP/spool
 

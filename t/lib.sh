@@ -1,6 +1,6 @@
 # t/lib.sh: TAP helpers for the shell end-to-end tests.
-# PM_BIN points at the build directory (set by `make test`).
-: "${PM_BIN:=$(cd "$(dirname "$0")/.." && pwd)/build}"
+# PM_BIN points at the test build (set by `make test`; doc/HACKING.md).
+: "${PM_BIN:=$(cd "$(dirname "$0")/.." && pwd)/build/test}"
 : "${PM_TOP:=$(cd "$(dirname "$0")/.." && pwd)}"
 T_N=0
 T_FAILED=0

@@ -27,6 +27,17 @@
 
 #define CF_DB_VERSION "postmaster-cdb 1"
 
+/*
+ * The compiled configuration every program reads without -C (and
+ * postmaster-cfcompile writes without -o). A build setting, not a test
+ * knob: a setgid postmaster-inject lets only root and the postmaster user
+ * choose another, so it must not come from the environment. A packager
+ * may set it: make CPPFLAGS='-DPM_DEFAULT_CDB=\"/etc/pm/postmaster.cdb\"'.
+ */
+#ifndef PM_DEFAULT_CDB
+#define PM_DEFAULT_CDB "/etc/postmaster.cdb"
+#endif
+
 #define CF_DB_LHS_EXACT 0x01u  /* user@domain */
 #define CF_DB_LHS_LOCAL 0x02u  /* user@ */
 #define CF_DB_LHS_DOMAIN 0x04u /* @domain */

@@ -64,7 +64,9 @@ spool_write_open(struct spool_tx *tx, const struct spool_dir *sp,
 	memset(tx, 0, sizeof *tx);
 	tx->dir = sp;
 	tx->fd = -1;
+#ifdef PM_TEST_KNOBS
 	tx->crash_at = getenv(SPOOL_CRASH_ENV);
+#endif
 	if (now == NULL) {
 		if (clock_gettime(CLOCK_REALTIME, &ts) < 0)
 			return fail(tx, SPOOL_STEP_CREATE);

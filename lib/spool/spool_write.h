@@ -25,7 +25,8 @@
  * after-create, after-write, after-fsync, after-rename, after-dirsync the
  * process calls _exit(99) right after that step, so an end-to-end test can
  * reproduce a crash at every point of doc/INTERNALS.md. It is read once in
- * spool_write_open(); production never sets it.
+ * spool_write_open(), and only in a test build (PM_TEST_KNOBS, see
+ * doc/HACKING.md): other programs never read it.
  */
 #ifndef PM_SPOOL_WRITE_H
 #define PM_SPOOL_WRITE_H

@@ -14,7 +14,7 @@ import termios
 import time
 
 PM_BIN = os.environ.get("PM_BIN") or os.path.join(
-    os.path.dirname(__file__), "..", "..", "build")
+    os.path.dirname(__file__), "..", "..", "build", "test")
 PM_TOP = os.environ.get("PM_TOP") or os.path.join(os.path.dirname(__file__), "..", "..")
 
 
