@@ -25,6 +25,7 @@
 #include "base/strset.h"
 #include "cf/cf_db.h"
 #include "cf/cf_logger.h"
+#include "client/client_wire.h"
 #include "deliver/deliver_account.h"
 #include "net/net_drive.h"
 #include "net/net_peer.h"
@@ -68,6 +69,7 @@ struct smtpd {
 	char first_rcpt[SMTP_PATH_MAX + 1];
 	struct spool_tx tx;
 	uint64_t body_off;
+	int hdr_wire;	/* what begin_tx prepended is canonical text */
 	int tx_open, tx_failed;
 	unsigned long messages;
 };
@@ -357,6 +359,7 @@ begin_tx(struct smtpd *d, struct spool_tx *tx, enum spool_body body,
 	if (d->nrcpt == 1)
 		buf_printf(&hdr, "\r\n\tfor <%s>", d->first_rcpt);
 	buf_printf(&hdr, "; %s\r\n%s", date, extra);
+	d->hdr_wire = client_wire_canonical(hdr.p, hdr.len);
 	e = spool_write_body(tx, hdr.p, hdr.len);
 	buf_free(&hdr);
 	if (e != 0)
@@ -462,6 +465,9 @@ on_data_end(void *ctx, const struct smtp_msg_info *info, struct buf *r)
 	    !info->content_type && (d->mailpar.body == SMTP_BODY_NONE ||
 	    d->mailpar.body == SMTP_BODY_7BIT))
 		e = upgrade_8bit(d);
+	/* the queue's client then sends it without reading it twice */
+	if (e == 0 && info->wire_canonical && d->hdr_wire)
+		e = spool_write_mark_wire(&d->tx);
 	if (e == 0)
 		e = spool_write_commit(&d->tx);
 	if (e != 0) {

@@ -1,12 +1,14 @@
 /*
  * smtp_data: the result does not depend on how the input is cut, the end
- * is found only right after CRLF "." CRLF, and the size limit holds.
+ * is found only right after CRLF "." CRLF, the size limit holds, and the
+ * wire flag agrees with client_wire_canonical over the output.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/buf.h"
+#include "client/client_wire.h"
 #include "smtp/smtp_data.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -68,7 +70,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    a.size != b.size || a.bare_lf != b.bare_lf ||
 	    a.bare_cr != b.bare_cr || a.received != b.received ||
 	    a.eightbit != b.eightbit || a.mime_version != b.mime_version ||
-	    a.content_type != b.content_type || a.nul != b.nul)
+	    a.content_type != b.content_type || a.nul != b.nul ||
+	    a.long_line != b.long_line ||
+	    smtp_data_wire_canonical(&a) != smtp_data_wire_canonical(&b))
+		abort();
+	/* the flag promises what the queue's client would check itself */
+	if (!a.over && smtp_data_wire_canonical(&a) != (oa.len == 0 ||
+	    (oa.p[oa.len - 1] == '\n' && client_wire_canonical(oa.p, oa.len))))
 		abort();
 	buf_free(&oa);
 	buf_free(&ob);

@@ -227,7 +227,7 @@ def body(subject, extra=""):
     return sent, kept
 
 
-def submit(rcpts, subject, count=1, sender="sender@back.test"):
+def submit(rcpts, subject, count=1, sender="sender@back.test", extra=""):
     """Spools count messages through postmaster-smtpd on a pipe, waiting
     for each reply as a client must; returns (ids, the kept form of the
     last message)."""
@@ -252,7 +252,8 @@ def submit(rcpts, subject, count=1, sender="sender@back.test"):
         reply()
         cmd("EHLO client.test\r\n")
         for i in range(count):
-            sent, kept = body(subject if count == 1 else "%s %d" % (subject, i))
+            sent, kept = body(subject if count == 1 else "%s %d" % (subject, i),
+                              extra)
             cmd("MAIL FROM:<%s>\r\n" % sender)
             for r in rcpts:
                 cmd("RCPT TO:<%s>\r\n" % r)
@@ -382,6 +383,41 @@ def sink_tests():
          "X-Rcpt-Args: <b@sink.test>" in got and sink_holds(got, kept),
          "the sink holds one message, both RCPTs, the body byte for byte",
          got[-800:])
+    stop(sink)
+
+
+# ---------------------------- the "wire" flag: smtpd measured, the queue trusts
+
+def wire_tests():
+    """smtpd records in the envelope whether every line is canonical and
+    within 998 octets ("wire 1", spool(5)); the queue then sends the
+    spool's bytes without reading them first. A message with a long line
+    says "wire 0" and still leaves broken at 998 octets."""
+    dump = mkdir("wiredump", mode=0o777)
+    sink = start(["smtp-sink", "-u", "nobody", "-d", dump + "/%M.",
+                  "127.0.0.1:%d" % SINK_PORT, "10"])
+    t.ok(wait_for(lambda: listening(SINK_PORT)), "smtp-sink listens (wire)")
+    ids1, kept1 = submit(["w1@sink.test"], "wire short")
+    ids2, kept2 = submit(["w2@sink.test"], "wire long", extra=" " + "x" * 2500)
+    envs = [inst.read(i).split(b"\nend\n")[0] for i in ids1 + ids2]
+    t.ok(len(envs) == 2 and b"\nwire 1\n" in envs[0] and
+         b"\nwire 0\n" in envs[1],
+         "envelopes: wire 1 for short lines, wire 0 with a 2505-octet line",
+         envs)
+    t.is_(run_once(), 0, "queue --once exits 0 (wire)")
+    got = {}
+    for f in glob.glob(os.path.join(dump, "*")):
+        text = read(f, "rb").decode("utf-8", "replace")
+        for r in ("w1", "w2"):
+            if "X-Rcpt-Args: <%s@sink.test>" % r in text:
+                got[r] = text
+    t.ok(sink_holds(got.get("w1", ""), kept1),
+         "wire 1: the sink holds the body byte for byte", got.get("w1", "")[-300:])
+    broken = kept2.replace(" " + "x" * 2500, " " + "x" * 993 + "\r\n" +
+                           "x" * 998 + "\r\n" + "x" * 509)
+    t.ok(sink_holds(got.get("w2", ""), broken),
+         "wire 0: the long line arrives broken after 998 octets",
+         got.get("w2", "")[-300:])
     stop(sink)
 
 
@@ -653,6 +689,7 @@ def concurrency_tests(daemon):
 
 try:
     sink_tests()
+    wire_tests()
     dovecot_tests()
     postfix_tests()
     mx_tests()

@@ -585,7 +585,7 @@ inflight() {
 kills=0
 inflight_sum=0
 inflight_max=0
-end=$(($(date +%s) + 45))
+end=$(($(date +%s) + 180))	# a bound for a stuck loop, not a measure
 while [ $kills -lt 70 ] && [ "$(date +%s)" -lt $end ] && [ "$(nqueue)" -gt 0 ]; do
 	"$Q" -C q.cdb 2>>crash.log &
 	qp=$!

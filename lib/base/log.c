@@ -139,6 +139,18 @@ log_clean(char *out, size_t cap, const char *in, size_t n)
 	if (cap == 0)
 		return 0;
 	while (i < n) {
+		/* printable ASCII, the common case, goes in runs */
+		for (k = i; k < n && s[k] >= 0x20 && s[k] < 0x7f; k++)
+			;
+		if (k > i) {
+			l = k - i < cap - o - 1 ? k - i : cap - o - 1;
+			memcpy(out + o, s + i, l);
+			o += l;
+			i += l;
+			if (i < k)
+				break;	/* out is full */
+			continue;
+		}
 		l = s[i] >= 0x20 && s[i] < 0x7f ? 1 : s[i] >= 0x80 ?
 		    utf8_seq_len(s + i, n - i, &cp) : 0;
 		if (l == 0 || (l > 1 && utf8_hidden(cp))) {

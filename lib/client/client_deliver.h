@@ -83,6 +83,7 @@ struct client_msg {
 	const char *sender;	/* "" for the null sender */
 	int body;		/* 0 7BIT, 1 8BITMIME, 2 BINARYMIME */
 	int smtputf8;
+	int wire;	/* canonical text, client_wire changes nothing */
 };
 
 struct client_rcpt {

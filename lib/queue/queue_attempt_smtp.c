@@ -220,6 +220,7 @@ queue_attempt_smtp(struct queue_job *j, const struct queue_target *t,
 	cm.sender = env->sender.p;
 	cm.body = (int)env->body;
 	cm.smtputf8 = env->smtputf8;
+	cm.wire = env->wire;
 	/* The one retry loop: the next hop only while nothing happened. */
 	for (a = 0; hop_of(c, t, a, &h); a++) {
 		for (i = 0; i < n; i++)

@@ -134,6 +134,12 @@ emit(struct smtp_data *d, char ch)
 		d->eightbit = 1;
 	else if (c == 0)
 		d->nul = 1;
+	if (ch == '\n') {
+		if (d->col > SMTP_DATA_WIRE_LINE + 1)
+			d->long_line = 1;
+		d->col = 0;
+	} else
+		d->col++;
 	if (d->in_header)
 		header_octet(d, ch);
 	if (d->over)
@@ -215,6 +221,15 @@ span_len(const char *p, size_t n)
 	return lf ? (size_t)(lf - p) : lim;
 }
 
+/* Line lengths inside a span: its first piece continues the current
+ * line, its last is the start of the next; the rest are whole lines. */
+struct span_shape {
+	size_t first;	/* octets before the first CRLF (or all) */
+	size_t longest;	/* longest whole line after the first CRLF */
+	size_t last;	/* octets after the last CRLF */
+	int crlf;	/* the span holds at least one CRLF */
+};
+
 /*
  * In the body, from inside a line: octets up to the next CR or LF that
  * needs the state machine, taking whole CRLF-ended lines along while the
@@ -222,19 +237,48 @@ span_len(const char *p, size_t n)
  * goes out in buffer-sized pieces, not two pieces a line. Stops before a
  * bare CR or LF, a CRLF followed by "." or by the end of the input, and
  * leaves the machine inside a line (ST_MID) as a one-line span does.
+ * The line lengths come along for free (sh), for SMTP_DATA_WIRE_LINE.
  */
 static size_t
-span_lines(const char *p, size_t n)
+span_lines(const char *p, size_t n, struct span_shape *sh)
 {
-	size_t k = 0;
+	size_t k = 0, len;
 
+	memset(sh, 0, sizeof *sh);
 	for (;;) {
-		k += span_len(p + k, n - k);
+		len = span_len(p + k, n - k);
+		k += len;
 		if (n - k < 3 || p[k] != '\r' || p[k + 1] != '\n' ||
 		    p[k + 2] == '.')
-			return k;
+			break;
+		/* a CRLF ends this piece: a line end */
+		if (!sh->crlf)
+			sh->first = len;
+		else if (len > sh->longest)
+			sh->longest = len;
+		sh->crlf = 1;
 		k += 2;
 	}
+	if (sh->crlf)
+		sh->last = len;
+	else
+		sh->first = len;
+	return k;
+}
+
+/* The column accounting of emit() for a span taken whole. */
+static void
+span_columns(struct smtp_data *d, const struct span_shape *sh)
+{
+	if (!sh->crlf) {
+		d->col += sh->first;
+		return;
+	}
+	/* + 1: emit() counts the CR before the LF */
+	if (d->col + sh->first + 1 > SMTP_DATA_WIRE_LINE + 1 ||
+	    sh->longest > SMTP_DATA_WIRE_LINE)
+		d->long_line = 1;
+	d->col = sh->last;
 }
 
 /* Spans shorter than this go octet by octet: not worth the calls. */
@@ -250,9 +294,11 @@ smtp_data_feed(struct smtp_data *d, const char *p, size_t n, size_t *used)
 
 	for (i = 0; i < n && d->st != ST_END; i++) {
 		if (d->st == ST_MID && !d->in_header) {
-			size_t span = span_lines(p + i, n - i);
+			struct span_shape sh;
+			size_t span = span_lines(p + i, n - i, &sh);
 
 			if (span >= SPAN_MIN) {
+				span_columns(d, &sh);
 				if ((r = emit_span(d, p + i, span)) != 0) {
 					i += span - 1;
 					goto fail;
@@ -349,6 +395,7 @@ smtp_data_chunk_feed(struct smtp_data *d, const char *p, size_t n,
 				if (d->hcr2)
 					d->bare_cr++;
 				d->hcr2 = 0;
+				d->col += span;	/* no CR or LF in it */
 				r = emit_span(d, p + i, span);
 				i += span - 1;
 				if (r != 0) {
@@ -381,4 +428,11 @@ smtp_data_chunk_feed(struct smtp_data *d, const char *p, size_t n,
 		return SMTP_DATA_E_OUTPUT;
 	}
 	return d->chunk_left == 0 ? SMTP_DATA_END : SMTP_DATA_MORE;
+}
+
+int
+smtp_data_wire_canonical(const struct smtp_data *d)
+{
+	return d->bare_cr == 0 && d->bare_lf == 0 && !d->long_line &&
+	    d->col == 0;
 }

@@ -28,7 +28,11 @@
  * as commands (the caller answers 552 5.3.4). In the header section (up to
  * the first empty line): Received: fields (hop count, RFC 5321 6.3),
  * MIME-Version: and Content-Type: presence (for the RFC 1428 upgrade);
- * anywhere: any octet >= 0x80 (eightbit) and any NUL.
+ * anywhere: any octet >= 0x80 (eightbit) and any NUL; a line over
+ * SMTP_DATA_WIRE_LINE octets before its CRLF (long_line), and whether the
+ * last octet ended a line (smtp_data_wire_canonical), so that the queue
+ * knows without reading the message again that its client has nothing
+ * to change (lib/client/client_wire.h).
  *
  * Output: the callback, if any, gets the unstuffed octets in pieces of any
  * size; if it returns non-zero the feed stops with SMTP_DATA_E_OUTPUT (the
@@ -40,6 +44,9 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+/* RFC 5322 2.1.1: octets of a line before CRLF */
+#define SMTP_DATA_WIRE_LINE 998
 
 enum smtp_data_res {
 	SMTP_DATA_MORE = 0,	/* all input consumed, message not ended */
@@ -64,7 +71,9 @@ struct smtp_data {
 	unsigned received;	/* Received: fields in the header */
 	int mime_version;
 	int content_type;
+	int long_line;		/* a line over SMTP_DATA_WIRE_LINE */
 	/* internal */
+	uint64_t col;		/* octets since the last LF */
 	int st;
 	int in_header;
 	int hstate;		/* header scanner: H_* */
@@ -93,5 +102,12 @@ int smtp_data_feed(struct smtp_data *d, const char *p, size_t n,
 void smtp_data_chunk(struct smtp_data *d, uint64_t n);
 int smtp_data_chunk_feed(struct smtp_data *d, const char *p, size_t n,
     size_t *used);
+
+/*
+ * After the end: 1 if the message is canonical text as the queue's client
+ * sends it (CRLF line ends only, every line within SMTP_DATA_WIRE_LINE,
+ * ending with CRLF or empty).
+ */
+int smtp_data_wire_canonical(const struct smtp_data *d);
 
 #endif

@@ -532,6 +532,7 @@ message_end(struct smtp_session *s)
 		info.nrcpt = s->nrcpt;
 		info.lmtp = s->lmtp;
 		info.bdat = s->bdat;
+		info.wire_canonical = smtp_data_wire_canonical(d);
 		r = s->ops.data_end ? s->ops.data_end(s->ctx, &info,
 		    &s->reply) : 0;
 		if (s->reply.len > 0) {

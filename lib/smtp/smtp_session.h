@@ -115,6 +115,7 @@ struct smtp_msg_info {
 	unsigned nrcpt;		/* accepted recipients */
 	int lmtp;		/* LMTP: nrcpt replies wanted */
 	int bdat;		/* came by BDAT */
+	int wire_canonical;	/* smtp_data_wire_canonical() */
 };
 
 struct smtp_session_ops {

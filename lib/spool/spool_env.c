@@ -162,7 +162,8 @@ encode(struct buf *out, const struct spool_env *env,
 	    (e = put(out, "sender", env->sender, lim, 0)) ||
 	    (e = put(out, "body", spool_str_c(body_names[env->body]), lim, 1)) ||
 	    (e = put_num(out, "smtputf8", (uint64_t)env->smtputf8)) ||
-	    (e = put_num(out, "size", env->size)))
+	    (e = put_num(out, "size", env->size)) ||
+	    (e = put_num(out, "wire", (uint64_t)(env->wire != 0))))
 		return e;
 
 	for (i = 0; i < env->ndlv; i++) {
@@ -335,16 +336,17 @@ add_dlv(struct spool_env *env, size_t *cap, const struct spool_env_limits *lim)
 
 enum { ST_RCPT, ST_DELIVER, ST_TARGET, ST_AFTER_TARGET, ST_AFTER_PROXIED };
 
+/* have: the first record is read already. */
 static int
-decode_dlv(struct rd *r, struct spool_env *env)
+decode_dlv(struct rd *r, struct spool_env *env, int have)
 {
 	struct spool_dlv *d = NULL;
 	struct spool_str orig = { "", 0 };
 	size_t cap = 0;
 	int st = ST_RCPT, e;
 
-	for (;;) {
-		if ((e = rd_next(r)) != SPOOL_ENV_OK)
+	for (;; have = 0) {
+		if (!have && (e = rd_next(r)) != SPOOL_ENV_OK)
 			return e;
 		if (!r->hasval && r->keylen == 3 && memcmp(r->key, "end", 3) == 0) {
 			if (st == ST_RCPT)
@@ -439,7 +441,15 @@ decode(struct rd *r, struct spool_env *env)
 	env->smtputf8 = (int)n;
 	if ((e = expect_num(r, "size", &env->size)) != SPOOL_ENV_OK)
 		return e;
-	return decode_dlv(r, env);
+	/* Files written before "wire" existed lack it: 0, not known. */
+	if ((e = rd_next(r)) != SPOOL_ENV_OK)
+		return e;
+	if (!is_key(r, "wire"))
+		return decode_dlv(r, env, 1);
+	if (parse_u64(r->val, &n) != SPOOL_ENV_OK || n > 1)
+		return SPOOL_ENV_E_FLAG;
+	env->wire = (int)n;
+	return decode_dlv(r, env, 0);
 }
 
 int
@@ -480,4 +490,19 @@ spool_env_free(struct spool_env *env)
 	env->priv = NULL;
 	env->dlv = NULL;
 	env->ndlv = 0;
+}
+
+size_t
+spool_env_wire_offset(const char *p, size_t n)
+{
+	const char *nl, *end = p + n;
+	const char *line = p;
+
+	/* values hold no LF, so each line is one record */
+	while ((nl = memchr(line, '\n', (size_t)(end - line))) != NULL) {
+		if ((size_t)(nl - line) == 6 && memcmp(line, "wire ", 5) == 0)
+			return (size_t)(line - p) + 5;
+		line = nl + 1;
+	}
+	return 0;
 }

@@ -12,6 +12,9 @@
  *   POSTMASTER-SPOOL 1          magic and format version
  *   id, arrival, helo, client, proto, instance, auth, sender, body,
  *   smtputf8, size              exactly once each, in this order
+ *   [wire 0|1]                  1: the body is canonical text its client
+ *                               sends unchanged (client_wire.h); absent
+ *                               in files of older versions (0)
  *   rcpt ADDR                   an original RCPT TO, then one or more
  *     deliver ADDR              deliveries it expanded to, each
  *     target STRING             (opaque to the spool, from lib/route)
@@ -80,6 +83,7 @@ struct spool_env {
 	enum spool_body body;
 	int smtputf8;			/* 0 or 1 */
 	uint64_t size;			/* SIZE= declared by the client, or 0 */
+	int wire;			/* 1: canonical body (see above) */
 	struct spool_dlv *dlv;
 	size_t ndlv;
 	size_t nrcpt;			/* set by the decoder */
@@ -138,6 +142,13 @@ void spool_env_free(struct spool_env *env);
 
 const char *spool_env_strerror(int err);
 const char *spool_env_body_name(enum spool_body b);
+
+/*
+ * Offset of the value octet of the "wire" record in an encoded envelope
+ * p[0..n), 0 if there is none: the writer learns only at the end of the
+ * message what goes there (spool_write_mark_wire).
+ */
+size_t spool_env_wire_offset(const char *p, size_t n);
 const char *spool_status_name(enum spool_status s);
 
 /* A C string as a spool_str (NULL gives the empty string). */

@@ -151,6 +151,8 @@ spool_write_envelope(struct spool_tx *tx, struct spool_env *env,
 		errno = EINVAL;
 		return SPOOL_WR_ENV;
 	}
+	/* the envelope starts the file */
+	tx->wire_off = spool_env_wire_offset(b.p, b.len);
 	if (put(tx, b.p, b.len) < 0) {
 		buf_free(&b);
 		return fail(tx, SPOOL_STEP_WRITE);
@@ -168,6 +170,30 @@ spool_write_body(struct spool_tx *tx, const void *p, size_t n)
 		return SPOOL_WR_STATE;
 	}
 	if (put(tx, p, n) < 0)
+		return fail(tx, SPOOL_STEP_WRITE);
+	return SPOOL_WR_OK;
+}
+
+int
+spool_write_mark_wire(struct spool_tx *tx)
+{
+	uint64_t flushed;
+	ssize_t n;
+
+	if (tx->phase != PH_BODY || tx->wire_off == 0) {
+		errno = EINVAL;
+		return SPOOL_WR_STATE;
+	}
+	flushed = tx->size - tx->wlen;
+	if (tx->wire_off >= flushed) {
+		tx->wbuf[tx->wire_off - flushed] = '1';
+		return SPOOL_WR_OK;
+	}
+	/* before the fsync of the commit, so the flag is as durable */
+	do
+		n = pwrite(tx->fd, "1", 1, (off_t)tx->wire_off);
+	while (n < 0 && errno == EINTR);
+	if (n != 1)
 		return fail(tx, SPOOL_STEP_WRITE);
 	return SPOOL_WR_OK;
 }

@@ -71,6 +71,7 @@ struct spool_tx {
 	uint64_t size;			/* bytes written: envelope + body */
 	char *wbuf;
 	size_t wlen;
+	uint64_t wire_off;		/* the envelope's "wire" value octet */
 	const char *crash_at;
 };
 
@@ -91,6 +92,11 @@ int spool_write_body(struct spool_tx *tx, const void *p, size_t n);
  */
 int spool_write_copy(struct spool_tx *dst, struct spool_tx *src,
     uint64_t off);
+/*
+ * The body as written is canonical text (spool_env.h "wire"): sets the
+ * envelope's flag, which spool_write_envelope wrote as 0. Before commit.
+ */
+int spool_write_mark_wire(struct spool_tx *tx);
 int spool_write_commit(struct spool_tx *tx);
 void spool_write_abort(struct spool_tx *tx);
 

@@ -34,6 +34,11 @@ static const struct {
 	{ "ab\r", "ab\\x0d", 7 },
 	{ "a\xc3\xb6", "a", 3 },
 	{ "a\xc3\xb6", "a\xc3\xb6", 4 },
+	/* a run of plain text cut by the room left */
+	{ "abcdef", "abc", 4 },
+	{ "abcdef", "", 1 },
+	{ "abcdef", "abcdef", 7 },
+	{ "abc\tdef", "abc\\x09de", 10 },
 };
 
 int

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "base/buf.h"
+#include "client/client_wire.h"
 #include "smtp/smtp_data.h"
 #include "tap.h"
 
@@ -136,6 +137,103 @@ whole(const char *in, size_t n, uint64_t max, struct smtp_data *d,
 	smtp_data_feed(d, in, n, &used);
 }
 
+/*
+ * smtp_data_wire_canonical against the queue's own test of the delivered
+ * octets (client_wire_canonical, plus a line end last): random messages of
+ * lines around the 998 limit, dot-stuffed, some with a bare CR or LF, fed
+ * by DATA and by BDAT in random cuts. What the flag promises is exactly
+ * that the client would send the octets unchanged.
+ */
+static unsigned long rng = 12345;
+
+static size_t
+rnd(size_t n)
+{
+	rng = rng * 6364136223846793005UL + 1442695040888963407UL;
+	return (size_t)((rng >> 33) % n);
+}
+
+static int
+expect_canonical(const struct buf *o)
+{
+	return o->len == 0 || (o->p[o->len - 1] == '\n' &&
+	    client_wire_canonical(o->p, o->len));
+}
+
+static void
+test_wire_canonical(void)
+{
+	static const size_t lens[] = { 0, 1, 15, 16, 17, 997, 998, 999, 1000,
+		2000 };
+	struct buf msg = BUF_INIT(0), wire = BUF_INIT(0), out = BUF_INIT(0);
+	struct smtp_data d;
+	int round, bad = 0, yes = 0, no = 0;
+
+	for (round = 0; round < 3000; round++) {
+		size_t nl = 1 + rnd(8), i, k, off, used;
+		int bdat = (int)rnd(2), r = SMTP_DATA_MORE;
+
+		buf_reset(&msg);
+		buf_reset(&wire);
+		/* the span path runs in the body only */
+		if (rnd(4) != 0)
+			buf_append_str(&msg, "Subject: x\r\n\r\n");
+		for (i = 0; i < nl; i++) {
+			size_t len = lens[rnd(sizeof lens / sizeof lens[0])];
+
+			for (k = 0; k < len; k++)
+				buf_append(&msg, k == 0 && rnd(8) == 0 ? "." :
+				    "abcdefgh" + rnd(8), 1);
+			switch (rnd(40)) {
+			case 0: buf_append_str(&msg, "\n"); break;
+			case 1: buf_append_str(&msg, "\r"); break;
+			case 2: if (i + 1 == nl && bdat) break; /* FALLTHROUGH */
+			default: buf_append_str(&msg, "\r\n"); break;
+			}
+		}
+		buf_reset(&out);
+		smtp_data_init(&d, 0, collect, &out);
+		if (bdat) {
+			smtp_data_chunk(&d, msg.len);
+			for (off = 0; off < msg.len; off += used) {
+				k = 1 + rnd(msg.len - off);
+				smtp_data_chunk_feed(&d, msg.p + off, k, &used);
+			}
+		} else {
+			/* stuff as a client does; the dot line ends it */
+			for (i = 0; i < msg.len; i++) {
+				if (msg.p[i] == '.' && (i == 0 || (i >= 2 &&
+				    msg.p[i - 1] == '\n' && msg.p[i - 2] == '\r')))
+					buf_append_str(&wire, ".");
+				buf_append(&wire, msg.p + i, 1);
+			}
+			if (msg.len && msg.p[msg.len - 1] != '\n')
+				continue;	/* DATA always ends with CRLF */
+			buf_append_str(&wire, ".\r\n");
+			for (off = 0; off < wire.len && r == SMTP_DATA_MORE;
+			    off += used) {
+				k = 1 + rnd(wire.len - off);
+				r = smtp_data_feed(&d, wire.p + off, k, &used);
+			}
+		}
+		if (smtp_data_wire_canonical(&d) != expect_canonical(&out)) {
+			if (bad++ == 0)
+				diag("round %d bdat %d len %zu: flag %d", round,
+				    bdat, out.len, smtp_data_wire_canonical(&d));
+		}
+		if (smtp_data_wire_canonical(&d))
+			yes++;
+		else
+			no++;
+	}
+	is_int(bad, 0, "wire_canonical agrees with client_wire_canonical");
+	ok(yes > 300 && no > 300, "both outcomes seen (%d yes, %d no)", yes,
+	    no);
+	buf_free(&msg);
+	buf_free(&wire);
+	buf_free(&out);
+}
+
 int
 main(void)
 {
@@ -239,5 +337,6 @@ main(void)
 	    "BDAT Received across one-octet chunks");
 
 	buf_free(&out);
+	test_wire_canonical();
 	return done_testing();
 }

@@ -24,6 +24,7 @@ static const char golden[] =
     "body 8BITMIME\n"
     "smtputf8 0\n"
     "size 1234\n"
+    "wire 0\n"
     "rcpt list@example.net\n"
     "deliver joe@example.net\n"
     "target local:joe\n"
@@ -422,6 +423,58 @@ test_id(void)
 	    "strerror");
 }
 
+/* Golden text edited, decoded: the wire flag as read. -1: refused. */
+static int
+wire_of(const char *from, const char *to)
+{
+	struct buf b = BUF_INIT(0);
+	struct spool_env d;
+	const char *at = strstr(golden, from);
+	size_t used;
+	int r = -1;
+
+	if (at == NULL)
+		return -2;
+	buf_append(&b, golden, (size_t)(at - golden));
+	buf_append(&b, to, strlen(to));
+	buf_append_str(&b, at + strlen(from));
+	if (spool_env_decode(&d, b.p, b.len, &deflim, &used) == SPOOL_ENV_OK) {
+		r = d.wire;
+		spool_env_free(&d);
+	}
+	buf_free(&b);
+	return r;
+}
+
+static void
+test_wire(void)
+{
+	struct buf b = BUF_INIT(0);
+	struct spool_env e;
+	size_t off = spool_env_wire_offset(golden, strlen(golden));
+
+	ok(off > 5 && golden[off] == '0' &&
+	    strncmp(golden + off - 6, "\nwire 0\n", 8) == 0,
+	    "wire offset points at the value");
+	is_int((long long)spool_env_wire_offset("rcpt wire x\n", 12), 0,
+	    "no wire record, offset 0");
+	is_int(wire_of("wire 0\n", "wire 0\n"), 0, "wire 0");
+	is_int(wire_of("wire 0\n", "wire 1\n"), 1, "wire 1");
+	is_int(wire_of("wire 0\n", ""), 0, "older file without wire: 0");
+	is_int(wire_of("wire 0\n", "wire 2\n"), -1, "wire 2 refused");
+	is_int(dec_edit("wire 0\n", "wire 2\n"), SPOOL_ENV_E_FLAG,
+	    "wire 2 is a bad flag");
+	is_int(dec_edit("wire 0\nrcpt list@example.net\n",
+	    "rcpt list@example.net\nwire 0\n"), SPOOL_ENV_E_RECORD,
+	    "wire after rcpt refused");
+	sample(&e);
+	e.wire = 1;
+	is_int(spool_env_encode(&b, &e, &deflim), SPOOL_ENV_OK, "encode wire");
+	ok(strstr(b.p, "\nsize 1234\nwire 1\nrcpt ") != NULL,
+	    "wire 1 encoded after size");
+	buf_free(&b);
+}
+
 int
 main(void)
 {
@@ -429,5 +482,6 @@ main(void)
 	test_encode_refusals();
 	test_decode_refusals();
 	test_id();
+	test_wire();
 	return done_testing();
 }

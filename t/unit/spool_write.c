@@ -605,6 +605,55 @@ test_space(const struct spool_dir *sp)
 	skip(1, "write(2) ENOSPC needs a tiny file system (root); see t/e2e");
 }
 
+/*
+ * spool_write_mark_wire: the envelope written with "wire 0" reads back
+ * "wire 1", whether the envelope is still in the write buffer (a small
+ * message) or already on disk (a body past SPOOL_WRITE_BUFSIZE).
+ */
+static void
+test_mark_wire(const struct spool_dir *sp)
+{
+	static const size_t sizes[] = { 10, 3 * SPOOL_WRITE_BUFSIZE };
+	size_t k, i;
+
+	for (k = 0; k < 2; k++) {
+		size_t n = sizes[k];
+		char *body = malloc(n);
+		struct spool_tx tx;
+		struct spool_env e;
+		struct spool_msg m;
+		int env_err, r;
+
+		for (i = 0; i < n; i++)
+			body[i] = (char)("line\r\n"[i % 6]);
+		ok(spool_write_open(&tx, sp, NULL) == SPOOL_WR_OK, "open");
+		sample(&e);
+		e.wire = 0;
+		ok(spool_write_envelope(&tx, &e, &lim) == SPOOL_WR_OK &&
+		    spool_write_body(&tx, body, n) == SPOOL_WR_OK, "write");
+		r = spool_write_mark_wire(&tx);
+		ok(r == SPOOL_WR_OK, "mark wire, body %zu", n);
+		ok(spool_write_commit(&tx) == SPOOL_WR_OK, "commit");
+		ok(spool_queue_open(sp, tx.id, &lim, &m, &env_err) == 0,
+		    "queue open");
+		ok(m.env.wire == 1, "wire 1 read back, body %zu", n);
+		is_int((long long)(m.file_size - m.body_off), (long long)n,
+		    "body intact");
+		spool_queue_close(&m);
+		free(body);
+	}
+	/* only between envelope and commit */
+	{
+		struct spool_tx tx;
+
+		ok(spool_write_open(&tx, sp, NULL) == SPOOL_WR_OK, "open");
+		is_int(spool_write_mark_wire(&tx), SPOOL_WR_STATE,
+		    "mark before the envelope refused");
+		spool_write_abort(&tx);
+	}
+	rmrf_sub("queue");
+}
+
 int
 main(void)
 {
@@ -619,6 +668,7 @@ main(void)
 	unsetenv(SPOOL_CRASH_ENV);
 	test_layout(&sp);
 	test_commit(&sp);
+	test_mark_wire(&sp);
 	test_abort_and_errors(&sp);
 	test_crash(&sp);
 	test_state(&sp);
