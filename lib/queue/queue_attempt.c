@@ -11,9 +11,15 @@ attempt_reject(struct queue_job *j, const struct queue_target *d,
     struct queue_result *o)
 {
 	char status[16], text[512];
-	uint64_t code = 550;
+	uint64_t code;
 
-	cf_db_uint(j->c->db, "reject", d->name, "code", &code);
+	snprintf(o->relay, sizeof o->relay, "reject:%.280s", d->name);
+	if (cf_db_uint(j->c->db, "reject", d->name, "code", &code) < 0) {
+		snprintf(o->diag, sizeof o->diag,
+		    "x-unix; 4.3.5 cannot read the [reject] code");
+		o->o = QUEUE_TEMP;
+		return;
+	}
 	queue_cfg_str(j->c->db, "reject", d->name, "status", status,
 	    sizeof status);
 	queue_cfg_str(j->c->db, "reject", d->name, "text", text, sizeof text);
@@ -29,7 +35,6 @@ attempt_reject(struct queue_job *j, const struct queue_target *d,
 		                  "recipient rejected");
 	snprintf(o->diag, sizeof o->diag, "smtp; %llu %s %s",
 	    (unsigned long long)code, status, text);
-	snprintf(o->relay, sizeof o->relay, "reject:%.280s", d->name);
 	o->o = code >= 500 ? QUEUE_PERM : QUEUE_TEMP;
 }
 
