@@ -203,7 +203,7 @@ FORMAT_SRC = fuzz/fuzz_cf.c fuzz/fuzz_route.c fuzz/fuzz_smtp_line.c \
 	lib/queue/queue_window.c lib/queue/queue_window.h \
 	lib/route/route_db.h lib/smtp/smtp_line.c lib/spool/spool_id.h t/tap.h \
 	t/unit/queue_dcount.c t/unit/queue_pick.c t/unit/queue_window.c \
-	t/unit/queue_table.c \
+	t/unit/queue_table.c t/unit/queue_pool.c \
 	t/unit/base_array.c t/unit/base_crlf.c t/unit/base_date.c \
 	t/unit/base_io.c
 

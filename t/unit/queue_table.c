@@ -137,6 +137,11 @@ test_window(void)
 	/* A scan with workers busy: running ones are above the window. */
 	scan(&t, ids, due, 12, 0);
 	is_int((long long)t.n, 11, "window 8 + 3 in delivery");
+	is_int(has(&t, "a02") && has(&t, "a08") && has(&t, "a10"), 1,
+	    "paged in: due 70, 80, 90 are back");
+	is_int(has(&t, "a05"), 0, "the latest due (95) stays out");
+	is_int((long long)t.nrest, 1, "one on disk only");
+	is_int(t.rest_due, 95, "due at 95");
 	queue_table_free(&t);
 }
 
