@@ -214,7 +214,10 @@ FORMAT_SRC = fuzz/fuzz_cf.c fuzz/fuzz_route.c fuzz/fuzz_smtp_line.c \
 	lib/queue/queue_bounce.c lib/queue/queue_bounce.h \
 	lib/queue/queue_cfg.h lib/queue/queue_dcount.c lib/queue/queue_dcount.h \
 	lib/queue/queue_due.c lib/queue/queue_due.h \
-	lib/queue/queue_run.c lib/queue/queue_run.h lib/queue/queue_sched.c \
+	lib/queue/queue_run.c lib/queue/queue_run.h lib/queue/queue_retry.c \
+	lib/queue/queue_retry.h lib/queue/queue_table.c lib/queue/queue_table.h \
+	lib/queue/queue_dispatch.c lib/queue/queue_dispatch.h \
+	lib/queue/queue_pool.c lib/queue/queue_pool.h \
 	lib/queue/queue_job.c lib/queue/queue_job.h lib/queue/queue_list.c \
 	lib/queue/queue_list.h lib/queue/queue_lmtpd.c \
 	lib/queue/queue_lmtpd.h lib/queue/queue_outcome.h lib/queue/queue_pick.c \
@@ -225,7 +228,7 @@ FORMAT_SRC = fuzz/fuzz_cf.c fuzz/fuzz_route.c fuzz/fuzz_smtp_line.c \
 	lib/route/route_db.h lib/route/route_reject.c lib/route/route_reject.h \
 	lib/smtp/smtp_line.c lib/spool/spool_id.h t/tap.h \
 	t/unit/queue_dcount.c t/unit/queue_list.c t/unit/queue_pick.c \
-	t/unit/queue_window.c \
+	t/unit/queue_window.c t/unit/queue_table.c t/unit/queue_pool.c \
 	t/unit/base_array.c t/unit/base_crlf.c t/unit/base_date.c \
 	t/unit/base_io.c
 

@@ -21,6 +21,13 @@ pipe_words(const struct queue_cfg *c, const struct queue_target *t,
 	size_t i;
 	int e;
 
+	/* A command target has no [pipe] section: the schema's default. */
+	if (cf_db_uint(c->db, "pipe", t->k == QUEUE_T_CMD ? "" : t->name,
+	        "timeout", timeout) < 0) {
+		queue_result_set_all(o, n, QUEUE_TEMP, relay,
+		    "x-unix; 4.3.5 cannot read the [pipe] timeout");
+		return -1;
+	}
 	if (t->k == QUEUE_T_CMD) {
 		if ((e = queue_argv_split(words, t->name)) != 0) {
 			snprintf(diag, sizeof diag,
@@ -31,7 +38,6 @@ pipe_words(const struct queue_cfg *c, const struct queue_target *t,
 		}
 		return 0;
 	}
-	cf_db_uint(c->db, "pipe", t->name, "timeout", timeout);
 	if (cf_db_words(c->db, "pipe", t->name, "exec", &w) < 0 || w.n == 0) {
 		queue_result_set_all(o, n, QUEUE_TEMP, relay,
 		    "x-unix; 4.3.5 [pipe] has no exec");
@@ -170,7 +176,7 @@ queue_attempt_pipe(struct queue_job *j, const struct queue_target *t,
 	struct passwd pwbuf;
 	const char **rcpts = NULL;
 	char sbuf[4096], diag[QUEUE_DIAG_MAX], relay[300];
-	uint64_t timeout = 3600;
+	uint64_t timeout = 0;
 	size_t i;
 	int e;
 

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/array.h"
 #include "base/buf.h"
 #include "base/log.h"
 #include "base/str.h"
@@ -24,17 +25,11 @@ is_postmaster(const struct spool_str *s)
 static struct spool_dlv *
 dlv_add(struct spool_dlv **dv, size_t *n, size_t *cap)
 {
-	struct spool_dlv *v;
+	struct spool_dlv *v = array_grow(*dv, cap, *n + 1, sizeof *v);
 
-	if (*n == *cap) {
-		size_t ncap = *cap ? *cap * 2 : 8;
-
-		if (ncap > SIZE_MAX / sizeof *v ||
-		    (v = realloc(*dv, ncap * sizeof *v)) == NULL)
-			return NULL;
-		*dv = v;
-		*cap = ncap;
-	}
+	if (v == NULL)
+		return NULL;
+	*dv = v;
 	v = &(*dv)[(*n)++];
 	memset(v, 0, sizeof *v);
 	return v;

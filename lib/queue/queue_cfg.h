@@ -6,7 +6,10 @@
  * stop flag, a worker's connection cache) that the caller fills in.
  *
  * queue_cfg_load() returns 0, or -1 when the CDB cannot be read; a key
- * that is absent keeps the default named beside its field.
+ * that is absent has its default from the schema (lib/cf/cf_schema.c),
+ * never one written here. The test-only knobs PM_QUEUE_WINDOW,
+ * PM_QUEUE_WORKER_MAX_USE and PM_QUEUE_TIMEOUT_SCALE_MS are read only in
+ * a build with PM_TEST_KNOBS (doc/HACKING.md).
  */
 #ifndef PM_QUEUE_CFG_H
 #define PM_QUEUE_CFG_H
@@ -19,6 +22,9 @@
 #include "cf/cf_db.h"
 #include "client/client_cache.h"
 #include "spool/spool_dir.h"
+
+#define QUEUE_CFG_WINDOW 8192         /* messages the scheduler holds */
+#define QUEUE_CFG_WORKER_MAX_USE 1000 /* messages per worker process */
 
 enum queue_bounce_to {
 	QUEUE_BOUNCE_SENDER = 1,
@@ -35,13 +41,17 @@ struct queue_cfg {
 	char local_mailer[256]; /* "lmtpd" or a section name */
 	char local_kind[16];    /* "lmtpd", "pipe" or "relay" */
 	char dns_server[256];
-	unsigned smtp_port;  /* [core] smtp-port (default 25) */
+	unsigned smtp_port;  /* [core] smtp-port */
 	int64_t retry_first; /* [core] retry-interval */
 	int64_t retry_cap;   /* [core] retry-max-interval */
 	int64_t lifetime;    /* [core] queue-lifetime */
+	size_t concurrency;  /* [core] queue-concurrency (workers) */
+	size_t max_per_dest; /* [core] max-per-destination */
 	enum queue_bounce_to bounce_to;
-	unsigned timeout_scale_ms;   /* PM_QUEUE_TIMEOUT_SCALE_MS (tests) */
-	int flush;                   /* ignore next-attempt times */
+	size_t window;             /* QUEUE_CFG_WINDOW; PM_QUEUE_WINDOW */
+	unsigned worker_max_use;   /* QUEUE_CFG_WORKER_MAX_USE; PM_QUEUE_... */
+	unsigned timeout_scale_ms; /* PM_QUEUE_TIMEOUT_SCALE_MS (tests) */
+	int flush;                 /* ignore next-attempt times */
 	volatile sig_atomic_t *stop; /* set by SIGTERM: abandon */
 	/* SMTP/LMTP connections kept between messages (a worker's, see
 	 * queue_worker.h); NULL: one connection per delivery */

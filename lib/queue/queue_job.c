@@ -6,7 +6,7 @@
 #include "base/log.h"
 #include "queue/queue_dsn.h"
 #include "queue/queue_job.h"
-#include "queue/queue_sched.h"
+#include "queue/queue_retry.h"
 
 void
 queue_result_set_all(struct queue_result *o, size_t n, enum queue_outcome oc,
@@ -68,7 +68,7 @@ queue_job_record(struct queue_job *j, size_t i, const struct queue_result *o)
 	} else if (o->o == QUEUE_PERM) {
 		s = SPOOL_ST_FAILED;
 		word = "bounced";
-	} else if (queue_sched_expired(j->m.env.arrival, j->now,
+	} else if (queue_retry_expired(j->m.env.arrival, j->now,
 	               c->lifetime)) {
 		s = SPOOL_ST_FAILED;
 		word = "bounced";
@@ -76,7 +76,7 @@ queue_job_record(struct queue_job *j, size_t i, const struct queue_result *o)
 		    o->diag);
 	} else {
 		next = j->now +
-		    queue_sched_delay(j->st.d[i].attempts + 1, c->retry_first,
+		    queue_retry_delay(j->st.d[i].attempts + 1, c->retry_first,
 		        c->retry_cap);
 	}
 	if (spool_state_note(&j->st, i, s, next, o->relay, strlen(o->relay),

@@ -8,7 +8,7 @@
  *
  * queue_job_record() notes one attempt's result in the state, in memory:
  * OK makes the delivery SENT, PERM FAILED, TEMP schedules the next try
- * (queue_sched.h) or, once the message has outlived [core]
+ * (queue_retry.h) or, once the message has outlived [core]
  * queue-lifetime, FAILED "(delivery time expired)". It logs the attempt
  * as one line: to=<> orig_to=<> relay= delay= attempts= dsn= status=.
  * queue_job_save() writes the state when it changed

@@ -72,40 +72,155 @@ fail:
 	_exit(127);
 }
 
-int
-queue_pipe_run(const struct queue_pipe_req *req, struct queue_pipe_res *res)
-{
-	int inp[2] = { -1, -1 }, outp[2] = { -1, -1 }, errp[2] = { -1, -1 };
-	char *raw = NULL, *conv = NULL;
-	size_t convlen = 0, convoff = 0, hdroff = 0;
-	off_t pos = req->off;
-	int cr = 0, in_open = 1, out_open = 1, save, n;
+/* One run of a program: our ends of its pipes and the message stream. */
+struct run {
+	int inp[2], outp[2], errp[2];
+	char *raw, *conv; /* CHUNK read from the file; converted */
+	size_t convlen, convoff, hdroff;
+	off_t pos;
+	int cr, in_open, out_open;
 	int64_t deadline;
-	pid_t pid, parent;
+	pid_t pid;
+};
 
-	memset(res, 0, sizeof *res);
-	if ((raw = malloc(CHUNK)) == NULL || (conv = malloc(CHUNK + 1)) == NULL)
-		goto fail;
-	if (pipe2(inp, O_CLOEXEC) < 0 || pipe2(outp, O_CLOEXEC) < 0 ||
-	    pipe2(errp, O_CLOEXEC) < 0)
-		goto fail;
+static void
+close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+/* Pipes, fork, the child; 0, or -1 with errno. */
+static int
+run_start(const struct queue_pipe_req *req, struct run *r)
+{
+	pid_t parent;
+
+	if ((r->raw = malloc(CHUNK)) == NULL ||
+	    (r->conv = malloc(CHUNK + 1)) == NULL)
+		return -1;
+	if (pipe2(r->inp, O_CLOEXEC) < 0 || pipe2(r->outp, O_CLOEXEC) < 0 ||
+	    pipe2(r->errp, O_CLOEXEC) < 0)
+		return -1;
 	parent = getpid();
-	if ((pid = fork()) < 0)
-		goto fail;
-	if (pid == 0)
-		child(req, parent, inp[0], outp[1], errp[1]);
-	close(inp[0]);
-	close(outp[1]);
-	close(errp[1]);
-	inp[0] = outp[1] = errp[1] = -1;
-	fcntl(inp[1], F_SETFL, O_NONBLOCK);
-	fcntl(outp[0], F_SETFL, O_NONBLOCK);
-	deadline = clock_now_ms() + (int64_t)req->timeout * 1000;
+	if ((r->pid = fork()) < 0)
+		return -1;
+	if (r->pid == 0)
+		child(req, parent, r->inp[0], r->outp[1], r->errp[1]);
+	close_fd(&r->inp[0]);
+	close_fd(&r->outp[1]);
+	close_fd(&r->errp[1]);
+	fcntl(r->inp[1], F_SETFL, O_NONBLOCK);
+	fcntl(r->outp[0], F_SETFL, O_NONBLOCK);
+	r->deadline = clock_now_ms() + (int64_t)req->timeout * 1000;
+	return 0;
+}
 
-	while (in_open || out_open) {
-		struct pollfd pf[2];
-		int np = 0, ii = -1, oi = -1;
-		int64_t left = deadline - clock_now_ms();
+/* Refills the converted buffer from the header, then the file; at the
+ * end closes the program's stdin. 0, 1 to try again (EINTR), -1 when
+ * the spool file shrank or failed (res->exec_errno). */
+static int
+run_refill(const struct queue_pipe_req *req, struct queue_pipe_res *res,
+    struct run *r)
+{
+	r->convoff = r->convlen = 0;
+	if (r->hdroff < req->hdrlen) {
+		r->convlen = req->hdrlen - r->hdroff < CHUNK ?
+		    req->hdrlen - r->hdroff : CHUNK;
+		memcpy(r->conv, req->hdr + r->hdroff, r->convlen);
+		r->hdroff += r->convlen;
+	} else if (r->pos < req->end) {
+		size_t want = req->end - r->pos < CHUNK ?
+		    (size_t)(req->end - r->pos) : CHUNK;
+		ssize_t n = pread(req->msgfd, r->raw, want, r->pos);
+
+		if (n < 0 && errno == EINTR)
+			return 1;
+		if (n <= 0) {
+			res->exec_errno = n < 0 ? errno : EIO;
+			return -1;
+		}
+		r->pos += n;
+		r->convlen = crlf_to_lf(r->raw, (size_t)n, r->conv, &r->cr);
+	} else {
+		if (r->cr)
+			r->conv[r->convlen++] = '\r';
+		r->cr = 0;
+		close_fd(&r->inp[1]);
+		r->in_open = 0;
+	}
+	return 0;
+}
+
+/* Its output, kept up to QUEUE_PIPE_OUT_MAX, the rest dropped. */
+static void
+run_read_out(struct queue_pipe_res *res, struct run *r)
+{
+	char tmp[4096];
+	ssize_t n = read(r->outp[0], tmp, sizeof tmp);
+
+	if (n > 0) {
+		size_t room = QUEUE_PIPE_OUT_MAX - res->outlen;
+		size_t k = (size_t)n < room ? (size_t)n : room;
+
+		memcpy(res->out + res->outlen, tmp, k);
+		res->outlen += k;
+	} else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+		r->out_open = 0;
+	}
+}
+
+/* One poll on its stdin (when there is something to write) and output. */
+static int
+run_poll(struct run *r, int64_t left)
+{
+	struct pollfd pf[2];
+	int np = 0, ii = -1, oi = -1, n;
+
+	if (r->in_open && r->convoff < r->convlen) {
+		pf[np].fd = r->inp[1];
+		pf[np].events = POLLOUT;
+		ii = np++;
+	}
+	if (r->out_open) {
+		pf[np].fd = r->outp[0];
+		pf[np].events = POLLIN;
+		oi = np++;
+	}
+	if (np == 0)
+		return 0;
+	n = poll(pf, (nfds_t)np, (int)(left > 1000 ? 1000 : left));
+	if (n < 0 && errno != EINTR)
+		return -1;
+	if (n <= 0)
+		return 0;
+	if (ii >= 0 && pf[ii].revents) {
+		ssize_t w = write(r->inp[1], r->conv + r->convoff,
+		    r->convlen - r->convoff);
+
+		if (w > 0) {
+			r->convoff += (size_t)w;
+		} else if (w < 0 && errno != EAGAIN && errno != EINTR) {
+			/* EPIPE: it stopped reading; its status decides. */
+			close_fd(&r->inp[1]);
+			r->in_open = 0;
+		}
+	}
+	return oi >= 0 && pf[oi].revents ? 1 : 0;
+}
+
+/* Feeds stdin and reads the output until both are closed, the deadline
+ * or *stop; 0, or -1 with errno (poll failed). */
+static int
+run_feed(const struct queue_pipe_req *req, struct queue_pipe_res *res,
+    struct run *r)
+{
+	int rc;
+
+	r->in_open = r->out_open = 1;
+	while (r->in_open || r->out_open) {
+		int64_t left = r->deadline - clock_now_ms();
 
 		if (req->stop && *req->stop) {
 			res->stopped = 1;
@@ -115,92 +230,38 @@ queue_pipe_run(const struct queue_pipe_req *req, struct queue_pipe_res *res)
 			res->timed_out = 1;
 			break;
 		}
-		/* Refill the converted buffer from the header, then the file. */
-		if (in_open && convoff == convlen) {
-			convoff = convlen = 0;
-			if (hdroff < req->hdrlen) {
-				convlen = req->hdrlen - hdroff < CHUNK ?
-				    req->hdrlen - hdroff : CHUNK;
-				memcpy(conv, req->hdr + hdroff, convlen);
-				hdroff += convlen;
-			} else if (pos < req->end) {
-				size_t want = req->end - pos < CHUNK ?
-				    (size_t)(req->end - pos) : CHUNK;
-				ssize_t r = pread(req->msgfd, raw, want, pos);
-
-				if (r < 0 && errno == EINTR)
-					continue;
-				if (r <= 0) {
-					/* The spool file shrank or failed. */
-					res->exec_errno = r < 0 ? errno : EIO;
-					break;
-				}
-				pos += r;
-				convlen = crlf_to_lf(raw, (size_t)r, conv, &cr);
-			} else {
-				if (cr)
-					conv[convlen++] = '\r';
-				cr = 0;
-				close(inp[1]);
-				inp[1] = -1;
-				in_open = 0;
-			}
-		}
-		if (in_open && convoff < convlen) {
-			pf[np].fd = inp[1];
-			pf[np].events = POLLOUT;
-			ii = np++;
-		}
-		if (out_open) {
-			pf[np].fd = outp[0];
-			pf[np].events = POLLIN;
-			oi = np++;
-		}
-		if (np == 0)
+		if (r->in_open && r->convoff == r->convlen &&
+		    (rc = run_refill(req, res, r)) != 0) {
+			if (rc < 0)
+				break;
 			continue;
-		n = poll(pf, (nfds_t)np, (int)(left > 1000 ? 1000 : left));
-		if (n < 0 && errno != EINTR)
-			goto killfail;
-		if (n <= 0)
-			continue;
-		if (ii >= 0 && pf[ii].revents) {
-			ssize_t w = write(inp[1], conv + convoff, convlen - convoff);
-
-			if (w > 0) {
-				convoff += (size_t)w;
-			} else if (w < 0 && errno != EAGAIN && errno != EINTR) {
-				/* EPIPE: it stopped reading; its status decides. */
-				close(inp[1]);
-				inp[1] = -1;
-				in_open = 0;
-			}
 		}
-		if (oi >= 0 && pf[oi].revents) {
-			char tmp[4096];
-			ssize_t r = read(outp[0], tmp, sizeof tmp);
-
-			if (r > 0) {
-				size_t room = QUEUE_PIPE_OUT_MAX - res->outlen;
-				size_t k = (size_t)r < room ? (size_t)r : room;
-
-				memcpy(res->out + res->outlen, tmp, k);
-				res->outlen += k;
-			} else if (r == 0 || (errno != EAGAIN && errno != EINTR)) {
-				out_open = 0;
-			}
-		}
+		if ((rc = run_poll(r, left)) < 0)
+			return -1;
+		if (rc > 0)
+			run_read_out(res, r);
 	}
-	/* Wait for the exit, still bounded by the deadline and *stop. */
+	return 0;
+}
+
+/* Waits for the exit, still bounded by the deadline and *stop; one that
+ * must stop is killed with its process group. */
+static void
+run_wait(const struct queue_pipe_req *req, struct queue_pipe_res *res,
+    struct run *r)
+{
+	int e = 0;
+
 	for (;;) {
+		int kill_it = res->timed_out || res->stopped || res->exec_errno;
 		pid_t w;
 
-		if (res->timed_out || res->stopped || res->exec_errno) {
-			kill(-pid, SIGKILL);
-			kill(pid, SIGKILL);
+		if (kill_it) {
+			kill(-r->pid, SIGKILL);
+			kill(r->pid, SIGKILL);
 		}
-		w = waitpid(pid, &res->wstatus, res->timed_out ||
-		    res->stopped || res->exec_errno ? 0 : WNOHANG);
-		if (w == pid)
+		w = waitpid(r->pid, &res->wstatus, kill_it ? 0 : WNOHANG);
+		if (w == r->pid)
 			break;
 		if (w < 0 && errno != EINTR) {
 			res->wstatus = 0;
@@ -211,45 +272,46 @@ queue_pipe_run(const struct queue_pipe_req *req, struct queue_pipe_res *res)
 
 			if (req->stop && *req->stop)
 				res->stopped = 1;
-			else if (clock_now_ms() >= deadline)
+			else if (clock_now_ms() >= r->deadline)
 				res->timed_out = 1;
 			else
 				nanosleep(&ts, NULL);
 		}
 	}
 	res->out[res->outlen] = '\0';
-	{
-		int e = 0;
+	if (read(r->errp[0], &e, sizeof e) == (ssize_t)sizeof e)
+		res->exec_errno = e;
+}
 
-		if (read(errp[0], &e, sizeof e) == (ssize_t)sizeof e)
-			res->exec_errno = e;
+int
+queue_pipe_run(const struct queue_pipe_req *req, struct queue_pipe_res *res)
+{
+	struct run r;
+	int save = 0, i;
+
+	memset(res, 0, sizeof *res);
+	memset(&r, 0, sizeof r);
+	for (i = 0; i < 2; i++)
+		r.inp[i] = r.outp[i] = r.errp[i] = -1;
+	r.pos = req->off;
+	r.pid = -1;
+	if (run_start(req, &r) < 0) {
+		save = errno;
+	} else if (run_feed(req, res, &r) < 0) {
+		save = errno;
+		kill(-r.pid, SIGKILL);
+		kill(r.pid, SIGKILL);
+		waitpid(r.pid, NULL, 0);
+	} else {
+		run_wait(req, res, &r);
 	}
-	save = 0;
-	goto out;
-killfail:
-	save = errno;
-	kill(-pid, SIGKILL);
-	kill(pid, SIGKILL);
-	waitpid(pid, NULL, 0);
-	goto outerr;
-fail:
-	save = errno;
-outerr:
-out:
-	free(raw);
-	free(conv);
-	if (inp[0] >= 0)
-		close(inp[0]);
-	if (inp[1] >= 0)
-		close(inp[1]);
-	if (outp[0] >= 0)
-		close(outp[0]);
-	if (outp[1] >= 0)
-		close(outp[1]);
-	if (errp[0] >= 0)
-		close(errp[0]);
-	if (errp[1] >= 0)
-		close(errp[1]);
+	free(r.raw);
+	free(r.conv);
+	for (i = 0; i < 2; i++) {
+		close_fd(&r.inp[i]);
+		close_fd(&r.outp[i]);
+		close_fd(&r.errp[i]);
+	}
 	if (save) {
 		errno = save;
 		return -1;

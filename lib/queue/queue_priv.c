@@ -18,7 +18,7 @@ queue_priv_pipe_user(const struct queue_cfg *c, const struct queue_target *d,
 {
 	char user[128] = "";
 	struct passwd *pw = NULL;
-	uint64_t first_uid = DELIVER_ACCOUNT_FIRST_UID;
+	uint64_t first_uid;
 
 	if (d->k == QUEUE_T_PIPE)
 		queue_cfg_str(c->db, "pipe", d->name, "user", user,
@@ -32,7 +32,12 @@ queue_priv_pipe_user(const struct queue_cfg *c, const struct queue_target *d,
 		 * system accounts get no mail, as from postmaster-lmtpd: the
 		 * program must not run as daemon, bin, nobody...
 		 */
-		cf_db_uint(c->db, "core", "", "first-valid-uid", &first_uid);
+		if (cf_db_uint(c->db, "core", "", "first-valid-uid",
+		        &first_uid) < 0) {
+			snprintf(why, wcap,
+			    "x-unix; 4.3.5 cannot read [core] first-valid-uid");
+			return -1;
+		}
 		switch (deliver_account_find(d->rcpt, strlen(d->rcpt),
 		    first_uid, pwbuf, sbuf, slen, &pw)) {
 		case DELIVER_ACCOUNT_OK:

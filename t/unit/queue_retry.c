@@ -1,7 +1,7 @@
 /* Retry schedule: the documented 1m, 2m, 4m ... capped at 1h. */
 #include <stdint.h>
 
-#include "queue/queue_sched.h"
+#include "queue/queue_retry.h"
 #include "tap.h"
 
 int
@@ -24,12 +24,12 @@ main(void)
 	size_t i;
 
 	for (i = 0; i < sizeof cases / sizeof cases[0]; i++)
-		is_int(queue_sched_delay(cases[i].attempts, cases[i].first,
+		is_int(queue_retry_delay(cases[i].attempts, cases[i].first,
 		    cases[i].cap), cases[i].want, "delay");
-	is_int(queue_sched_expired(1000, 1000 + 5 * 86400 - 1, 5 * 86400), 0,
+	is_int(queue_retry_expired(1000, 1000 + 5 * 86400 - 1, 5 * 86400), 0,
 	    "not expired a second before the lifetime");
-	is_int(queue_sched_expired(1000, 1000 + 5 * 86400, 5 * 86400), 1,
+	is_int(queue_retry_expired(1000, 1000 + 5 * 86400, 5 * 86400), 1,
 	    "expired at the lifetime");
-	is_int(queue_sched_expired(1000, 1000, 0), 1, "lifetime 0: at once");
+	is_int(queue_retry_expired(1000, 1000, 0), 1, "lifetime 0: at once");
 	return done_testing();
 }

@@ -1,7 +1,7 @@
-#include "queue/queue_sched.h"
+#include "queue/queue_retry.h"
 
 int64_t
-queue_sched_delay(uint32_t attempts, int64_t first, int64_t cap)
+queue_retry_delay(uint32_t attempts, int64_t first, int64_t cap)
 {
 	int64_t d;
 	uint32_t i;
@@ -18,7 +18,7 @@ queue_sched_delay(uint32_t attempts, int64_t first, int64_t cap)
 }
 
 int
-queue_sched_expired(int64_t arrival, int64_t now, int64_t lifetime)
+queue_retry_expired(int64_t arrival, int64_t now, int64_t lifetime)
 {
 	return now - arrival >= lifetime;
 }

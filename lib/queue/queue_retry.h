@@ -1,5 +1,5 @@
 /*
- * queue_sched: the retry schedule of the queue runner. Pure: no I/O.
+ * queue_retry: the retry schedule of the queue runner. Pure: no I/O.
  *
  * After the Nth failed attempt (N >= 1) of a delivery the next try is
  * first * 2^(N-1) seconds later, capped at cap: with the defaults
@@ -7,18 +7,15 @@
  * 8m, 16m, 32m, then every hour. A delivery still failing temporarily
  * when its message has been queued for [core] queue-lifetime bounces.
  */
-#ifndef PM_QUEUE_SCHED_H
-#define PM_QUEUE_SCHED_H
+#ifndef PM_QUEUE_RETRY_H
+#define PM_QUEUE_RETRY_H
 
 #include <stdint.h>
 
-#define QUEUE_RETRY_FIRST 60		/* seconds, [core] retry-interval */
-#define QUEUE_RETRY_CAP 3600		/* seconds, [core] retry-max-interval */
-
 /* Seconds to wait after `attempts` failed attempts; at least 1. */
-int64_t queue_sched_delay(uint32_t attempts, int64_t first, int64_t cap);
+int64_t queue_retry_delay(uint32_t attempts, int64_t first, int64_t cap);
 
 /* 1 when a message that arrived at `arrival` has outlived `lifetime`. */
-int queue_sched_expired(int64_t arrival, int64_t now, int64_t lifetime);
+int queue_retry_expired(int64_t arrival, int64_t now, int64_t lifetime);
 
 #endif
