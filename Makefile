@@ -42,7 +42,7 @@ CFLAGS  ?=
 ALLCFLAGS = $(STD) $(OPT) $(WARN) -fPIE -MMD -MP $(CPPFLAGS) $(CFLAGS)
 LDFLAGS ?=
 ALLLDFLAGS = -pie -Wl,-z,relro,-z,now -Wl,--as-needed $(SANLD) $(LDFLAGS)
-LIBS     = -lcdb $(shell pkg-config --libs gnutls libsystemd 2>/dev/null) -lspf2 -lresolv
+LIBS     = -lcdb -lcrypt $(shell pkg-config --libs gnutls libsystemd 2>/dev/null) -lspf2 -lresolv
 
 LIB_SRC  = $(sort $(wildcard lib/*/*.c))
 LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o)
@@ -84,7 +84,7 @@ $(BUILD)/postmaster-%: $(BUILD)/postmaster-%.o $(BUILD)/libpostmaster.a
 # the RCPT check (lib/deliver/deliver_account.h says why).
 ifneq ($(SAN),1)
 $(BUILD)/postmaster-smtpd: STATIC = -static-pie
-$(BUILD)/postmaster-smtpd: LIBS = -lcdb
+$(BUILD)/postmaster-smtpd: LIBS = -lcdb -lcrypt
 endif
 
 $(BUILD)/t/unit/%.t: $(BUILD)/t/unit/%.o $(BUILD)/t/tap.o $(BUILD)/libpostmaster.a

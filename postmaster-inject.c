@@ -531,7 +531,7 @@ run_smtp(struct inject *j)
 	struct net_drive drive;
 	struct smtp_session_cfg cfg;
 	struct smtp_session_ops ops = { bs_mail, bs_rcpt, bs_data_begin,
-		bs_data_write, bs_data_end, bs_abort, NULL, NULL };
+		bs_data_write, bs_data_end, bs_abort, NULL, NULL, NULL };
 	int rc;
 
 	memset(&cfg, 0, sizeof cfg);

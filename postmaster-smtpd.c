@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "auth/auth_smtpd.h"
 #include "base/array.h"
 #include "base/buf.h"
 #include "base/date.h"
@@ -30,6 +31,7 @@
 #include "net/net_peer.h"
 #include "net/net_proxy_read.h"
 #include "route/route_db.h"
+#include "smtp/smtp_proto.h"
 #include "smtp/smtp_reply.h"
 #include "smtp/smtp_session.h"
 #include "spool/spool_dir.h"
@@ -53,6 +55,7 @@ struct smtpd {
 	struct route_instance inst;
 	struct spool_dir spool;
 	struct smtp_session *s;
+	struct auth_smtpd auth;	/* AUTH: lib/auth/auth_smtpd.h */
 	uint64_t max_hops;
 	/* The local mailer delivers to passwd accounts (lmtpd, ~/Maildir):
 	 * RCPT checks them as lmtpd will (lib/deliver/deliver_account). */
@@ -116,7 +119,8 @@ on_mail(void *ctx, const struct smtp_path *from, const struct smtp_params *par,
 {
 	struct smtpd *d = ctx;
 
-	(void)r;
+	if (auth_smtpd_mail(&d->auth, from->addr, from->addrlen, r) != 0)
+		return 1;
 	tx_reset(d);
 	snprintf(d->sender, sizeof d->sender, "%s", from->addr);
 	d->mailpar = *par;
@@ -199,6 +203,25 @@ is_postmaster(const struct smtp_path *to)
 	    str_ncasecmp(to->addr, "postmaster", 10) == 0);
 }
 
+/* DESIGN.md routing: an authenticated client relays to any domain's MX. */
+static int
+relay_authenticated(struct smtpd *d, const struct smtp_path *to,
+    struct buf *r)
+{
+	struct route_target t;
+
+	memset(&t, 0, sizeof t);
+	t.kind = ROUTE_MX;
+	snprintf(t.rcpt, sizeof t.rcpt, "%s", to->addr);
+	snprintf(t.value, sizeof t.value, "%.*s", (int)to->domainlen,
+	    to->domain);
+	if (add_dlv(d, to->addr, &t) < 0 || rcpt_remember(d, to) < 0) {
+		smtp_reply_text(r, "451 4.3.0 <%s>: out of memory", to->addr);
+		return 1;
+	}
+	return 0;
+}
+
 static int
 on_rcpt(void *ctx, const struct smtp_path *to, const struct smtp_params *par,
     struct buf *r)
@@ -273,6 +296,8 @@ on_rcpt(void *ctx, const struct smtp_path *to, const struct smtp_params *par,
 		    to->domainlen))
 			smtp_reply_text(r, "550 5.1.1 <%s>: Recipient address rejected: "
 			    "User unknown", to->addr);
+		else if (smtp_session_authenticated(d->s))
+			refused = relay_authenticated(d, to, r);
 		else
 			smtp_reply_text(r, "554 5.7.1 <%s>: Relay access denied", to->addr);
 		break;
@@ -305,12 +330,13 @@ out:
 static const char *
 protocol(struct smtpd *d)
 {
-	int lmtp = smtp_session_lmtp(d->s);
-	int esmtp = smtp_session_count(d->s, SMTP_V_EHLO) > 0;
+	static char word[SMTP_PROTO_MAX];
+	struct smtp_proto_in in = { smtp_session_lmtp(d->s),
+		smtp_session_count(d->s, SMTP_V_EHLO) > 0, d->mailpar.smtputf8,
+		smtp_session_tls(d->s), smtp_session_authenticated(d->s) };
 
-	if (d->mailpar.smtputf8)
-		return lmtp ? "UTF8LMTP" : "UTF8SMTP";
-	return lmtp ? "LMTP" : esmtp ? "ESMTP" : "SMTP";
+	smtp_proto_word(&in, word);
+	return word;
 }
 
 /*
@@ -346,7 +372,7 @@ begin_tx(struct smtpd *d, struct spool_tx *tx, enum spool_body body,
 	env.client = spool_str_c(d->client);
 	env.proto = spool_str_c(protocol(d));
 	env.instance = spool_str_c(d->name);
-	env.auth = spool_str_c("");
+	env.auth = spool_str_c(d->auth.login);
 	env.sender = spool_str_c(d->sender);
 	env.body = body;
 	env.smtputf8 = d->mailpar.smtputf8;
@@ -358,9 +384,16 @@ begin_tx(struct smtpd *d, struct spool_tx *tx, enum spool_body body,
 	if (e != 0)
 		goto fail;
 	date_rfc5322_utc(time(NULL), date);
-	buf_printf(&hdr, "Received: from %s ([%s])\r\n\tby %s (Postmaster) "
-	    "with %s id %s", smtp_session_helo(d->s), d->client, d->hostname,
-	    protocol(d), tx->id);
+	buf_printf(&hdr, "Received: from %s ([%s])", smtp_session_helo(d->s),
+	    d->client);
+	if (d->auth.login[0] != '\0') {
+		char who[AUTH_SASL_FIELD_MAX + 1];
+
+		auth_smtpd_comment_name(d->auth.login, who, sizeof who);
+		buf_printf(&hdr, "\r\n\t(authenticated as %s)", who);
+	}
+	buf_printf(&hdr, "\r\n\tby %s (Postmaster) with %s id %s",
+	    d->hostname, protocol(d), tx->id);
 	if (d->nrcpt == 1)
 		buf_printf(&hdr, "\r\n\tfor <%s>", d->first_rcpt);
 	buf_printf(&hdr, "; %s\r\n%s", date, extra);
@@ -485,11 +518,12 @@ on_data_end(void *ctx, const struct smtp_msg_info *info, struct buf *r)
 	d->tx_open = 0;
 	d->messages++;
 	log_info("%s: queued from=<%s> size=%llu nrcpt=%zu body=%s proto=%s "
-	    "client=%s helo=<%s>", d->tx.id, d->sender,
+	    "client=%s helo=<%s>%s%s%s", d->tx.id, d->sender,
 	    (unsigned long long)info->size, d->nrcpt,
 	    info->eightbit && d->mailpar.body <= SMTP_BODY_7BIT ? "8BITMIME" :
 	    spool_env_body_name(body_type(&d->mailpar)), protocol(d), d->client,
-	    smtp_session_helo(d->s));
+	    smtp_session_helo(d->s), d->auth.login[0] ? " auth=<" : "",
+	    d->auth.login, d->auth.login[0] ? ">" : "");
 	snprintf(line, sizeof line, "250 2.0.0 Ok: queued as %s", d->tx.id);
 	tx_reset(d);
 answer:
@@ -502,6 +536,30 @@ static void
 on_abort(void *ctx)
 {
 	tx_reset(ctx);
+}
+
+static int
+on_auth(void *ctx, const char *arg, size_t len, struct buf *r)
+{
+	struct smtpd *d = ctx;
+
+	return auth_smtpd_start(&d->auth, arg, len, smtp_session_tls(d->s), r);
+}
+
+static int
+on_auth_resp(void *ctx, const char *line, size_t len, struct buf *r)
+{
+	struct smtpd *d = ctx;
+
+	return auth_smtpd_resp(&d->auth, line, len, smtp_session_tls(d->s), r);
+}
+
+static int
+our_domain(void *arg, const char *dom, size_t len)
+{
+	struct smtpd *d = arg;
+
+	return route_is_our_domain(&d->ops, &d->inst.q, dom, len);
 }
 
 static void
@@ -640,7 +698,8 @@ main(int argc, char **argv)
 	struct smtpd d;
 	struct smtp_session_cfg cfg;
 	struct smtp_session_ops ops = { on_mail, on_rcpt, on_data_begin,
-		on_data_write, on_data_end, on_abort, NULL, NULL };
+		on_data_write, on_data_end, on_abort, NULL, on_auth,
+		on_auth_resp };
 	char spooldir[1024];
 	uint64_t v, idle = 300, deadline = SPOOL_SMTPD_DEADLINE;
 	int in = 0, out = 1, opt, b;
@@ -681,6 +740,13 @@ main(int argc, char **argv)
 		die(EX_CONFIG, "no [smtpd \"%s\"] in %s", d.name, cdb);
 	}
 	route_db_ops(&d.ops, &d.db);
+	if (auth_smtpd_open(&d.auth, &d.db, d.name, cdb, &why) < 0) {
+		net_early_fail(out, d.hostname, "misconfigured");
+		die(EX_CONFIG, "[smtpd \"%s\"] auth: %s", d.name, why);
+	}
+	d.auth.client = d.client;
+	d.auth.our_domain = our_domain;
+	d.auth.arg = &d;
 	{
 		char mailer[256] = "", maildir[4096] = "";
 
@@ -715,6 +781,7 @@ main(int argc, char **argv)
 	cfg.hostname = d.hostname;
 	/* RCPT TO:<joe>: routed as a local name (DESIGN.md) */
 	cfg.local_names = d.inst.q.local_names_ok;
+	cfg.auth_mechs = auth_smtpd_mechs(&d.auth);
 	cfg.accept_mail = cf_db_bool(&d.db, "smtpd", d.name, "accept-mail", &b) < 0 || b;
 	if (cf_db_uint(&d.db, "smtpd", d.name, "max-message-size", &v) > 0 ||
 	    cf_db_uint(&d.db, "core", "", "max-message-size", &v) >= 0)
@@ -735,6 +802,8 @@ main(int argc, char **argv)
 
 	if (cf_db_bool(&d.db, "smtpd", d.name, "proxy-protocol", &b) >= 0 && b)
 		read_proxy_header(&d, in, idle < deadline ? idle : deadline);
+	d.auth.deadline_ms = clock_now_ms() +
+	    (int64_t)clock_ms_from_s(deadline);
 	if ((d.s = smtp_session_new(&cfg, &ops, &d)) == NULL)
 		die(EX_TEMPFAIL, "out of memory");
 	log_info("connect from %s%s to %s", d.client, d.via, d.name);
@@ -751,6 +820,7 @@ main(int argc, char **argv)
 	log_disconnect(&d);
 	tx_reset(&d);
 	smtp_session_free(d.s);
+	auth_smtpd_close(&d.auth);
 	free(d.dlv);
 	return 0;
 }

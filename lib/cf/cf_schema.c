@@ -120,6 +120,24 @@ static const struct cf_key_def smtpd_keys[] = {
 	    "whole session deadline" },
 	{ "proxy-protocol", CF_T_BOOL, 0, "no", NULL, NULL,
 	    "read a HAProxy PROXY v1/v2 header before the greeting" },
+	{ "auth", CF_T_REF, 0, "", "auth", NULL,
+	    "offer AUTH PLAIN LOGIN under TLS, checked by this [auth]" },
+	{ "auth-required", CF_T_BOOL, 0, "no", NULL, NULL,
+	    "refuse MAIL before AUTH (530 5.7.0)" },
+	{ NULL, 0, 0, NULL, NULL, NULL, NULL }
+};
+
+static const struct cf_key_def auth_keys[] = {
+	{ "passwd-file", CF_T_PATH, 0, "", NULL, NULL,
+	    "user:crypt-hash lines, compiled into the passwd CDB" },
+	{ "dovecot", CF_T_PATH, 0, "", NULL, NULL,
+	    "a Dovecot auth-client socket that checks passwords" },
+	{ "sender-login", CF_T_ENUM, 0, "own", "own|any", NULL,
+	    "own: MAIL FROM must be the login's address (553 5.7.1)" },
+	{ "failure-delay", CF_T_DURATION, 0, "1s", NULL, NULL,
+	    "wait before each 535 5.7.8" },
+	{ "timeout", CF_T_DURATION, 0, "10s", NULL, NULL,
+	    "deadline of one question to the dovecot socket" },
 	{ NULL, 0, 0, NULL, NULL, NULL, NULL }
 };
 
@@ -144,6 +162,7 @@ static const struct cf_kind_def kinds[] = {
 	{ "reject", CF_NAMED, 1, reject_keys, "a refusal with a chosen reply" },
 	{ "smtpd", CF_NAMED, 0, smtpd_keys, "a postmaster-smtpd instance" },
 	{ "lmtpd", CF_UNNAMED, 0, lmtpd_keys, "the local Maildir mailer" },
+	{ "auth", CF_NAMED, 0, auth_keys, "how smtpd checks AUTH passwords" },
 	{ "route", CF_EITHER, 0, NULL, "a routing table" },
 	{ NULL, 0, 0, NULL, NULL }
 };
