@@ -5,9 +5,9 @@
 
 #include "auth/auth_crypt.h"
 
-/* yescrypt of a random password with Debian's default cost (j9T) */
-static const char dummy_hash[] = "$y$j9T$PmroqCb5bVw5CU2BhRp461$"
-    "852sEoGvkoSMMVpQD6f2viHq/anBHGyBjV/TMgvLrP0";
+/* yescrypt, Debian's default cost (j9T), of 24 random octets since lost */
+static const char dummy_hash[] = "$y$j9T$stwGV3oPxHtuxBOLUeWOW/$"
+    "SBpG1keNnuN9hqq8NTvyL5/MlJRLufmR2RBCwrMQaL7";
 
 int
 auth_crypt_verify(const char *pass, const char *hash)
