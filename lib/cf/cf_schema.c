@@ -120,6 +120,19 @@ static const struct cf_key_def smtpd_keys[] = {
 	    "whole session deadline" },
 	{ "proxy-protocol", CF_T_BOOL, 0, "no", NULL, NULL,
 	    "read a HAProxy PROXY v1/v2 header before the greeting" },
+	{ "tls", CF_T_ENUM, 0, "off", "off|optional|required|implicit", NULL,
+	    "STARTTLS offered, required before MAIL, or TLS from the first "
+	    "octet (RFC 8314)" },
+	{ "tls-certificate", CF_T_PATH, CF_MULTI, "", NULL, NULL,
+	    "PEM certificate chain; one per tls-key, in the same order" },
+	{ "tls-key", CF_T_PATH, CF_MULTI, "", NULL, NULL,
+	    "PEM private key of the tls-certificate of the same rank" },
+	{ "tls-priority", CF_T_STRING, 0,
+	    "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2", NULL, NULL,
+	    "GnuTLS priority string (protocol versions, ciphers)" },
+	{ "tls-ticket-key-file", CF_T_PATH, 0, "", NULL, NULL,
+	    "64-octet session ticket key shared by all connections "
+	    "(resumption); none: no tickets" },
 	{ NULL, 0, 0, NULL, NULL, NULL, NULL }
 };
 
