@@ -34,6 +34,7 @@
 #include "smtp/smtp_proto.h"
 #include "smtp/smtp_reply.h"
 #include "smtp/smtp_session.h"
+#include "smtpd/smtpd_tls.h"
 #include "spool/spool_dir.h"
 #include "spool/spool_env.h"
 #include "spool/spool_write.h"
@@ -72,6 +73,7 @@ struct smtpd {
 	uint64_t body_off;
 	int tx_open, tx_failed;
 	unsigned long messages;
+	struct smtpd_tls tls;
 };
 
 static void
@@ -119,6 +121,8 @@ on_mail(void *ctx, const struct smtp_path *from, const struct smtp_params *par,
 {
 	struct smtpd *d = ctx;
 
+	if (smtpd_tls_refuse_mail(&d->tls, r))
+		return 1;
 	if (auth_smtpd_mail(&d->auth, from->addr, from->addrlen, r) != 0)
 		return 1;
 	tx_reset(d);
@@ -330,13 +334,12 @@ out:
 static const char *
 protocol(struct smtpd *d)
 {
-	static char word[SMTP_PROTO_MAX];
-	struct smtp_proto_in in = { smtp_session_lmtp(d->s),
-		smtp_session_count(d->s, SMTP_V_EHLO) > 0, d->mailpar.smtputf8,
-		smtp_session_tls(d->s), smtp_session_authenticated(d->s) };
+	struct smtp_proto p = { smtp_session_lmtp(d->s),
+		smtp_session_count(d->s, SMTP_V_EHLO) > 0,
+		d->mailpar.smtputf8, smtpd_tls_active(&d->tls),
+		smtp_session_authenticated(d->s) };
 
-	smtp_proto_word(&in, word);
-	return word;
+	return smtp_proto_word(&p);
 }
 
 /*
@@ -386,6 +389,7 @@ begin_tx(struct smtpd *d, struct spool_tx *tx, enum spool_body body,
 	date_rfc5322_utc(time(NULL), date);
 	buf_printf(&hdr, "Received: from %s ([%s])", smtp_session_helo(d->s),
 	    d->client);
+	smtpd_tls_received(&d->tls, &hdr);
 	if (d->auth.login[0] != '\0') {
 		char who[AUTH_SASL_FIELD_MAX + 1];
 
@@ -612,6 +616,18 @@ on_output(void *arg, const char *p, size_t n)
 	log_refusals(arg, p, n);
 }
 
+static int
+on_starttls(void *ctx, struct buf *r)
+{
+	return smtpd_tls_starttls(&((struct smtpd *)ctx)->tls, r);
+}
+
+static int
+on_tls_handshake(void *arg)
+{
+	return smtpd_tls_handshake(&((struct smtpd *)arg)->tls);
+}
+
 static void
 on_pregreet(void *arg)
 {
@@ -698,9 +714,9 @@ main(int argc, char **argv)
 	struct smtpd d;
 	struct smtp_session_cfg cfg;
 	struct smtp_session_ops ops = { on_mail, on_rcpt, on_data_begin,
-		on_data_write, on_data_end, on_abort, NULL, on_auth,
+		on_data_write, on_data_end, on_abort, on_starttls, on_auth,
 		on_auth_resp };
-	char spooldir[1024];
+	char spooldir[1024], why_tls[512];
 	uint64_t v, idle = 300, deadline = SPOOL_SMTPD_DEADLINE;
 	int in = 0, out = 1, opt, b;
 
@@ -800,24 +816,39 @@ main(int argc, char **argv)
 	    v < deadline)
 		deadline = v;
 
+	if (smtpd_tls_setup(&d.tls, &d.db, cdb, d.name, d.client, in, out,
+	    clock_ms_from_s(idle), why_tls, sizeof why_tls) < 0) {
+		net_early_fail(out, d.hostname, "TLS unavailable");
+		die(EX_SOFTWARE, "%s", why_tls);
+	}
 	if (cf_db_bool(&d.db, "smtpd", d.name, "proxy-protocol", &b) >= 0 && b)
 		read_proxy_header(&d, in, idle < deadline ? idle : deadline);
+	cfg.starttls = smtpd_tls_offered(&d.tls);
 	d.auth.deadline_ms = clock_now_ms() +
 	    (int64_t)clock_ms_from_s(deadline);
 	if ((d.s = smtp_session_new(&cfg, &ops, &d)) == NULL)
 		die(EX_TEMPFAIL, "out of memory");
 	log_info("connect from %s%s to %s", d.client, d.via, d.name);
+	if (d.tls.mode == SMTPD_TLS_IMPLICIT) {
+		/* RFC 8314 3.3: TLS from the first octet */
+		if (smtpd_tls_implicit(&d.tls) < 0) {
+			smtpd_tls_finish(&d.tls);
+			return 0;
+		}
+		smtp_session_tls_done(d.s);
+	}
 	{
 		struct net_drive drive = { .in = in, .out = out,
 			.idle_ms = clock_ms_from_s(idle),
 			.deadline_ms = clock_ms_from_s(deadline),
 			.on_output = on_output, .on_pregreet = on_pregreet,
-			.arg = &d };
+			.on_starttls = on_tls_handshake, .arg = &d };
 
 		log_write_timeout(&d, net_drive_run(d.s, &drive), idle,
 		    deadline);
 	}
 	log_disconnect(&d);
+	smtpd_tls_finish(&d.tls);
 	tx_reset(&d);
 	smtp_session_free(d.s);
 	auth_smtpd_close(&d.auth);

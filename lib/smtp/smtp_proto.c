@@ -1,20 +1,17 @@
-#include <stdio.h>
-
 #include "smtp/smtp_proto.h"
 
-void
-smtp_proto_word(const struct smtp_proto_in *in, char *out)
-{
-	const char *base;
+/* [utf8][lmtp][tls][auth] for the ESMTP/LMTP family */
+static const char *const words[2][2][2][2] = {
+	{ { { "ESMTP", "ESMTPA" }, { "ESMTPS", "ESMTPSA" } },
+	    { { "LMTP", "LMTPA" }, { "LMTPS", "LMTPSA" } } },
+	{ { { "UTF8SMTP", "UTF8SMTPA" }, { "UTF8SMTPS", "UTF8SMTPSA" } },
+	    { { "UTF8LMTP", "UTF8LMTPA" }, { "UTF8LMTPS", "UTF8LMTPSA" } } },
+};
 
-	if (in->lmtp)
-		base = in->utf8 ? "UTF8LMTP" : "LMTP";
-	else if (in->esmtp || in->utf8)
-		base = in->utf8 ? "UTF8SMTP" : "ESMTP";
-	else {
-		snprintf(out, SMTP_PROTO_MAX, "SMTP");
-		return;
-	}
-	snprintf(out, SMTP_PROTO_MAX, "%s%s%s", base, in->tls ? "S" : "",
-	    in->auth ? "A" : "");
+const char *
+smtp_proto_word(const struct smtp_proto *p)
+{
+	if (!p->lmtp && !p->esmtp && !p->tls && !p->auth && !p->utf8)
+		return "SMTP";
+	return words[p->utf8 != 0][p->lmtp != 0][p->tls != 0][p->auth != 0];
 }

@@ -1,24 +1,22 @@
 /*
- * smtp_proto: the protocol word of a Received: field's "with" clause and
- * of the log (RFC 5321 4.4, the IANA "Mail Transmission Types" registry):
- * SMTP, ESMTP, LMTP (RFC 2033), UTF8SMTP/UTF8LMTP (RFC 6531 3.7.3), each
- * ESMTP-family word with S after STARTTLS and A after AUTH (RFC 3848:
- * ESMTPS, ESMTPA, ESMTPSA, LMTPSA, UTF8SMTPSA, ...). Plain SMTP (HELO)
- * has no such forms. Pure; the one place that spells these words.
+ * smtp_proto: the protocol word of a Received field's "with" clause
+ * (RFC 5321 4.4), in one place: SMTP or ESMTP, LMTP, with "S" when the
+ * session is under TLS and "A" when the client authenticated (RFC 3848),
+ * and the UTF8 forms (RFC 6531 3.7.3). STARTTLS and AUTH are service
+ * extensions, so a session that used either is ESMTP even after HELO.
+ * Pure; the strings are static.
  */
 #ifndef PM_SMTP_PROTO_H
 #define PM_SMTP_PROTO_H
 
-struct smtp_proto_in {
-	int lmtp;	/* after LHLO */
-	int esmtp;	/* after EHLO (or LHLO) */
-	int utf8;	/* SMTPUTF8 on MAIL */
-	int tls;	/* STARTTLS or implicit TLS done */
-	int auth;	/* AUTH succeeded */
+struct smtp_proto {
+	int lmtp;  /* LHLO */
+	int esmtp; /* EHLO */
+	int utf8;  /* SMTPUTF8 on MAIL */
+	int tls;   /* STARTTLS done, or implicit TLS */
+	int auth;  /* AUTH succeeded */
 };
 
-/* Writes the word into out (at least SMTP_PROTO_MAX octets). */
-#define SMTP_PROTO_MAX 16
-void smtp_proto_word(const struct smtp_proto_in *in, char *out);
+const char *smtp_proto_word(const struct smtp_proto *p);
 
 #endif
