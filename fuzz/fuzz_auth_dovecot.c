@@ -26,8 +26,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (r == AUTH_DOVECOT_MORE) {
 			r = auth_dovecot_handshake(&hs, p, len);
 		} else {
-			int a = auth_dovecot_result(p, len, 1, user,
-			    sizeof user);
+			int a =
+			    auth_dovecot_result(p, len, 1, user, sizeof user);
 
 			if (a < AUTH_DOVECOT_PROTO || a > AUTH_DOVECOT_OK)
 				abort();

@@ -37,8 +37,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	/* the whole input as base64: a decode re-encodes to itself */
 	r = auth_b64_decode(p, n, raw, sizeof raw);
-	if (r >= 0 && (auth_b64_encode(raw, (size_t)r, enc, sizeof enc) !=
-	    (long)n || memcmp(enc, p, n) != 0))
+	if (r >= 0 &&
+	    (auth_b64_encode(raw, (size_t)r, enc, sizeof enc) != (long)n ||
+	        memcmp(enc, p, n) != 0))
 		abort();
 	/* lines: the first is the AUTH argument, then responses */
 	nl = memchr(p, '\n', n);

@@ -99,8 +99,10 @@ auth_cf_load(struct cf *cf, struct cf_diag *d, struct auth_cf *a)
 		pf = find_key(s, "passwd-file");
 		dc = find_key(s, "dovecot");
 		if ((pf == NULL) == (dc == NULL)) {
-			cf_diag_error(d, s->pos, "[auth \"%s\"] needs exactly "
-			    "one of passwd-file and dovecot", s->name);
+			cf_diag_error(d, s->pos,
+			    "[auth \"%s\"] needs exactly "
+			    "one of passwd-file and dovecot",
+			    s->name);
 			errs++;
 			continue;
 		}

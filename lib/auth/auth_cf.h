@@ -17,9 +17,9 @@
 #define AUTH_CF_FILE_MAX (64u << 20)
 
 struct auth_cf {
-	struct cf_db_pw *pw;	/* strings owned here */
+	struct cf_db_pw *pw; /* strings owned here */
 	size_t n, cap;
-	int any_passwd_file;	/* some [auth] has a passwd-file */
+	int any_passwd_file; /* some [auth] has a passwd-file */
 };
 
 /* Returns the number of errors added to d. */

@@ -7,7 +7,7 @@
 
 /* yescrypt, Debian's default cost (j9T), of 24 random octets since lost */
 static const char dummy_hash[] = "$y$j9T$stwGV3oPxHtuxBOLUeWOW/$"
-    "SBpG1keNnuN9hqq8NTvyL5/MlJRLufmR2RBCwrMQaL7";
+                                 "SBpG1keNnuN9hqq8NTvyL5/MlJRLufmR2RBCwrMQaL7";
 
 int
 auth_crypt_verify(const char *pass, const char *hash)

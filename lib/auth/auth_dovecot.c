@@ -40,7 +40,7 @@ connect_until(const char *path, int64_t until_ms, const char **why)
 	}
 	memcpy(sun.sun_path, path, strlen(path));
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
-	    0)) < 0) {
+	         0)) < 0) {
 		*why = "socket() failed";
 		return -1;
 	}
@@ -67,13 +67,13 @@ connect_until(const char *path, int64_t until_ms, const char **why)
 struct reader {
 	int fd;
 	char buf[AUTH_DOVECOT_LINE_MAX + 1];
-	size_t have, used;	/* used: octets of the line returned last */
+	size_t have, used; /* used: octets of the line returned last */
 };
 
 /* The next LF-terminated line (LF removed) before until_ms: 0, or -1. */
 static int
-read_line(struct reader *r, int64_t until_ms, const char **line,
-    size_t *len, const char **why)
+read_line(struct reader *r, int64_t until_ms, const char **line, size_t *len,
+    const char **why)
 {
 	struct pollfd p = { r->fd, POLLIN, 0 };
 	char *nl;
@@ -99,7 +99,8 @@ read_line(struct reader *r, int64_t until_ms, const char **line,
 		if (pr < 0 && errno == EINTR)
 			continue;
 		if (pr <= 0) {
-			*why = pr == 0 ? "auth server timed out" : "poll() failed";
+			*why = pr == 0 ? "auth server timed out" :
+			                 "poll() failed";
 			return -1;
 		}
 		n = read(r->fd, r->buf + r->have,
@@ -117,8 +118,7 @@ read_line(struct reader *r, int64_t until_ms, const char **line,
 int
 auth_dovecot_check(const char *socket_path, const char *user, size_t ulen,
     const char *pass, size_t plen, const char *rip, const char *lip,
-    int secured, int64_t until_ms, char *canon, size_t cap,
-    const char **why)
+    int secured, int64_t until_ms, char *canon, size_t cap, const char **why)
 {
 	static struct reader r;
 	struct auth_dovecot_hs hs = { 0, 0 };
@@ -146,13 +146,13 @@ auth_dovecot_check(const char *socket_path, const char *user, size_t ulen,
 	} while (h == AUTH_DOVECOT_MORE);
 	if (h != AUTH_DOVECOT_OK) {
 		*why = hs.version ? "the auth server offers no PLAIN" :
-		    "not a Dovecot auth server (version 1)";
+		                    "not a Dovecot auth server (version 1)";
 		res = AUTH_DOVECOT_PROTO;
 		goto out;
 	}
 	if (auth_dovecot_request(&out, 1, user, ulen, pass, plen, rip, lip,
-	    secured) < 0 || net_write_until(r.fd, out.p, out.len,
-	    until_ms) < 0) {
+	        secured) < 0 ||
+	    net_write_until(r.fd, out.p, out.len, until_ms) < 0) {
 		*why = "unable to write to the auth server";
 		goto out;
 	}

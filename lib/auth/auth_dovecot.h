@@ -19,9 +19,8 @@
 
 #include "auth/auth_dovecot_proto.h"
 
-int auth_dovecot_check(const char *socket_path, const char *user,
-    size_t ulen, const char *pass, size_t plen, const char *rip,
-    const char *lip, int secured, int64_t until_ms, char *canon,
-    size_t cap, const char **why);
+int auth_dovecot_check(const char *socket_path, const char *user, size_t ulen,
+    const char *pass, size_t plen, const char *rip, const char *lip,
+    int secured, int64_t until_ms, char *canon, size_t cap, const char **why);
 
 #endif

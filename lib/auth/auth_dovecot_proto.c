@@ -37,7 +37,8 @@ auth_dovecot_handshake(struct auth_dovecot_hs *hs, const char *line,
 		return AUTH_DOVECOT_PROTO;
 	if (field_is(f, n, "VERSION")) {
 		/* the major version must match; minor ones add commands */
-		if (!next_field(line, len, &off, &f, &n) || !field_is(f, n, "1"))
+		if (!next_field(line, len, &off, &f, &n) ||
+		    !field_is(f, n, "1"))
 			return AUTH_DOVECOT_PROTO;
 		hs->version = 1;
 		return AUTH_DOVECOT_MORE;
@@ -91,9 +92,9 @@ put_escaped(struct buf *b, const char *s)
 }
 
 int
-auth_dovecot_request(struct buf *b, unsigned id, const char *user,
-    size_t ulen, const char *pass, size_t plen, const char *rip,
-    const char *lip, int secured)
+auth_dovecot_request(struct buf *b, unsigned id, const char *user, size_t ulen,
+    const char *pass, size_t plen, const char *rip, const char *lip,
+    int secured)
 {
 	unsigned char msg[AUTH_SASL_MSG_MAX];
 	char b64[AUTH_SASL_B64_MAX + 1];

@@ -25,16 +25,16 @@
 #define AUTH_DOVECOT_LINE_MAX 8192
 
 enum {
-	AUTH_DOVECOT_MORE = 1,	/* handshake: want another line */
-	AUTH_DOVECOT_OK = 0,	/* handshake DONE / credentials valid */
-	AUTH_DOVECOT_FAIL = -1,	/* credentials invalid */
-	AUTH_DOVECOT_TEMP = -2,	/* FAIL with "temp": try again later */
-	AUTH_DOVECOT_PROTO = -3	/* the server broke the protocol */
+	AUTH_DOVECOT_MORE = 1,  /* handshake: want another line */
+	AUTH_DOVECOT_OK = 0,    /* handshake DONE / credentials valid */
+	AUTH_DOVECOT_FAIL = -1, /* credentials invalid */
+	AUTH_DOVECOT_TEMP = -2, /* FAIL with "temp": try again later */
+	AUTH_DOVECOT_PROTO = -3 /* the server broke the protocol */
 };
 
 struct auth_dovecot_hs {
-	int version;	/* VERSION 1.x seen */
-	int plain;	/* MECH PLAIN offered */
+	int version; /* VERSION 1.x seen */
+	int plain;   /* MECH PLAIN offered */
 };
 
 /* One handshake line (without LF): MORE, OK at DONE, or PROTO. */
@@ -56,7 +56,7 @@ int auth_dovecot_request(struct buf *b, unsigned id, const char *user,
  * and a usable user= field, that name (unescaped) goes to user (cap >
  * AUTH_SASL_FIELD_MAX), else user is set to "".
  */
-int auth_dovecot_result(const char *line, size_t len, unsigned id,
-    char *user, size_t cap);
+int auth_dovecot_result(const char *line, size_t len, unsigned id, char *user,
+    size_t cap);
 
 #endif

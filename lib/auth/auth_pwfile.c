@@ -140,20 +140,25 @@ one_line(struct line_ctx *c, unsigned line, const char *p, size_t n,
 	}
 	ulen = (size_t)(colon - p);
 	if (ulen == 0 || ulen > AUTH_SASL_FIELD_MAX) {
-		line_err(c, line, 1, ulen ? "user name longer than 255 octets" :
-		    "empty user name", NULL, 0);
+		line_err(c, line, 1,
+		    ulen ? "user name longer than 255 octets" :
+		           "empty user name",
+		    NULL, 0);
 		return;
 	}
 	if ((bad = user_bad_col(p, ulen)) != 0) {
-		line_err(c, line, bad, "blank or control character in the user "
-		    "name", NULL, 0);
+		line_err(c, line, bad,
+		    "blank or control character in the user "
+		    "name",
+		    NULL, 0);
 		return;
 	}
 	hash = colon + 1;
 	end = memchr(hash, ':', n - ulen - 1);
 	hlen = end ? (size_t)(end - hash) : n - ulen - 1;
 	if (!auth_pwfile_hash_ok(hash, hlen)) {
-		line_err(c, line, (unsigned)ulen + 2, "'%.*s': not a yescrypt "
+		line_err(c, line, (unsigned)ulen + 2,
+		    "'%.*s': not a yescrypt "
 		    "($y$), sha512-crypt ($6$) or bcrypt ($2b$) crypt(3) hash",
 		    p, ulen);
 		return;
@@ -162,8 +167,10 @@ one_line(struct line_ctx *c, unsigned line, const char *p, size_t n,
 	if (r == 0) {
 		struct cf_pos pos = { c->file, line, 1 };
 
-		cf_diag_error(c->d, pos, "user '%.*s' is already defined at "
-		    "line %zu", (int)ulen, p, old);
+		cf_diag_error(c->d, pos,
+		    "user '%.*s' is already defined at "
+		    "line %zu",
+		    (int)ulen, p, old);
 		c->errs++;
 		return;
 	}
@@ -186,8 +193,8 @@ auth_pwfile_parse(const char *file, const char *text, size_t len,
 
 		line++;
 		if (memchr(text + off, '\0', n) != NULL)
-			line_err(&c, line, 1, "NUL character in the line", NULL,
-			    0);
+			line_err(&c, line, 1, "NUL character in the line",
+			    NULL, 0);
 		else
 			one_line(&c, line, text + off, n, fn, arg);
 		off += n + (nl != NULL);

@@ -43,8 +43,8 @@ auth_b64_decode(const char *in, size_t n, unsigned char *out, size_t cap)
 				v[k] = 0;
 				continue;
 			}
-			if ((v[k] = b64_value((unsigned char)in[i + (size_t)k]))
-			    < 0)
+			if ((v[k] = b64_value(
+			         (unsigned char)in[i + (size_t)k])) < 0)
 				return -1;
 		}
 		w = (unsigned long)v[0] << 18 | (unsigned long)v[1] << 12 |
@@ -68,7 +68,7 @@ long
 auth_b64_encode(const unsigned char *in, size_t n, char *out, size_t cap)
 {
 	static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	    "abcdefghijklmnopqrstuvwxyz0123456789+/";
+	                          "abcdefghijklmnopqrstuvwxyz0123456789+/";
 	size_t i, o = 0;
 
 	if (cap == 0 || (n + 2) / 3 > (cap - 1) / 4)
@@ -273,8 +273,9 @@ auth_sasl_clear(struct auth_sasl *a)
 const char *
 auth_sasl_mech_name(enum auth_mech m)
 {
-	return m == AUTH_MECH_PLAIN ? "PLAIN" : m == AUTH_MECH_LOGIN ? "LOGIN" :
-	    "none";
+	return m == AUTH_MECH_PLAIN ? "PLAIN" :
+	    m == AUTH_MECH_LOGIN    ? "LOGIN" :
+	                              "none";
 }
 
 const char *

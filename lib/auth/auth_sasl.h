@@ -45,8 +45,8 @@ enum {
 
 struct auth_sasl {
 	enum auth_mech mech;
-	int step;		/* 0 no exchange; LOGIN: 1 user, 2 password */
-	const char *challenge;	/* base64 text after "334 " */
+	int step;              /* 0 no exchange; LOGIN: 1 user, 2 password */
+	const char *challenge; /* base64 text after "334 " */
 	char user[AUTH_SASL_FIELD_MAX + 1];
 	char pass[AUTH_SASL_FIELD_MAX + 1];
 	size_t userlen, passlen;
@@ -66,10 +66,8 @@ const char *auth_sasl_reply(int err);
  * end, unused bits zero. Decodes into out (cap octets); returns the
  * length, or -1 when the input is not base64 or does not fit.
  */
-long auth_b64_decode(const char *in, size_t n, unsigned char *out,
-    size_t cap);
+long auth_b64_decode(const char *in, size_t n, unsigned char *out, size_t cap);
 /* Encodes n octets into out (NUL-terminated); -1 if cap is too small. */
-long auth_b64_encode(const unsigned char *in, size_t n, char *out,
-    size_t cap);
+long auth_b64_encode(const unsigned char *in, size_t n, char *out, size_t cap);
 
 #endif

@@ -27,14 +27,16 @@ auth_smtpd_open(struct auth_smtpd *a, struct cf_db *db, const char *smtpd,
 	memset(a, 0, sizeof *a);
 	a->pwdb.fd = -1;
 	a->deadline_ms = INT64_MAX;
-	if (cf_db_str(db, "smtpd", smtpd, "auth", a->name, sizeof a->name) < 0
-	    || a->name[0] == '\0')
+	if (cf_db_str(db, "smtpd", smtpd, "auth", a->name, sizeof a->name) <
+	        0 ||
+	    a->name[0] == '\0')
 		return 0;
 	a->enabled = 1;
-	a->required = cf_db_bool(db, "smtpd", smtpd, "auth-required", &b) >= 0
-	    && b;
+	a->required =
+	    cf_db_bool(db, "smtpd", smtpd, "auth-required", &b) >= 0 && b;
 	if (cf_db_str(db, "auth", a->name, "sender-login", mode,
-	    sizeof mode) >= 0 && strcmp(mode, "any") == 0)
+	        sizeof mode) >= 0 &&
+	    strcmp(mode, "any") == 0)
 		a->sender_any = 1;
 	a->delay_ms = 1;
 	cf_db_uint(db, "auth", a->name, "failure-delay", &a->delay_ms);
@@ -43,14 +45,14 @@ auth_smtpd_open(struct auth_smtpd *a, struct cf_db *db, const char *smtpd,
 	cf_db_uint(db, "auth", a->name, "timeout", &a->timeout_ms);
 	a->timeout_ms = clock_ms_from_s(a->timeout_ms);
 	if (cf_db_str(db, "auth", a->name, "dovecot", a->dovecot,
-	    sizeof a->dovecot) < 0) {
+	        sizeof a->dovecot) < 0) {
 		*why = "[auth] dovecot: path too long";
 		return -1;
 	}
 	if (a->dovecot[0] != '\0')
 		return 0;
 	if (snprintf(path, sizeof path, "%s%s", cdb_path,
-	    CF_DB_PASSWD_SUFFIX) >= (int)sizeof path ||
+	        CF_DB_PASSWD_SUFFIX) >= (int)sizeof path ||
 	    cf_db_open(&a->pwdb, path, why) < 0) {
 		if (*why == NULL || errno == ENAMETOOLONG)
 			*why = "the passwd CDB is missing";
@@ -174,14 +176,15 @@ finish(struct auth_smtpd *a, int r, int secured, struct buf *reply)
 	if (r != AUTH_SASL_DONE) {
 		if (r == AUTH_SASL_E_MESSAGE) {
 			log_info("auth failed: client=%s mech=%s: malformed "
-			    "credentials", a->client, a->mech);
+			         "credentials",
+			    a->client, a->mech);
 			failure_delay(a);
 		}
 		smtp_reply_text(reply, "%s", auth_sasl_reply(r));
 		return 1;
 	}
 	c = a->dovecot[0] ? check_dovecot(a, secured, &why) :
-	    check_passwd(a, &why);
+	                    check_passwd(a, &why);
 	auth_sasl_clear(&a->sasl);
 	switch (c) {
 	case CHECK_OK:
@@ -190,11 +193,13 @@ finish(struct auth_smtpd *a, int r, int secured, struct buf *reply)
 	case CHECK_FAIL:
 		log_user(a, "auth failed", why);
 		failure_delay(a);
-		smtp_reply_text(reply, "%s", auth_sasl_reply(AUTH_SASL_E_MESSAGE));
+		smtp_reply_text(reply, "%s",
+		    auth_sasl_reply(AUTH_SASL_E_MESSAGE));
 		return 1;
 	default:
 		log_user(a, "auth temporary failure", why);
-		smtp_reply_text(reply, "454 4.7.0 Temporary authentication "
+		smtp_reply_text(reply,
+		    "454 4.7.0 Temporary authentication "
 		    "failure");
 		return 1;
 	}
@@ -249,8 +254,10 @@ auth_smtpd_mail(struct auth_smtpd *a, const char *sender, size_t len,
 	}
 	if (a->sender_any || owns(a, sender, len))
 		return 0;
-	smtp_reply_text(reply, "553 5.7.1 <%.*s>: Sender address rejected: "
-	    "not owned by user %s", (int)len, sender, a->login);
+	smtp_reply_text(reply,
+	    "553 5.7.1 <%.*s>: Sender address rejected: "
+	    "not owned by user %s",
+	    (int)len, sender, a->login);
 	return 1;
 }
 
@@ -262,7 +269,9 @@ auth_smtpd_comment_name(const char *login, char *out, size_t cap)
 	if (cap == 0)
 		return;
 	for (i = 0; login[i] && i + 1 < cap; i++)
-		out[i] = login[i] == '(' || login[i] == ')' ||
-		    login[i] == '\\' ? '?' : login[i];
+		out[i] =
+		    login[i] == '(' || login[i] == ')' || login[i] == '\\' ?
+		    '?' :
+		    login[i];
 	out[i] = '\0';
 }

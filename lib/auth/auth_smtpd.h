@@ -33,19 +33,19 @@
 #include "cf/cf_db.h"
 
 struct auth_smtpd {
-	int enabled;		/* [smtpd] auth is set */
-	int required;		/* auth-required = yes */
-	int sender_any;		/* sender-login = any */
-	char name[256];		/* the [auth] section */
-	char dovecot[256];	/* socket path, or "" for the passwd CDB */
+	int enabled;       /* [smtpd] auth is set */
+	int required;      /* auth-required = yes */
+	int sender_any;    /* sender-login = any */
+	char name[256];    /* the [auth] section */
+	char dovecot[256]; /* socket path, or "" for the passwd CDB */
 	struct cf_db pwdb;
 	int pwdb_open;
 	uint64_t delay_ms, timeout_ms;
-	int64_t deadline_ms;	/* the session's end (clock_now_ms time) */
-	const char *client;	/* for logs and Dovecot's rip= */
+	int64_t deadline_ms; /* the session's end (clock_now_ms time) */
+	const char *client;  /* for logs and Dovecot's rip= */
 	struct auth_sasl sasl;
-	char login[AUTH_SASL_FIELD_MAX + 1];	/* "" until authenticated */
-	const char *mech;	/* of the successful AUTH */
+	char login[AUTH_SASL_FIELD_MAX + 1]; /* "" until authenticated */
+	const char *mech;                    /* of the successful AUTH */
 	/* Is this domain one the instance routes? (sender-login = own) */
 	int (*our_domain)(void *arg, const char *dom, size_t len);
 	void *arg;
@@ -56,8 +56,8 @@ struct auth_smtpd {
  * passwd CDB beside cdb_path (before smtpd drops privileges: it is mode
  * 0600). 0, or -1 with *why (static text) on a configuration problem.
  */
-int auth_smtpd_open(struct auth_smtpd *a, struct cf_db *db,
-    const char *smtpd, const char *cdb_path, const char **why);
+int auth_smtpd_open(struct auth_smtpd *a, struct cf_db *db, const char *smtpd,
+    const char *cdb_path, const char **why);
 void auth_smtpd_close(struct auth_smtpd *a);
 
 /* The mechanisms EHLO offers, or NULL when AUTH is off. */

@@ -6,8 +6,10 @@
 #include "base/buf.h"
 #include "tap.h"
 
-#define YES "$y$j9T$Wp7KqLPwhVD946Uq4ua2X1$ClbjCzcZkj3lzDMDWTmNCjfJlOFYTHDYc/le9JXPIw1"
-#define SHA "$6$rounds=5000$saltsalt$pauPrmdmG4BTE9h2HPmywiw152IFch6BJCEsaY6D.PLTfpV8sqvXwWdyfsgVgozkYH9B80bAip/08R2BPH2xk/"
+#define YES \
+	"$y$j9T$Wp7KqLPwhVD946Uq4ua2X1$ClbjCzcZkj3lzDMDWTmNCjfJlOFYTHDYc/le9JXPIw1"
+#define SHA \
+	"$6$rounds=5000$saltsalt$pauPrmdmG4BTE9h2HPmywiw152IFch6BJCEsaY6D.PLTfpV8sqvXwWdyfsgVgozkYH9B80bAip/08R2BPH2xk/"
 #define BCR "$2b$05$abcdefghijklmnopqrstuuHIrMEWpUCQe2YqFR3sXwQ75u4od..9q"
 
 static int
@@ -56,13 +58,16 @@ main(void)
 
 	cf_diag_init(&d);
 	parse("# accounts\n\njoe:" YES "\r\nann:" SHA ":1000:1000::/home/ann\n"
-	    "  # indented comment\nbob:" BCR, &got, &d);
+	      "  # indented comment\nbob:" BCR,
+	    &got, &d);
 	is_str(got.p, "[joe=" YES "][ann=" SHA "][bob=" BCR "]",
 	    "three accounts, CRLF, Dovecot fields, no final LF");
 	is_int((long long)d.nerr, 0, "  no errors");
 	parse("joe\n:" YES "\njo e:" YES "\nann:{SHA512-CRYPT}x\njoe:" BCR
-	    "\nbob:" YES "\nbob:" SHA "\n", &got, &d);
-	is_str(got.p, "[joe=" BCR "][bob=" YES "]", "only good lines are taken");
+	      "\nbob:" YES "\nbob:" SHA "\n",
+	    &got, &d);
+	is_str(got.p, "[joe=" BCR "][bob=" YES "]",
+	    "only good lines are taken");
 	is_str(d.out.p,
 	    "pw:1:1: expected user:hash\n"
 	    "pw:2:1: empty user name\n"

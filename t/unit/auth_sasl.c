@@ -63,31 +63,39 @@ main(void)
 	ok(auth_b64_decode("Zm9vYmFy", 8, raw, 4) == -1,
 	    "b64: output over cap refused");
 	ok(auth_b64_encode((const unsigned char *)"foobar", 6, small,
-	    sizeof small) == 8 && strcmp(small, "Zm9vYmFy") == 0,
+	       sizeof small) == 8 &&
+	        strcmp(small, "Zm9vYmFy") == 0,
 	    "b64 encode fits exactly");
 	ok(auth_b64_encode((const unsigned char *)"foobarx", 7, small,
-	    sizeof small) == -1, "b64 encode: no room refused");
+	       sizeof small) == -1,
+	    "b64 encode: no room refused");
 
 	/* RFC 4616 2: 255 octets per field */
 	plain_b64(0, 255, 255, b64, sizeof b64);
-	ok(auth_sasl_start(&a, line, (size_t)snprintf(line, sizeof line,
-	    "PLAIN %s", b64)) == AUTH_SASL_DONE && a.userlen == 255 &&
-	    a.passlen == 255, "PLAIN: 255-octet user and password");
+	ok(auth_sasl_start(&a, line,
+	       (size_t)snprintf(line, sizeof line, "PLAIN %s", b64)) ==
+	            AUTH_SASL_DONE &&
+	        a.userlen == 255 && a.passlen == 255,
+	    "PLAIN: 255-octet user and password");
 	plain_b64(255, 255, 255, b64, sizeof b64);
-	ok(auth_sasl_start(&a, line, (size_t)snprintf(line, sizeof line,
-	    "PLAIN %s", b64)) == AUTH_SASL_DONE, "PLAIN: largest message");
+	ok(auth_sasl_start(&a, line,
+	       (size_t)snprintf(line, sizeof line, "PLAIN %s", b64)) ==
+	        AUTH_SASL_DONE,
+	    "PLAIN: largest message");
 	ok(strlen(b64) == AUTH_SASL_B64_MAX, "  is AUTH_SASL_B64_MAX long");
 	plain_b64(0, 256, 1, b64, sizeof b64);
-	is_int(auth_sasl_start(&a, line, (size_t)snprintf(line, sizeof line,
-	    "PLAIN %s", b64)), AUTH_SASL_E_MESSAGE, "PLAIN: 256-octet user");
+	is_int(auth_sasl_start(&a, line,
+	           (size_t)snprintf(line, sizeof line, "PLAIN %s", b64)),
+	    AUTH_SASL_E_MESSAGE, "PLAIN: 256-octet user");
 	plain_b64(0, 1, 256, b64, sizeof b64);
-	is_int(auth_sasl_start(&a, line, (size_t)snprintf(line, sizeof line,
-	    "PLAIN %s", b64)), AUTH_SASL_E_MESSAGE,
-	    "PLAIN: 256-octet password");
+	is_int(auth_sasl_start(&a, line,
+	           (size_t)snprintf(line, sizeof line, "PLAIN %s", b64)),
+	    AUTH_SASL_E_MESSAGE, "PLAIN: 256-octet password");
 	memset(b64, 'A', AUTH_SASL_B64_MAX + 4);
 	b64[AUTH_SASL_B64_MAX + 4] = '\0';
-	is_int(auth_sasl_start(&a, line, (size_t)snprintf(line, sizeof line,
-	    "PLAIN %s", b64)), AUTH_SASL_E_TOOLONG, "PLAIN: response too long");
+	is_int(auth_sasl_start(&a, line,
+	           (size_t)snprintf(line, sizeof line, "PLAIN %s", b64)),
+	    AUTH_SASL_E_TOOLONG, "PLAIN: response too long");
 	is_str(auth_sasl_reply(AUTH_SASL_E_TOOLONG),
 	    "500 5.5.6 Authentication Exchange line is too long",
 	    "  500 5.5.6");
@@ -102,7 +110,8 @@ main(void)
 	is_int(auth_sasl_start(&a, "PLAIN AGpvZQBwdwB4", 18),
 	    AUTH_SASL_E_MESSAGE, "PLAIN: NUL in the password");
 	ok(auth_sasl_start(&a, "PLAIN AGrDtnJnAHB3", 18) == AUTH_SASL_DONE &&
-	    strcmp(a.user, "j\xc3\xb6rg") == 0, "PLAIN: UTF-8 user");
+	        strcmp(a.user, "j\xc3\xb6rg") == 0,
+	    "PLAIN: UTF-8 user");
 	auth_sasl_clear(&a);
 	ok(a.pass[0] == '\0' && a.passlen == 0, "clear wipes the password");
 	is_int(auth_sasl_start(&a, "PLAIN  AGpvZQBwdw==", 19),
@@ -118,21 +127,24 @@ main(void)
 
 	/* LOGIN */
 	ok(auth_sasl_start(&a, "LOGIN", 5) == AUTH_SASL_MORE &&
-	    strcmp(a.challenge, "VXNlcm5hbWU6") == 0, "LOGIN: Username:");
+	        strcmp(a.challenge, "VXNlcm5hbWU6") == 0,
+	    "LOGIN: Username:");
 	ok(auth_sasl_step(&a, "am9l", 4) == AUTH_SASL_MORE &&
-	    strcmp(a.challenge, "UGFzc3dvcmQ6") == 0, "LOGIN: Password:");
+	        strcmp(a.challenge, "UGFzc3dvcmQ6") == 0,
+	    "LOGIN: Password:");
 	ok(auth_sasl_step(&a, "cHc=", 4) == AUTH_SASL_DONE &&
-	    strcmp(a.user, "joe") == 0 && strcmp(a.pass, "pw") == 0 &&
-	    a.mech == AUTH_MECH_LOGIN, "LOGIN: joe/pw");
+	        strcmp(a.user, "joe") == 0 && strcmp(a.pass, "pw") == 0 &&
+	        a.mech == AUTH_MECH_LOGIN,
+	    "LOGIN: joe/pw");
 	ok(auth_sasl_start(&a, "LOGIN", 5) == AUTH_SASL_MORE &&
-	    auth_sasl_step(&a, "", 0) == AUTH_SASL_E_MESSAGE,
+	        auth_sasl_step(&a, "", 0) == AUTH_SASL_E_MESSAGE,
 	    "LOGIN: empty user");
 	ok(auth_sasl_start(&a, "login am9l", 10) == AUTH_SASL_MORE &&
-	    auth_sasl_step(&a, "=", 1) == AUTH_SASL_E_BASE64,
+	        auth_sasl_step(&a, "=", 1) == AUTH_SASL_E_BASE64,
 	    "LOGIN: '=' is only for initial responses");
 	ok(auth_sasl_start(&a, "LOGIN", 5) == AUTH_SASL_MORE &&
-	    auth_sasl_step(&a, "*", 1) == AUTH_SASL_E_CANCEL &&
-	    auth_sasl_step(&a, "cHc=", 4) == AUTH_SASL_E_SYNTAX,
+	        auth_sasl_step(&a, "*", 1) == AUTH_SASL_E_CANCEL &&
+	        auth_sasl_step(&a, "cHc=", 4) == AUTH_SASL_E_SYNTAX,
 	    "LOGIN: cancelled, then over");
 	is_str(auth_sasl_mech_name(AUTH_MECH_PLAIN), "PLAIN", "name PLAIN");
 	return done_testing();

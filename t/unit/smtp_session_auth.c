@@ -14,7 +14,7 @@
 
 struct fake {
 	struct auth_sasl sasl;
-	int checks;	/* credentials the driver was asked to verify */
+	int checks; /* credentials the driver was asked to verify */
 };
 
 static int
@@ -71,9 +71,8 @@ f_auth_resp(void *ctx, const char *line, size_t len, struct buf *reply)
 	return outcome(f, auth_sasl_step(&f->sasl, line, len), reply);
 }
 
-static const struct smtp_session_ops ops = {
-	f_mail, NULL, NULL, NULL, NULL, NULL, f_starttls, f_auth, f_auth_resp
-};
+static const struct smtp_session_ops ops = { f_mail, NULL, NULL, NULL, NULL,
+	NULL, f_starttls, f_auth, f_auth_resp };
 
 /* Feeds one chunk and returns everything the session answered. */
 static const char *
@@ -143,11 +142,10 @@ static const struct tcase cases[] = {
 	    { "AUTH PLAIN am9lAGpvZQBwdw==\r\n" }, { OK235 } },
 	{ "PLAIN, authzid of someone else",
 	    { "AUTH PLAIN YW5uAGpvZQBwdw==\r\n" }, { BAD535 } },
-	{ "PLAIN, mechanism in lower case",
-	    { "AUTH plain AGpvZQBwdw==\r\n" }, { OK235 } },
+	{ "PLAIN, mechanism in lower case", { "AUTH plain AGpvZQBwdw==\r\n" },
+	    { OK235 } },
 	{ "PLAIN without initial response: empty challenge",
-	    { "AUTH PLAIN\r\n", "AGpvZQBwdw==\r\n" },
-	    { "334 \r\n", OK235 } },
+	    { "AUTH PLAIN\r\n", "AGpvZQBwdw==\r\n" }, { "334 \r\n", OK235 } },
 	{ "PLAIN, wrong password", { "AUTH PLAIN AGpvZQBiYWQ=\r\n" },
 	    { BAD535 } },
 	{ "PLAIN, no password field", { "AUTH PLAIN AGpvZQ==\r\n" },
@@ -162,8 +160,10 @@ static const struct tcase cases[] = {
 	{ "LOGIN, empty password line", { "AUTH LOGIN am9l\r\n", "\r\n" },
 	    { "334 UGFzc3dvcmQ6\r\n", BAD535 } },
 	{ "cancel with *", { "AUTH LOGIN\r\n", "*\r\n", "NOOP\r\n" },
-	    { "334 VXNlcm5hbWU6\r\n", "501 5.0.0 Authentication "
-	    "cancelled\r\n", "250 2.0.0 Ok\r\n" } },
+	    { "334 VXNlcm5hbWU6\r\n",
+	        "501 5.0.0 Authentication "
+	        "cancelled\r\n",
+	        "250 2.0.0 Ok\r\n" } },
 	{ "bad base64 in the response", { "AUTH PLAIN\r\n", "AG!v\r\n" },
 	    { "334 \r\n", "501 5.5.2 Cannot decode response\r\n" } },
 	{ "bad base64 in the initial response",
@@ -175,22 +175,25 @@ static const struct tcase cases[] = {
 	    { "504 5.5.4 Unrecognized authentication type\r\n" } },
 	{ "no mechanism", { "AUTH\r\n" },
 	    { "501 5.5.4 Syntax: AUTH mechanism [initial-response]\r\n" } },
-	{ "twice", { "AUTH PLAIN AGpvZQBwdw==\r\n",
-	    "AUTH PLAIN AGpvZQBwdw==\r\n" },
+	{ "twice",
+	    { "AUTH PLAIN AGpvZQBwdw==\r\n", "AUTH PLAIN AGpvZQBwdw==\r\n" },
 	    { OK235, "503 5.5.1 Error: already authenticated\r\n" } },
-	{ "inside a transaction", { "MAIL FROM:<a@x.test>\r\n",
-	    "AUTH PLAIN AGpvZQBwdw==\r\n" },
-	    { "250 2.1.0 Ok\r\n", "503 5.5.1 Error: MAIL transaction in "
-	    "progress\r\n" } },
-	{ "after a failure, a second try", { "AUTH PLAIN AGpvZQBiYWQ=\r\n",
-	    "AUTH PLAIN AGpvZQBwdw==\r\n" }, { BAD535, OK235 } },
+	{ "inside a transaction",
+	    { "MAIL FROM:<a@x.test>\r\n", "AUTH PLAIN AGpvZQBwdw==\r\n" },
+	    { "250 2.1.0 Ok\r\n",
+	        "503 5.5.1 Error: MAIL transaction in "
+	        "progress\r\n" } },
+	{ "after a failure, a second try",
+	    { "AUTH PLAIN AGpvZQBiYWQ=\r\n", "AUTH PLAIN AGpvZQBwdw==\r\n" },
+	    { BAD535, OK235 } },
 	{ "response pipelined behind AUTH",
 	    { "AUTH PLAIN\r\nAGpvZQBwdw==\r\n" }, { "334 \r\n" OK235 } },
 	{ "EHLO after AUTH offers no second AUTH",
 	    { "AUTH PLAIN AGpvZQBwdw==\r\n", "EHLO c\r\n" },
-	    { OK235, "250-mx.test\r\n250-PIPELINING\r\n250-SIZE\r\n"
-	    "250-8BITMIME\r\n250-ENHANCEDSTATUSCODES\r\n250-BINARYMIME\r\n"
-	    "250-SMTPUTF8\r\n250-X-LMTP\r\n250 CHUNKING\r\n" } },
+	    { OK235,
+	        "250-mx.test\r\n250-PIPELINING\r\n250-SIZE\r\n"
+	        "250-8BITMIME\r\n250-ENHANCEDSTATUSCODES\r\n250-BINARYMIME\r\n"
+	        "250-SMTPUTF8\r\n250-X-LMTP\r\n250 CHUNKING\r\n" } },
 };
 
 int
@@ -223,10 +226,12 @@ main(void)
 	/* In the clear: not offered, and refused (RFC 4954 6) */
 	s = session(&f, 0, 0, 0);
 	ok(strstr(say(s, "EHLO c\r\n", &out), "AUTH") == NULL &&
-	    strstr(out.p, "STARTTLS") != NULL, "clear: EHLO offers no AUTH");
+	        strstr(out.p, "STARTTLS") != NULL,
+	    "clear: EHLO offers no AUTH");
 	is_str(say(s, "AUTH PLAIN AGpvZQBwdw==\r\n", &out),
 	    "538 5.7.11 Encryption required for requested authentication "
-	    "mechanism\r\n", "clear: AUTH 538 5.7.11");
+	    "mechanism\r\n",
+	    "clear: AUTH 538 5.7.11");
 	is_int(f.checks, 0, "clear: no credentials looked at");
 	smtp_session_free(s);
 
@@ -270,8 +275,10 @@ main(void)
 	    "LOGIN challenge");
 	memset(big, 'A', sizeof big - 3);
 	memcpy(big + sizeof big - 3, "\r\n", 3);
-	is_str(say(s, big, &out), "500 5.5.6 Authentication Exchange line is "
-	    "too long\r\n", "long response: 500 5.5.6");
+	is_str(say(s, big, &out),
+	    "500 5.5.6 Authentication Exchange line is "
+	    "too long\r\n",
+	    "long response: 500 5.5.6");
 	is_str(say(s, "NOOP\r\n", &out), "250 2.0.0 Ok\r\n",
 	    "  then commands again");
 	smtp_session_free(s);
