@@ -176,7 +176,7 @@ install: all
 FORMAT_SRC = fuzz/fuzz_cf.c fuzz/fuzz_route.c fuzz/fuzz_smtp_line.c \
 	fuzz/fuzz_auth_sasl.c fuzz/fuzz_auth_dovecot.c $(wildcard lib/auth/*.[ch]) \
 	t/unit/auth_sasl.c t/unit/auth_crypt.c t/unit/auth_dovecot_proto.c \
-	t/unit/smtp_session_auth.c \
+	t/unit/smtp_session_auth.c t/unit/auth_smtpd.c \
 	fuzz/replay.c lib/base/array.c lib/base/array.h lib/base/buf.c \
 	lib/base/crlf.c lib/base/crlf.h lib/base/date.c lib/base/date.h \
 	lib/base/io.c lib/base/io.h lib/base/priv.c lib/base/priv.h \

@@ -83,6 +83,20 @@ load_file(struct cf *cf, const struct cf_section *s,
 	return errs;
 }
 
+/* AUTH is offered only under TLS: without it the key does nothing. */
+static void
+warn_auth_without_tls(const struct cf_section *s, struct cf_diag *d)
+{
+	const struct cf_assign *au = find_key(s, "auth");
+	const struct cf_assign *tls = find_key(s, "tls");
+
+	if (au != NULL && (tls == NULL || strcmp(tls->w[0].s, "off") == 0))
+		cf_diag_warn(d, au->pos,
+		    "[smtpd \"%s\"] has no tls: AUTH is "
+		    "offered only under TLS, so never here",
+		    s->name);
+}
+
 unsigned
 auth_cf_load(struct cf *cf, struct cf_diag *d, struct auth_cf *a)
 {
@@ -94,6 +108,8 @@ auth_cf_load(struct cf *cf, struct cf_diag *d, struct auth_cf *a)
 		const struct cf_section *s = &cf->s[i];
 		const struct cf_assign *pf, *dc;
 
+		if (strcmp(s->kind, "smtpd") == 0)
+			warn_auth_without_tls(s, d);
 		if (strcmp(s->kind, "auth") != 0)
 			continue;
 		pf = find_key(s, "passwd-file");

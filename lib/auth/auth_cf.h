@@ -3,7 +3,8 @@
  * each has exactly one of passwd-file and dovecot, reads every
  * passwd-file (auth_pwfile: a bad line is a FILE:LINE:COL error like any
  * other, so --check reports it and a bad file leaves the old CDB), and
- * collects the accounts for cf_emit_passwd.
+ * collects the accounts for cf_emit_passwd. An [smtpd] with auth but no
+ * tls gets a warning: AUTH is offered only under TLS.
  */
 #ifndef PM_AUTH_CF_H
 #define PM_AUTH_CF_H

@@ -228,10 +228,8 @@ owns(const struct auth_smtpd *a, const char *s, size_t n)
 
 	if (n == 0)
 		return 1;
-	if (ll == n && str_ncasecmp(a->login, s, n) == 0)
-		return 1;
 	if (strchr(a->login, '@') != NULL)
-		return 0;
+		return ll == n && str_ncasecmp(a->login, s, n) == 0;
 	at = memchr(s, '@', n);
 	if (at == NULL || (size_t)(at - s) != ll ||
 	    str_ncasecmp(a->login, s, ll) != 0)

@@ -65,6 +65,9 @@
  *   callback's data_write failed            451 4.3.0 (after its end)
  *   too many errors (max_errors 4xx/5xx)    421 4.7.0 and close
  *   smtp_session_timeout()                  421 4.4.2 and close
+ *   AUTH in the clear (RFC 4954 6)          538 5.7.11
+ *   AUTH before EHLO, twice, in a transaction  503 5.5.1
+ *   AUTH response line too long             500 5.5.6
  *   QUIT                                    221 2.0.0 and close
  * In LMTP mode (after LHLO) every reply that ends a message is repeated
  * once per accepted recipient (RFC 2033 4.2), and data_end must append

@@ -1,0 +1,75 @@
+/* auth_smtpd: auth-required and sender-login = own|any at MAIL. */
+#include <string.h>
+
+#include "auth/auth_smtpd.h"
+#include "tap.h"
+
+static int
+ours(void *arg, const char *dom, size_t len)
+{
+	(void)arg;
+	return len == 12 && memcmp(dom, "example.test", 12) == 0;
+}
+
+static const char *
+mail(struct auth_smtpd *a, const char *sender)
+{
+	static struct buf r = BUF_INIT(0);
+
+	buf_reset(&r);
+	if (auth_smtpd_mail(a, sender, strlen(sender), &r) == 0)
+		return "ok";
+	return r.p;
+}
+
+int
+main(void)
+{
+	struct auth_smtpd a;
+	char who[32];
+
+	memset(&a, 0, sizeof a);
+	a.our_domain = ours;
+	is_str(mail(&a, "x@y.test"), "ok", "AUTH off: anything");
+	a.enabled = 1;
+	is_str(mail(&a, "x@y.test"), "ok", "not required, not authenticated");
+	a.required = 1;
+	is_str(mail(&a, "x@y.test"), "530 5.7.0 Authentication required\r\n",
+	    "auth-required: 530 5.7.0");
+
+	strcpy(a.login, "joe");
+	is_str(mail(&a, "joe@example.test"), "ok", "joe@ours");
+	is_str(mail(&a, "JOE@example.test"), "ok", "JOE@ours (case)");
+	is_str(mail(&a, ""), "ok", "the null sender");
+	is_str(mail(&a, "joe@elsewhere.test"),
+	    "553 5.7.1 <joe@elsewhere.test>: Sender address rejected: not "
+	    "owned by user joe\r\n",
+	    "joe@another domain: 553 5.7.1");
+	is_str(mail(&a, "joey@example.test"),
+	    "553 5.7.1 <joey@example.test>: Sender address rejected: not "
+	    "owned by user joe\r\n",
+	    "a longer local part: 553");
+	is_str(mail(&a, "jo@example.test"),
+	    "553 5.7.1 <jo@example.test>: Sender address rejected: not "
+	    "owned by user joe\r\n",
+	    "a shorter local part: 553");
+	is_str(mail(&a, "joe"),
+	    "553 5.7.1 <joe>: Sender address rejected: not owned by user "
+	    "joe\r\n",
+	    "no domain: 553");
+
+	strcpy(a.login, "carol@example.org");
+	is_str(mail(&a, "Carol@Example.ORG"), "ok", "address login: itself");
+	is_str(mail(&a, "carol@example.test"),
+	    "553 5.7.1 <carol@example.test>: Sender address rejected: not "
+	    "owned by user carol@example.org\r\n",
+	    "address login: not its local part elsewhere");
+	a.sender_any = 1;
+	is_str(mail(&a, "anyone@anywhere.test"), "ok", "sender-login = any");
+
+	auth_smtpd_comment_name("a(b)c\\d", who, sizeof who);
+	is_str(who, "a?b?c?d", "Received comment: no parentheses or '\\'");
+	auth_smtpd_comment_name("abcdef", who, 4);
+	is_str(who, "abc", "  cut to the buffer");
+	return done_testing();
+}
