@@ -774,11 +774,6 @@ do_simple(struct smtp_session *s, const struct smtp_cmd *c, int rc)
 			s->tls_pending = 1;
 		return;
 	case SMTP_V_AUTH:
-		if (s->ops.auth == NULL || s->cfg.auth_mechs == NULL) {
-			err_reply(s, 502, "5.5.1",
-			    "Error: command not implemented");
-			return;
-		}
 		do_auth(s, c, rc);
 		return;
 	default:
