@@ -46,9 +46,9 @@ struct net_drive {
 
 /* How net_drive_run() ended. */
 enum net_drive_end {
-	NET_DRIVE_DONE = 0,           /* the session closed (QUIT, 421, EOF) */
-	NET_DRIVE_LOST = -1,          /* a write failed: the peer is gone */
-	NET_DRIVE_WRITE_IDLE = -2,    /* replies unread for the idle timeout */
+	NET_DRIVE_DONE = 0,        /* the session closed (QUIT, 421, EOF) */
+	NET_DRIVE_LOST = -1,       /* a write failed: the peer is gone */
+	NET_DRIVE_WRITE_IDLE = -2, /* replies unread for the idle timeout */
 	NET_DRIVE_WRITE_DEADLINE = -3, /* ... until the session deadline */
 	NET_DRIVE_TLS_FAILED = -4      /* after STARTTLS: no TLS session */
 };

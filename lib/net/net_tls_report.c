@@ -67,8 +67,9 @@ net_tls_report_encode(const struct net_tls_report *r, char *out)
 		token(b, sizeof b, r->cipher);
 		/* room for the rest: the SNI is cut to fit the record */
 		token(c, sni_room(strlen(a), strlen(b)) + 1, r->sni);
-		n = snprintf(out + 1, NET_TLS_REPORT_MAX - 1, "tls %s %s %s %s",
-		    a, b, c, r->resumed ? "resumed" : "new");
+		n = snprintf(out + 1, NET_TLS_REPORT_MAX - 1,
+		    "tls %s %s %s %s", a, b, c,
+		    r->resumed ? "resumed" : "new");
 		break;
 	}
 	if (n < 0)

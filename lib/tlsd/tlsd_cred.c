@@ -76,15 +76,16 @@ same_key(gnutls_x509_crt_t crt, gnutls_x509_privkey_t key)
 	size_t alen = sizeof a, blen = sizeof b;
 
 	if (gnutls_x509_crt_get_key_id(crt, GNUTLS_KEYID_USE_SHA256, a,
-	    &alen) < 0 || gnutls_x509_privkey_get_key_id(key,
-	    GNUTLS_KEYID_USE_SHA256, b, &blen) < 0)
+	        &alen) < 0 ||
+	    gnutls_x509_privkey_get_key_id(key, GNUTLS_KEYID_USE_SHA256, b,
+	        &blen) < 0)
 		return 0;
 	return alen == blen && memcmp(a, b, alen) == 0;
 }
 
 static int
-load_pair(struct tlsd_cred *c, const char *cert, const char *key,
-    char *why, size_t cap)
+load_pair(struct tlsd_cred *c, const char *cert, const char *key, char *why,
+    size_t cap)
 {
 	gnutls_datum_t cd, kd;
 	gnutls_x509_crt_t *chain = NULL;
@@ -92,32 +93,35 @@ load_pair(struct tlsd_cred *c, const char *cert, const char *key,
 	unsigned i, n = 0;
 	int r, ok = -1;
 
-	if (read_file("tls-certificate", cert, TLSD_PEM_MAX, &cd, why,
-	    cap) < 0)
+	if (read_file("tls-certificate", cert, TLSD_PEM_MAX, &cd, why, cap) <
+	    0)
 		return -1;
 	if (read_file("tls-key", key, TLSD_PEM_MAX, &kd, why, cap) < 0) {
 		forget(&cd);
 		return -1;
 	}
 	if ((r = gnutls_x509_crt_list_import2(&chain, &n, &cd,
-	    GNUTLS_X509_FMT_PEM, 0)) < 0 || n == 0) {
+	         GNUTLS_X509_FMT_PEM, 0)) < 0 ||
+	    n == 0) {
 		snprintf(why, cap, "tls-certificate %s: %s", cert,
 		    r < 0 ? gnutls_strerror(r) : "no certificate");
 		goto out;
 	}
 	if ((r = gnutls_x509_privkey_init(&pk)) < 0 ||
 	    (r = gnutls_x509_privkey_import2(pk, &kd, GNUTLS_X509_FMT_PEM,
-	    NULL, 0)) < 0) {
+	         NULL, 0)) < 0) {
 		snprintf(why, cap, "tls-key %s: %s", key, gnutls_strerror(r));
 		goto out;
 	}
 	if (!same_key(chain[0], pk)) {
-		snprintf(why, cap, "tls-certificate %s with tls-key %s: the key "
-		    "does not belong to the certificate", cert, key);
+		snprintf(why, cap,
+		    "tls-certificate %s with tls-key %s: the key "
+		    "does not belong to the certificate",
+		    cert, key);
 		goto out;
 	}
-	if ((r = gnutls_certificate_set_x509_key(c->x509, chain, (int)n,
-	    pk)) < 0) {
+	if ((r = gnutls_certificate_set_x509_key(c->x509, chain, (int)n, pk)) <
+	    0) {
 		snprintf(why, cap, "tls-certificate %s with tls-key %s: %s",
 		    cert, key, gnutls_strerror(r));
 		goto out;
@@ -165,12 +169,14 @@ tlsd_cred_load(struct tlsd_cred *c, const struct tlsd_files *f, char *why,
 	}
 	if (f->ticket_key != NULL && f->ticket_key[0] != '\0') {
 		if (read_file("tls-ticket-key-file", f->ticket_key,
-		    TLSD_TICKET_KEY_SIZE, &c->ticket, why, cap) < 0)
+		        TLSD_TICKET_KEY_SIZE, &c->ticket, why, cap) < 0)
 			goto fail;
 		if (c->ticket.size != TLSD_TICKET_KEY_SIZE) {
-			snprintf(why, cap, "tls-ticket-key-file %s: holds %u "
+			snprintf(why, cap,
+			    "tls-ticket-key-file %s: holds %u "
 			    "octets, not %d (postmaster-tlsd -k FILE makes "
-			    "one)", f->ticket_key, c->ticket.size,
+			    "one)",
+			    f->ticket_key, c->ticket.size,
 			    TLSD_TICKET_KEY_SIZE);
 			goto fail;
 		}
@@ -229,8 +235,10 @@ tlsd_ticket_key_write(const char *path, char *why, size_t cap)
 		return -1;
 	}
 	if (k.size != TLSD_TICKET_KEY_SIZE) {
-		snprintf(why, cap, "new ticket key: GnuTLS made %u octets, "
-		    "not %d", k.size, TLSD_TICKET_KEY_SIZE);
+		snprintf(why, cap,
+		    "new ticket key: GnuTLS made %u octets, "
+		    "not %d",
+		    k.size, TLSD_TICKET_KEY_SIZE);
 		goto fail;
 	}
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);

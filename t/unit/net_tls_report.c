@@ -29,13 +29,15 @@ main(void)
 	strcpy(in.sni, "mx.example.org");
 	in.resumed = 1;
 	n = net_tls_report_encode(&in, rec);
-	is_mem(rec + 1, n - 1, "tls TLS1.3 TLS_AES_256_GCM_SHA384 mx.example.org "
-	    "resumed", 56, "a handshake record");
+	is_mem(rec + 1, n - 1,
+	    "tls TLS1.3 TLS_AES_256_GCM_SHA384 mx.example.org "
+	    "resumed",
+	    56, "a handshake record");
 	is_int((unsigned char)rec[0], (long long)n - 1, "its length octet");
 	is_int(net_tls_report_parse(rec + 1, n - 1, &out), 0, "parses");
 	ok(out.kind == NET_TLS_DONE && strcmp(out.version, "TLS1.3") == 0 &&
-	    strcmp(out.cipher, "TLS_AES_256_GCM_SHA384") == 0 &&
-	    strcmp(out.sni, "mx.example.org") == 0 && out.resumed == 1,
+	        strcmp(out.cipher, "TLS_AES_256_GCM_SHA384") == 0 &&
+	        strcmp(out.sni, "mx.example.org") == 0 && out.resumed == 1,
 	    "round trip");
 
 	in.sni[0] = '\0';
@@ -49,8 +51,10 @@ main(void)
 	/* the SNI comes from the client */
 	strcpy(in.sni, "evil new\r\nforged x");
 	n = net_tls_report_encode(&in, rec);
-	is_mem(rec + 1, n - 1, "tls TLS1.3 TLS_AES_256_GCM_SHA384 "
-	    "evil?new??forged?x new", 56, "spaces and controls in SNI become ?");
+	is_mem(rec + 1, n - 1,
+	    "tls TLS1.3 TLS_AES_256_GCM_SHA384 "
+	    "evil?new??forged?x new",
+	    56, "spaces and controls in SNI become ?");
 	is_int(net_tls_report_parse(rec + 1, n - 1, &out), 0, "and it parses");
 	is_str(out.sni, "evil?new??forged?x", "as one field");
 	memset(sni, 'a', sizeof sni - 1);
@@ -83,7 +87,8 @@ main(void)
 	is_int(parse_str("tls TLS1.3 C - new ", &out), -1, "trailing space");
 	is_int(parse_str("tls TLS1.3 C - maybe", &out), -1, "bad resumption");
 	is_int(parse_str("tls TLS1.3 C -", &out), -1, "a field missing");
-	is_int(parse_str("tls TLS1.3 C - new x", &out), -1, "a field too many");
+	is_int(parse_str("tls TLS1.3 C - new x", &out), -1,
+	    "a field too many");
 	is_int(parse_str("tls TLS1.3  - new", &out), -1, "an empty field");
 	is_int(parse_str("tls TLS1.3 C s/x new", &out), -1, "a bad character");
 	is_int(parse_str("error", &out), -1, "error without a reason");
