@@ -203,7 +203,13 @@ FORMAT_SRC = fuzz/fuzz_cf.c fuzz/fuzz_route.c fuzz/fuzz_smtp_line.c \
 	lib/route/route_db.h lib/smtp/smtp_line.c lib/spool/spool_id.h t/tap.h \
 	t/unit/queue_dcount.c t/unit/queue_pick.c t/unit/queue_window.c \
 	t/unit/base_array.c t/unit/base_crlf.c t/unit/base_date.c \
-	t/unit/base_io.c
+	t/unit/base_io.c \
+	fuzz/fuzz_net_tls_report.c lib/cf/cf_check_tls.c lib/cf/cf_check_tls.h \
+	lib/net/net_starttls.c lib/net/net_starttls.h lib/net/net_tls_report.c \
+	lib/net/net_tls_report.h lib/smtp/smtp_proto.c lib/smtp/smtp_proto.h \
+	lib/smtpd/smtpd_tls.c lib/smtpd/smtpd_tls.h lib/tlsd/tlsd_conn.c \
+	lib/tlsd/tlsd_conn.h lib/tlsd/tlsd_cred.c lib/tlsd/tlsd_cred.h \
+	postmaster-tlsd.c t/unit/net_tls_report.c t/unit/smtp_proto.c
 
 format:
 	clang-format -i $(FORMAT_SRC)

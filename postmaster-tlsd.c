@@ -45,7 +45,8 @@ struct tlsd_cfg {
 static void
 usage(int code)
 {
-	fprintf(stderr, "usage: postmaster-tlsd [-C CDB] NAME\n"
+	fprintf(stderr,
+	    "usage: postmaster-tlsd [-C CDB] NAME\n"
 	    "       postmaster-tlsd -k TICKET-KEY-FILE\n");
 	exit(code);
 }
@@ -60,8 +61,8 @@ report(const struct net_tls_report *r)
 
 	while (off < n) {
 		struct pollfd p = { 1, POLLOUT, 0 };
-		ssize_t w = send(1, rec + off, n - off,
-		    MSG_NOSIGNAL | MSG_DONTWAIT);
+		ssize_t w =
+		    send(1, rec + off, n - off, MSG_NOSIGNAL | MSG_DONTWAIT);
 
 		if (w > 0) {
 			off += (size_t)w;
@@ -98,10 +99,10 @@ read_config(struct cf_db *db, const char *name, struct tlsd_cfg *c)
 	cf_db_words(db, "smtpd", name, "tls-certificate", &cw);
 	cf_db_words(db, "smtpd", name, "tls-key", &kw);
 	for (i = 0; i < cw.n && i < kw.n && i < TLSD_MAX_PAIRS; i++) {
-		snprintf(c->cert[i], sizeof c->cert[i], "%.*s",
-		    (int)cw.len[i], cw.w[i]);
-		snprintf(c->key[i], sizeof c->key[i], "%.*s",
-		    (int)kw.len[i], kw.w[i]);
+		snprintf(c->cert[i], sizeof c->cert[i], "%.*s", (int)cw.len[i],
+		    cw.w[i]);
+		snprintf(c->key[i], sizeof c->key[i], "%.*s", (int)kw.len[i],
+		    kw.w[i]);
 		c->certp[i] = c->cert[i];
 		c->keyp[i] = c->key[i];
 	}
@@ -197,9 +198,11 @@ main(int argc, char **argv)
 
 	/* smtpd ends the session first; this is only a backstop */
 	end = start + (int64_t)clock_ms_from_s(cfg.deadline) + TLSD_BYE_MS;
-	if (tlsd_conn_handshake(&cred, 0, clock_now_ms() +
-	    (int64_t)clock_ms_from_s(cfg.idle < cfg.deadline ? cfg.idle :
-	    cfg.deadline), &s, &rep) < 0) {
+	if (tlsd_conn_handshake(&cred, 0,
+	        clock_now_ms() +
+	            (int64_t)clock_ms_from_s(
+	                cfg.idle < cfg.deadline ? cfg.idle : cfg.deadline),
+	        &s, &rep) < 0) {
 		report(&rep);
 		tlsd_cred_free(&cred);
 		return 1;
@@ -207,7 +210,7 @@ main(int argc, char **argv)
 	report(&rep);
 	err[0] = '\0';
 	if (tlsd_conn_relay(s, 0, 1, clock_ms_from_s(cfg.idle), end, err,
-	    sizeof err) < 0)
+	        sizeof err) < 0)
 		log_info("tls: relay ended: %s", err);
 	gnutls_deinit(s);
 	tlsd_cred_free(&cred);

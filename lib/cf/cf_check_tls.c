@@ -81,15 +81,18 @@ cf_check_tls(const struct cf_section *s, struct cf_diag *d)
 		errs++;
 		if (i >= nkey) {
 			nth_word(s, "tls-certificate", i, &w);
-			cf_diag_error(d, pos_of(&w), "tls-certificate '%s' has "
+			cf_diag_error(d, pos_of(&w),
+			    "tls-certificate '%s' has "
 			    "no tls-key (they pair in order: certificate %zu "
-			    "with key %zu)", w.a->w[w.i].s, i + 1, i + 1);
+			    "with key %zu)",
+			    w.a->w[w.i].s, i + 1, i + 1);
 		} else {
 			nth_word(s, "tls-key", i, &w);
-			cf_diag_error(d, pos_of(&w), "tls-key '%s' has no "
+			cf_diag_error(d, pos_of(&w),
+			    "tls-key '%s' has no "
 			    "tls-certificate (they pair in order: key %zu "
-			    "with certificate %zu)", w.a->w[w.i].s, i + 1,
-			    i + 1);
+			    "with certificate %zu)",
+			    w.a->w[w.i].s, i + 1, i + 1);
 		}
 	}
 	for (i = 0; i < s->na; i++) {
@@ -98,8 +101,10 @@ cf_check_tls(const struct cf_section *s, struct cf_diag *d)
 		if (strcmp(a->key, "tls") != 0 || a->nw != 1 ||
 		    strcmp(a->w[0].s, "off") == 0 || (ncert > 0 && nkey > 0))
 			continue;
-		cf_diag_error(d, a->pos, "tls = %s needs a tls-certificate "
-		    "and tls-key pair", a->w[0].s);
+		cf_diag_error(d, a->pos,
+		    "tls = %s needs a tls-certificate "
+		    "and tls-key pair",
+		    a->w[0].s);
 		errs++;
 	}
 	return errs;

@@ -71,9 +71,10 @@ read_report(struct net_starttls *t, int64_t until_ms,
 	if (read_exact(t->fd, (char *)&len, 1, until_ms) < 0 || len == 0 ||
 	    read_exact(t->fd, rec, len, until_ms) < 0) {
 		snprintf(why, cap, "postmaster-tlsd: %s",
-		    errno == EPIPE ? "ended without a report" :
-		    errno == ETIMEDOUT ? "no report in time" :
-		    len == 0 ? "empty report" : strerror(errno));
+		    errno == EPIPE         ? "ended without a report" :
+		        errno == ETIMEDOUT ? "no report in time" :
+		        len == 0           ? "empty report" :
+		                             strerror(errno));
 		return -1;
 	}
 	if (net_tls_report_parse(rec, len, rep) < 0) {
@@ -112,9 +113,12 @@ net_starttls_start(struct net_starttls *t, int sock, char *const argv[],
 	}
 	/* tlsd: fd 0 the client, fd 1 smtpd, fd 2 the log, nothing else */
 	if ((e = posix_spawn_file_actions_init(&fa)) == 0) {
-		if ((e = posix_spawn_file_actions_adddup2(&fa, sock, 0)) == 0 &&
-		    (e = posix_spawn_file_actions_adddup2(&fa, sp[1], 1)) == 0 &&
-		    (e = posix_spawn_file_actions_addclosefrom_np(&fa, 3)) == 0)
+		if ((e = posix_spawn_file_actions_adddup2(&fa, sock, 0)) ==
+		        0 &&
+		    (e = posix_spawn_file_actions_adddup2(&fa, sp[1], 1)) ==
+		        0 &&
+		    (e = posix_spawn_file_actions_addclosefrom_np(&fa, 3)) ==
+		        0)
 			e = posix_spawn(&t->pid, argv[0], &fa, NULL, argv,
 			    environ);
 		posix_spawn_file_actions_destroy(&fa);
@@ -133,8 +137,10 @@ net_starttls_start(struct net_starttls *t, int sock, char *const argv[],
 		return -1;
 	}
 	if (rep.kind != NET_TLS_READY) {
-		snprintf(why, cap, "%s", rep.kind == NET_TLS_ERROR ? rep.why :
-		    "postmaster-tlsd: unexpected report");
+		snprintf(why, cap, "%s",
+		    rep.kind == NET_TLS_ERROR ?
+		        rep.why :
+		        "postmaster-tlsd: unexpected report");
 		stop(t);
 		return -1;
 	}
@@ -150,8 +156,10 @@ net_starttls_handshake(struct net_starttls *t, int in, int out,
 		return -1;
 	}
 	if (t->info.kind != NET_TLS_DONE) {
-		snprintf(why, cap, "%s", t->info.kind == NET_TLS_FAIL ?
-		    t->info.why : "postmaster-tlsd: unexpected report");
+		snprintf(why, cap, "%s",
+		    t->info.kind == NET_TLS_FAIL ?
+		        t->info.why :
+		        "postmaster-tlsd: unexpected report");
 		stop(t);
 		return -1;
 	}

@@ -31,9 +31,9 @@
 #include "net/net_tls_report.h"
 
 struct net_starttls {
-	pid_t pid;		    /* tlsd; 0 none */
-	int fd;			    /* smtpd's end of the socketpair; -1 none */
-	int active;		    /* the handshake succeeded */
+	pid_t pid;  /* tlsd; 0 none */
+	int fd;     /* smtpd's end of the socketpair; -1 none */
+	int active; /* the handshake succeeded */
 	struct net_tls_report info; /* its report */
 };
 

@@ -3,6 +3,15 @@
 
 #include "net/net_tls_report.h"
 
+#define TEXT_MAX (NET_TLS_REPORT_MAX - 2) /* octets after the length */
+
+/* Octets left for the SNI name in "tls A B SNI resumed". */
+static size_t
+sni_room(size_t a, size_t b)
+{
+	return TEXT_MAX - (4 + a + 1 + b + 1 + 1 + 7);
+}
+
 static int
 name_char(char c)
 {
@@ -57,16 +66,16 @@ net_tls_report_encode(const struct net_tls_report *r, char *out)
 		token(a, sizeof a, r->version);
 		token(b, sizeof b, r->cipher);
 		/* room for the rest: the SNI is cut to fit the record */
-		token(c, NET_TLS_REPORT_MAX - 1 - 4 - strlen(a) - 1 -
-		    strlen(b) - 1 - 1 - 8, r->sni);
-		n = snprintf(out + 1, NET_TLS_REPORT_MAX - 1, "tls %s %s %s %s",
-		    a, b, c, r->resumed ? "resumed" : "new");
+		token(c, sni_room(strlen(a), strlen(b)) + 1, r->sni);
+		n = snprintf(out + 1, NET_TLS_REPORT_MAX - 1,
+		    "tls %s %s %s %s", a, b, c,
+		    r->resumed ? "resumed" : "new");
 		break;
 	}
 	if (n < 0)
 		n = 0;
-	if (n > NET_TLS_REPORT_MAX - 2)
-		n = NET_TLS_REPORT_MAX - 2;
+	if (n > TEXT_MAX)
+		n = TEXT_MAX;
 	out[0] = (char)(unsigned char)n;
 	return (size_t)n + 1;
 }
@@ -107,6 +116,8 @@ net_tls_report_parse(const char *p, size_t n, struct net_tls_report *r)
 	size_t i, off;
 
 	memset(r, 0, sizeof *r);
+	if (n > TEXT_MAX)
+		return -1;
 	for (i = 0; i < n; i++)
 		if (p[i] < ' ' || p[i] > '~')
 			return -1;
@@ -131,6 +142,8 @@ net_tls_report_parse(const char *p, size_t n, struct net_tls_report *r)
 	    next_token(p, n, &off, r->cipher, sizeof r->cipher) < 0 ||
 	    next_token(p, n, &off, r->sni, sizeof r->sni) < 0 ||
 	    next_token(p, n, &off, st, sizeof st) < 0 || off != n)
+		return -1;
+	if (strlen(r->sni) > sni_room(strlen(r->version), strlen(r->cipher)))
 		return -1;
 	if (strcmp(st, "resumed") == 0)
 		r->resumed = 1;

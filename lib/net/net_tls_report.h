@@ -21,18 +21,13 @@
 
 #define NET_TLS_REPORT_MAX 256 /* a record with its length octet */
 
-enum net_tls_kind {
-	NET_TLS_READY,
-	NET_TLS_ERROR,
-	NET_TLS_DONE,
-	NET_TLS_FAIL
-};
+enum net_tls_kind { NET_TLS_READY, NET_TLS_ERROR, NET_TLS_DONE, NET_TLS_FAIL };
 
 struct net_tls_report {
 	enum net_tls_kind kind;
 	char version[16]; /* "TLS1.3" */
 	char cipher[64];  /* "TLS_AES_256_GCM_SHA384" */
-	char sni[256];	  /* "" when none */
+	char sni[256];    /* "" when none */
 	int resumed;
 	char why[240]; /* ERROR, FAIL */
 };

@@ -43,8 +43,10 @@ smtpd_tls_setup(struct smtpd_tls *x, struct cf_db *db, const char *cdb,
 	x->wait_ms = idle_ms > INT64_MAX / 4 ? INT64_MAX / 4 : idle_ms;
 	n = readlink("/proc/self/exe", self, sizeof self - 1);
 	if (n < 0 || (self[n] = '\0', slash = strrchr(self, '/')) == NULL) {
-		snprintf(why, cap, "unable to find postmaster-tlsd beside "
-		    "this program: %s", n < 0 ? strerror(errno) : self);
+		snprintf(why, cap,
+		    "unable to find postmaster-tlsd beside "
+		    "this program: %s",
+		    n < 0 ? strerror(errno) : self);
 		x->mode = SMTPD_TLS_OFF;
 		return -1;
 	}
@@ -81,11 +83,12 @@ smtpd_tls_starttls(struct smtpd_tls *x, struct buf *reply)
 	char why[512];
 
 	if (net_starttls_start(&x->t, x->sock, x->argv, until(x), why,
-	    sizeof why) == 0)
+	        sizeof why) == 0)
 		return 0;
 	log_err("tls: not available: %s", why);
 	/* RFC 3207 4: a temporary reason */
-	smtp_reply_text(reply, "454 4.7.0 TLS not available due to local "
+	smtp_reply_text(reply,
+	    "454 4.7.0 TLS not available due to local "
 	    "problem");
 	return 1;
 }
@@ -97,7 +100,7 @@ smtpd_tls_handshake(struct smtpd_tls *x)
 	const struct net_tls_report *r = &x->t.info;
 
 	if (net_starttls_handshake(&x->t, x->sock, x->out, until(x), why,
-	    sizeof why) < 0) {
+	        sizeof why) < 0) {
 		log_info("tls: handshake failed from %s: %s", x->client, why);
 		return -1;
 	}
@@ -113,9 +116,10 @@ smtpd_tls_implicit(struct smtpd_tls *x)
 	char why[512];
 
 	if (net_starttls_start(&x->t, x->sock, x->argv, until(x), why,
-	    sizeof why) < 0) {
+	        sizeof why) < 0) {
 		log_err("tls: not available: %s; closing the connection "
-		    "from %s", why, x->client);
+		        "from %s",
+		    why, x->client);
 		return -1;
 	}
 	return smtpd_tls_handshake(x);
@@ -126,7 +130,8 @@ smtpd_tls_refuse_mail(const struct smtpd_tls *x, struct buf *reply)
 {
 	if (x->mode != SMTPD_TLS_REQUIRED || x->t.active)
 		return 0;
-	smtp_reply_text(reply, "530 5.7.0 Must issue a STARTTLS command "
+	smtp_reply_text(reply,
+	    "530 5.7.0 Must issue a STARTTLS command "
 	    "first");
 	return 1;
 }

@@ -27,7 +27,7 @@ struct smtpd_tls {
 	enum smtpd_tls_mode mode;
 	struct net_starttls t;
 	const char *client; /* for log lines; may change (PROXY) */
-	int sock, out;	    /* the client's connection: in, out */
+	int sock, out;      /* the client's connection: in, out */
 	uint64_t wait_ms;   /* for each report of tlsd: idle-timeout */
 	char prog[4096 + 32];
 	char cdb[4096];

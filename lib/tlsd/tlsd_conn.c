@@ -60,9 +60,11 @@ tlsd_conn_handshake(const struct tlsd_cred *c, int net, int64_t until_ms,
 	nonblocking(net);
 	if ((r = gnutls_init(&s, GNUTLS_SERVER)) < 0 ||
 	    (r = gnutls_priority_set(s, c->prio)) < 0 ||
-	    (r = gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE,
-	    c->x509)) < 0 || (c->ticket.data != NULL &&
-	    (r = gnutls_session_ticket_enable_server(s, &c->ticket)) < 0)) {
+	    (r = gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, c->x509)) <
+	        0 ||
+	    (c->ticket.data != NULL &&
+	        (r = gnutls_session_ticket_enable_server(s, &c->ticket)) <
+	            0)) {
 		snprintf(rep->why, sizeof rep->why, "session setup: %s",
 		    gnutls_strerror(r));
 		goto fail;
@@ -72,8 +74,9 @@ tlsd_conn_handshake(const struct tlsd_cred *c, int net, int64_t until_ms,
 	do {
 		r = gnutls_handshake(s);
 		if (r == GNUTLS_E_AGAIN || r == GNUTLS_E_INTERRUPTED) {
-			int w = wait_fd(net, gnutls_record_get_direction(s) ?
-			    POLLOUT : POLLIN, until_ms);
+			int w = wait_fd(net,
+			    gnutls_record_get_direction(s) ? POLLOUT : POLLIN,
+			    until_ms);
 
 			if (w == 0) {
 				snprintf(rep->why, sizeof rep->why,
@@ -132,7 +135,8 @@ app_write(int fd, const char *p, size_t n, int64_t until_ms)
 			n -= (size_t)w;
 		} else if (w < 0 && errno == EINTR) {
 			continue;
-		} else if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+		} else if (w < 0 &&
+		    (errno == EAGAIN || errno == EWOULDBLOCK)) {
 			if (wait_fd(fd, POLLOUT, until_ms) <= 0)
 				return -1;
 		} else {
@@ -206,12 +210,13 @@ tlsd_conn_relay(gnutls_session_t s, int net, int app, uint64_t idle_ms,
 				snprintf(why, cap, "session deadline");
 				return -1;
 			}
-			ready = poll(p, 2, left > INT_MAX ? INT_MAX :
-			    (int)left);
+			ready =
+			    poll(p, 2, left > INT_MAX ? INT_MAX : (int)left);
 			if (ready < 0 && errno == EINTR)
 				continue;
 			if (ready < 0) {
-				snprintf(why, cap, "poll: %s", strerror(errno));
+				snprintf(why, cap, "poll: %s",
+				    strerror(errno));
 				return -1;
 			}
 		}
@@ -219,9 +224,12 @@ tlsd_conn_relay(gnutls_session_t s, int net, int app, uint64_t idle_ms,
 			r = gnutls_record_recv(s, buf, sizeof buf);
 			if (r > 0) {
 				if (app_write(app, buf, (size_t)r,
-				    clock_now_ms() + (int64_t)idle_ms) < 0) {
-					snprintf(why, cap, "smtpd did not "
-					    "read: %s", strerror(errno));
+				        clock_now_ms() + (int64_t)idle_ms) <
+				    0) {
+					snprintf(why, cap,
+					    "smtpd did not "
+					    "read: %s",
+					    strerror(errno));
 					return -1;
 				}
 			} else if (r == 0 ||
@@ -243,10 +251,12 @@ tlsd_conn_relay(gnutls_session_t s, int net, int app, uint64_t idle_ms,
 		if (p[1].revents) {
 			r = read(app, buf, sizeof buf);
 			if (r > 0) {
-				if (net_open && tls_write(s, net, buf,
-				    (size_t)r, clock_now_ms() +
-				    (int64_t)idle_ms) < 0) {
-					snprintf(why, cap, "the client did not "
+				if (net_open &&
+				    tls_write(s, net, buf, (size_t)r,
+				        clock_now_ms() + (int64_t)idle_ms) <
+				        0) {
+					snprintf(why, cap,
+					    "the client did not "
 					    "read its replies");
 					return -1;
 				}
@@ -255,7 +265,8 @@ tlsd_conn_relay(gnutls_session_t s, int net, int app, uint64_t idle_ms,
 					bye(s, net, end_ms);
 				return why[0] ? -1 : 0;
 			} else if (errno != EAGAIN && errno != EINTR) {
-				snprintf(why, cap, "read: %s", strerror(errno));
+				snprintf(why, cap, "read: %s",
+				    strerror(errno));
 				return -1;
 			}
 		}

@@ -27,10 +27,10 @@
 
 struct tlsd_files {
 	const char *const *cert; /* tls-certificate, in order */
-	const char *const *key;	 /* tls-key of the same rank */
+	const char *const *key;  /* tls-key of the same rank */
 	size_t n;
-	const char *priority;	 /* tls-priority */
-	const char *ticket_key;	 /* tls-ticket-key-file, NULL: no tickets */
+	const char *priority;   /* tls-priority */
+	const char *ticket_key; /* tls-ticket-key-file, NULL: no tickets */
 };
 
 struct tlsd_cred {
@@ -39,8 +39,8 @@ struct tlsd_cred {
 	gnutls_datum_t ticket; /* .data NULL: tickets off */
 };
 
-int tlsd_cred_load(struct tlsd_cred *c, const struct tlsd_files *f,
-    char *why, size_t cap);
+int tlsd_cred_load(struct tlsd_cred *c, const struct tlsd_files *f, char *why,
+    size_t cap);
 void tlsd_cred_free(struct tlsd_cred *c);
 
 /* A new random ticket key in path (mode 0600: temporary file, fsync,
