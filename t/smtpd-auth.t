@@ -80,6 +80,17 @@ failure-delay = 0
 [auth "dove"]
 dovecot = "{sock}"
 timeout = 5s
+[auth "stall"]
+dovecot = "{stall}"
+timeout = 1s
+[auth "junk"]
+dovecot = "{junk}"
+[smtpd "st.test"]
+routing-table = ext
+{tls}auth = stall
+[smtpd "jk.test"]
+routing-table = ext
+{tls}auth = junk
 [smtpd "sub.test"]
 routing-table = ext
 {tls}auth = users
@@ -91,7 +102,8 @@ routing-table = ext
 [smtpd "dv.test"]
 routing-table = ext
 {tls}auth = dove
-""".format(pw=PASSWD, sock=DSOCK, tls=TLS)
+""".format(pw=PASSWD, sock=DSOCK, tls=TLS, stall=os.path.join(D, "stall.sock"),
+           junk=os.path.join(D, "junk.sock"))
 inst = Instance(extra=extra)
 LOG = os.path.join(inst.dir, "smtpd.log")
 logf = open(LOG, "ab")
@@ -405,6 +417,46 @@ c.cmd("EHLO client.test")
 t.is_(c.cmd("AUTH PLAIN " + plain("dave", PW["dave"])),
       "454 4.7.0 Temporary authentication failure", "dovecot gone: 454 4.7.0")
 c.close()
+
+# ------------------------------- auth servers that stall or talk nonsense
+
+
+def fake_auth_server(path, greeting):
+    """Accepts on a unix socket, sends greeting, then never answers."""
+    import threading
+    srv = socket.socket(socket.AF_UNIX)
+    srv.bind(path)
+    os.chmod(path, 0o666)
+    srv.listen(8)
+    held = []
+
+    def loop():
+        while True:
+            try:
+                conn, _ = srv.accept()
+            except OSError:
+                return
+            conn.sendall(greeting)
+            held.append(conn)
+    threading.Thread(target=loop, daemon=True).start()
+    return srv
+
+
+stall = fake_auth_server(os.path.join(D, "stall.sock"), b"")
+junk = fake_auth_server(os.path.join(D, "junk.sock"), b"220 not dovecot\n")
+for port, what in ((serve("st.test"), "a server that never answers, timeout = 1s"),
+                   (serve("jk.test"), "a server that is not Dovecot")):
+    c = TlsClient(port)
+    c.cmd("EHLO client.test")
+    t.is_(c.cmd("AUTH PLAIN " + plain("dave", PW["dave"])),
+          "454 4.7.0 Temporary authentication failure", "dovecot = %s: 454 4.7.0" % what)
+    c.close()
+t.ok(re.search(r"auth temporary failure: client=127\.0\.0\.1 mech=PLAIN user=<dave>: auth "
+               r"server timed out", log())
+     and re.search(r"user=<dave>: not a Dovecot auth server", log()),
+     "  each logged with the reason", log())
+stall.close()
+junk.close()
 
 # --------------------------------------------------- passwords never logged
 text = log()

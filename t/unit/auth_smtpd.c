@@ -1,8 +1,11 @@
 /* auth_smtpd: auth-required and sender-login = own|any at MAIL. */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "auth/auth_smtpd.h"
+#include "base/clock.h"
 #include "tap.h"
 
 static int
@@ -67,6 +70,26 @@ main(void)
 	    "address login: not its local part elsewhere");
 	a.sender_any = 1;
 	is_str(mail(&a, "anyone@anywhere.test"), "ok", "sender-login = any");
+
+	/*
+	 * The failure delay ends at the session deadline: with an hour of
+	 * delay and a deadline already passed, the 535 comes at once (the
+	 * alarm ends a test that would sleep the hour).
+	 */
+	{
+		struct buf r = BUF_INIT(0);
+
+		alarm(60);
+		a.delay_ms = 3600 * 1000;
+		a.deadline_ms = clock_now_ms();
+		a.client = "192.0.2.1";
+		is_int(auth_smtpd_start(&a, "PLAIN AGpvZQ==", 14, 1, &r), 1,
+		    "malformed PLAIN refused");
+		is_str(r.p, "535 5.7.8 Authentication credentials invalid\r\n",
+		    "  535 5.7.8, the delay cut at the session deadline");
+		alarm(0);
+		buf_free(&r);
+	}
 
 	auth_smtpd_comment_name("a(b)c\\d", who, sizeof who);
 	is_str(who, "a?b?c?d", "Received comment: no parentheses or '\\'");
