@@ -85,25 +85,13 @@ dovecot = "{stall}"
 timeout = 1s
 [auth "junk"]
 dovecot = "{junk}"
-[smtpd "st.test"]
-routing-table = ext
-{tls}auth = stall
-[smtpd "jk.test"]
-routing-table = ext
-{tls}auth = junk
-[smtpd "sub.test"]
-routing-table = ext
-{tls}auth = users
-auth-required = yes
-max-errors = 7
-[smtpd "open.test"]
-routing-table = ext
-{tls}auth = any
-[smtpd "dv.test"]
-routing-table = ext
-{tls}auth = dove
-""".format(pw=PASSWD, sock=DSOCK, tls=TLS, stall=os.path.join(D, "stall.sock"),
+""".format(pw=PASSWD, sock=DSOCK, stall=os.path.join(D, "stall.sock"),
            junk=os.path.join(D, "junk.sock"))
+# instance: its [auth] and more keys; all with STARTTLS
+for name, auth, more in (("st.test", "stall", ""), ("jk.test", "junk", ""),
+                         ("sub.test", "users", "auth-required = yes\nmax-errors = 7\n"),
+                         ("open.test", "any", ""), ("dv.test", "dove", "")):
+    extra += '[smtpd "%s"]\nrouting-table = ext\n%sauth = %s\n%s' % (name, TLS, auth, more)
 inst = Instance(extra=extra)
 LOG = os.path.join(inst.dir, "smtpd.log")
 logf = open(LOG, "ab")
