@@ -52,12 +52,12 @@ auth_smtpd_open(struct auth_smtpd *a, struct cf_db *db, const char *smtpd,
 	if (a->dovecot[0] != '\0')
 		return 0;
 	if (snprintf(path, sizeof path, "%s%s", cdb_path,
-	        CF_DB_PASSWD_SUFFIX) >= (int)sizeof path ||
-	    cf_db_open(&a->pwdb, path, why) < 0) {
-		if (*why == NULL || errno == ENAMETOOLONG)
-			*why = "the passwd CDB is missing";
+	        CF_DB_PASSWD_SUFFIX) >= (int)sizeof path) {
+		*why = "the passwd CDB's path is too long";
 		return -1;
 	}
+	if (cf_db_open(&a->pwdb, path, why) < 0)
+		return -1;
 	a->pwdb_open = 1;
 	return 0;
 }
