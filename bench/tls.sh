@@ -220,5 +220,52 @@ awk -v s="$exec_static" -v g="$exec_gnutls" -v r="$to_ready" \
 	printf "  + handshake, relay, spawn: the rest of a TLS     %7.3f  (TLS msg %.3f - plain msg %.3f - to ready)\n", t - p - r, t, p
 	printf "    session over a plain one\n"
 }'
+
+# --- the same parts in instructions (callgrind: independent of the load,
+# user space only: exec, mmap and page faults are the kernel's) ---------
+if command -v valgrind >/dev/null && command -v callgrind_annotate >/dev/null; then
+	vg=$dir/vg
+	mkdir -p "$vg/out"
+	chmod 755 "$vg"
+	chmod 1777 "$vg/out"    # tlsd runs as nobody
+	cp "$B/postmaster-smtpd" "$vg/"
+	# smtpd starts the postmaster-tlsd beside it: here, tlsd under callgrind
+	printf '#!/bin/sh
+exec valgrind -q --tool=callgrind --callgrind-out-file=%s/out/session.%%p %s "$@"
+' \
+	    "$vg" "$B/postmaster-tlsd" >"$vg/postmaster-tlsd"
+	chmod 755 "$vg/postmaster-tlsd"
+	vg_port=$(probe port)
+	tcpserver -1 -R -H -l 0 127.0.0.1 "$vg_port" "$vg/postmaster-smtpd" \
+	    -C "$dir/pm/pm.cdb" mx.bench.test >/dev/null 2>&1 &
+	vg_pid=$!
+	probe wait-port "$vg_port"
+	tprobe send "$vg_port" 1 1 1 tls >/dev/null
+	probe wait-children "$vg_pid" 60
+	kill "$vg_pid"
+	wait "$vg_pid" 2>/dev/null || :
+	incl() { # file function-pattern: inclusive instructions
+		callgrind_annotate --inclusive=yes "$1" 2>/dev/null |
+		    awk -v f="$2" '$0 ~ f { gsub(",", "", $1); print $1; exit }'
+	}
+	tot() { incl "$1" "PROGRAM TOTALS"; }
+	sess=$(ls "$vg"/out/session.* | head -1)
+	valgrind -q --tool=callgrind --callgrind-out-file="$vg/out/help" "$B/postmaster-tlsd" -h 2>/dev/null || :
+	valgrind -q --tool=callgrind --callgrind-out-file="$vg/out/smtpd" "$B/postmaster-smtpd" -h 2>/dev/null || :
+	echo
+	echo "One TLS session in postmaster-tlsd (ECDSA P-256, 1 message), instructions:"
+	awk -v t="$(tot "$sess")" -v dl="$(incl "$sess" "rtld.c:_dl_start ")" \
+	    -v di="$(incl "$sess" "dl-init.c:_dl_init ")" -v c="$(incl "$sess" "tlsd_cred_load ")" \
+	    -v h="$(incl "$sess" "tlsd_conn_handshake ")" -v r="$(incl "$sess" "tlsd_conn_relay ")" \
+	    -v s="$(tot "$vg/out/smtpd")" 'BEGIN {
+		printf "  total                                        %10d\n", t
+		printf "  dynamic linking (relocations)                %10d  %4.1f%%\n", dl, 100 * dl / t
+		printf "  library constructors (GnuTLS global init)    %10d  %4.1f%%\n", di, 100 * di / t
+		printf "  credentials (read, parse, key id check)      %10d  %4.1f%%\n", c, 100 * c / t
+		printf "  handshake                                    %10d  %4.1f%%\n", h, 100 * h / t
+		printf "  relay of one message                         %10d  %4.1f%%\n", r, 100 * r / t
+		printf "  (a whole static smtpd -h, for scale:         %10d)\n", s
+	}'
+fi
 echo "   load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "   (a machine shared with other work: CPU times include cache and scheduler effects)"
