@@ -9,7 +9,8 @@ clang-format \
 libclang-rt-14-dev dovecot-lmtpd dnsmasq-base python3 perl systemd \
 iproute2 procps bc haproxy \
 gnutls-bin openssl libio-socket-ssl-perl libnet-ssleay-perl \
-libgnutls-dane0 libidn12 libnsl2 libdb5.3"
+libgnutls-dane0 libidn12 libnsl2 libdb5.3 \
+libcrypt-dev dovecot-core msmtp"
 
 missing=""
 for p in $PKGS; do
