@@ -90,8 +90,10 @@ dovecot = "{junk}"
 # instance: its [auth] and more keys; all with STARTTLS
 for name, auth, more in (("st.test", "stall", ""), ("jk.test", "junk", ""),
                          ("sub.test", "users", "auth-required = yes\nmax-errors = 7\n"),
-                         ("open.test", "any", ""), ("dv.test", "dove", "")):
-    extra += '[smtpd "%s"]\nrouting-table = ext\n%sauth = %s\n%s' % (name, TLS, auth, more)
+                         ("open.test", "any", ""), ("dv.test", "dove", ""),
+                         ("imp.test", "users", "")):
+    tls = TLS.replace("optional", "implicit") if name == "imp.test" else TLS
+    extra += '[smtpd "%s"]\nrouting-table = ext\n%sauth = %s\n%s' % (name, tls, auth, more)
 inst = Instance(extra=extra)
 LOG = os.path.join(inst.dir, "smtpd.log")
 logf = open(LOG, "ab")
@@ -243,6 +245,15 @@ c.cmd("AUTH PLAIN " + plain("ann", PW["ann"]))
 t.is_(c.cmd("MAIL FROM:<>"), "250 2.1.0 Ok", "  the null sender: 250")
 c.cmd("QUIT")
 c.close()
+
+# implicit TLS (RFC 8314): the same AUTH, TLS from the first octet
+r = subprocess.run(["swaks", "--server", "127.0.0.1", "--port", str(serve("imp.test")),
+                    "--tlsc", "--auth", "PLAIN", "--auth-user", "joe", "--auth-password",
+                    PW["joe"], "--from", "joe@example.test", "--to", "far@elsewhere.example",
+                    "--helo", "client.test"], capture_output=True, text=True, timeout=120)
+t.ok(r.returncode == 0 and "250-AUTH PLAIN LOGIN" in r.stdout
+     and "235 2.7.0 Authentication successful" in r.stdout and "Ok: queued" in r.stdout,
+     "implicit TLS (swaks --tlsc --auth PLAIN): AUTH offered, relayed", r.stdout + r.stderr)
 
 # ------------------------------------------------------------------ swaks
 before = len(inst.queue())
