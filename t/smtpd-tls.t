@@ -194,6 +194,42 @@ except subprocess.TimeoutExpired:
 t.ok("*** This is a resumed session" in gout and "(TLS1.3" in gout,
      "gnutls-cli --starttls-proto=smtp --resume: resumed across connections", gout)
 
+# --- QUIT inside TLS: the 221, then close_notify (not a bare TCP close)
+
+
+def gnutls_quit():
+    g = subprocess.Popen(["gnutls-cli", "--starttls-proto=smtp", "--port",
+                          str(port["tls.test"]), "--insecure", "127.0.0.1"],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT)
+    out = b""
+    os.set_blocking(g.stdout.fileno(), False)
+
+    def read_more():
+        nonlocal out
+        try:
+            out += g.stdout.read() or b""
+        except (BlockingIOError, TypeError):
+            pass
+        return out
+    for line, want in ((b"EHLO client.test\r\n", b"250 CHUNKING"),
+                       (b"QUIT\r\n", b"221 2.0.0")):
+        wait_for(lambda: b"- Simple Client Mode" in read_more() or b"250 CHUNKING" in out, 30)
+        g.stdin.write(line)
+        g.stdin.flush()
+        wait_for(lambda: want in read_more(), 30)
+    wait_for(lambda: g.poll() is not None and read_more() is not None, 30)
+    read_more()
+    if g.poll() is None:
+        g.kill()
+    g.wait()
+    return out.decode("utf-8", "replace")
+
+
+gout = gnutls_quit()
+t.ok("221 2.0.0 tls.test Bye" in gout and "- Peer has closed the GnuTLS connection" in gout,
+     "QUIT under TLS: 221, then close_notify from postmaster-tlsd", gout[-600:])
+
 # --- tls = required
 c = Client(port["req.test"])
 greet = c.reply()
