@@ -53,7 +53,7 @@ CFLAGS  ?=
 ALLCFLAGS = $(STD) $(OPT) $(WARN) -fPIE -MMD -MP $(CPPFLAGS) $(CFLAGS)
 LDFLAGS ?=
 ALLLDFLAGS = -pie -Wl,-z,relro,-z,now -Wl,--as-needed $(SANLD) $(LDFLAGS)
-LIBS     = -lcdb $(shell pkg-config --libs gnutls libsystemd 2>/dev/null) -lspf2 -lresolv
+LIBS     = -lcdb -lcrypt $(shell pkg-config --libs gnutls libsystemd 2>/dev/null) -lspf2 -lresolv
 
 LIB_SRC  = $(sort $(wildcard lib/*/*.c))
 LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o)
@@ -96,7 +96,7 @@ $(BUILD)/postmaster-%: $(BUILD)/postmaster-%.o $(BUILD)/libpostmaster.a
 # the RCPT check (lib/deliver/deliver_account.h says why).
 ifneq ($(SAN),1)
 $(BUILD)/postmaster-smtpd: STATIC = -static-pie
-$(BUILD)/postmaster-smtpd: LIBS = -lcdb
+$(BUILD)/postmaster-smtpd: LIBS = -lcdb -lcrypt
 endif
 
 $(BUILD)/t/unit/%.t: $(BUILD)/t/unit/%.o $(BUILD)/t/tap.o $(BUILD)/libpostmaster.a
@@ -194,6 +194,9 @@ install: all
 # The files that match .clang-format today; the rest keep their hand-made
 # KNF (see .clang-format) until they are rewritten for another reason.
 FORMAT_SRC = fuzz/fuzz_cf.c fuzz/fuzz_route.c fuzz/fuzz_smtp_line.c \
+	fuzz/fuzz_auth_sasl.c fuzz/fuzz_auth_dovecot.c $(wildcard lib/auth/*.[ch]) \
+	t/unit/auth_sasl.c t/unit/auth_crypt.c t/unit/auth_dovecot_proto.c \
+	t/unit/smtp_session_auth.c t/unit/auth_smtpd.c \
 	fuzz/replay.c lib/base/array.c lib/base/array.h lib/base/buf.c \
 	lib/base/crlf.c lib/base/crlf.h lib/base/date.c lib/base/date.h \
 	lib/base/io.c lib/base/io.h lib/base/priv.c lib/base/priv.h \
@@ -230,7 +233,13 @@ FORMAT_SRC = fuzz/fuzz_cf.c fuzz/fuzz_route.c fuzz/fuzz_smtp_line.c \
 	t/unit/queue_dcount.c t/unit/queue_list.c t/unit/queue_pick.c \
 	t/unit/queue_window.c t/unit/queue_table.c t/unit/queue_pool.c \
 	t/unit/base_array.c t/unit/base_crlf.c t/unit/base_date.c \
-	t/unit/base_io.c
+	t/unit/base_io.c \
+	fuzz/fuzz_net_tls_report.c lib/cf/cf_check_tls.c lib/cf/cf_check_tls.h \
+	lib/net/net_starttls.c lib/net/net_starttls.h lib/net/net_tls_report.c \
+	lib/net/net_tls_report.h lib/smtp/smtp_proto.c lib/smtp/smtp_proto.h \
+	lib/smtpd/smtpd_tls.c lib/smtpd/smtpd_tls.h lib/tlsd/tlsd_conn.c \
+	lib/tlsd/tlsd_conn.h lib/tlsd/tlsd_cred.c lib/tlsd/tlsd_cred.h \
+	postmaster-tlsd.c t/unit/net_tls_report.c t/unit/smtp_proto.c
 
 format:
 	clang-format -i $(FORMAT_SRC)

@@ -15,6 +15,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "auth/auth_cf.h"
 #include "base/buf.h"
 #include "base/log.h"
 #include "cf/cf_check.h"
@@ -72,6 +73,39 @@ write_cdb(const struct cf *cf, const char *out)
 		die_sys(EX_IOERR, "unable to sync the directory of %s", out);
 	close(dfd);
 	return 0;
+}
+
+/*
+ * The [auth] passwd-file accounts go to their own CDB beside the main one,
+ * mode 0600: the main CDB is world-readable (postmaster-inject reads it as
+ * any user) and password hashes are not. Renamed before the main CDB, so
+ * a reader never finds a new [auth] without its accounts; without any
+ * passwd-file the file is removed.
+ */
+static void
+write_passwd_cdb(const struct auth_cf *a, const char *out)
+{
+	char path[PATH_MAX], tmp[PATH_MAX];
+	int fd, e;
+
+	if (snprintf(path, sizeof path, "%s%s", out, CF_DB_PASSWD_SUFFIX) >=
+	    (int)sizeof path || snprintf(tmp, sizeof tmp, "%s.tmpXXXXXX",
+	    path) >= (int)sizeof tmp)
+		die(EX_USAGE, "%s: path too long", out);
+	if (!a->any_passwd_file) {
+		if (unlink(path) < 0 && errno != ENOENT)
+			die_sys(EX_IOERR, "unable to remove %s", path);
+		return;
+	}
+	if ((fd = mkstemp(tmp)) < 0)
+		die_sys(EX_CANTCREAT, "unable to create %s", tmp);
+	if (cf_emit_passwd(a->pw, a->n, fd) < 0 || fchmod(fd, 0600) < 0 ||
+	    fsync(fd) < 0 || close(fd) < 0 || rename(tmp, path) < 0) {
+		e = errno;
+		unlink(tmp);
+		errno = e;
+		die_sys(EX_IOERR, "unable to write %s", path);
+	}
 }
 
 /* --route and --units read a compiled copy, exactly as the servers do. */
@@ -199,6 +233,7 @@ main(int argc, char **argv)
 	int check = 0, dump = 0, rc = 0;
 	struct cf cf;
 	struct cf_diag d;
+	struct auth_cf acf;
 
 	log_init("postmaster-cfcompile");
 	for (i = 1; i < (unsigned)argc; i++) {
@@ -259,6 +294,7 @@ main(int argc, char **argv)
 	}
 	/* Every problem at once: the checker runs even after parse errors. */
 	cf_check(&cf, &d);
+	auth_cf_load(&cf, &d, &acf);
 	fputs(d.out.p ? d.out.p : "", stderr);
 	if (d.nerr) {
 		fprintf(stderr, "postmaster-cfcompile: %s: %u error%s; %s\n",
@@ -278,8 +314,10 @@ main(int argc, char **argv)
 	} else if (units) {
 		rc = write_units(&cf, units, tmpl, out);
 	} else if (!check) {
+		write_passwd_cdb(&acf, out);
 		write_cdb(&cf, out);
 	}
+	auth_cf_free(&acf);
 	cf_diag_free(&d);
 	cf_free(&cf);
 	if (fflush(stdout) != 0 || ferror(stdout))

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "auth/auth_smtpd.h"
 #include "base/array.h"
 #include "base/buf.h"
 #include "base/date.h"
@@ -32,8 +33,10 @@
 #include "net/net_proxy_read.h"
 #include "route/route_db.h"
 #include "route/route_reject.h"
+#include "smtp/smtp_proto.h"
 #include "smtp/smtp_reply.h"
 #include "smtp/smtp_session.h"
+#include "smtpd/smtpd_tls.h"
 #include "spool/spool_dir.h"
 #include "spool/spool_env.h"
 #include "spool/spool_write.h"
@@ -55,6 +58,7 @@ struct smtpd {
 	struct route_instance inst;
 	struct spool_dir spool;
 	struct smtp_session *s;
+	struct auth_smtpd auth;	/* AUTH: lib/auth/auth_smtpd.h */
 	uint64_t max_hops;
 	/* The local mailer delivers to passwd accounts (lmtpd, ~/Maildir):
 	 * RCPT checks them as lmtpd will (lib/deliver/deliver_account). */
@@ -72,6 +76,7 @@ struct smtpd {
 	int hdr_wire;	/* what begin_tx prepended is canonical text */
 	int tx_open, tx_failed;
 	unsigned long messages;
+	struct smtpd_tls tls;
 };
 
 static void
@@ -119,7 +124,10 @@ on_mail(void *ctx, const struct smtp_path *from, const struct smtp_params *par,
 {
 	struct smtpd *d = ctx;
 
-	(void)r;
+	if (smtpd_tls_refuse_mail(&d->tls, r))
+		return 1;
+	if (auth_smtpd_mail(&d->auth, from->addr, from->addrlen, r) != 0)
+		return 1;
 	tx_reset(d);
 	snprintf(d->sender, sizeof d->sender, "%s", from->addr);
 	d->mailpar = *par;
@@ -192,6 +200,25 @@ is_postmaster(const struct smtp_path *to)
 {
 	return to->postmaster || (to->locallen == 10 &&
 	    str_ncasecmp(to->addr, "postmaster", 10) == 0);
+}
+
+/* DESIGN.md routing: an authenticated client relays to any domain's MX. */
+static int
+relay_authenticated(struct smtpd *d, const struct smtp_path *to,
+    struct buf *r)
+{
+	struct route_target t;
+
+	memset(&t, 0, sizeof t);
+	t.kind = ROUTE_MX;
+	snprintf(t.rcpt, sizeof t.rcpt, "%s", to->addr);
+	snprintf(t.value, sizeof t.value, "%.*s", (int)to->domainlen,
+	    to->domain);
+	if (add_dlv(d, to->addr, &t) < 0 || rcpt_remember(d, to) < 0) {
+		smtp_reply_text(r, "451 4.3.0 <%s>: out of memory", to->addr);
+		return 1;
+	}
+	return 0;
 }
 
 static int
@@ -268,6 +295,8 @@ on_rcpt(void *ctx, const struct smtp_path *to, const struct smtp_params *par,
 		    to->domainlen))
 			smtp_reply_text(r, "550 5.1.1 <%s>: Recipient address rejected: "
 			    "User unknown", to->addr);
+		else if (smtp_session_authenticated(d->s))
+			refused = relay_authenticated(d, to, r);
 		else
 			smtp_reply_text(r, "554 5.7.1 <%s>: Relay access denied", to->addr);
 		break;
@@ -300,12 +329,12 @@ out:
 static const char *
 protocol(struct smtpd *d)
 {
-	int lmtp = smtp_session_lmtp(d->s);
-	int esmtp = smtp_session_count(d->s, SMTP_V_EHLO) > 0;
+	struct smtp_proto p = { smtp_session_lmtp(d->s),
+		smtp_session_count(d->s, SMTP_V_EHLO) > 0,
+		d->mailpar.smtputf8, smtpd_tls_active(&d->tls),
+		smtp_session_authenticated(d->s) };
 
-	if (d->mailpar.smtputf8)
-		return lmtp ? "UTF8LMTP" : "UTF8SMTP";
-	return lmtp ? "LMTP" : esmtp ? "ESMTP" : "SMTP";
+	return smtp_proto_word(&p);
 }
 
 /*
@@ -341,7 +370,7 @@ begin_tx(struct smtpd *d, struct spool_tx *tx, enum spool_body body,
 	env.client = spool_str_c(d->client);
 	env.proto = spool_str_c(protocol(d));
 	env.instance = spool_str_c(d->name);
-	env.auth = spool_str_c("");
+	env.auth = spool_str_c(d->auth.login);
 	env.sender = spool_str_c(d->sender);
 	env.body = body;
 	env.smtputf8 = d->mailpar.smtputf8;
@@ -353,9 +382,17 @@ begin_tx(struct smtpd *d, struct spool_tx *tx, enum spool_body body,
 	if (e != 0)
 		goto fail;
 	date_rfc5322_utc(time(NULL), date);
-	buf_printf(&hdr, "Received: from %s ([%s])\r\n\tby %s (Postmaster) "
-	    "with %s id %s", smtp_session_helo(d->s), d->client, d->hostname,
-	    protocol(d), tx->id);
+	buf_printf(&hdr, "Received: from %s ([%s])", smtp_session_helo(d->s),
+	    d->client);
+	smtpd_tls_received(&d->tls, &hdr);
+	if (d->auth.login[0] != '\0') {
+		char who[AUTH_SASL_FIELD_MAX + 1];
+
+		auth_smtpd_comment_name(d->auth.login, who, sizeof who);
+		buf_printf(&hdr, "\r\n\t(authenticated as %s)", who);
+	}
+	buf_printf(&hdr, "\r\n\tby %s (Postmaster) with %s id %s",
+	    d->hostname, protocol(d), tx->id);
 	if (d->nrcpt == 1)
 		buf_printf(&hdr, "\r\n\tfor <%s>", d->first_rcpt);
 	buf_printf(&hdr, "; %s\r\n%s", date, extra);
@@ -484,11 +521,12 @@ on_data_end(void *ctx, const struct smtp_msg_info *info, struct buf *r)
 	d->tx_open = 0;
 	d->messages++;
 	log_info("%s: queued from=<%s> size=%llu nrcpt=%zu body=%s proto=%s "
-	    "client=%s helo=<%s>", d->tx.id, d->sender,
+	    "client=%s helo=<%s>%s%s%s", d->tx.id, d->sender,
 	    (unsigned long long)info->size, d->nrcpt,
 	    info->eightbit && d->mailpar.body <= SMTP_BODY_7BIT ? "8BITMIME" :
 	    spool_env_body_name(body_type(&d->mailpar)), protocol(d), d->client,
-	    smtp_session_helo(d->s));
+	    smtp_session_helo(d->s), d->auth.login[0] ? " auth=<" : "",
+	    d->auth.login, d->auth.login[0] ? ">" : "");
 	snprintf(line, sizeof line, "250 2.0.0 Ok: queued as %s", d->tx.id);
 	tx_reset(d);
 answer:
@@ -501,6 +539,30 @@ static void
 on_abort(void *ctx)
 {
 	tx_reset(ctx);
+}
+
+static int
+on_auth(void *ctx, const char *arg, size_t len, struct buf *r)
+{
+	struct smtpd *d = ctx;
+
+	return auth_smtpd_start(&d->auth, arg, len, smtp_session_tls(d->s), r);
+}
+
+static int
+on_auth_resp(void *ctx, const char *line, size_t len, struct buf *r)
+{
+	struct smtpd *d = ctx;
+
+	return auth_smtpd_resp(&d->auth, line, len, smtp_session_tls(d->s), r);
+}
+
+static int
+our_domain(void *arg, const char *dom, size_t len)
+{
+	struct smtpd *d = arg;
+
+	return route_is_our_domain(&d->ops, &d->inst.q, dom, len);
 }
 
 static void
@@ -551,6 +613,18 @@ static void
 on_output(void *arg, const char *p, size_t n)
 {
 	log_refusals(arg, p, n);
+}
+
+static int
+on_starttls(void *ctx, struct buf *r)
+{
+	return smtpd_tls_starttls(&((struct smtpd *)ctx)->tls, r);
+}
+
+static int
+on_tls_handshake(void *arg)
+{
+	return smtpd_tls_handshake(&((struct smtpd *)arg)->tls);
 }
 
 static void
@@ -704,8 +778,9 @@ main(int argc, char **argv)
 	struct smtpd d;
 	struct smtp_session_cfg cfg;
 	struct smtp_session_ops ops = { on_mail, on_rcpt, on_data_begin,
-		on_data_write, on_data_end, on_abort, NULL, NULL };
-	char spooldir[1024];
+		on_data_write, on_data_end, on_abort, on_starttls, on_auth,
+		on_auth_resp };
+	char spooldir[1024], why_tls[512];
 	uint64_t idle, deadline;
 	int in = 0, out = 1, opt, b;
 
@@ -750,6 +825,10 @@ main(int argc, char **argv)
 		net_early_fail(out, d.hostname, "configuration unavailable");
 		die(EX_TEMPFAIL, "unable to read the configuration in %s", cdb);
 	}
+	if (auth_smtpd_open(&d.auth, &d.db, d.name, cdb, &why) < 0) {
+		net_early_fail(out, d.hostname, "misconfigured");
+		die(EX_CONFIG, "[smtpd \"%s\"] auth: %s", d.name, why);
+	}
 	if (cf_logger_setup(&d.db, "smtpd", d.name) < 0)
 		log_warn("unable to open the configured log file: %s",
 		    strerror(errno));
@@ -762,25 +841,47 @@ main(int argc, char **argv)
 	}
 
 	cfg.hostname = d.hostname;
+	cfg.auth_mechs = auth_smtpd_mechs(&d.auth);
 
+	if (smtpd_tls_setup(&d.tls, &d.db, cdb, d.name, d.client, in, out,
+	    clock_ms_from_s(idle), why_tls, sizeof why_tls) < 0) {
+		net_early_fail(out, d.hostname, "TLS unavailable");
+		die(EX_SOFTWARE, "%s", why_tls);
+	}
 	if (cf_db_bool(&d.db, "smtpd", d.name, "proxy-protocol", &b) >= 0 && b)
 		read_proxy_header(&d, in, idle < deadline ? idle : deadline);
+	cfg.starttls = smtpd_tls_offered(&d.tls);
+	d.auth.client = d.client;
+	d.auth.our_domain = our_domain;
+	d.auth.arg = &d;
+	d.auth.deadline_ms = clock_now_ms() +
+	    (int64_t)clock_ms_from_s(deadline);
 	if ((d.s = smtp_session_new(&cfg, &ops, &d)) == NULL)
 		die(EX_TEMPFAIL, "out of memory");
 	log_info("connect from %s%s to %s", d.client, d.via, d.name);
+	if (d.tls.mode == SMTPD_TLS_IMPLICIT) {
+		/* RFC 8314 3.3: TLS from the first octet */
+		if (smtpd_tls_implicit(&d.tls) < 0) {
+			smtpd_tls_finish(&d.tls);
+			return 0;
+		}
+		smtp_session_tls_done(d.s);
+	}
 	{
 		struct net_drive drive = { .in = in, .out = out,
 			.idle_ms = clock_ms_from_s(idle),
 			.deadline_ms = clock_ms_from_s(deadline),
 			.on_output = on_output, .on_pregreet = on_pregreet,
-			.arg = &d };
+			.on_starttls = on_tls_handshake, .arg = &d };
 
 		log_write_timeout(&d, net_drive_run(d.s, &drive), idle,
 		    deadline);
 	}
 	log_disconnect(&d);
+	smtpd_tls_finish(&d.tls);
 	tx_reset(&d);
 	smtp_session_free(d.s);
+	auth_smtpd_close(&d.auth);
 	free(d.dlv);
 	return 0;
 }

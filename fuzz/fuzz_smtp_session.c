@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth/auth_sasl.h"
 #include "base/buf.h"
 #include "smtp/smtp_session.h"
 
@@ -75,6 +76,37 @@ f_tls(void *ctx, struct buf *reply)
 	return 0;
 }
 
+/* AUTH through the real SASL machine; "pw" is the only password. */
+static struct auth_sasl sasl;
+
+static int
+f_sasl(int r, struct buf *reply)
+{
+	if (r == AUTH_SASL_MORE) {
+		buf_printf(reply, "334 %s\r\n", sasl.challenge);
+		return SMTP_SESSION_AUTH_MORE;
+	}
+	if (r == AUTH_SASL_DONE && strcmp(sasl.pass, "pw") == 0)
+		return 0;
+	buf_printf(reply, "%s\r\n", auth_sasl_reply(r < 0 ? r :
+	    AUTH_SASL_E_MESSAGE));
+	return 1;
+}
+
+static int
+f_auth(void *ctx, const char *arg, size_t len, struct buf *reply)
+{
+	(void)ctx;
+	return f_sasl(auth_sasl_start(&sasl, arg, len), reply);
+}
+
+static int
+f_auth_resp(void *ctx, const char *line, size_t len, struct buf *reply)
+{
+	(void)ctx;
+	return f_sasl(auth_sasl_step(&sasl, line, len), reply);
+}
+
 static void
 check_replies(const char *p, size_t n)
 {
@@ -101,7 +133,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct smtp_session_cfg cfg;
 	struct smtp_session_ops ops = { f_mail, f_rcpt, f_begin, f_write,
-		f_end, NULL, f_tls, NULL };
+		f_end, NULL, f_tls, f_auth, f_auth_resp };
 	struct smtp_session *s;
 	struct buf pend = BUF_INIT(0);
 	size_t off, k, c, n, total = 0, step;
@@ -117,6 +149,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cfg.size_max = data[0] & 8 ? 200 : 0;
 	cfg.max_rcpt = data[0] & 16 ? 2 : 0;
 	cfg.line_max = data[0] & 32 ? 64 : 0;
+	cfg.auth_mechs = data[0] & 64 ? "PLAIN LOGIN" : NULL;
 	step = data[1] ? data[1] : size;
 	s = smtp_session_new(&cfg, &ops, &total);
 	if (s == NULL)

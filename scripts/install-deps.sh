@@ -8,7 +8,9 @@ libspf2-dev libsystemd-dev ucspi-tcp-ipv6 swaks postfix postfix-cdb clang llvm \
 clang-format \
 libclang-rt-14-dev dovecot-lmtpd dnsmasq-base python3 perl systemd \
 iproute2 procps bc haproxy \
-libgnutls-dane0 libidn12 libnsl2 libdb5.3"
+gnutls-bin openssl libio-socket-ssl-perl libnet-ssleay-perl \
+libgnutls-dane0 libidn12 libnsl2 libdb5.3 \
+libcrypt-dev dovecot-core msmtp"
 
 missing=""
 for p in $PKGS; do

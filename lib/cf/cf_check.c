@@ -7,6 +7,7 @@
 #include "base/str.h"
 #include "base/strset.h"
 #include "cf/cf_check.h"
+#include "cf/cf_check_tls.h"
 #include "cf/cf_schema.h"
 #include "cf/cf_value.h"
 
@@ -409,6 +410,8 @@ check_section(struct checker *c, struct cf_section *s)
 		for (i = 0; i < s->na; i++)
 			check_assign(c, kd, s, i);
 	}
+	if (strcmp(s->kind, "smtpd") == 0)
+		c->errs += cf_check_tls(s, c->d);
 	if (kd->keys) {
 		const struct cf_key_def *key;
 

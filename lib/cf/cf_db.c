@@ -312,3 +312,22 @@ cf_db_table_forms(struct cf_db *db, const char *table)
 		return CF_DB_LHS_ALL;
 	return *v;
 }
+
+int
+cf_db_passwd(struct cf_db *db, const char *auth, const char *user,
+    size_t ulen, char *out, size_t cap)
+{
+	char k[1024];
+	int kl = make_key(k, sizeof k, 'P', auth, NULL, user, ulen), r;
+	unsigned len;
+
+	if (kl < 0)
+		return -1;
+	if ((r = cdb_find(&db->cdb, k, (unsigned)kl)) <= 0)
+		return r;
+	if ((len = cdb_datalen(&db->cdb)) >= cap)
+		return -1;
+	memcpy(out, cdb_getdata(&db->cdb), len);
+	out[len] = '\0';
+	return 1;
+}

@@ -11,6 +11,9 @@
  *   "D" table \0 domain      the table routes this domain (for 550 vs 554)
  *   "T" name                 kind of a target section (relay, pipe, reject)
  *   "F" table                one byte: CF_DB_LHS_* forms the table uses
+ *   "P" auth \0 user         crypt(3) hash of [auth] passwd-file's user;
+ *                            only in the passwd CDB (CF_DB_PASSWD_SUFFIX
+ *                            beside the CDB, mode 0600: hashes are secret)
  * Words are encoded as 'a' (atom) or 'q' (quoted), the bytes, then NUL.
  * A reader that finds another version refuses the file.
  */
@@ -52,6 +55,16 @@ struct cf_db {
 /* Writes cf as a CDB to fd (already open, empty). */
 int cf_emit(const struct cf *cf, int fd);
 
+#define CF_DB_PASSWD_SUFFIX ".passwd"
+
+/* One [auth] passwd-file account for cf_emit_passwd. */
+struct cf_db_pw {
+	const char *auth, *user, *hash;
+	size_t ulen, hlen;
+};
+/* Writes the passwd CDB: the version record and one "P" per account. */
+int cf_emit_passwd(const struct cf_db_pw *pw, size_t n, int fd);
+
 /* Opens path; on failure returns -1 and sets *why (static text or errno). */
 int cf_db_open(struct cf_db *db, const char *path, const char **why);
 int cf_db_open_fd(struct cf_db *db, int fd, const char **why);
@@ -90,6 +103,13 @@ int cf_db_route(struct cf_db *db, const char *table, const char *key,
 unsigned cf_db_table_forms(struct cf_db *db, const char *table);
 int cf_db_routes_domain(struct cf_db *db, const char *table,
     const char *domain, size_t len);
+
+/*
+ * The hash of user in [auth "auth"]'s passwd-file (a passwd CDB): 1 and
+ * the NUL-terminated hash in out, 0 no such user, -1 error (or too long).
+ */
+int cf_db_passwd(struct cf_db *db, const char *auth, const char *user,
+    size_t ulen, char *out, size_t cap);
 
 /* Decodes an encoded word list (also used by cf_emit's tests). */
 int cf_db_decode_words(const char *p, size_t n, struct cf_words *out);

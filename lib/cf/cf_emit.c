@@ -188,3 +188,33 @@ out:
 	buf_free(&v);
 	return -1;
 }
+
+int
+cf_emit_passwd(const struct cf_db_pw *pw, size_t n, int fd)
+{
+	struct cdb_make cm;
+	struct buf k = BUF_INIT(0), v = BUF_INIT(0);
+	size_t i;
+	int r = -1;
+
+	if (cdb_make_start(&cm, fd) < 0)
+		return -1;
+	if (cdb_make_add(&cm, "\0version", 8, CF_DB_VERSION,
+	    sizeof CF_DB_VERSION - 1) < 0)
+		goto out;
+	for (i = 0; i < n; i++) {
+		buf_reset(&k);
+		buf_reset(&v);
+		if (key3(&k, 'P', pw[i].auth, NULL, NULL) < 0 ||
+		    buf_append_byte(&k, '\0') < 0 ||
+		    buf_append(&k, pw[i].user, pw[i].ulen) < 0 ||
+		    buf_append(&v, pw[i].hash, pw[i].hlen) < 0 ||
+		    add(&cm, &k, &v) < 0)
+			goto out;
+	}
+	r = cdb_make_finish(&cm);
+out:
+	buf_free(&k);
+	buf_free(&v);
+	return r;
+}

@@ -120,6 +120,37 @@ static const struct cf_key_def smtpd_keys[] = {
 	    "whole session deadline" },
 	{ "proxy-protocol", CF_T_BOOL, 0, "no", NULL, NULL,
 	    "read a HAProxy PROXY v1/v2 header before the greeting" },
+	{ "tls", CF_T_ENUM, 0, "off", "off|optional|required|implicit", NULL,
+	    "STARTTLS offered, required before MAIL, or TLS from the first "
+	    "octet (RFC 8314)" },
+	{ "tls-certificate", CF_T_PATH, CF_MULTI, "", NULL, NULL,
+	    "PEM certificate chain; one per tls-key, in the same order" },
+	{ "tls-key", CF_T_PATH, CF_MULTI, "", NULL, NULL,
+	    "PEM private key of the tls-certificate of the same rank" },
+	{ "tls-priority", CF_T_STRING, 0,
+	    "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2", NULL, NULL,
+	    "GnuTLS priority string (protocol versions, ciphers)" },
+	{ "tls-ticket-key-file", CF_T_PATH, 0, "", NULL, NULL,
+	    "64-octet session ticket key shared by all connections "
+	    "(resumption); none: no tickets" },
+	{ "auth", CF_T_REF, 0, "", "auth", NULL,
+	    "offer AUTH PLAIN LOGIN under TLS, checked by this [auth]" },
+	{ "auth-required", CF_T_BOOL, 0, "no", NULL, NULL,
+	    "refuse MAIL before AUTH (530 5.7.0)" },
+	{ NULL, 0, 0, NULL, NULL, NULL, NULL }
+};
+
+static const struct cf_key_def auth_keys[] = {
+	{ "passwd-file", CF_T_PATH, 0, "", NULL, NULL,
+	    "user:crypt-hash lines, compiled into the passwd CDB" },
+	{ "dovecot", CF_T_PATH, 0, "", NULL, NULL,
+	    "a Dovecot auth-client socket that checks passwords" },
+	{ "sender-login", CF_T_ENUM, 0, "own", "own|any", NULL,
+	    "own: MAIL FROM must be the login's address (553 5.7.1)" },
+	{ "failure-delay", CF_T_DURATION, 0, "1s", NULL, NULL,
+	    "wait before each 535 5.7.8" },
+	{ "timeout", CF_T_DURATION, 0, "10s", NULL, NULL,
+	    "deadline of one question to the dovecot socket" },
 	{ NULL, 0, 0, NULL, NULL, NULL, NULL }
 };
 
@@ -144,6 +175,7 @@ static const struct cf_kind_def kinds[] = {
 	{ "reject", CF_NAMED, 1, reject_keys, "a refusal with a chosen reply" },
 	{ "smtpd", CF_NAMED, 0, smtpd_keys, "a postmaster-smtpd instance" },
 	{ "lmtpd", CF_UNNAMED, 0, lmtpd_keys, "the local Maildir mailer" },
+	{ "auth", CF_NAMED, 0, auth_keys, "how smtpd checks AUTH passwords" },
 	{ "route", CF_EITHER, 0, NULL, "a routing table" },
 	{ NULL, 0, 0, NULL, NULL }
 };

@@ -203,6 +203,17 @@ net_drive_run(struct smtp_session *s, const struct net_drive *d)
 		}
 		have += (size_t)n;
 		feed(s, buf, &have);
+		if (smtp_session_tls_pending(s)) {
+			/* the 220 goes now, whatever else the client sent:
+			 * that is dropped unread (RFC 3207 4.2, CVE-2011-0411) */
+			if ((e = flush(s, d, &k)) != NET_DRIVE_DONE)
+				return e;
+			have = 0;
+			if (d->on_starttls == NULL || d->on_starttls(d->arg) < 0)
+				return NET_DRIVE_TLS_FAILED;
+			smtp_session_tls_done(s);
+			continue;
+		}
 		/* RFC 2920: one write per pipelined group of commands. No
 		 * reply pending (the middle of DATA): nothing to decide. */
 		pfd.revents = 0;

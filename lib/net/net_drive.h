@@ -38,15 +38,19 @@ struct net_drive {
 	void (*on_output)(void *arg, const char *p, size_t n);
 	/* Called once if the client spoke before the greeting. */
 	void (*on_pregreet)(void *arg);
+	/* After STARTTLS's 220 is written: the handshake, after which in and
+	 * out carry the session's plaintext. -1 ends the session. */
+	int (*on_starttls)(void *arg);
 	void *arg;
 };
 
 /* How net_drive_run() ended. */
 enum net_drive_end {
-	NET_DRIVE_DONE = 0,           /* the session closed (QUIT, 421, EOF) */
-	NET_DRIVE_LOST = -1,          /* a write failed: the peer is gone */
-	NET_DRIVE_WRITE_IDLE = -2,    /* replies unread for the idle timeout */
-	NET_DRIVE_WRITE_DEADLINE = -3 /* ... until the session deadline */
+	NET_DRIVE_DONE = 0,        /* the session closed (QUIT, 421, EOF) */
+	NET_DRIVE_LOST = -1,       /* a write failed: the peer is gone */
+	NET_DRIVE_WRITE_IDLE = -2, /* replies unread for the idle timeout */
+	NET_DRIVE_WRITE_DEADLINE = -3, /* ... until the session deadline */
+	NET_DRIVE_TLS_FAILED = -4      /* after STARTTLS: no TLS session */
 };
 
 int net_drive_run(struct smtp_session *s, const struct net_drive *d);

@@ -32,6 +32,8 @@ struct smtp_session {
 	int greeted;		/* the greeting was handed to the driver */
 	int tls_pending;
 	int tls;
+	int auth_more;		/* a 334 is out: the next line is a response */
+	int authed;		/* AUTH succeeded (RFC 4954 4: once only) */
 	unsigned errors;
 	unsigned count[SMTP_V_COUNT];
 	/* transaction */
@@ -248,7 +250,10 @@ ehlo_reply(struct smtp_session *s, int lhlo)
 		r |= smtp_reply_line(b, 250, NULL, 0, "8BITMIME");
 	if (s->cfg.starttls && !s->tls && s->ops.starttls != NULL)
 		r |= smtp_reply_line(b, 250, NULL, 0, "STARTTLS");
-	if (s->cfg.auth_mechs != NULL && s->ops.auth != NULL)
+	/* RFC 4954 4, RFC 3207 6: plaintext passwords only under TLS */
+	if (s->cfg.auth_mechs != NULL && s->ops.auth != NULL &&
+	    s->ops.auth_resp != NULL && s->tls &&
+	    !s->authed)
 		r |= smtp_reply_line(b, 250, NULL, 0, "AUTH %s",
 		    s->cfg.auth_mechs);
 	r |= smtp_reply_line(b, 250, NULL, 0, "ENHANCEDSTATUSCODES");
@@ -656,6 +661,77 @@ bdat_end(struct smtp_session *s)
 	    (unsigned long long)s->bdat_size);
 }
 
+static void line_error(struct smtp_session *, int);
+
+/* An AUTH callback's answer: authenticated, a challenge, or refused. */
+static void
+auth_outcome(struct smtp_session *s, int r)
+{
+	if (r == SMTP_SESSION_AUTH_MORE && s->reply.len > 0) {
+		if (buf_append(&s->out, s->reply.p, s->reply.len) < 0)
+			fatal(s);
+		buf_reset(&s->reply);
+		s->auth_more = 1;
+		return;
+	}
+	s->auth_more = 0;
+	if (take_reply(s, r, 235, "2.7.0", "Authentication successful") == 0)
+		s->authed = 1;
+}
+
+static void
+do_auth(struct smtp_session *s, const struct smtp_cmd *c, int rc)
+{
+	if (s->ops.auth == NULL || s->ops.auth_resp == NULL ||
+	    s->cfg.auth_mechs == NULL) {
+		err_reply(s, 502, "5.5.1", "Error: command not implemented");
+		return;
+	}
+	/* AUTH is an extension: after EHLO/LHLO only (RFC 5321 4.1.1.1) */
+	if (s->helo == HELO_NONE || s->helo == HELO_HELO) {
+		err_reply(s, 503, "5.5.1", "Error: send EHLO first");
+		return;
+	}
+	if (s->authed) {
+		err_reply(s, 503, "5.5.1", "Error: already authenticated");
+		return;
+	}
+	if (s->in_tx) {
+		/* RFC 4954 4: not during a mail transaction */
+		err_reply(s, 503, "5.5.1", "Error: MAIL transaction in progress");
+		return;
+	}
+	if (!s->tls) {
+		/* RFC 4954 6 */
+		err_reply(s, 538, "5.7.11", "Encryption required for requested "
+		    "authentication mechanism");
+		return;
+	}
+	if (rc != 0 || c->arglen == 0) {
+		err_reply(s, 501, "5.5.4",
+		    "Syntax: AUTH mechanism [initial-response]");
+		return;
+	}
+	auth_outcome(s, s->ops.auth(s->ctx, c->arg, c->arglen, &s->reply));
+}
+
+/* A line that answers a 334 (RFC 4954 4), or a line error in its place. */
+static void
+auth_line(struct smtp_session *s, const char *line, size_t len, int lerr)
+{
+	s->auth_more = 0;
+	if (lerr == SMTP_LINE_E_TOOLONG) {
+		err_reply(s, 500, "5.5.6",
+		    "Authentication Exchange line is too long");
+		return;
+	}
+	if (lerr < 0) {
+		line_error(s, lerr);
+		return;
+	}
+	auth_outcome(s, s->ops.auth_resp(s->ctx, line, len, &s->reply));
+}
+
 static void
 do_simple(struct smtp_session *s, const struct smtp_cmd *c, int rc)
 {
@@ -699,17 +775,7 @@ do_simple(struct smtp_session *s, const struct smtp_cmd *c, int rc)
 			s->tls_pending = 1;
 		return;
 	case SMTP_V_AUTH:
-		if (s->ops.auth == NULL || s->cfg.auth_mechs == NULL) {
-			err_reply(s, 502, "5.5.1",
-			    "Error: command not implemented");
-			return;
-		}
-		if (s->helo == HELO_NONE || s->in_tx) {
-			err_reply(s, 503, "5.5.1", "Error: bad sequence");
-			return;
-		}
-		r = s->ops.auth(s->ctx, c->arg, c->arglen, &s->reply);
-		take_reply(s, r, 235, "2.7.0", "Authentication successful");
+		do_auth(s, c, rc);
 		return;
 	default:
 		/* HELP TURN SEND SOML SAML EXPN VRFY: the seed says 502 */
@@ -789,7 +855,7 @@ line_error(struct smtp_session *s, int r)
 size_t
 smtp_session_feed(struct smtp_session *s, const char *p, size_t n)
 {
-	const char *line;
+	const char *line = NULL;
 	size_t off = 0, used, ll;
 	int r;
 
@@ -810,7 +876,9 @@ smtp_session_feed(struct smtp_session *s, const char *p, size_t n)
 			off += used;
 			if (r == SMTP_LINE_MORE)
 				return off;
-			if (r < 0)
+			if (s->auth_more)
+				auth_line(s, line, r < 0 ? 0 : ll, r);
+			else if (r < 0)
 				line_error(s, r);
 			else
 				command(s, line, ll, off < n);
@@ -917,6 +985,18 @@ int
 smtp_session_lmtp(const struct smtp_session *s)
 {
 	return s->lmtp;
+}
+
+int
+smtp_session_tls(const struct smtp_session *s)
+{
+	return s->tls;
+}
+
+int
+smtp_session_authenticated(const struct smtp_session *s)
+{
+	return s->authed;
 }
 
 const char *

@@ -65,6 +65,9 @@
  *   callback's data_write failed            451 4.3.0 (after its end)
  *   too many errors (max_errors 4xx/5xx)    421 4.7.0 and close
  *   smtp_session_timeout()                  421 4.4.2 and close
+ *   AUTH in the clear (RFC 4954 6)          538 5.7.11
+ *   AUTH before EHLO, twice, in a transaction  503 5.5.1
+ *   AUTH response line too long             500 5.5.6
  *   QUIT                                    221 2.0.0 and close
  * In LMTP mode (after LHLO) every reply that ends a message is repeated
  * once per accepted recipient (RFC 2033 4.2), and data_end must append
@@ -140,9 +143,22 @@ struct smtp_session_ops {
 	void (*abort)(void *ctx);
 	/* Optional seams, 502 5.5.1 when NULL. */
 	int (*starttls)(void *ctx, struct buf *reply);
+	/*
+	 * AUTH (RFC 4954), offered and accepted only under TLS (538 5.7.11
+	 * in the clear), after EHLO/LHLO, outside a transaction, once per
+	 * session (503 5.5.1). Return 0 when authenticated (default 235
+	 * 2.7.0), SMTP_SESSION_AUTH_MORE with a "334 ..." reply to read the
+	 * next line as the client's response, which goes to auth_resp
+	 * (same convention; a line error ends the exchange with 500
+	 * 5.5.6), or non-zero to refuse.
+	 */
 	int (*auth)(void *ctx, const char *arg, size_t len,
 	    struct buf *reply);
+	int (*auth_resp)(void *ctx, const char *line, size_t len,
+	    struct buf *reply);
 };
+
+#define SMTP_SESSION_AUTH_MORE 334
 
 struct smtp_session;
 
@@ -180,6 +196,9 @@ unsigned smtp_session_count(const struct smtp_session *s,
 unsigned smtp_session_errors(const struct smtp_session *s);
 /* 1 after LHLO */
 int smtp_session_lmtp(const struct smtp_session *s);
+/* 1 once TLS is active (smtp_session_tls_done), 1 after AUTH. */
+int smtp_session_tls(const struct smtp_session *s);
+int smtp_session_authenticated(const struct smtp_session *s);
 /* The HELO/EHLO/LHLO name (for Received:), "" before any. */
 const char *smtp_session_helo(const struct smtp_session *s);
 

@@ -3,7 +3,8 @@
  * commands and never reads its replies must not hold the server in
  * write() past its idle timeout or its session deadline (on a socket and
  * on a pipe, as inject -bs has); an ordinary dialogue still works; a
- * peer that is gone ends the session.
+ * peer that is gone ends the session; after STARTTLS the session goes
+ * on over the fd the hook puts in place, and the old one is never read.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -221,6 +222,118 @@ test_dialogue(void)
 	close(sv[0]);
 }
 
+/* STARTTLS: the hook puts the "TLS" socket over the server's fds. */
+static int tls_fd = -1, tls_in = -1;
+
+static int
+accept_starttls(void *ctx, struct buf *reply)
+{
+	(void)ctx;
+	(void)reply;
+	return 0;
+}
+
+static int
+switch_to_tls(void *arg)
+{
+	(void)arg;
+	return dup2(tls_fd, tls_in) < 0 ? -1 : 0;
+}
+
+/* Reads from fd until got holds needle (or the peer closes). */
+static size_t
+read_until(int fd, char *got, size_t cap, size_t n, const char *needle)
+{
+	got[n] = '\0';
+	while (strstr(got, needle) == NULL) {
+		struct pollfd p = { fd, POLLIN, 0 };
+		ssize_t r;
+
+		if (n + 1 >= cap || poll(&p, 1, WAIT_MS) != 1 ||
+		    (r = read(fd, got + n, cap - 1 - n)) <= 0)
+			break;
+		n += (size_t)r;
+		got[n] = '\0';
+	}
+	return n;
+}
+
+/*
+ * After STARTTLS's 220 the driver hands over to on_starttls and reads
+ * only the new fd: plaintext sent on the old connection after the 220 is
+ * never answered (CVE-2011-0411), the session goes on over the new one
+ * with HELO forgotten and STARTTLS no longer offered.
+ */
+static void
+test_starttls(void)
+{
+	int sv[2], tp[2];
+	char got[2048];
+	size_t n;
+	pid_t pid;
+	int64_t t0, took;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0 ||
+	    socketpair(AF_UNIX, SOCK_STREAM, 0, tp) < 0)
+		return;
+	t0 = clock_now_ms();
+	if ((pid = fork()) == 0) {
+		struct smtp_session_cfg cfg;
+		struct smtp_session_ops ops;
+		struct smtp_session *s;
+		struct net_drive d;
+
+		close(sv[0]);
+		close(tp[1]);
+		memset(&cfg, 0, sizeof cfg);
+		cfg.hostname = "drive.test";
+		cfg.accept_mail = 1;
+		cfg.starttls = 1;
+		memset(&ops, 0, sizeof ops);
+		ops.starttls = accept_starttls;
+		if ((s = smtp_session_new(&cfg, &ops, NULL)) == NULL)
+			_exit(99);
+		tls_fd = tp[0];
+		tls_in = sv[1];
+		memset(&d, 0, sizeof d);
+		d.in = d.out = sv[1];
+		d.idle_ms = 5000;
+		d.deadline_ms = 60000;
+		d.on_starttls = switch_to_tls;
+		_exit(-net_drive_run(s, &d));
+	}
+	close(sv[1]);
+	close(tp[0]);
+	n = (size_t)greeting(sv[0], got, sizeof got);
+	if (write(sv[0], "EHLO c\r\n", 8) != 8)
+		diag("short write");
+	n = read_until(sv[0], got, sizeof got, n, "250 CHUNKING\r\n");
+	ok(strstr(got, "250-STARTTLS\r\n") != NULL, "starttls: offered");
+	if (write(sv[0], "STARTTLS\r\n", 10) != 10)
+		diag("short write");
+	n = read_until(sv[0], got, sizeof got, n, "220 2.0.0");
+	ok(strstr(got, "220 2.0.0 Ready to start TLS\r\n") != NULL,
+	    "starttls: 220 on the old connection");
+	if (write(sv[0], "MAIL FROM:<evil@x.test>\r\n", 25) != 25)
+		diag("short write");
+	if (write(tp[1], "EHLO c\r\n", 8) != 8)
+		diag("short write");
+	n = read_until(tp[1], got, sizeof got, 0, "250 CHUNKING\r\n");
+	ok(strncmp(got, "250-drive.test\r\n", 16) == 0 &&
+	    strstr(got, "STARTTLS") == NULL,
+	    "starttls: EHLO answered on the new fd, STARTTLS not offered");
+	if (write(tp[1], "QUIT\r\n", 6) != 6)
+		diag("short write");
+	n = read_until(tp[1], got, sizeof got, 0, "Bye\r\n");
+	is_str(got, "221 2.0.0 drive.test Bye\r\n",
+	    "starttls: QUIT on the new fd; MAIL sent in the clear got nothing");
+	n = read_until(sv[0], got, sizeof got, 0, "\n");
+	is_int((long long)n, 0, "starttls: the old connection closed unanswered");
+	is_int(reap(pid, t0, &took), NET_DRIVE_DONE, "starttls: DONE");
+	close(sv[0]);
+	close(tp[1]);
+}
+
 int
 main(void)
 {
@@ -233,5 +346,6 @@ main(void)
 	    "socket: replies unread: session deadline");
 	test_pipe();
 	test_dialogue();
+	test_starttls();
 	return done_testing();
 }

@@ -1,0 +1,151 @@
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/clock.h"
+#include "base/log.h"
+#include "smtp/smtp_reply.h"
+#include "smtpd/smtpd_tls.h"
+
+#define SMTPD_TLS_GRACE_MS (5 * 1000) /* tlsd reports its own timeouts */
+#define SMTPD_TLS_END_MS (15 * 1000)
+
+static int64_t
+until(const struct smtpd_tls *x)
+{
+	return clock_now_ms() + (int64_t)x->wait_ms + SMTPD_TLS_GRACE_MS;
+}
+
+int
+smtpd_tls_setup(struct smtpd_tls *x, struct cf_db *db, const char *cdb,
+    const char *name, const char *client, int in, int out, uint64_t idle_ms,
+    char *why, size_t cap)
+{
+	char mode[32] = "", self[4096];
+	ssize_t n;
+	char *slash;
+
+	memset(x, 0, sizeof *x);
+	net_starttls_init(&x->t);
+	cf_db_str(db, "smtpd", name, "tls", mode, sizeof mode);
+	if (strcmp(mode, "optional") == 0)
+		x->mode = SMTPD_TLS_OPTIONAL;
+	else if (strcmp(mode, "required") == 0)
+		x->mode = SMTPD_TLS_REQUIRED;
+	else if (strcmp(mode, "implicit") == 0)
+		x->mode = SMTPD_TLS_IMPLICIT;
+	else
+		return 0;
+	x->client = client;
+	x->sock = in;
+	x->out = out;
+	x->wait_ms = idle_ms > INT64_MAX / 4 ? INT64_MAX / 4 : idle_ms;
+	n = readlink("/proc/self/exe", self, sizeof self - 1);
+	if (n < 0 || (self[n] = '\0', slash = strrchr(self, '/')) == NULL) {
+		snprintf(why, cap,
+		    "unable to find postmaster-tlsd beside "
+		    "this program: %s",
+		    n < 0 ? strerror(errno) : self);
+		x->mode = SMTPD_TLS_OFF;
+		return -1;
+	}
+	*slash = '\0';
+	snprintf(x->prog, sizeof x->prog, "%s/postmaster-tlsd", self);
+	snprintf(x->cdb, sizeof x->cdb, "%s", cdb);
+	snprintf(x->name, sizeof x->name, "%s", name);
+	snprintf(x->id, sizeof x->id, "%ld", (long)getpid());
+	x->argv[0] = x->prog;
+	x->argv[1] = (char *)"-C";
+	x->argv[2] = x->cdb;
+	x->argv[3] = (char *)"-i";
+	x->argv[4] = x->id;
+	x->argv[5] = x->name;
+	x->argv[6] = NULL;
+	return 0;
+}
+
+int
+smtpd_tls_offered(const struct smtpd_tls *x)
+{
+	return x->mode == SMTPD_TLS_OPTIONAL || x->mode == SMTPD_TLS_REQUIRED;
+}
+
+int
+smtpd_tls_active(const struct smtpd_tls *x)
+{
+	return x->t.active;
+}
+
+int
+smtpd_tls_starttls(struct smtpd_tls *x, struct buf *reply)
+{
+	char why[512];
+
+	if (net_starttls_start(&x->t, x->sock, x->argv, until(x), why,
+	        sizeof why) == 0)
+		return 0;
+	log_err("tls: not available: %s", why);
+	/* RFC 3207 4: a temporary reason */
+	smtp_reply_text(reply,
+	    "454 4.7.0 TLS not available due to local "
+	    "problem");
+	return 1;
+}
+
+int
+smtpd_tls_handshake(struct smtpd_tls *x)
+{
+	char why[512];
+	const struct net_tls_report *r = &x->t.info;
+
+	if (net_starttls_handshake(&x->t, x->sock, x->out, until(x), why,
+	        sizeof why) < 0) {
+		log_info("tls: handshake failed from %s: %s", x->client, why);
+		return -1;
+	}
+	log_info("tls: established from %s: %s cipher=%s sni=%s session=%s",
+	    x->client, r->version, r->cipher, r->sni[0] ? r->sni : "-",
+	    r->resumed ? "resumed" : "new");
+	return 0;
+}
+
+int
+smtpd_tls_implicit(struct smtpd_tls *x)
+{
+	char why[512];
+
+	if (net_starttls_start(&x->t, x->sock, x->argv, until(x), why,
+	        sizeof why) < 0) {
+		log_err("tls: not available: %s; closing the connection "
+		        "from %s",
+		    why, x->client);
+		return -1;
+	}
+	return smtpd_tls_handshake(x);
+}
+
+int
+smtpd_tls_refuse_mail(const struct smtpd_tls *x, struct buf *reply)
+{
+	if (x->mode != SMTPD_TLS_REQUIRED || x->t.active)
+		return 0;
+	smtp_reply_text(reply,
+	    "530 5.7.0 Must issue a STARTTLS command "
+	    "first");
+	return 1;
+}
+
+void
+smtpd_tls_received(const struct smtpd_tls *x, struct buf *hdr)
+{
+	if (x->t.active)
+		buf_printf(hdr, "\r\n\t(using %s with cipher %s)",
+		    x->t.info.version, x->t.info.cipher);
+}
+
+void
+smtpd_tls_finish(struct smtpd_tls *x)
+{
+	net_starttls_finish(&x->t, clock_now_ms() + SMTPD_TLS_END_MS);
+}
