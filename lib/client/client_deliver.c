@@ -8,10 +8,13 @@
 #include <unistd.h>
 
 #include "base/buf.h"
+#include "base/clock.h"
+#include "client/client_auth.h"
 #include "client/client_cache.h"
 #include "client/client_conn.h"
 #include "client/client_deliver.h"
 #include "client/client_reply.h"
+#include "client/client_tls.h"
 #include "client/client_wire.h"
 #include "dns/dns_addr.h"
 #include "dns/dns_mx.h"
@@ -48,6 +51,11 @@ struct job {
 	int wire_changed[2];	/* client_wire_changed(), per use_conv() */
 	char why[CLIENT_REPLY_MAX];	/* reason pending ones get */
 	int why_perm;
+	struct client_cache *cache;	/* may be NULL */
+	const char *host;	/* the host being dialled (verify, SNI) */
+	int local;		/* a unix socket or a given fd: no TLS by may */
+	int plain;		/* this connection goes in the clear (may) */
+	int retry_plain;	/* may's handshake failed: again in the clear */
 };
 
 const char *
@@ -146,7 +154,196 @@ send_cmd(struct client_conn *c, unsigned to, const char *fmt, ...)
 	return client_conn_write(c, line, (size_t)n, to, verb);
 }
 
-/* Greeting, then EHLO (HELO fallback) or LHLO. 0 ready, -1 (j->why). */
+/* The TLS level of this connection: may never on a local stream, nor
+ * where a handshake failed lately or just now (client_tls_memo.h). */
+static enum client_tls_level
+tls_level(const struct job *j, const struct client_conn *c)
+{
+	enum client_tls_level l = (enum client_tls_level)j->d->tls;
+
+	if (l != CLIENT_TLS_MAY)
+		return l;
+	if (j->local || j->plain || (j->cache != NULL &&
+	    client_tls_memo_has(&j->cache->tls_memo, c->relay,
+	    clock_now_ms())))
+		return CLIENT_TLS_NONE;
+	return l;
+}
+
+/* EHLO or LHLO again inside TLS (RFC 3207 4.2: what the server said
+ * before is forgotten). 0, or -1 (j->why). */
+static int
+hello_again(struct job *j, struct client_conn *c, const char *helo)
+{
+	const char *verb = j->d->proto == CLIENT_LMTP ? "LHLO" : "EHLO";
+	struct client_reply rp;
+
+	if (send_cmd(c, CLIENT_TO_HELO, "%s %s\r\n", verb, helo) < 0 ||
+	    client_conn_ehlo_reply(c, &rp, CLIENT_TO_HELO, verb) < 0) {
+		set_why(j, 0, "451 4.4.2 %s", c->err);
+		return -1;
+	}
+	if (rp.code != 250) {
+		set_why(j, 0, "451 4.4.0 %s said: %s (in reply to %s after "
+		    "STARTTLS)", c->relay, rp.text, verb);
+		client_conn_close(c, rp.code != 421);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * STARTTLS when the level asks for it (RFC 3207). 0 goes on (in TLS, or
+ * in the clear where may allows it), -1 (j->why) tries the next host;
+ * after may's failed handshake j->retry_plain asks for the same address
+ * again in the clear.
+ */
+static int
+starttls(struct job *j, struct client_conn *c, const char *helo)
+{
+	enum client_tls_level l = tls_level(j, c);
+	struct client_reply rp;
+	const char *name;
+
+	if (l == CLIENT_TLS_NONE || !c->esmtp)
+		goto plain;
+	if (!(c->ext.flags & CLIENT_EXT_STARTTLS)) {
+		if (l == CLIENT_TLS_MAY)
+			goto plain;
+		set_why(j, 0, "451 4.7.4 TLS is required, but was not "
+		    "offered by host %s", c->relay);
+		client_conn_close(c, 1);
+		return -1;
+	}
+	if (send_cmd(c, CLIENT_TO_STARTTLS, "STARTTLS\r\n") < 0 ||
+	    client_conn_reply(c, &rp, CLIENT_TO_STARTTLS, "STARTTLS") < 0) {
+		set_why(j, 0, "451 4.4.2 %s", c->err);
+		return -1;
+	}
+	if (rp.code != 220) {
+		/* RFC 3207 4: the session goes on as it was. */
+		if (l == CLIENT_TLS_MAY && rp.code != 421)
+			goto plain;
+		set_why(j, 0, "451 4.7.4 TLS is required, but host %s "
+		    "refused to start TLS: %s", c->relay, rp.text);
+		client_conn_close(c, rp.code != 421);
+		return -1;
+	}
+	name = j->d->tls_name != NULL && j->d->tls_name[0] != '\0'
+	    ? j->d->tls_name : j->host;
+	if (client_conn_starttls(c, l, name, j->d->tls_ca_file) < 0) {
+		set_why(j, 0, "451 4.7.5 %s", c->err);
+		if (l == CLIENT_TLS_MAY) {
+			j->retry_plain = 1;
+			snprintf(j->res->tls_fallback,
+			    sizeof j->res->tls_fallback, "%s", c->err);
+			if (j->cache != NULL)
+				client_tls_memo_note(&j->cache->tls_memo,
+				    c->relay, clock_now_ms());
+		}
+		return -1;
+	}
+	return hello_again(j, c, helo);
+plain:
+	return 0;
+}
+
+/*
+ * AUTH (RFC 4954) when the destination names a user: only inside TLS,
+ * PLAIN (RFC 4616) or else LOGIN. 0 authenticated or no AUTH wanted; -1
+ * (j->why) tries the next host; -2 ends the delivery with j->why (a 5xx,
+ * or a password file we cannot read).
+ */
+static int
+authenticate(struct job *j, struct client_conn *c)
+{
+	const char *user = j->d->auth_user;
+	char pass[CLIENT_AUTH_SECRET_MAX], line[CLIENT_AUTH_LINE_MAX];
+	struct client_reply rp;
+	int n, step, ret = -1, plain;
+
+	if (user == NULL || user[0] == '\0')
+		return 0;
+	if (c->tls == NULL) {
+		set_why(j, 0, "451 4.7.0 not sending the password of %s to "
+		    "%s in the clear (STARTTLS %s)", user, c->relay,
+		    !c->esmtp || !(c->ext.flags & CLIENT_EXT_STARTTLS)
+		    ? "not offered" : "failed or not used");
+		client_conn_close(c, 1);
+		return -1;
+	}
+	if (!(c->ext.flags & (CLIENT_EXT_AUTH_PLAIN | CLIENT_EXT_AUTH_LOGIN))) {
+		set_why(j, 0, "451 4.7.0 host %s offers no AUTH mechanism we "
+		    "speak (PLAIN, LOGIN)", c->relay);
+		client_conn_close(c, 1);
+		return -1;
+	}
+	if (client_auth_password_read(j->d->auth_password_file
+	    ? j->d->auth_password_file : "", pass, sizeof pass) < 0) {
+		set_why(j, 0, "451 4.3.0 cannot read auth-password-file %s: "
+		    "%s", j->d->auth_password_file ? j->d->auth_password_file
+		    : "(none)", errno == EINVAL ? "no password on its first "
+		    "line" : strerror(errno));
+		client_conn_close(c, 1);
+		return -2;
+	}
+	plain = (c->ext.flags & CLIENT_EXT_AUTH_PLAIN) != 0;
+	/* PLAIN: one line with the initial response. LOGIN: the name and
+	 * the password, each after a 334. */
+	for (step = 0; step < (plain ? 1 : 3); step++) {
+		if (plain)
+			n = client_auth_plain_line(user, pass, line,
+			    sizeof line);
+		else if (step == 0)
+			n = snprintf(line, sizeof line, "AUTH LOGIN\r\n");
+		else
+			n = client_auth_b64_line(step == 1 ? user : pass, line,
+			    sizeof line);
+		if (n < 0 || client_conn_write(c, line, (size_t)n,
+		    CLIENT_TO_HELO, "AUTH") < 0 ||
+		    client_conn_reply(c, &rp, CLIENT_TO_HELO, "AUTH") < 0) {
+			if (n < 0)
+				set_why(j, 0, "451 4.7.0 user name or password "
+				    "too long for AUTH");
+			else
+				set_why(j, 0, "451 4.4.2 %s", c->err);
+			goto out;
+		}
+		if (rp.code != (step < (plain ? 0 : 2) ? 334 : 235))
+			break;
+	}
+	if (rp.code == 235) {
+		ret = 0;
+		goto out;
+	}
+	/* The server's own reply decides (RFC 4954 6: 535 5.7.8 bad
+	 * credentials, 454 4.7.0 temporary failure). */
+	if (rp.code / 100 == 5 || rp.code / 100 == 4)
+		set_why(j, rp.code / 100 == 5, "%s (in reply to AUTH from "
+		    "%s)", rp.text, c->relay);
+	else
+		set_why(j, 0, "451 4.7.0 %s said: %s (in reply to AUTH)",
+		    c->relay, rp.text);
+	client_conn_close(c, rp.code != 421);
+	ret = rp.code / 100 == 5 ? -2 : -1;
+out:
+	client_auth_wipe(pass, sizeof pass);
+	client_auth_wipe(line, sizeof line);
+	return ret;
+}
+
+/* After EHLO/HELO/LHLO: STARTTLS, then AUTH. As authenticate(). */
+static int
+after_hello(struct job *j, struct client_conn *c, const char *helo)
+{
+	if (starttls(j, c, helo) < 0)
+		return -1;
+	return authenticate(j, c);
+}
+
+/* Greeting, then EHLO (HELO fallback) or LHLO, then STARTTLS and AUTH as
+ * the destination asks. 0 ready, -1 (j->why) try the next host, -2
+ * (j->why) the delivery ends. */
 static int
 hello(struct job *j, struct client_conn *c)
 {
@@ -179,7 +376,7 @@ hello(struct job *j, struct client_conn *c)
 			return -1;
 		}
 		c->esmtp = 1;
-		return 0;
+		return after_hello(j, c, helo);
 	}
 	if (send_cmd(c, CLIENT_TO_HELO, "EHLO %s\r\n", helo) < 0 ||
 	    client_conn_ehlo_reply(c, &rp, CLIENT_TO_HELO, "EHLO") < 0) {
@@ -188,7 +385,7 @@ hello(struct job *j, struct client_conn *c)
 	}
 	if (rp.code == 250) {
 		c->esmtp = 1;
-		return 0;
+		return after_hello(j, c, helo);
 	}
 	if (rp.code == 421) {
 		set_why(j, 0, "451 4.4.0 %s said: %s (in reply to EHLO)",
@@ -211,7 +408,7 @@ hello(struct job *j, struct client_conn *c)
 		return -1;
 	}
 	c->esmtp = 0;
-	return 0;
+	return after_hello(j, c, helo);
 }
 
 /* Reads the whole spooled message into b. */
@@ -746,6 +943,9 @@ session(struct job *j, struct client_conn *c)
 	size_t *idx, k, i;
 
 	snprintf(j->res->relay, sizeof j->res->relay, "%s", c->relay);
+	snprintf(j->res->tls, sizeof j->res->tls, "%s",
+	    c->tls != NULL ? c->tls_info : "");
+	j->res->tls_verified = c->tls != NULL && client_tls_verified(c->tls);
 	if (prepare(j, c) < 0)
 		return SESS_DONE;
 	j->res->conn_use = ++c->uses;
@@ -776,7 +976,14 @@ run(struct job *j, struct client_conn *c)
 	enum sess s;
 
 	snprintf(j->res->relay, sizeof j->res->relay, "%s", c->relay);
-	if (hello(j, c) < 0) {
+	switch (hello(j, c)) {
+	case 0:
+		break;
+	case -2:
+		finish_pending(j, j->why_perm ? CLIENT_PERM : CLIENT_TEMP,
+		    j->why);
+		return SESS_DONE;
+	default:
 		client_conn_close(c, 0);
 		return SESS_NEXT;
 	}
@@ -851,13 +1058,25 @@ try_host(struct job *j, struct dns_res *res, const char *host,
 			snprintf(j->res->relay, sizeof j->res->relay, "%s",
 			    c->relay);
 			client_cache_conn_free(c, 0);
+			j->plain = 0;
 			continue;
 		}
+		j->host = host;
+		j->retry_plain = 0;
 		if (run(j, c) == SESS_DONE) {
 			*cp = c;
 			return SESS_DONE;
 		}
 		client_cache_conn_free(c, 0);
+		/* may: the same address once more, in the clear (i wraps
+		 * to SIZE_MAX at 0 and back with the loop's i++). */
+		if (j->retry_plain && !j->plain && j->nfin == 0 &&
+		    !j->data_sent) {
+			j->plain = 1;
+			i--;
+			continue;
+		}
+		j->plain = 0;
 	}
 	return SESS_NEXT;
 }
@@ -878,6 +1097,9 @@ deliver_fresh(struct job *j, struct client_conn **cp)
 	if (d->fd >= 0 || d->open_fd != NULL ||
 	    (d->host != NULL && d->host[0] == '/')) {
 		int fd;
+
+		j->local = 1;
+		j->host = d->host;
 
 		if ((c = malloc(sizeof *c)) == NULL) {
 			set_why(j, 0, "451 4.3.0 out of memory");
@@ -968,6 +1190,7 @@ client_deliver_cached(struct client_cache *cache,
 	j.r = r;
 	j.n = n;
 	j.res = res;
+	j.cache = cache;
 	buf_init(&j.conv, 0);
 	buf_init(&j.out, 0);
 	buf_init(&j.wire, 0);
@@ -975,6 +1198,8 @@ client_deliver_cached(struct client_cache *cache,
 	res->relay[0] = '\0';
 	res->reply[0] = '\0';
 	res->conn_use = 0;
+	res->tls[0] = res->tls_fallback[0] = '\0';
+	res->tls_verified = 0;
 	for (i = 0; i < n; i++) {
 		r[i].status = CLIENT_TEMP;
 		r[i].reply[0] = '\0';

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "client/client_tls.h"
 #include "queue/queue_cfg.h"
 #include "queue/queue_sched.h"
 
@@ -45,6 +46,9 @@ queue_cfg_load(struct queue_cfg *c, struct cf_db *db,
 	if (cf_db_uint(db, "core", "", "smtp-port", &u) >= 0 && u > 0 &&
 	    u < 65536)
 		c->smtp_port = (unsigned)u;
+	queue_cfg_str(db, "core", "", "tls-client", v, sizeof v);
+	c->tls_client = strcmp(v, "none") == 0 ? CLIENT_TLS_NONE
+	                                       : CLIENT_TLS_MAY;
 	c->retry_first = QUEUE_RETRY_FIRST;
 	c->retry_cap = QUEUE_RETRY_CAP;
 	c->lifetime = 5 * 86400;
