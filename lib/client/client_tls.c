@@ -86,8 +86,12 @@ verify_why(struct client_tls *t, char *err, size_t cap)
 	if (gnutls_certificate_verification_status_print(st,
 	    gnutls_certificate_type_get(t->s), &out, 0) == 0 &&
 	    out.data != NULL) {
-		snprintf(err, cap, "certificate verification failed: %s",
-		    (const char *)out.data);
+		size_t n = strlen((const char *)out.data);
+
+		while (n > 0 && out.data[n - 1] == ' ')
+			n--;
+		snprintf(err, cap, "certificate verification failed: %.*s",
+		    (int)n, (const char *)out.data);
 		gnutls_free(out.data);
 		return;
 	}
@@ -262,8 +266,14 @@ client_tls_describe(struct client_tls *t, char *out, size_t cap)
 	const char *ver =
 	    gnutls_protocol_get_name(gnutls_protocol_get_version(t->s));
 
-	snprintf(out, cap, "%s with cipher %s (%u/%u bits)",
-	    ver != NULL ? ver : "?", suite != NULL ? suite : "?", bits, bits);
+	/* "TLSv1.3" as OpenSSL and Postfix's logs spell it, not "TLS1.3" */
+	if (ver != NULL && strncmp(ver, "TLS1", 4) == 0)
+		snprintf(out, cap, "TLSv%s with cipher %s (%u/%u bits)",
+		    ver + 3, suite != NULL ? suite : "?", bits, bits);
+	else
+		snprintf(out, cap, "%s with cipher %s (%u/%u bits)",
+		    ver != NULL ? ver : "?", suite != NULL ? suite : "?", bits,
+		    bits);
 }
 
 int
