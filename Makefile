@@ -200,7 +200,9 @@ FORMAT_SRC = fuzz/fuzz_cf.c fuzz/fuzz_route.c fuzz/fuzz_smtp_line.c \
 	lib/route/route_db.h lib/smtp/smtp_line.c lib/spool/spool_id.h t/tap.h \
 	t/unit/queue_dcount.c t/unit/queue_pick.c t/unit/queue_window.c \
 	t/unit/base_array.c t/unit/base_crlf.c t/unit/base_date.c \
-	t/unit/base_io.c
+	t/unit/base_io.c lib/client/client_tls.c lib/client/client_tls.h \
+	lib/client/client_tls_memo.c lib/client/client_tls_memo.h \
+	lib/client/client_auth.c lib/client/client_auth.h t/unit/client_auth.c
 
 format:
 	clang-format -i $(FORMAT_SRC)

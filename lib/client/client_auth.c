@@ -45,8 +45,9 @@ client_auth_password_read(const char *path, char *out, size_t cap)
 		;
 	if (l > 0 && tmp[l - 1] == '\r')
 		l--;
-	err = l == 0 || memchr(tmp, '\0', l) != NULL ? EINVAL
-	    : l >= cap || (l == len && len == sizeof tmp) ? EFBIG : 0;
+	err = l == 0 || memchr(tmp, '\0', l) != NULL    ? EINVAL :
+	    l >= cap || (l == len && len == sizeof tmp) ? EFBIG :
+	                                                  0;
 	if (err == 0) {
 		memcpy(out, tmp, l);
 		out[l] = '\0';

@@ -12,9 +12,10 @@
 
 #include <stddef.h>
 
-#define CLIENT_AUTH_SECRET_MAX 256	/* user name or password */
+#define CLIENT_AUTH_SECRET_MAX 256 /* user name or password */
 /* base64 of "\0user\0password" and "AUTH PLAIN " before it */
-#define CLIENT_AUTH_LINE_MAX (16 + (2 * CLIENT_AUTH_SECRET_MAX + 2) * 4 / 3 + 8)
+#define CLIENT_AUTH_LINE_MAX \
+	(16 + (2 * CLIENT_AUTH_SECRET_MAX + 2) * 4 / 3 + 8)
 
 /*
  * The first line of path without its line end into out[0..cap). 0, or -1

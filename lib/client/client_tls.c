@@ -17,7 +17,7 @@ struct client_tls {
 	gnutls_certificate_credentials_t cred;
 	int fd;
 	int verified;
-	int err;	/* last GnuTLS error code, 0 none */
+	int err; /* last GnuTLS error code, 0 none */
 };
 
 static const char *const level_names[] = { "none", "may", "encrypt",
@@ -37,8 +37,9 @@ client_tls_level_of(const char *s)
 const char *
 client_tls_level_name(enum client_tls_level l)
 {
-	return (size_t)l < sizeof level_names / sizeof level_names[0]
-	    ? level_names[l] : "?";
+	return (size_t)l < sizeof level_names / sizeof level_names[0] ?
+	    level_names[l] :
+	    "?";
 }
 
 /* Waits for the direction GnuTLS is blocked on, until end_ms.
@@ -55,7 +56,8 @@ wait_dir(struct client_tls *t, int64_t end_ms)
 		if (left <= 0)
 			return 0;
 		p.fd = t->fd;
-		p.events = gnutls_record_get_direction(t->s) ? POLLOUT : POLLIN;
+		p.events =
+		    gnutls_record_get_direction(t->s) ? POLLOUT : POLLIN;
 		p.revents = 0;
 		r = poll(&p, 1, left > INT32_MAX ? INT32_MAX : (int)left);
 		if (r >= 0)
@@ -84,7 +86,7 @@ verify_why(struct client_tls *t, char *err, size_t cap)
 	unsigned st = gnutls_session_get_verify_cert_status(t->s);
 
 	if (gnutls_certificate_verification_status_print(st,
-	    gnutls_certificate_type_get(t->s), &out, 0) == 0 &&
+	        gnutls_certificate_type_get(t->s), &out, 0) == 0 &&
 	    out.data != NULL) {
 		size_t n = strlen((const char *)out.data);
 
@@ -95,8 +97,7 @@ verify_why(struct client_tls *t, char *err, size_t cap)
 		gnutls_free(out.data);
 		return;
 	}
-	snprintf(err, cap, "certificate verification failed (status %#x)",
-	    st);
+	snprintf(err, cap, "certificate verification failed (status %#x)", st);
 }
 
 static int
@@ -113,29 +114,35 @@ setup(struct client_tls *t, enum client_tls_level level, const char *name,
 			r = gnutls_certificate_set_x509_trust_file(t->cred,
 			    ca_file, GNUTLS_X509_FMT_PEM);
 			if (r == 0) {
-				snprintf(err, cap, "no certificates in "
-				    "tls-ca-file %s", ca_file);
+				snprintf(err, cap,
+				    "no certificates in "
+				    "tls-ca-file %s",
+				    ca_file);
 				return -1;
 			}
 			if (r < 0) {
-				snprintf(err, cap, "cannot read tls-ca-file "
-				    "%s: %s", ca_file, gnutls_strerror(r));
+				snprintf(err, cap,
+				    "cannot read tls-ca-file "
+				    "%s: %s",
+				    ca_file, gnutls_strerror(r));
 				return -1;
 			}
 		} else if ((r = gnutls_certificate_set_x509_system_trust(
-		    t->cred)) < 0)
+		                t->cred)) < 0)
 			goto fail;
 	}
-	if ((r = gnutls_init(&t->s, GNUTLS_CLIENT | GNUTLS_NONBLOCK |
-	    GNUTLS_NO_SIGNAL)) < 0 ||
+	if ((r = gnutls_init(&t->s,
+	         GNUTLS_CLIENT | GNUTLS_NONBLOCK | GNUTLS_NO_SIGNAL)) < 0 ||
 	    (r = gnutls_set_default_priority(t->s)) < 0 ||
 	    (r = gnutls_credentials_set(t->s, GNUTLS_CRD_CERTIFICATE,
-	    t->cred)) < 0)
+	         t->cred)) < 0)
 		goto fail;
-	/* RFC 6066 3: SNI names a host, never an address. */
-	if (name != NULL && name[0] != '\0' && !dns_addr_literal(name, &lit) &&
+	/* RFC 6066 3: SNI names a host, never an address (nor a unix
+	 * socket's path). */
+	if (name != NULL && name[0] != '\0' && name[0] != '/' &&
+	    !dns_addr_literal(name, &lit) &&
 	    (r = gnutls_server_name_set(t->s, GNUTLS_NAME_DNS, name,
-	    strlen(name))) < 0)
+	         strlen(name))) < 0)
 		goto fail;
 	if (level == CLIENT_TLS_VERIFY)
 		gnutls_session_set_verify_cert(t->s, name, 0);
@@ -181,7 +188,7 @@ client_tls_open(struct client_tls **tp, int fd, enum client_tls_level level,
 			return -1;
 		}
 		if (!gnutls_error_is_fatal(r))
-			continue;	/* a warning alert */
+			continue; /* a warning alert */
 		if (r == GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR)
 			verify_why(t, err, cap);
 		else

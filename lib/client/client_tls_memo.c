@@ -30,8 +30,7 @@ client_tls_memo_has(const struct client_tls_memo *m, const char *key,
 	size_t i;
 
 	for (i = 0; i < CLIENT_TLS_MEMO_MAX; i++)
-		if (m->e[i].until_ms > now_ms &&
-		    strcmp(m->e[i].key, key) == 0)
+		if (m->e[i].until_ms > now_ms && strcmp(m->e[i].key, key) == 0)
 			return 1;
 	return 0;
 }

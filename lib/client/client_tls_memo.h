@@ -20,7 +20,7 @@
 struct client_tls_memo {
 	struct {
 		char key[300];
-		int64_t until_ms;	/* 0: free */
+		int64_t until_ms; /* 0: free */
 	} e[CLIENT_TLS_MEMO_MAX];
 };
 

@@ -47,8 +47,8 @@ queue_cfg_load(struct queue_cfg *c, struct cf_db *db,
 	    u < 65536)
 		c->smtp_port = (unsigned)u;
 	queue_cfg_str(db, "core", "", "tls-client", v, sizeof v);
-	c->tls_client = strcmp(v, "none") == 0 ? CLIENT_TLS_NONE
-	                                       : CLIENT_TLS_MAY;
+	c->tls_client =
+	    strcmp(v, "none") == 0 ? CLIENT_TLS_NONE : CLIENT_TLS_MAY;
 	c->retry_first = QUEUE_RETRY_FIRST;
 	c->retry_cap = QUEUE_RETRY_CAP;
 	c->lifetime = 5 * 86400;

@@ -101,7 +101,8 @@ main(void)
 	is_int(client_tls_level_of("verify"), CLIENT_TLS_VERIFY, "verify");
 	is_int(client_tls_level_of("none"), CLIENT_TLS_NONE, "none");
 	is_int(client_tls_level_of("MAY"), -1, "levels are lower case");
-	is_int(client_tls_level_of(""), -1, "empty: -1 (the caller's default)");
+	is_int(client_tls_level_of(""), -1,
+	    "empty: -1 (the caller's default)");
 	is_str(client_tls_level_name(CLIENT_TLS_ENCRYPT), "encrypt", "name");
 
 	if ((m = calloc(1, sizeof *m)) == NULL)
@@ -112,9 +113,11 @@ main(void)
 	ok(!client_tls_memo_has(m, "mx[192.0.2.2]:25", 1000),
 	    "another address is not");
 	ok(client_tls_memo_has(m, "mx[192.0.2.1]:25",
-	    1000 + CLIENT_TLS_MEMO_MS - 1), "remembered until the end");
+	       1000 + CLIENT_TLS_MEMO_MS - 1),
+	    "remembered until the end");
 	ok(!client_tls_memo_has(m, "mx[192.0.2.1]:25",
-	    1000 + CLIENT_TLS_MEMO_MS), "forgotten after CLIENT_TLS_MEMO_MS");
+	       1000 + CLIENT_TLS_MEMO_MS),
+	    "forgotten after CLIENT_TLS_MEMO_MS");
 	{
 		char k[64];
 		int i, all = 1;
@@ -133,7 +136,7 @@ main(void)
 		ok(all, "and keeps the others");
 		client_tls_memo_note(m, "h5[192.0.2.9]:25", 9000);
 		ok(client_tls_memo_has(m, "h5[192.0.2.9]:25",
-		    9000 + CLIENT_TLS_MEMO_MS - 1),
+		       9000 + CLIENT_TLS_MEMO_MS - 1),
 		    "noting again extends the same entry");
 	}
 	free(m);
