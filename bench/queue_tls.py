@@ -183,8 +183,8 @@ def run_case(build, name, relay, n):
     return statistics.median(cpus), statistics.median(uses)
 
 
-def start_cpu(build):
-    cdb, _ = compile_cf(build, "start.%s" % os.path.basename(build), 'address = "127.0.0.1:9"')
+def start_cpu(build, tag):
+    cdb, _ = compile_cf(build, "start." + tag, 'address = "127.0.0.1:9"')
     return statistics.median(once(build, cdb)[0] * 1000 for _ in range(max(ROUNDS, 20)))
 
 
@@ -194,9 +194,9 @@ def main():
     certs()
     plain, tls = Sink(False), Sink(True)
     print("# loaded machine: CPU times (user+sys), medians of %d rounds" % ROUNDS)
-    print("start (--once, empty spool): %.2f ms" % start_cpu(B), end="")
+    print("start (--once, empty spool): %.2f ms" % start_cpu(B, "new"), end="")
     if BASE:
-        print("   base: %.2f ms" % start_cpu(BASE), end="")
+        print("   base: %.2f ms" % start_cpu(BASE, "base"), end="")
     print()
     relay = "address = 127.0.0.1:%d" % plain.port
     ms, _ = run_case(B, "plain", relay + "\ntls = none", N)

@@ -351,6 +351,8 @@ RELAYS = {
     "expired": ("127.0.0.1:%d" % PF_OLD,
                 'tls = verify\nname = relay.tls.test\ntls-ca-file = "%s"' % CA),
     "system": ("127.0.0.1:%d" % PF_TLS, "tls = verify\nname = relay.tls.test"),
+    "badca": ("127.0.0.1:%d" % PF_TLS,
+              'tls = verify\nname = relay.tls.test\ntls-ca-file = "%s/none.pem"' % TOP),
     "auth": ("127.0.0.1:%d" % PF_AUTH,
              'tls = encrypt\nauth-user = alice\nauth-password-file = "%s"' % GOOD_PW),
     "authbad": ("127.0.0.1:%d" % PF_AUTH,
@@ -481,6 +483,12 @@ for k, why in (("wrongname", r"The name in the certificate does not match the ex
         r"451 4\.7\.5 TLS with 127\.0\.0\.1\[127\.0\.0\.1\]:\d+: certificate "
         r"verification failed: The certificate is NOT trusted\. .*%s\.\)?$" % why, st[1]),
         "tls = verify, %s: deferred 4.7.5 with the reason" % k, st)
+
+st = status(log, ids["badca"])
+t.ok(st[0] == "deferred" and re.search(
+    r"^451 4\.7\.5 TLS with 127\.0\.0\.1\[127\.0\.0\.1\]:%d: cannot read tls-ca-file "
+    r"%s/none\.pem: " % (PF_TLS, re.escape(TOP)), st[1]),
+    "tls-ca-file missing: deferred 4.7.5 naming the file", st)
 
 st = status(log, ids["auth"])
 t.is_(st[0], "sent", "AUTH to Postfix (Dovecot SASL) inside TLS: sent")

@@ -13,6 +13,7 @@ client_cache_init(struct client_cache *c, size_t max, unsigned idle_ms,
 	c->idle_ms = idle_ms ? idle_ms : 10000;
 	c->max_age_ms = max_age_ms ? max_age_ms : 300000;
 	memset(&c->tls_memo, 0, sizeof c->tls_memo);
+	c->tls_trust = NULL;
 	c->ent = calloc(c->max, sizeof c->ent[0]);
 	return c->ent == NULL ? -1 : 0;
 }
@@ -142,4 +143,6 @@ client_cache_close(struct client_cache *c)
 	}
 	free(c->ent);
 	c->ent = NULL;
+	client_tls_trust_free(c->tls_trust);
+	c->tls_trust = NULL;
 }

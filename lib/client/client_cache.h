@@ -41,6 +41,9 @@ struct client_cache {
 	unsigned max_age_ms;
 	/* servers whose TLS failed under tls = may (client_deliver.h) */
 	struct client_tls_memo tls_memo;
+	/* verify's anchors of the last tls-ca-file used (or the system
+	 * store), kept for the worker's life */
+	struct client_tls_trust *tls_trust;
 };
 
 /* Returns 0, or -1 (ENOMEM). max 0 = 16; idle_ms/max_age_ms 0 = 10 s and

@@ -481,7 +481,7 @@ client_conn_close_within(struct client_conn *c, int quit, unsigned timeout_s)
 
 int
 client_conn_starttls(struct client_conn *c, enum client_tls_level level,
-    const char *name, const char *ca_file)
+    const char *name, const char *ca_file, struct client_tls_trust *trust)
 {
 	int ms = timeout_ms(c, CLIENT_TO_STARTTLS);
 	char why[CLIENT_REPLY_MAX - 64], lim[32];
@@ -491,7 +491,7 @@ client_conn_starttls(struct client_conn *c, enum client_tls_level level,
 	/* RFC 3207 4.2 ("NO STARTTLS", 2021): octets after the 220 came
 	 * in the clear and are not part of the TLS session. */
 	buf_reset(&c->in);
-	if (client_tls_open(&c->tls, c->fd, level, name, ca_file,
+	if (client_tls_open(&c->tls, c->fd, level, name, ca_file, trust,
 	    clock_now_ms() + ms, why, sizeof why) < 0) {
 		if (strcmp(why, "handshake timed out") == 0) {
 			fmt_limit(lim, sizeof lim, ms);

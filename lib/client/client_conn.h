@@ -89,11 +89,11 @@ int client_conn_write(struct client_conn *c, const void *p, size_t n,
  * After the server's 220 to STARTTLS: drops whatever it sent beyond that
  * reply (RFC 3207 4.2 "NO STARTTLS" response injection: plaintext read
  * before the handshake is never taken as a reply inside TLS), then the
- * handshake within CLIENT_TO_STARTTLS (scaled). 0, or -1 with c->err and
- * the connection broken.
+ * handshake within CLIENT_TO_STARTTLS (scaled); trust as client_tls_open.
+ * 0, or -1 with c->err and the connection broken.
  */
 int client_conn_starttls(struct client_conn *c, enum client_tls_level level,
-    const char *name, const char *ca_file);
+    const char *name, const char *ca_file, struct client_tls_trust *trust);
 /* 1 if the peer has closed or sent something unasked (stale), else 0. */
 int client_conn_stale(struct client_conn *c);
 /* QUIT (if quit and not broken), then close what we own. */

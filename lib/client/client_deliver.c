@@ -193,8 +193,33 @@ hello_again(struct job *j, struct client_conn *c, const char *helo)
 }
 
 /*
+ * verify's anchors in the worker's cache, loaded when missing or of
+ * another file. 0, or -1: they cannot be loaded, the delivery is
+ * deferred (j->why; the next host would fare no better).
+ */
+static int
+trust_for(struct job *j, struct client_conn *c)
+{
+	struct client_cache *k = j->cache;
+	char err[CLIENT_REPLY_MAX - 64];
+
+	if (k == NULL || (k->tls_trust != NULL &&
+	    client_tls_trust_is(k->tls_trust, j->d->tls_ca_file)))
+		return 0;
+	client_tls_trust_free(k->tls_trust);
+	if ((k->tls_trust = client_tls_trust_load(j->d->tls_ca_file, err,
+	    sizeof err)) == NULL) {
+		set_why(j, 0, "451 4.7.5 TLS with %s: %s", c->relay, err);
+		client_conn_close(c, 1);
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * STARTTLS when the level asks for it (RFC 3207). 0 goes on (in TLS, or
- * in the clear where may allows it), -1 (j->why) tries the next host;
+ * in the clear where may allows it), -1 (j->why) tries the next host, -2
+ * (j->why) ends the delivery;
  * after may's failed handshake j->retry_plain asks for the same address
  * again in the clear.
  */
@@ -215,6 +240,8 @@ starttls(struct job *j, struct client_conn *c, const char *helo)
 		client_conn_close(c, 1);
 		return -1;
 	}
+	if (l == CLIENT_TLS_VERIFY && trust_for(j, c) < 0)
+		return -2;
 	if (send_cmd(c, CLIENT_TO_STARTTLS, "STARTTLS\r\n") < 0 ||
 	    client_conn_reply(c, &rp, CLIENT_TO_STARTTLS, "STARTTLS") < 0) {
 		set_why(j, 0, "451 4.4.2 %s", c->err);
@@ -231,7 +258,8 @@ starttls(struct job *j, struct client_conn *c, const char *helo)
 	}
 	name = j->d->tls_name != NULL && j->d->tls_name[0] != '\0'
 	    ? j->d->tls_name : j->host;
-	if (client_conn_starttls(c, l, name, j->d->tls_ca_file) < 0) {
+	if (client_conn_starttls(c, l, name, j->d->tls_ca_file,
+	    j->cache != NULL ? j->cache->tls_trust : NULL) < 0) {
 		set_why(j, 0, "451 4.7.5 %s", c->err);
 		if (l == CLIENT_TLS_MAY) {
 			j->retry_plain = 1;
@@ -336,9 +364,9 @@ out:
 static int
 after_hello(struct job *j, struct client_conn *c, const char *helo)
 {
-	if (starttls(j, c, helo) < 0)
-		return -1;
-	return authenticate(j, c);
+	int r = starttls(j, c, helo);
+
+	return r < 0 ? r : authenticate(j, c);
 }
 
 /* Greeting, then EHLO (HELO fallback) or LHLO, then STARTTLS and AUTH as

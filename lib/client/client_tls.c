@@ -12,9 +12,16 @@
 #include "client/client_tls.h"
 #include "dns/dns_addr.h"
 
+struct client_tls_trust {
+	gnutls_certificate_credentials_t cred;
+	unsigned refs;
+	char file[4096]; /* "" the system store */
+};
+
 struct client_tls {
 	gnutls_session_t s;
-	gnutls_certificate_credentials_t cred;
+	gnutls_certificate_credentials_t cred; /* own, or trust's */
+	struct client_tls_trust *trust;        /* a reference, or NULL */
 	int fd;
 	int verified;
 	int err; /* last GnuTLS error code, 0 none */
@@ -67,12 +74,87 @@ wait_dir(struct client_tls *t, int64_t end_ms)
 	}
 }
 
+void
+client_tls_trust_free(struct client_tls_trust *t)
+{
+	if (t == NULL || --t->refs > 0)
+		return;
+	gnutls_certificate_free_credentials(t->cred);
+	free(t);
+}
+
+int
+client_tls_trust_is(const struct client_tls_trust *t, const char *ca_file)
+{
+	return strcmp(t->file, ca_file != NULL ? ca_file : "") == 0;
+}
+
+/* Anchors into cred: ca_file's, or the system store's. 0 or -1 (err). */
+static int
+load_anchors(gnutls_certificate_credentials_t cred, const char *ca_file,
+    char *err, size_t cap)
+{
+	int r;
+
+	if (ca_file == NULL || ca_file[0] == '\0') {
+		r = gnutls_certificate_set_x509_system_trust(cred);
+		if (r < 0) {
+			snprintf(err, cap,
+			    "cannot load the system trust "
+			    "store: %s",
+			    gnutls_strerror(r));
+			return -1;
+		}
+		return 0;
+	}
+	r = gnutls_certificate_set_x509_trust_file(cred, ca_file,
+	    GNUTLS_X509_FMT_PEM);
+	if (r == 0) {
+		snprintf(err, cap, "no certificates in tls-ca-file %s",
+		    ca_file);
+		return -1;
+	}
+	if (r < 0) {
+		snprintf(err, cap, "cannot read tls-ca-file %s: %s", ca_file,
+		    gnutls_strerror(r));
+		return -1;
+	}
+	return 0;
+}
+
+struct client_tls_trust *
+client_tls_trust_load(const char *ca_file, char *err, size_t cap)
+{
+	struct client_tls_trust *t;
+	int r;
+
+	if ((t = calloc(1, sizeof *t)) == NULL) {
+		snprintf(err, cap, "setup failed: %s", strerror(errno));
+		return NULL;
+	}
+	if ((r = gnutls_certificate_allocate_credentials(&t->cred)) < 0) {
+		snprintf(err, cap, "setup failed: %s", gnutls_strerror(r));
+		free(t);
+		return NULL;
+	}
+	if (load_anchors(t->cred, ca_file, err, cap) < 0) {
+		gnutls_certificate_free_credentials(t->cred);
+		free(t);
+		return NULL;
+	}
+	snprintf(t->file, sizeof t->file, "%s", ca_file ? ca_file : "");
+	t->refs = 1;
+	return t;
+}
+
 static void
 free_tls(struct client_tls *t)
 {
 	if (t->s != NULL)
 		gnutls_deinit(t->s);
-	if (t->cred != NULL)
+	if (t->trust != NULL)
+		client_tls_trust_free(t->trust);
+	else if (t->cred != NULL)
 		gnutls_certificate_free_credentials(t->cred);
 	free(t);
 }
@@ -102,34 +184,22 @@ verify_why(struct client_tls *t, char *err, size_t cap)
 
 static int
 setup(struct client_tls *t, enum client_tls_level level, const char *name,
-    const char *ca_file, char *err, size_t cap)
+    const char *ca_file, struct client_tls_trust *trust, char *err, size_t cap)
 {
 	struct dns_addr lit;
 	int r;
 
-	if ((r = gnutls_certificate_allocate_credentials(&t->cred)) < 0)
-		goto fail;
-	if (level == CLIENT_TLS_VERIFY) {
-		if (ca_file != NULL && ca_file[0] != '\0') {
-			r = gnutls_certificate_set_x509_trust_file(t->cred,
-			    ca_file, GNUTLS_X509_FMT_PEM);
-			if (r == 0) {
-				snprintf(err, cap,
-				    "no certificates in "
-				    "tls-ca-file %s",
-				    ca_file);
-				return -1;
-			}
-			if (r < 0) {
-				snprintf(err, cap,
-				    "cannot read tls-ca-file "
-				    "%s: %s",
-				    ca_file, gnutls_strerror(r));
-				return -1;
-			}
-		} else if ((r = gnutls_certificate_set_x509_system_trust(
-		                t->cred)) < 0)
+	if (level == CLIENT_TLS_VERIFY && trust != NULL) {
+		trust->refs++;
+		t->trust = trust;
+		t->cred = trust->cred;
+	} else {
+		if ((r = gnutls_certificate_allocate_credentials(&t->cred)) <
+		    0)
 			goto fail;
+		if (level == CLIENT_TLS_VERIFY &&
+		    load_anchors(t->cred, ca_file, err, cap) < 0)
+			return -1;
 	}
 	if ((r = gnutls_init(&t->s,
 	         GNUTLS_CLIENT | GNUTLS_NONBLOCK | GNUTLS_NO_SIGNAL)) < 0 ||
@@ -155,8 +225,8 @@ fail:
 
 int
 client_tls_open(struct client_tls **tp, int fd, enum client_tls_level level,
-    const char *name, const char *ca_file, int64_t end_ms, char *err,
-    size_t cap)
+    const char *name, const char *ca_file, struct client_tls_trust *trust,
+    int64_t end_ms, char *err, size_t cap)
 {
 	struct client_tls *t;
 	int r, w;
@@ -167,7 +237,7 @@ client_tls_open(struct client_tls **tp, int fd, enum client_tls_level level,
 		return -1;
 	}
 	t->fd = fd;
-	if (setup(t, level, name, ca_file, err, cap) < 0) {
+	if (setup(t, level, name, ca_file, trust, err, cap) < 0) {
 		free_tls(t);
 		return -1;
 	}

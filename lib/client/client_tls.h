@@ -37,18 +37,36 @@ enum client_tls_level {
 
 struct client_tls;
 
+/*
+ * verify's trust anchors, loaded once and shared by the sessions that
+ * use them (the system store costs ~9 ms of CPU to load, a handshake
+ * ~2 ms): a worker keeps one in its client_cache. Reference counted: a
+ * session holds its anchors until it is closed.
+ */
+struct client_tls_trust;
+
+/* The anchors of ca_file (NULL or "": the system store). NULL with err. */
+struct client_tls_trust *client_tls_trust_load(const char *ca_file, char *err,
+    size_t cap);
+/* 1 when t holds ca_file's anchors (NULL and "" are the same). */
+int client_tls_trust_is(const struct client_tls_trust *t, const char *ca_file);
+/* Drops one reference (the loader's); NULL is fine. */
+void client_tls_trust_free(struct client_tls_trust *t);
+
 /* "none", "may", "encrypt", "verify" -> level; -1 for anything else. */
 int client_tls_level_of(const char *s);
 const char *client_tls_level_name(enum client_tls_level l);
 
 /*
- * The handshake. 0 and *tp set, or -1 with err ("handshake failed: ...",
+ * The handshake; verify uses trust when it is not NULL, else loads
+ * ca_file's anchors for this session alone.
+ * 0 and *tp set, or -1 with err ("handshake failed: ...",
  * "handshake timed out", "certificate verification failed: " and why in
  * GnuTLS's words).
  */
 int client_tls_open(struct client_tls **tp, int fd,
     enum client_tls_level level, const char *name, const char *ca_file,
-    int64_t end_ms, char *err, size_t cap);
+    struct client_tls_trust *trust, int64_t end_ms, char *err, size_t cap);
 
 /* > 0 octets, 0 at the peer's close_notify or EOF, -1 with errno
  * (EAGAIN: no record yet; EPROTO/ECONNRESET: the session is broken, see
