@@ -167,9 +167,9 @@ def once(build, cdb):
     return cpu_of([os.path.join(build, "postmaster-queue"), "-C", cdb, "--once"])
 
 
-def run_case(build, name, relay, n):
+def run_case(build, name, relay, n, rounds=None):
     cpus, uses = [], []
-    for r in range(ROUNDS):
+    for r in range(rounds or ROUNDS):
         cdb, spool = compile_cf(build, "%s.%d" % (name, r), relay)
         spool_n(build, cdb, n)
         cpu, log = once(build, cdb)
@@ -193,31 +193,41 @@ def main():
         sys.exit("queue_tls.py: run as root (the runner drops to nobody)")
     certs()
     plain, tls = Sink(False), Sink(True)
-    print("# loaded machine: CPU times (user+sys), medians of %d rounds" % ROUNDS)
-    print("start (--once, empty spool): %.2f ms" % start_cpu(B, "new"), end="")
+    print("# loaded machine: CPU times (user+sys) of the runner and its workers, "
+          "medians of %d rounds" % ROUNDS)
+    st = start_cpu(B, "new")
+    print("start (--once, empty spool): %.2f ms" % st, end="")
     if BASE:
-        print("   base: %.2f ms" % start_cpu(BASE, "base"), end="")
+        bst = start_cpu(BASE, "base")
+        print("   base: %.2f ms   (+%.2f ms)" % (bst, st - bst), end="")
     print()
     relay = "address = 127.0.0.1:%d" % plain.port
     ms, _ = run_case(B, "plain", relay + "\ntls = none", N)
-    print("plain, %d msgs: %.3f ms CPU/msg" % (N, ms), end="")
-    if BASE:
-        bms, _ = run_case(BASE, "base", relay, N)
-        print("   base: %.3f ms CPU/msg   ratio %.3f" % (bms, ms / bms), end="")
+    print("plain, %d msgs: %.3f ms CPU/msg, %.3f without the start" % (N, ms, ms - st / N), end="")
     print()
+    if BASE:
+        # interleaved, so that the machine's load drifts for both alike
+        a, b = [], []
+        for r in range(ROUNDS):
+            a.append(run_case(B, "ab-new%d" % r, relay + "\ntls = none", N, 1)[0] - st / N)
+            b.append(run_case(BASE, "ab-base%d" % r, relay, N, 1)[0] - bst / N)
+        print("plain, %d msgs, interleaved, without the start: %.3f ms CPU/msg   "
+              "base: %.3f   ratio %.3f" % (N, statistics.median(a), statistics.median(b),
+                                          statistics.median(a) / statistics.median(b)))
     ms_may, _ = run_case(B, "may-plain", relay + "\ntls = may", N)
-    print("tls = may to a server without STARTTLS: %.3f ms CPU/msg" % ms_may)
+    print("tls = may, server without STARTTLS: %.3f ms CPU/msg, %.3f without the start"
+          % (ms_may, ms_may - st / N))
+    p1, _ = run_case(B, "plain1", relay + "\ntls = none", 1)
+    print("plain, 1 msg: %.3f ms CPU (%.3f without the start)" % (p1, p1 - st))
     relay = "address = 127.0.0.1:%d" % tls.port
     for lvl, extra in (("encrypt", ""),
                        ("verify", '\nname = sink.bench\ntls-ca-file = "%s/ca.pem"' % TOP)):
         ms_t, per = run_case(B, lvl, relay + "\ntls = " + lvl + extra, N)
-        print("tls = %s, %d msgs: %.3f ms CPU/msg, %.1f msgs per TLS session"
-              % (lvl, N, ms_t, per))
-        ms_1, _ = run_case(B, lvl + "1", relay + "\ntls = " + lvl + extra, 1)
-        print("tls = %s, 1 msg (one session, handshake included): %.3f ms CPU"
-              % (lvl, ms_1))
-    ms_p1, _ = run_case(B, "plain1", "address = 127.0.0.1:%d\ntls = none" % plain.port, 1)
-    print("plain, 1 msg: %.3f ms CPU" % ms_p1)
+        print("tls = %s, %d msgs: %.3f ms CPU/msg (%.1f msgs per TLS session): "
+              "+%.3f ms/msg over plain" % (lvl, N, ms_t, per, ms_t - ms))
+        t1, _ = run_case(B, lvl + "1", relay + "\ntls = " + lvl + extra, 1)
+        print("tls = %s, 1 msg, one session: %.3f ms CPU: +%.3f ms per TLS session"
+              % (lvl, t1, t1 - p1))
 
 
 try:
