@@ -282,6 +282,10 @@ class Scripted(threading.Thread):
                     ext.append("STARTTLS")
                 if self.mode == "authclear":
                     ext.append("AUTH PLAIN LOGIN")
+                if self.mode == "inject" and not tls:
+                    # before TLS only: a client that kept it would refuse
+                    # the message (552 5.3.4) or send SIZE=
+                    ext.append("SIZE 10")
                 c.sendall(("250-scripted.test\r\n" + "".join(
                     "250%s%s\r\n" % ("-" if i < len(ext) - 1 else " ", e)
                     for i, e in enumerate(ext))).encode())
@@ -365,12 +369,15 @@ RELAYS = {
     "fallback": ("127.0.0.1:%d" % BADTLS.port, "tls = may"),
 }
 routes = "".join("carol@%s.test %s\n" % (k, k) for k in RELAYS)
+# a host target: [core] tls-client, on [core] smtp-port
+routes += "carol@mxhost.test [127.0.0.1]\n"
 routes += "\n[route]\n@back.test keep\npostmaster keep\n"
 routes += '[pipe "keep"]\nexec = "%s"\n' % KEEP
 for k, (addr, extra) in RELAYS.items():
     routes += '[relay "%s"]\naddress = %s\n%s\n' % (k, addr, extra)
 # The relays send to carol@tls.test: Postfix's only mailbox.
-inst = Instance(name="mx.test", extra="tls-client = may\n", routes=routes)
+inst = Instance(name="mx.test", extra="tls-client = may\nsmtp-port = %d\n" % PF_TLS,
+                routes=routes)
 QLOG = os.path.join(TOP, "queue.log")
 
 
@@ -438,13 +445,13 @@ def maillog():
 # Every relay's recipient, carol@RELAY.test, is a Postfix virtual mailbox.
 subprocess.run(["postconf", "-c", PF, "-e",
                 "virtual_mailbox_domains = tls.test %s" % " ".join(
-                    "%s.test" % k for k in RELAYS),
+                    "%s.test" % k for k in list(RELAYS) + ["mxhost"]),
                 "virtual_mailbox_maps = inline:{ %s }" % ", ".join(
-                    "carol@%s.test=carol/" % k for k in list(RELAYS) + ["tls"])],
+                    "carol@%s.test=carol/" % k for k in list(RELAYS) + ["tls", "mxhost"])],
                check=True)
 subprocess.run(["postfix", "-c", PF, "reload"], capture_output=True)
 
-ids = {k: submit(k, "tls-" + k) for k in RELAYS if k != "stall"}
+ids = {k: submit(k, "tls-" + k) for k in list(RELAYS) + ["mxhost"] if k != "stall"}
 t.ok(all(ids.values()), "smtpd spooled one message per relay", ids)
 rc, log = run_once()
 t.is_(rc, 0, "queue --once exits 0")
@@ -456,9 +463,15 @@ for k in ("may", "encrypt"):
     t.ok(re.search(r"%s: Untrusted TLS connection established to 127\.0\.0\.1\[127\.0\.0\.1\]"
                    r":%d: TLSv1\.[23] with cipher \S+ \(\d+/\d+ bits\)" % (ids[k], PF_TLS), log),
          "tls = %s: one log line says TLS version and cipher, not verified" % k, log[-3000:])
-t.ok(wait_for(lambda: all(in_maildir("tls-" + k) for k in ("may", "encrypt", "verify")), 30),
-     "the may, encrypt and verify messages are in carol's Maildir")
-for k in ("may", "encrypt", "verify"):
+st = status(log, ids["mxhost"])
+t.ok(st[0] == "sent" and re.search(
+    r"%s: Untrusted TLS connection established to 127\.0\.0\.1\[127\.0\.0\.1\]:%d: "
+    r"TLSv1\.[23] with cipher" % (ids["mxhost"], PF_TLS), log),
+    "a host target on [core] smtp-port: [core] tls-client = may, sent over TLS", st)
+t.ok(wait_for(lambda: all(in_maildir("tls-" + k) for k in
+                          ("may", "encrypt", "verify", "mxhost")), 30),
+     "the may, encrypt, verify and host-target messages are in carol's Maildir")
+for k in ("may", "encrypt", "verify", "mxhost"):
     got = in_maildir("tls-" + k) or ""
     t.ok(re.search(r"\(using TLSv1\.[23] with cipher", got),
          "tls = %s: Postfix's Received says it came over TLS" % k, got[:800])
@@ -515,7 +528,8 @@ t.is_(st[0], "sent", "a reply injected after STARTTLS's 220: ignored, sent")
 t.is_([[c for c in conn if not re.match(r"<\d+ lines>", c)] for conn in INJECT.conns],
       [["EHLO mx.test", "STARTTLS", "<tls>", "EHLO mx.test", "MAIL FROM:<sender@back.test>",
         "RCPT TO:<carol@inject.test>", "DATA", "QUIT"]],
-      "the TLS session: EHLO again, then the transaction (the 421 never read)")
+      "the TLS session: EHLO again, then the transaction with its extensions only "
+      "(no SIZE=: SIZE 10 was offered in the clear only; the 421 never read)")
 t.is_(INJECT.sni, ["relay.tls.test"], "SNI carried the relay's name")
 t.ok("injected" not in log, "no trace of the injected reply in our log")
 
