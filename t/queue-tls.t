@@ -257,12 +257,15 @@ class Scripted(threading.Thread):
             c.settimeout(120)
             tr = []
             self.conns.append(tr)
-            try:
-                self.session(c, tr)
-            except (OSError, ssl.SSLError) as e:
-                tr.append("<error %s>" % e.__class__.__name__)
-            finally:
-                c.close()
+            threading.Thread(target=self.serve, args=(c, tr), daemon=True).start()
+
+    def serve(self, c, tr):
+        try:
+            self.session(c, tr)
+        except (OSError, ssl.SSLError) as e:
+            tr.append("<error %s>" % e.__class__.__name__)
+        finally:
+            c.close()
 
     def session(self, c, tr):
         tls = False
@@ -366,6 +369,7 @@ RELAYS = {
     "inject": ("127.0.0.1:%d" % INJECT.port, "tls = encrypt\nname = relay.tls.test"),
     "stall": ("127.0.0.1:%d\naddress = 127.0.0.1:%d" % (STALL.port, PF_TLS),
               "tls = encrypt"),
+    "stallonly": ("127.0.0.1:%d" % STALL.port, "tls = encrypt"),
     "fallback": ("127.0.0.1:%d" % BADTLS.port, "tls = may"),
 }
 routes = "".join("carol@%s.test %s\n" % (k, k) for k in RELAYS)
@@ -451,7 +455,8 @@ subprocess.run(["postconf", "-c", PF, "-e",
                check=True)
 subprocess.run(["postfix", "-c", PF, "reload"], capture_output=True)
 
-ids = {k: submit(k, "tls-" + k) for k in list(RELAYS) + ["mxhost"] if k != "stall"}
+ids = {k: submit(k, "tls-" + k) for k in list(RELAYS) + ["mxhost"]
+       if not k.startswith("stall")}
 t.ok(all(ids.values()), "smtpd spooled one message per relay", ids)
 rc, log = run_once()
 t.is_(rc, 0, "queue --once exits 0")
@@ -544,14 +549,20 @@ t.ok(len(BADTLS.conns) == 2 and "STARTTLS" in BADTLS.conns[0] and
 
 # A stall mid-handshake: cut at the (scaled) limit, the next address tried.
 qid = submit("stall", "tls-stall")
+qid1 = submit("stallonly", "tls-stallonly")
 env = dict(os.environ, PM_QUEUE_TIMEOUT_SCALE_MS="2000")
 rc, log = run_once(env)
 st = status(log, qid)
 t.ok(st[0] == "sent" and "relay=127.0.0.1[127.0.0.1]:%d " % PF_TLS in log,
      "a handshake that stalls is cut and the next address takes the message", (st, log[-1500:]))
-t.ok(wait_for(lambda: STALL.conns and STALL.conns[0][-1] == "<closed>", 30) and
-     STALL.conns[0][:3] == ["EHLO mx.test", "STARTTLS", "<client hello>"],
-     "the stalling server got a ClientHello, then we hung up", STALL.conns)
+st = status(log, qid1)
+t.is_(st, ("deferred", "451 4.7.5 TLS handshake with 127.0.0.1[127.0.0.1]:%d timed out "
+           "(limit 10 s)" % STALL.port),
+      "with no other address: deferred, the limit named (5 min, scaled)")
+t.ok(wait_for(lambda: len(STALL.conns) == 2 and all(
+    c[-1:] == ["<closed>"] for c in STALL.conns), 30) and all(
+    c[:3] == ["EHLO mx.test", "STARTTLS", "<client hello>"] for c in STALL.conns),
+     "the stalling server got a ClientHello each time, then we hung up", STALL.conns)
 
 t.ok(not [line for line in read(QLOG).splitlines() if "Sanitizer" in line or
           "runtime error:" in line], "no sanitizer reports")

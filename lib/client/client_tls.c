@@ -241,6 +241,9 @@ client_tls_open(struct client_tls **tp, int fd, enum client_tls_level level,
 		free_tls(t);
 		return -1;
 	}
+	/* GnuTLS's own limit (40 s by default) would cut ours short. */
+	gnutls_handshake_set_timeout(t->s,
+	    end_ms > clock_now_ms() ? (unsigned)(end_ms - clock_now_ms()) : 1);
 	for (;;) {
 		r = gnutls_handshake(t->s);
 		if (r == 0)
@@ -261,6 +264,8 @@ client_tls_open(struct client_tls **tp, int fd, enum client_tls_level level,
 			continue; /* a warning alert */
 		if (r == GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR)
 			verify_why(t, err, cap);
+		else if (r == GNUTLS_E_TIMEDOUT)
+			snprintf(err, cap, "handshake timed out");
 		else
 			snprintf(err, cap, "handshake failed: %s",
 			    gnutls_strerror(r));
