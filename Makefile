@@ -202,7 +202,8 @@ FORMAT_SRC = fuzz/fuzz_cf.c fuzz/fuzz_route.c fuzz/fuzz_smtp_line.c \
 	t/unit/base_array.c t/unit/base_crlf.c t/unit/base_date.c \
 	t/unit/base_io.c lib/client/client_tls.c lib/client/client_tls.h \
 	lib/client/client_tls_memo.c lib/client/client_tls_memo.h \
-	lib/client/client_auth.c lib/client/client_auth.h t/unit/client_auth.c
+	lib/client/client_auth.c lib/client/client_auth.h t/unit/client_auth.c \
+	lib/client/client_tls_steps.c lib/client/client_tls_steps.h
 
 format:
 	clang-format -i $(FORMAT_SRC)
