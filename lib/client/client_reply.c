@@ -96,6 +96,18 @@ client_reply_set(struct client_reply *r, int code, const char *fmt, ...)
 	r->done = 1;
 }
 
+void
+client_why_set(struct client_why *w, int perm, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (vsnprintf(w->text, sizeof w->text, fmt, ap) < 0)
+		w->text[0] = '\0';
+	va_end(ap);
+	w->perm = perm;
+}
+
 /* The keyword of an EHLO line is up to the first space (RFC 5321 4.1.1.1). */
 static int
 keyword_is(const char *p, size_t n, const char *kw)

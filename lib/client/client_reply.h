@@ -58,6 +58,17 @@ int client_reply_feed(struct client_reply *r, const char *line, size_t len);
 void client_reply_set(struct client_reply *r, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Why a delivery did not happen, for every pending recipient: our own
+ * "NNN X.Y.Z text" and whether it is permanent. */
+struct client_why {
+	char text[CLIENT_REPLY_MAX];
+	int perm;
+};
+
+/* vsnprintf into w->text (cut to fit, by design), and perm. */
+void client_why_set(struct client_why *w, int perm, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* EHLO keywords we act on (RFC 2920, 1870, 6152, 3030, 6531, 2034;
  * STARTTLS RFC 3207; AUTH RFC 4954 with the mechanisms we speak). */
 enum {

@@ -11,21 +11,6 @@
 #include "client/client_tls.h"
 #include "client/client_tls_steps.h"
 
-static void set_why(struct client_tls_steps *j, int perm, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-set_why(struct client_tls_steps *j, int perm, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	if (vsnprintf(j->why, sizeof j->why, fmt, ap) < 0)
-		j->why[0] = '\0';
-	va_end(ap);
-	j->why_perm = perm;
-}
-
 /* The TLS level of this connection: may never on a local stream, nor
  * where a handshake failed lately or just now (client_tls_memo.h). */
 static enum client_tls_level
@@ -56,11 +41,11 @@ hello_again(struct client_tls_steps *j, struct client_conn *c)
 
 	if (client_conn_write(c, line, (size_t)n, CLIENT_TO_HELO, verb) < 0 ||
 	    client_conn_ehlo_reply(c, &rp, CLIENT_TO_HELO, verb) < 0) {
-		set_why(j, 0, "451 4.4.2 %s", c->err);
+		client_why_set(&j->why, 0, "451 4.4.2 %s", c->err);
 		return -1;
 	}
 	if (rp.code != 250) {
-		set_why(j, 0,
+		client_why_set(&j->why, 0,
 		    "451 4.4.0 %s said: %s (in reply to %s after "
 		    "STARTTLS)",
 		    c->relay, rp.text, verb);
@@ -88,7 +73,8 @@ trust_for(struct client_tls_steps *j, struct client_conn *c)
 	client_tls_trust_free(k->tls_trust);
 	if ((k->tls_trust = client_tls_trust_load(j->d->tls_ca_file, err,
 	         sizeof err)) == NULL) {
-		set_why(j, 0, "451 4.7.5 TLS with %s: %s", c->relay, err);
+		client_why_set(&j->why, 0, "451 4.7.5 TLS with %s: %s",
+		    c->relay, err);
 		client_conn_close(c, 1);
 		return -1;
 	}
@@ -114,7 +100,7 @@ starttls(struct client_tls_steps *j, struct client_conn *c)
 	if (!(c->ext.flags & CLIENT_EXT_STARTTLS)) {
 		if (l == CLIENT_TLS_MAY)
 			goto plain;
-		set_why(j, 0,
+		client_why_set(&j->why, 0,
 		    "451 4.7.4 TLS is required, but was not "
 		    "offered by host %s",
 		    c->relay);
@@ -126,14 +112,14 @@ starttls(struct client_tls_steps *j, struct client_conn *c)
 	if (client_conn_write(c, "STARTTLS\r\n", 10, CLIENT_TO_STARTTLS,
 	        "STARTTLS") < 0 ||
 	    client_conn_reply(c, &rp, CLIENT_TO_STARTTLS, "STARTTLS") < 0) {
-		set_why(j, 0, "451 4.4.2 %s", c->err);
+		client_why_set(&j->why, 0, "451 4.4.2 %s", c->err);
 		return -1;
 	}
 	if (rp.code != 220) {
 		/* RFC 3207 4: the session goes on as it was. */
 		if (l == CLIENT_TLS_MAY && rp.code != 421)
 			goto plain;
-		set_why(j, 0,
+		client_why_set(&j->why, 0,
 		    "451 4.7.4 TLS is required, but host %s "
 		    "refused to start TLS: %s",
 		    c->relay, rp.text);
@@ -145,7 +131,7 @@ starttls(struct client_tls_steps *j, struct client_conn *c)
 	    j->host;
 	if (client_conn_starttls(c, l, name, j->d->tls_ca_file,
 	        j->cache != NULL ? j->cache->tls_trust : NULL) < 0) {
-		set_why(j, 0, "451 4.7.5 %s", c->err);
+		client_why_set(&j->why, 0, "451 4.7.5 %s", c->err);
 		if (l == CLIENT_TLS_MAY) {
 			j->retry_plain = 1;
 			snprintf(j->fallback, sizeof j->fallback, "%s",
@@ -178,7 +164,7 @@ authenticate(struct client_tls_steps *j, struct client_conn *c)
 	if (user == NULL || user[0] == '\0')
 		return 0;
 	if (c->tls == NULL) {
-		set_why(j, 0,
+		client_why_set(&j->why, 0,
 		    "451 4.7.0 not sending the password of %s to "
 		    "%s in the clear (STARTTLS %s)",
 		    user, c->relay,
@@ -190,7 +176,7 @@ authenticate(struct client_tls_steps *j, struct client_conn *c)
 	}
 	if (!(c->ext.flags &
 	        (CLIENT_EXT_AUTH_PLAIN | CLIENT_EXT_AUTH_LOGIN))) {
-		set_why(j, 0,
+		client_why_set(&j->why, 0,
 		    "451 4.7.0 host %s offers no AUTH mechanism we "
 		    "speak (PLAIN, LOGIN)",
 		    c->relay);
@@ -200,7 +186,7 @@ authenticate(struct client_tls_steps *j, struct client_conn *c)
 	if (client_auth_password_read(
 	        j->d->auth_password_file ? j->d->auth_password_file : "", pass,
 	        sizeof pass) < 0) {
-		set_why(j, 0,
+		client_why_set(&j->why, 0,
 		    "451 4.3.0 cannot read auth-password-file %s: "
 		    "%s",
 		    j->d->auth_password_file ? j->d->auth_password_file :
@@ -228,11 +214,12 @@ authenticate(struct client_tls_steps *j, struct client_conn *c)
 		        "AUTH") < 0 ||
 		    client_conn_reply(c, &rp, CLIENT_TO_HELO, "AUTH") < 0) {
 			if (n < 0)
-				set_why(j, 0,
+				client_why_set(&j->why, 0,
 				    "451 4.7.0 user name or password "
 				    "too long for AUTH");
 			else
-				set_why(j, 0, "451 4.4.2 %s", c->err);
+				client_why_set(&j->why, 0, "451 4.4.2 %s",
+				    c->err);
 			goto out;
 		}
 		if (rp.code != (step < (plain ? 0 : 2) ? 334 : 235))
@@ -245,13 +232,14 @@ authenticate(struct client_tls_steps *j, struct client_conn *c)
 	/* The server's own reply decides (RFC 4954 6: 535 5.7.8 bad
 	 * credentials, 454 4.7.0 temporary failure). */
 	if (rp.code / 100 == 5 || rp.code / 100 == 4)
-		set_why(j, rp.code / 100 == 5,
+		client_why_set(&j->why, rp.code / 100 == 5,
 		    "%s (in reply to AUTH from "
 		    "%s)",
 		    rp.text, c->relay);
 	else
-		set_why(j, 0, "451 4.7.0 %s said: %s (in reply to AUTH)",
-		    c->relay, rp.text);
+		client_why_set(&j->why, 0,
+		    "451 4.7.0 %s said: %s (in reply to AUTH)", c->relay,
+		    rp.text);
 	client_conn_close(c, rp.code != 421);
 	ret = rp.code / 100 == 5 ? -2 : -1;
 out:

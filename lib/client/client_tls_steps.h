@@ -33,8 +33,7 @@ struct client_tls_steps {
 	 * failed handshake) */
 	int plain;
 	/* out */
-	char why[CLIENT_REPLY_MAX]; /* "NNN X.Y.Z text" when not ready */
-	int why_perm;
+	struct client_why why; /* when not ready */
 	int retry_plain; /* may: the handshake failed, dial again in clear */
 	char fallback[CLIENT_RESULT_WHY_MAX]; /* that failure, for the log */
 };
