@@ -281,8 +281,10 @@ class Scripted(threading.Thread):
             verb = cmd.split(" ")[0].upper()
             if verb == "EHLO":
                 ext = ["PIPELINING"]
-                if not tls and self.mode in ("inject", "stall", "badtls"):
+                if not tls and self.mode in ("inject", "stall", "badtls", "authlogin"):
                     ext.append("STARTTLS")
+                if tls and self.mode == "authlogin":
+                    ext.append("AUTH CRAM-MD5 LOGIN")
                 if self.mode == "authclear":
                     ext.append("AUTH PLAIN LOGIN")
                 if self.mode == "inject" and not tls:
@@ -315,6 +317,13 @@ class Scripted(threading.Thread):
                 f = c.makefile("rb")
                 tls = True
                 tr.append("<tls>")
+            elif verb == "AUTH" and self.mode == "authlogin" and tls:
+                # RFC 4954 4 with LOGIN's two prompts; the answers are
+                # kept as they came
+                for prompt in (b"334 VXNlcm5hbWU6\r\n", b"334 UGFzc3dvcmQ6\r\n"):
+                    c.sendall(prompt)
+                    tr.append(f.readline().decode("ascii", "replace").rstrip("\r\n"))
+                c.sendall(b"235 2.7.0 Authentication successful\r\n")
             elif verb == "DATA":
                 c.sendall(b"354 go ahead\r\n")
                 body = []
@@ -334,8 +343,8 @@ class Scripted(threading.Thread):
                 c.sendall(b"502 5.5.2 not here\r\n")
 
 
-INJECT, STALL, BADTLS, AUTHCLEAR = (Scripted(m) for m in
-                                    ("inject", "stall", "badtls", "authclear"))
+INJECT, STALL, BADTLS, AUTHCLEAR, AUTHLOGIN = (
+    Scripted(m) for m in ("inject", "stall", "badtls", "authclear", "authlogin"))
 
 # ------------------------------------------------ Postmaster
 
@@ -366,6 +375,8 @@ RELAYS = {
                 'tls = encrypt\nauth-user = alice\nauth-password-file = "%s"' % BAD_PW),
     "authclear": ("127.0.0.1:%d" % AUTHCLEAR.port,
                   'auth-user = alice\nauth-password-file = "%s"' % GOOD_PW),
+    "authlogin": ("127.0.0.1:%d" % AUTHLOGIN.port,
+                  'tls = encrypt\nauth-user = alice\nauth-password-file = "%s"' % GOOD_PW),
     "inject": ("127.0.0.1:%d" % INJECT.port, "tls = encrypt\nname = relay.tls.test"),
     "stall": ("127.0.0.1:%d\naddress = 127.0.0.1:%d" % (STALL.port, PF_TLS),
               "tls = encrypt"),
@@ -527,6 +538,14 @@ t.ok(st[0] == "deferred" and "451 4.7.0 not sending the password of alice to "
      "AUTH offered without STARTTLS: deferred with the reason", st)
 t.is_(AUTHCLEAR.conns, [["EHLO mx.test", "QUIT"]],
       "and the server saw EHLO and QUIT: no AUTH, no password, no MAIL")
+
+st = status(log, ids["authlogin"])
+t.is_(st[0], "sent", "AUTH LOGIN where only LOGIN is offered (after TLS): sent")
+t.is_([[c for c in conn if not re.match(r"<\d+ lines>", c)] for conn in AUTHLOGIN.conns],
+      [["EHLO mx.test", "STARTTLS", "<tls>", "EHLO mx.test", "AUTH LOGIN", "YWxpY2U=",
+        "czNjcmV0LXB3", "MAIL FROM:<sender@back.test>", "RCPT TO:<carol@authlogin.test>",
+        "DATA", "QUIT"]],
+      "AUTH LOGIN: the user and the password base64, each after its 334, inside TLS")
 
 st = status(log, ids["inject"])
 t.is_(st[0], "sent", "a reply injected after STARTTLS's 220: ignored, sent")
