@@ -239,7 +239,11 @@ FORMAT_SRC = fuzz/fuzz_cf.c fuzz/fuzz_route.c fuzz/fuzz_smtp_line.c \
 	lib/net/net_tls_report.h lib/smtp/smtp_proto.c lib/smtp/smtp_proto.h \
 	lib/smtpd/smtpd_tls.c lib/smtpd/smtpd_tls.h lib/tlsd/tlsd_conn.c \
 	lib/tlsd/tlsd_conn.h lib/tlsd/tlsd_cred.c lib/tlsd/tlsd_cred.h \
-	postmaster-tlsd.c t/unit/net_tls_report.c t/unit/smtp_proto.c
+	postmaster-tlsd.c t/unit/net_tls_report.c t/unit/smtp_proto.c \
+	lib/client/client_tls.c lib/client/client_tls.h \
+	lib/client/client_tls_memo.c lib/client/client_tls_memo.h \
+	lib/client/client_auth.c lib/client/client_auth.h t/unit/client_auth.c \
+	lib/client/client_tls_steps.c lib/client/client_tls_steps.h
 
 format:
 	clang-format -i $(FORMAT_SRC)

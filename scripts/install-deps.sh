@@ -5,7 +5,7 @@ set -eu
 
 PKGS="build-essential pkg-config libcdb-dev tinycdb libgnutls28-dev \
 libspf2-dev libsystemd-dev ucspi-tcp-ipv6 swaks postfix postfix-cdb clang llvm \
-clang-format \
+clang-format gnutls-bin \
 libclang-rt-14-dev dovecot-lmtpd dnsmasq-base python3 perl systemd \
 iproute2 procps bc haproxy \
 gnutls-bin openssl libio-socket-ssl-perl libnet-ssleay-perl \

@@ -186,4 +186,13 @@ is "$(cat lbunits/postmaster-smtpd-mx.test.socket)" \
     "$(want_socket mx.test 25 'MaxConnectionsPerSource=32
 ')" "without it: MaxConnectionsPerSource=32"
 
+# A relay's AUTH keys: both or neither, and never with tls = none.
+printf '[relay "a"]\naddress = 127.0.0.1\nauth-user = u\n[relay "b"]\nauth-password-file = /x\n[relay "c"]\ntls = none\nauth-user = u\nauth-password-file = /x\n[relay "d"]\ntls = verify\nauth-user = u\nauth-password-file = /x\n' >auth.cf
+"$CC" -c auth.cf --check 2>err
+is "$?:$(cat err)" "65:auth.cf:3:1: [relay \"a\"]: auth-user needs auth-password-file
+auth.cf:5:1: [relay \"b\"]: auth-password-file needs auth-user
+auth.cf:7:1: [relay \"c\"]: tls = none with auth-user: the password is sent only inside TLS
+postmaster-cfcompile: auth.cf: 3 errors; nothing done" \
+    "relay AUTH keys: each mistake with FILE:LINE; tls = verify with both passes"
+
 done_testing

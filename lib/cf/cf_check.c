@@ -370,6 +370,39 @@ check_route(struct checker *c, struct cf_section *s, size_t ai,
 		err(c, word_pos(a, 0), "route '%s' has no target", a->key);
 }
 
+/* The first word of key in s, or NULL. */
+static const struct cf_assign *
+assign_of(const struct cf_section *s, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < s->na; i++)
+		if (strcmp(s->a[i].key, key) == 0 && s->a[i].nw > 0)
+			return &s->a[i];
+	return NULL;
+}
+
+/* A [relay]'s AUTH keys go together, and never with tls = none: the
+ * queue sends a password only inside TLS (RFC 4954 4 leaves that to
+ * the client; postmaster-queue(8)), so the relay would get no mail. */
+static void
+check_relay_auth(struct checker *c, const struct cf_section *s)
+{
+	const struct cf_assign *user = assign_of(s, "auth-user");
+	const struct cf_assign *file = assign_of(s, "auth-password-file");
+	const struct cf_assign *tls = assign_of(s, "tls");
+
+	if (user != NULL && file == NULL)
+		err(c, user->pos, "[relay \"%s\"]: auth-user needs "
+		    "auth-password-file", s->name);
+	if (file != NULL && user == NULL)
+		err(c, file->pos, "[relay \"%s\"]: auth-password-file needs "
+		    "auth-user", s->name);
+	if (user != NULL && tls != NULL && strcmp(tls->w[0].s, "none") == 0)
+		err(c, tls->pos, "[relay \"%s\"]: tls = none with auth-user: "
+		    "the password is sent only inside TLS", s->name);
+}
+
 static void
 check_section(struct checker *c, struct cf_section *s)
 {
@@ -412,6 +445,8 @@ check_section(struct checker *c, struct cf_section *s)
 	}
 	if (strcmp(s->kind, "smtpd") == 0)
 		c->errs += cf_check_tls(s, c->d);
+	if (strcmp(s->kind, "relay") == 0)
+		check_relay_auth(c, s);
 	if (kd->keys) {
 		const struct cf_key_def *key;
 

@@ -43,6 +43,9 @@ static const struct cf_key_def core_keys[] = {
 	{ "smtp-port", CF_T_UINT, 0, "25", "1-65535", NULL,
 	    "TCP port of SMTP deliveries that name none (MX hosts, host "
 	    "targets, relay addresses without :port)" },
+	{ "tls-client", CF_T_ENUM, 0, "may", "none|may", NULL,
+	    "STARTTLS to MX hosts and host targets: may (when offered, "
+	    "unverified) or none; the default of [relay] tls" },
 	{ NULL, 0, 0, NULL, NULL, NULL, NULL }
 };
 
@@ -80,6 +83,17 @@ static const struct cf_key_def relay_keys[] = {
 	    "(default: the section name, by MX)" },
 	{ "protocol", CF_T_ENUM, 0, "smtp", "smtp|lmtp", NULL,
 	    "protocol spoken to the relay" },
+	{ "tls", CF_T_ENUM, 0, "", "none|may|encrypt|verify", NULL,
+	    "STARTTLS: none, may, encrypt (required, unverified), verify "
+	    "(required, certificate and name checked) (default: [core] "
+	    "tls-client)" },
+	{ "tls-ca-file", CF_T_PATH, 0, "", NULL, NULL,
+	    "PEM trust anchors for tls = verify (default: the system store)" },
+	{ "auth-user", CF_T_STRING, 0, "", NULL, NULL,
+	    "AUTH PLAIN/LOGIN as this user, only inside TLS" },
+	{ "auth-password-file", CF_T_PATH, 0, "", NULL, NULL,
+	    "file whose first line is auth-user's password, read at each "
+	    "attempt" },
 	{ NULL, 0, 0, NULL, NULL, NULL, NULL }
 };
 

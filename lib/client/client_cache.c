@@ -12,6 +12,8 @@ client_cache_init(struct client_cache *c, size_t max, unsigned idle_ms,
 	c->max = max ? max : 16;
 	c->idle_ms = idle_ms ? idle_ms : 10000;
 	c->max_age_ms = max_age_ms ? max_age_ms : 300000;
+	memset(&c->tls_memo, 0, sizeof c->tls_memo);
+	c->tls_trust = NULL;
 	c->ent = calloc(c->max, sizeof c->ent[0]);
 	return c->ent == NULL ? -1 : 0;
 }
@@ -29,10 +31,13 @@ client_cache_key(const struct client_dest *d, char *key, size_t cap)
 		    d->host ? d->host : "", d->helo ? d->helo : "");
 		return n < 0 || (size_t)n >= cap ? -1 : 0;
 	}
-	n = snprintf(key, cap, "%s|%s|%u|%d|%s|%s",
+	n = snprintf(key, cap, "%s|%s|%u|%d|%s|%s|%d|%s|%s|%s",
 	    d->proto == CLIENT_LMTP ? "lmtp" : "smtp",
 	    d->host ? d->host : "", d->port, d->use_mx ? 1 : 0,
-	    d->dns_server ? d->dns_server : "", d->helo ? d->helo : "");
+	    d->dns_server ? d->dns_server : "", d->helo ? d->helo : "",
+	    d->tls, d->tls_name ? d->tls_name : "",
+	    d->tls_ca_file ? d->tls_ca_file : "",
+	    d->auth_user ? d->auth_user : "");
 	return n < 0 || (size_t)n >= cap ? -1 : 0;
 }
 
@@ -138,4 +143,6 @@ client_cache_close(struct client_cache *c)
 	}
 	free(c->ent);
 	c->ent = NULL;
+	client_tls_trust_free(c->tls_trust);
+	c->tls_trust = NULL;
 }

@@ -15,6 +15,8 @@
  * does both and also proves it alive with RSET before reusing it.
  *
  * Connections on a caller's fd (client_dest.fd >= 0) are never cached.
+ * The key includes the TLS level, name and trust file and the AUTH user,
+ * so a connection set up for one policy never carries another's mail.
  */
 #ifndef PM_CLIENT_CACHE_H
 #define PM_CLIENT_CACHE_H
@@ -23,6 +25,7 @@
 
 #include "client/client_conn.h"
 #include "client/client_deliver.h"
+#include "client/client_tls_memo.h"
 
 #define CLIENT_CACHE_KEY_MAX 640
 
@@ -36,6 +39,11 @@ struct client_cache {
 	size_t max;
 	unsigned idle_ms;
 	unsigned max_age_ms;
+	/* servers whose TLS failed under tls = may (client_deliver.h) */
+	struct client_tls_memo tls_memo;
+	/* verify's anchors of the last tls-ca-file used (or the system
+	 * store), kept for the worker's life */
+	struct client_tls_trust *tls_trust;
 };
 
 /* Returns 0, or -1 (ENOMEM). max 0 = 16; idle_ms/max_age_ms 0 = 10 s and

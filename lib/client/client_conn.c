@@ -247,6 +247,15 @@ client_conn_adopt(struct client_conn *c, int fd, const char *name)
 	}
 }
 
+/* A TLS failure names itself; errno's text would say "Protocol error". */
+static const char *
+conn_strerror(const struct client_conn *c, int err)
+{
+	if (c->tls != NULL && client_tls_error(c->tls)[0] != '\0')
+		return client_tls_error(c->tls);
+	return strerror(err);
+}
+
 /* Reads more input before end_ms: 1 got data, 0 timeout/EOF/error
  * (broken). ms is the whole limit, for the diagnostic. */
 static int
@@ -259,7 +268,11 @@ fill(struct client_conn *c, int64_t end_ms, int ms, const char *what)
 	for (;;) {
 		int64_t left = end_ms - clock_now_ms();
 
-		r = wait_fd(c->fd, POLLIN, left > 0 ? (int)left : 0);
+		/* Octets GnuTLS already decrypted do not show in poll(). */
+		if (c->tls != NULL && client_tls_pending(c->tls))
+			r = 1;
+		else
+			r = wait_fd(c->fd, POLLIN, left > 0 ? (int)left : 0);
 		if (r <= 0) {
 			fmt_limit(lim, sizeof lim, ms);
 			if (r == 0)
@@ -270,14 +283,15 @@ fill(struct client_conn *c, int64_t end_ms, int ms, const char *what)
 				fail(c, "lost connection", errno);
 			return 0;
 		}
-		n = read(c->fd, tmp, sizeof tmp);
+		n = c->tls != NULL ? client_tls_recv(c->tls, tmp, sizeof tmp)
+		    : read(c->fd, tmp, sizeof tmp);
 		if (n > 0)
 			break;
 		if (n < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		set_err(c, "lost connection with %s while reading reply "
 		    "to %s%s%s", c->relay, what, n < 0 ? ": " : "",
-		    n < 0 ? strerror(errno) : "");
+		    n < 0 ? conn_strerror(c, errno) : "");
 		return 0;
 	}
 	if (buf_append(&c->in, tmp, (size_t)n) < 0) {
@@ -398,7 +412,9 @@ client_conn_write(struct client_conn *c, const void *p, size_t n,
 
 	if (c->fd < 0 || c->broken)
 		return -1;
-	if (net_write_until(c->fd, p, n, clock_now_ms() + ms) < 0) {
+	if ((c->tls != NULL
+	    ? client_tls_send_until(c->tls, p, n, clock_now_ms() + ms)
+	    : net_write_until(c->fd, p, n, clock_now_ms() + ms)) < 0) {
 		fmt_limit(lim, sizeof lim, ms);
 		c->send_stuck = errno == ETIMEDOUT;
 		if (c->send_stuck)
@@ -418,7 +434,8 @@ client_conn_stale(struct client_conn *c)
 {
 	struct pollfd p;
 
-	if (c->fd < 0 || c->broken || c->in.len > 0)
+	if (c->fd < 0 || c->broken || c->in.len > 0 ||
+	    (c->tls != NULL && client_tls_pending(c->tls)))
 		return 1;
 	p.fd = c->fd;
 	p.events = POLLIN;
@@ -443,6 +460,8 @@ client_conn_close_within(struct client_conn *c, int quit, unsigned timeout_s)
 		    "QUIT") == 0)
 			(void)client_conn_reply(c, &r, timeout_s, "QUIT");
 	}
+	client_tls_close(c->tls);
+	c->tls = NULL;
 	if (c->fd >= 0 && c->owned) {
 		/* A send that timed out left data the server would not
 		 * take: reset the connection, so the kernel does not go on
@@ -458,4 +477,31 @@ client_conn_close_within(struct client_conn *c, int quit, unsigned timeout_s)
 	c->fd = -1;
 	c->broken = 1;
 	buf_free(&c->in);
+}
+
+int
+client_conn_starttls(struct client_conn *c, enum client_tls_level level,
+    const char *name, const char *ca_file, struct client_tls_trust *trust)
+{
+	int ms = timeout_ms(c, CLIENT_TO_STARTTLS);
+	char why[CLIENT_REPLY_MAX - 64], lim[32];
+
+	if (c->fd < 0 || c->broken)
+		return -1;
+	/* RFC 3207 4.2 ("NO STARTTLS", 2021): octets after the 220 came
+	 * in the clear and are not part of the TLS session. */
+	buf_reset(&c->in);
+	if (client_tls_open(&c->tls, c->fd, level, name, ca_file, trust,
+	    clock_now_ms() + ms, why, sizeof why) < 0) {
+		if (strcmp(why, "handshake timed out") == 0) {
+			fmt_limit(lim, sizeof lim, ms);
+			set_err(c, "TLS handshake with %s timed out (limit %s)",
+			    c->relay, lim);
+		} else
+			set_err(c, "TLS with %s: %s", c->relay, why);
+		return -1;
+	}
+	client_tls_describe(c->tls, c->tls_info, sizeof c->tls_info);
+	c->used_ms = clock_now_ms();
+	return 0;
 }

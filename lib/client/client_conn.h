@@ -25,6 +25,7 @@
 #include "base/buf.h"
 #include "client/client_deliver.h"
 #include "client/client_reply.h"
+#include "client/client_tls.h"
 #include "dns/dns_addr.h"
 
 #define CLIENT_CONN_LINE_MAX 2048
@@ -41,6 +42,8 @@
 #define CLIENT_TO_DOT 600	/* 4.5.3.2.6 */
 #define CLIENT_TO_RSET 120
 #define CLIENT_TO_QUIT 60
+/* STARTTLS's reply and the handshake (Postfix's smtp_starttls_timeout). */
+#define CLIENT_TO_STARTTLS 300
 /* A cached connection's QUIT: the worker closing it may have a message
  * waiting (client_cache.h). */
 #define CLIENT_TO_QUIT_CACHED 2
@@ -61,6 +64,9 @@ struct client_conn {
 	char relay[300];	/* host[ip]:port */
 	struct buf in;
 	char err[CLIENT_REPLY_MAX];
+	/* After STARTTLS: every octet goes through it. NULL: plain. */
+	struct client_tls *tls;
+	char tls_info[160];	/* client_tls_describe() */
 };
 
 void client_conn_init(struct client_conn *c, enum client_proto proto,
@@ -79,6 +85,15 @@ int client_conn_ehlo_reply(struct client_conn *c, struct client_reply *r,
     unsigned timeout_s, const char *what);
 int client_conn_write(struct client_conn *c, const void *p, size_t n,
     unsigned timeout_s, const char *what);
+/*
+ * After the server's 220 to STARTTLS: drops whatever it sent beyond that
+ * reply (RFC 3207 4.2 "NO STARTTLS" response injection: plaintext read
+ * before the handshake is never taken as a reply inside TLS), then the
+ * handshake within CLIENT_TO_STARTTLS (scaled); trust as client_tls_open.
+ * 0, or -1 with c->err and the connection broken.
+ */
+int client_conn_starttls(struct client_conn *c, enum client_tls_level level,
+    const char *name, const char *ca_file, struct client_tls_trust *trust);
 /* 1 if the peer has closed or sent something unasked (stale), else 0. */
 int client_conn_stale(struct client_conn *c);
 /* QUIT (if quit and not broken), then close what we own. */

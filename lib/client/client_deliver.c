@@ -12,6 +12,7 @@
 #include "client/client_conn.h"
 #include "client/client_deliver.h"
 #include "client/client_reply.h"
+#include "client/client_tls_steps.h"
 #include "client/client_wire.h"
 #include "dns/dns_addr.h"
 #include "dns/dns_mx.h"
@@ -46,8 +47,12 @@ struct job {
 	/* octets on the wire (client_wire), per use_conv(); -1 unknown */
 	int64_t wire_len[2];
 	int wire_changed[2];	/* client_wire_changed(), per use_conv() */
-	char why[CLIENT_REPLY_MAX];	/* reason pending ones get */
-	int why_perm;
+	struct client_why why;	/* reason pending ones get */
+	struct client_cache *cache;	/* may be NULL */
+	const char *host;	/* the host being dialled (verify, SNI) */
+	int local;		/* a unix socket or a given fd: may is none */
+	int plain;		/* this connection goes in the clear (may) */
+	int retry_plain;	/* may's handshake failed: again in the clear */
 };
 
 const char *
@@ -62,21 +67,6 @@ client_status_name(enum client_status s)
 		return "bounced";
 	}
 	return "?";
-}
-
-static void set_why(struct job *j, int perm, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-set_why(struct job *j, int perm, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	if (vsnprintf(j->why, sizeof j->why, fmt, ap) < 0)
-		j->why[0] = '\0';
-	va_end(ap);
-	j->why_perm = perm;
 }
 
 static enum client_status
@@ -116,12 +106,13 @@ static enum sess
 broken(struct job *j, struct client_conn *c)
 {
 	if (strncmp(c->err, "421 ", 4) == 0)
-		set_why(j, 0, "%s", c->err);	/* the server's own words */
+		/* the server's own words */
+		client_why_set(&j->why, 0, "%s", c->err);
 	else
-		set_why(j, 0, "451 4.4.2 %s", c->err);
+		client_why_set(&j->why, 0, "451 4.4.2 %s", c->err);
 	if (j->nfin == 0 && !j->data_sent)
 		return SESS_NEXT;
-	finish_pending(j, CLIENT_TEMP, j->why);
+	finish_pending(j, CLIENT_TEMP, j->why.text);
 	return SESS_DONE;
 }
 
@@ -146,7 +137,34 @@ send_cmd(struct client_conn *c, unsigned to, const char *fmt, ...)
 	return client_conn_write(c, line, (size_t)n, to, verb);
 }
 
-/* Greeting, then EHLO (HELO fallback) or LHLO. 0 ready, -1 (j->why). */
+/* After EHLO/HELO/LHLO: STARTTLS, then AUTH (client_tls_steps.h). 0
+ * ready, -1 (j->why) try the next host, -2 (j->why) the delivery ends. */
+static int
+after_hello(struct job *j, struct client_conn *c, const char *helo)
+{
+	struct client_tls_steps st;
+	int r;
+
+	memset(&st, 0, sizeof st);
+	st.d = j->d;
+	st.cache = j->cache;
+	st.host = j->host;
+	st.helo = helo;
+	st.plain = j->local || j->plain;
+	r = client_tls_steps_run(&st, c);
+	if (st.retry_plain)
+		j->retry_plain = 1;
+	if (st.fallback[0] != '\0')
+		snprintf(j->res->tls_fallback, sizeof j->res->tls_fallback,
+		    "%s", st.fallback);
+	if (r < 0)
+		j->why = st.why;
+	return r;
+}
+
+/* Greeting, then EHLO (HELO fallback) or LHLO, then STARTTLS and AUTH as
+ * the destination asks. 0 ready, -1 (j->why) try the next host, -2
+ * (j->why) the delivery ends. */
 static int
 hello(struct job *j, struct client_conn *c)
 {
@@ -155,13 +173,14 @@ hello(struct job *j, struct client_conn *c)
 	struct client_reply rp;
 
 	if (client_conn_reply(c, &rp, CLIENT_TO_GREETING, "the greeting") < 0) {
-		set_why(j, 0, "451 4.4.2 %s", c->err);
+		client_why_set(&j->why, 0, "451 4.4.2 %s", c->err);
 		return -1;
 	}
 	/* RFC 5321 3.1: anything but 220 means "not now": a 554 greeting
 	 * is about this host, another MX may take the mail. */
 	if (rp.code != 220) {
-		set_why(j, 0, "451 4.4.0 host %s refused to talk to me: %s",
+		client_why_set(&j->why, 0,
+		    "451 4.4.0 host %s refused to talk to me: %s",
 		    c->relay, rp.text);
 		client_conn_close(c, rp.code != 421);
 		return -1;
@@ -169,29 +188,31 @@ hello(struct job *j, struct client_conn *c)
 	if (j->d->proto == CLIENT_LMTP) {
 		if (send_cmd(c, CLIENT_TO_HELO, "LHLO %s\r\n", helo) < 0 ||
 		    client_conn_ehlo_reply(c, &rp, CLIENT_TO_HELO, "LHLO") < 0) {
-			set_why(j, 0, "451 4.4.2 %s", c->err);
+			client_why_set(&j->why, 0, "451 4.4.2 %s", c->err);
 			return -1;
 		}
 		if (rp.code != 250) {
-			set_why(j, 0, "451 4.4.0 %s said: %s (in reply to "
+			client_why_set(&j->why, 0,
+			    "451 4.4.0 %s said: %s (in reply to "
 			    "LHLO)", c->relay, rp.text);
 			client_conn_close(c, rp.code != 421);
 			return -1;
 		}
 		c->esmtp = 1;
-		return 0;
+		return after_hello(j, c, helo);
 	}
 	if (send_cmd(c, CLIENT_TO_HELO, "EHLO %s\r\n", helo) < 0 ||
 	    client_conn_ehlo_reply(c, &rp, CLIENT_TO_HELO, "EHLO") < 0) {
-		set_why(j, 0, "451 4.4.2 %s", c->err);
+		client_why_set(&j->why, 0, "451 4.4.2 %s", c->err);
 		return -1;
 	}
 	if (rp.code == 250) {
 		c->esmtp = 1;
-		return 0;
+		return after_hello(j, c, helo);
 	}
 	if (rp.code == 421) {
-		set_why(j, 0, "451 4.4.0 %s said: %s (in reply to EHLO)",
+		client_why_set(&j->why, 0,
+		    "451 4.4.0 %s said: %s (in reply to EHLO)",
 		    c->relay, rp.text);
 		client_conn_close(c, 0);
 		return -1;
@@ -201,17 +222,18 @@ hello(struct job *j, struct client_conn *c)
 	memset(&c->ext, 0, sizeof c->ext);
 	if (send_cmd(c, CLIENT_TO_HELO, "HELO %s\r\n", helo) < 0 ||
 	    client_conn_reply(c, &rp, CLIENT_TO_HELO, "HELO") < 0) {
-		set_why(j, 0, "451 4.4.2 %s", c->err);
+		client_why_set(&j->why, 0, "451 4.4.2 %s", c->err);
 		return -1;
 	}
 	if (rp.code != 250) {
-		set_why(j, 0, "451 4.4.0 %s said: %s (in reply to HELO)",
+		client_why_set(&j->why, 0,
+		    "451 4.4.0 %s said: %s (in reply to HELO)",
 		    c->relay, rp.text);
 		client_conn_close(c, rp.code != 421);
 		return -1;
 	}
 	c->esmtp = 0;
-	return 0;
+	return after_hello(j, c, helo);
 }
 
 /* Reads the whole spooled message into b. */
@@ -269,9 +291,10 @@ prepare(struct job *j, struct client_conn *c)
 
 	/* RFC 6531 3.2: without SMTPUTF8 the message cannot go. */
 	if (m->smtputf8 && !(ext & CLIENT_EXT_SMTPUTF8)) {
-		set_why(j, 1, "553 5.6.7 %s does not support SMTPUTF8, "
+		client_why_set(&j->why, 1,
+		    "553 5.6.7 %s does not support SMTPUTF8, "
 		    "required by this message", c->relay);
-		finish_pending(j, CLIENT_PERM, j->why);
+		finish_pending(j, CLIENT_PERM, j->why.text);
 		return -1;
 	}
 	need = (m->body == BODY_8BITMIME && !(ext & CLIENT_EXT_8BITMIME)) ||
@@ -284,10 +307,11 @@ prepare(struct job *j, struct client_conn *c)
 		int rc;
 
 		if (load_message(m, &raw) < 0) {
-			set_why(j, 0, "451 4.3.0 cannot read queue file: %s",
+			client_why_set(&j->why, 0,
+			    "451 4.3.0 cannot read queue file: %s",
 			    strerror(errno));
 			buf_free(&raw);
-			finish_pending(j, CLIENT_TEMP, j->why);
+			finish_pending(j, CLIENT_TEMP, j->why.text);
 			return -1;
 		}
 		buf_reset(&j->conv);
@@ -295,9 +319,9 @@ prepare(struct job *j, struct client_conn *c)
 		buf_free(&raw);
 		if (rc != 0) {
 			buf_reset(&j->conv);
-			set_why(j, 1, "554 5.6.3 %s", why ? why
+			client_why_set(&j->why, 1, "554 5.6.3 %s", why ? why
 			    : "conversion failed");
-			finish_pending(j, CLIENT_PERM, j->why);
+			finish_pending(j, CLIENT_PERM, j->why.text);
 			return -1;
 		}
 		j->converted = 1;
@@ -305,18 +329,20 @@ prepare(struct job *j, struct client_conn *c)
 	if (need)
 		j->body = BODY_7BIT;
 	if (measure(j) < 0) {
-		set_why(j, 0, "451 4.3.0 cannot read queue file: %s",
+		client_why_set(&j->why, 0,
+		    "451 4.3.0 cannot read queue file: %s",
 		    strerror(errno));
-		finish_pending(j, CLIENT_TEMP, j->why);
+		finish_pending(j, CLIENT_TEMP, j->why.text);
 		return -1;
 	}
 	len = wire_len(j);
 	/* RFC 1870 6: a message over the announced limit is not sent. */
 	if ((ext & CLIENT_EXT_SIZE) && c->ext.size > 0 && len > c->ext.size) {
-		set_why(j, 1, "552 5.3.4 message size %llu exceeds size "
+		client_why_set(&j->why, 1,
+		    "552 5.3.4 message size %llu exceeds size "
 		    "limit %llu of %s", (unsigned long long)len,
 		    (unsigned long long)c->ext.size, c->relay);
-		finish_pending(j, CLIENT_PERM, j->why);
+		finish_pending(j, CLIENT_PERM, j->why.text);
 		return -1;
 	}
 	return 0;
@@ -752,12 +778,15 @@ session(struct job *j, struct client_conn *c)
 	size_t *idx, k, i;
 
 	snprintf(j->res->relay, sizeof j->res->relay, "%s", c->relay);
+	snprintf(j->res->tls, sizeof j->res->tls, "%s",
+	    c->tls != NULL ? c->tls_info : "");
+	j->res->tls_verified = c->tls != NULL && client_tls_verified(c->tls);
 	if (prepare(j, c) < 0)
 		return SESS_DONE;
 	j->res->conn_use = ++c->uses;
 	if ((idx = calloc(max, sizeof *idx)) == NULL) {
-		set_why(j, 0, "451 4.3.0 out of memory");
-		finish_pending(j, CLIENT_TEMP, j->why);
+		client_why_set(&j->why, 0, "451 4.3.0 out of memory");
+		finish_pending(j, CLIENT_TEMP, j->why.text);
 		return SESS_DONE;
 	}
 	for (;;) {
@@ -782,7 +811,14 @@ run(struct job *j, struct client_conn *c)
 	enum sess s;
 
 	snprintf(j->res->relay, sizeof j->res->relay, "%s", c->relay);
-	if (hello(j, c) < 0) {
+	switch (hello(j, c)) {
+	case 0:
+		break;
+	case -2:
+		finish_pending(j, j->why.perm ? CLIENT_PERM : CLIENT_TEMP,
+		    j->why.text);
+		return SESS_DONE;
+	default:
 		client_conn_close(c, 0);
 		return SESS_NEXT;
 	}
@@ -809,21 +845,26 @@ dns_fail(struct job *j, enum dns_status st, const char *name,
 	switch (st) {
 	case DNS_NULLMX:
 		/* RFC 7505 4.2 */
-		set_why(j, 1, "556 5.1.10 %s: domain does not accept mail "
+		client_why_set(&j->why, 1,
+		    "556 5.1.10 %s: domain does not accept mail "
 		    "(null MX)", name);
 		return CLIENT_PERM;
 	case DNS_NXDOMAIN:
-		set_why(j, 1, "550 5.1.2 %s: host or domain name not found "
+		client_why_set(&j->why, 1,
+		    "550 5.1.2 %s: host or domain name not found "
 		    "(%s lookup: NXDOMAIN)", name, what);
 		return CLIENT_PERM;
 	case DNS_NODATA:
-		set_why(j, 1, "550 5.4.4 %s: no %s records", name, what);
+		client_why_set(&j->why, 1,
+		    "550 5.4.4 %s: no %s records", name, what);
 		return CLIENT_PERM;
 	case DNS_BADNAME:
-		set_why(j, 1, "550 5.1.2 %s: malformed domain name", name);
+		client_why_set(&j->why, 1,
+		    "550 5.1.2 %s: malformed domain name", name);
 		return CLIENT_PERM;
 	default:
-		set_why(j, 0, "451 4.4.3 %s: temporary failure in %s "
+		client_why_set(&j->why, 0,
+		    "451 4.4.3 %s: temporary failure in %s "
 		    "lookup", name, what);
 		return CLIENT_TEMP;
 	}
@@ -848,22 +889,34 @@ try_host(struct job *j, struct dns_res *res, const char *host,
 		struct client_conn *c = malloc(sizeof *c);
 
 		if (c == NULL) {
-			set_why(j, 0, "451 4.3.0 out of memory");
+			client_why_set(&j->why, 0, "451 4.3.0 out of memory");
 			return SESS_NEXT;
 		}
 		client_conn_init(c, j->d->proto, j->d->timeout_scale_ms);
 		if (client_conn_tcp(c, host, &al.a[i], port) < 0) {
-			set_why(j, 0, "451 4.4.1 %s", c->err);
+			client_why_set(&j->why, 0, "451 4.4.1 %s", c->err);
 			snprintf(j->res->relay, sizeof j->res->relay, "%s",
 			    c->relay);
 			client_cache_conn_free(c, 0);
+			j->plain = 0;
 			continue;
 		}
+		j->host = host;
+		j->retry_plain = 0;
 		if (run(j, c) == SESS_DONE) {
 			*cp = c;
 			return SESS_DONE;
 		}
 		client_cache_conn_free(c, 0);
+		/* may: the same address once more, in the clear (i wraps
+		 * to SIZE_MAX at 0 and back with the loop's i++). */
+		if (j->retry_plain && !j->plain && j->nfin == 0 &&
+		    !j->data_sent) {
+			j->plain = 1;
+			i--;
+			continue;
+		}
+		j->plain = 0;
 	}
 	return SESS_NEXT;
 }
@@ -885,8 +938,11 @@ deliver_fresh(struct job *j, struct client_conn **cp)
 	    (d->host != NULL && d->host[0] == '/')) {
 		int fd;
 
+		j->local = 1;
+		j->host = d->host;
+
 		if ((c = malloc(sizeof *c)) == NULL) {
-			set_why(j, 0, "451 4.3.0 out of memory");
+			client_why_set(&j->why, 0, "451 4.3.0 out of memory");
 			return;
 		}
 		client_conn_init(c, d->proto, d->timeout_scale_ms);
@@ -894,7 +950,8 @@ deliver_fresh(struct job *j, struct client_conn **cp)
 			client_conn_adopt(c, d->fd, d->host);
 		else if (d->open_fd != NULL) {
 			if ((fd = d->open_fd(d->open_arg)) < 0) {
-				set_why(j, 0, "451 4.3.0 cannot start %s: %s",
+				client_why_set(&j->why, 0,
+				    "451 4.3.0 cannot start %s: %s",
 				    d->host ? d->host : "the mailer",
 				    strerror(errno));
 				client_cache_conn_free(c, 0);
@@ -903,7 +960,7 @@ deliver_fresh(struct job *j, struct client_conn **cp)
 			client_conn_adopt(c, fd, d->host);
 			c->owned = 1;
 		} else if (client_conn_unix(c, d->host) < 0) {
-			set_why(j, 0, "451 4.4.1 %s", c->err);
+			client_why_set(&j->why, 0, "451 4.4.1 %s", c->err);
 			snprintf(j->res->relay, sizeof j->res->relay, "%s",
 			    c->relay);
 			client_cache_conn_free(c, 0);
@@ -916,12 +973,13 @@ deliver_fresh(struct job *j, struct client_conn **cp)
 		return;
 	}
 	if (d->host == NULL || d->host[0] == '\0') {
-		set_why(j, 1, "554 5.4.4 no destination host");
+		client_why_set(&j->why, 1, "554 5.4.4 no destination host");
 		return;
 	}
 	if (dns_res_open(&res, d->dns_server,
 	    d->timeout_scale_ms ? d->timeout_scale_ms / 6 : 0) < 0) {
-		set_why(j, 0, "451 4.4.3 cannot set up resolver for %s: %s",
+		client_why_set(&j->why, 0,
+		    "451 4.4.3 cannot set up resolver for %s: %s",
 		    d->dns_server ? d->dns_server : "resolv.conf",
 		    strerror(errno));
 		return;
@@ -931,7 +989,7 @@ deliver_fresh(struct job *j, struct client_conn **cp)
 		goto out;
 	}
 	if ((mx = malloc(sizeof *mx)) == NULL) {
-		set_why(j, 0, "451 4.3.0 out of memory");
+		client_why_set(&j->why, 0, "451 4.3.0 out of memory");
 		goto out;
 	}
 	{
@@ -974,6 +1032,7 @@ client_deliver_cached(struct client_cache *cache,
 	j.r = r;
 	j.n = n;
 	j.res = res;
+	j.cache = cache;
 	buf_init(&j.conv, 0);
 	buf_init(&j.out, 0);
 	buf_init(&j.wire, 0);
@@ -981,6 +1040,8 @@ client_deliver_cached(struct client_cache *cache,
 	res->relay[0] = '\0';
 	res->reply[0] = '\0';
 	res->conn_use = 0;
+	res->tls[0] = res->tls_fallback[0] = '\0';
+	res->tls_verified = 0;
 	for (i = 0; i < n; i++) {
 		r[i].status = CLIENT_TEMP;
 		r[i].reply[0] = '\0';
@@ -996,8 +1057,9 @@ client_deliver_cached(struct client_cache *cache,
 		return -1;
 	}
 	if (!path_ok(m->sender)) {
-		set_why(&j, 1, "501 5.1.7 bad sender address syntax");
-		finish_pending(&j, CLIENT_PERM, j.why);
+		client_why_set(&j.why, 1,
+		    "501 5.1.7 bad sender address syntax");
+		finish_pending(&j, CLIENT_PERM, j.why.text);
 		goto out;
 	}
 	for (i = 0; i < n; i++)
@@ -1022,8 +1084,8 @@ client_deliver_cached(struct client_cache *cache,
 	if (c == NULL && j.nfin < n)
 		deliver_fresh(&j, &c);
 	if (j.nfin < n)
-		finish_pending(&j, j.why_perm ? CLIENT_PERM : CLIENT_TEMP,
-		    j.why[0] ? j.why : "451 4.4.0 delivery failed");
+		finish_pending(&j, j.why.perm ? CLIENT_PERM : CLIENT_TEMP,
+		    j.why.text[0] ? j.why.text : "451 4.4.0 delivery failed");
 	if (c != NULL) {
 		if (keyed && !c->broken)
 			client_cache_put(cache, key, c);

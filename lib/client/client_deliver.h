@@ -72,6 +72,22 @@ struct client_dest {
 	 * the delivery is deferred. */
 	int (*open_fd)(void *arg);
 	void *open_arg;
+	/*
+	 * STARTTLS (RFC 3207), an enum client_tls_level (client_tls.h):
+	 * 0 none; may: when offered, a failed handshake going in the
+	 * clear on a new connection (and so for an hour, client_tls_memo.h),
+	 * never on unix sockets or fds; encrypt, verify: required, else
+	 * the next host, and the recipients deferred 4.7.x.
+	 */
+	int tls;
+	const char *tls_name;	/* verify and SNI; NULL: the host dialled */
+	const char *tls_ca_file;	/* verify's anchors; NULL: system */
+	/* AUTH PLAIN or LOGIN (RFC 4954) as this user, only inside TLS;
+	 * the password is the first line of auth_password_file, read at
+	 * each AUTH. A 5xx to AUTH fails the recipients, a 4xx defers
+	 * them. NULL or "": no AUTH. */
+	const char *auth_user;
+	const char *auth_password_file;
 };
 
 struct client_msg {
@@ -92,6 +108,8 @@ struct client_rcpt {
 	char reply[512];		/* out */
 };
 
+#define CLIENT_RESULT_WHY_MAX 512
+
 struct client_result {
 	char relay[300];	/* "host[ip]:port" actually used */
 	char reply[512];	/* last reply when the transaction failed */
@@ -99,6 +117,13 @@ struct client_result {
 	 * fresh connection, more on one reused from the cache (Postfix's
 	 * conn_use) */
 	unsigned conn_use;
+	/* The connection's TLS (client_tls_describe), "" in the clear;
+	 * verified: the peer passed CLIENT_TLS_VERIFY. */
+	char tls[160];
+	int tls_verified;
+	/* With tls = may: the TLS failure this delivery went around by
+	 * going in the clear ("" none), for the log. */
+	char tls_fallback[CLIENT_RESULT_WHY_MAX];
 };
 
 struct client_cache;

@@ -96,6 +96,18 @@ client_reply_set(struct client_reply *r, int code, const char *fmt, ...)
 	r->done = 1;
 }
 
+void
+client_why_set(struct client_why *w, int perm, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (vsnprintf(w->text, sizeof w->text, fmt, ap) < 0)
+		w->text[0] = '\0';
+	va_end(ap);
+	w->perm = perm;
+}
+
 /* The keyword of an EHLO line is up to the first space (RFC 5321 4.1.1.1). */
 static int
 keyword_is(const char *p, size_t n, const char *kw)
@@ -106,10 +118,34 @@ keyword_is(const char *p, size_t n, const char *kw)
 	    str_ncasecmp(p, kw, kl) == 0;
 }
 
+/* The SASL mechanisms we speak among "AUTH m1 m2 ..." (RFC 4954 3);
+ * from 5 on: after "AUTH ". */
+static unsigned
+auth_mechs(const char *p, size_t n)
+{
+	unsigned f = 0;
+	size_t i = 5, k;
+
+	while (i < n) {
+		for (k = i; k < n && p[k] != ' '; k++)
+			;
+		if (k - i == 5 && str_ncasecmp(p + i, "PLAIN", 5) == 0)
+			f |= CLIENT_EXT_AUTH_PLAIN;
+		else if (k - i == 5 && str_ncasecmp(p + i, "LOGIN", 5) == 0)
+			f |= CLIENT_EXT_AUTH_LOGIN;
+		i = k + 1;
+	}
+	return f;
+}
+
 void
 client_ext_line(struct client_ext *e, const char *p, size_t n)
 {
-	if (keyword_is(p, n, "PIPELINING"))
+	if (keyword_is(p, n, "STARTTLS"))
+		e->flags |= CLIENT_EXT_STARTTLS;
+	else if (keyword_is(p, n, "AUTH"))
+		e->flags |= auth_mechs(p, n);
+	else if (keyword_is(p, n, "PIPELINING"))
 		e->flags |= CLIENT_EXT_PIPELINING;
 	else if (keyword_is(p, n, "8BITMIME"))
 		e->flags |= CLIENT_EXT_8BITMIME;

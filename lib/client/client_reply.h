@@ -58,7 +58,19 @@ int client_reply_feed(struct client_reply *r, const char *line, size_t len);
 void client_reply_set(struct client_reply *r, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* EHLO keywords we act on (RFC 2920, 1870, 6152, 3030, 6531, 2034). */
+/* Why a delivery did not happen, for every pending recipient: our own
+ * "NNN X.Y.Z text" and whether it is permanent. */
+struct client_why {
+	char text[CLIENT_REPLY_MAX];
+	int perm;
+};
+
+/* vsnprintf into w->text (cut to fit, by design), and perm. */
+void client_why_set(struct client_why *w, int perm, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* EHLO keywords we act on (RFC 2920, 1870, 6152, 3030, 6531, 2034;
+ * STARTTLS RFC 3207; AUTH RFC 4954 with the mechanisms we speak). */
 enum {
 	CLIENT_EXT_PIPELINING = 1 << 0,
 	CLIENT_EXT_SIZE = 1 << 1,
@@ -66,7 +78,10 @@ enum {
 	CLIENT_EXT_BINARYMIME = 1 << 3,
 	CLIENT_EXT_CHUNKING = 1 << 4,
 	CLIENT_EXT_SMTPUTF8 = 1 << 5,
-	CLIENT_EXT_ENHANCED = 1 << 6
+	CLIENT_EXT_ENHANCED = 1 << 6,
+	CLIENT_EXT_STARTTLS = 1 << 7,
+	CLIENT_EXT_AUTH_PLAIN = 1 << 8,	/* RFC 4616 */
+	CLIENT_EXT_AUTH_LOGIN = 1 << 9	/* draft-murchison-sasl-login */
 };
 
 struct client_ext {

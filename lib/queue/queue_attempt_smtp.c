@@ -4,7 +4,9 @@
 #include <string.h>
 #include <sys/wait.h>
 
+#include "base/log.h"
 #include "client/client_deliver.h"
+#include "client/client_tls.h"
 #include "queue/queue_attempt_smtp.h"
 #include "queue/queue_lmtpd.h"
 
@@ -13,6 +15,10 @@ struct hop {
 	struct client_dest cd;
 	char host[1100];
 	struct queue_lmtpd_open lo;
+	char tls_name[1100];
+	char ca_file[4096];
+	char auth_user[256];
+	char auth_file[4096];
 };
 
 /* "host", "host:port", "[v6]", "[v6]:port" or "/unix/path". */
@@ -45,6 +51,28 @@ split_address(const char *a, char *host, size_t cap, unsigned *port)
 	snprintf(host, cap, "%s", a);
 }
 
+/* A [relay]'s TLS and AUTH keys (client_deliver.h says what they do). */
+static void
+relay_tls(const struct queue_cfg *c, const struct queue_target *t,
+    struct hop *h)
+{
+	char v[16];
+	int l;
+
+	queue_cfg_str(c->db, "relay", t->name, "tls", v, sizeof v);
+	l = client_tls_level_of(v);
+	h->cd.tls = l >= 0 ? l : c->tls_client;
+	queue_cfg_str(c->db, "relay", t->name, "tls-ca-file", h->ca_file,
+	    sizeof h->ca_file);
+	h->cd.tls_ca_file = h->ca_file;
+	queue_cfg_str(c->db, "relay", t->name, "auth-user", h->auth_user,
+	    sizeof h->auth_user);
+	h->cd.auth_user = h->auth_user;
+	queue_cfg_str(c->db, "relay", t->name, "auth-password-file",
+	    h->auth_file, sizeof h->auth_file);
+	h->cd.auth_password_file = h->auth_file;
+}
+
 /* Hop a of a [relay]: its a-th address line, or (no address) hop 0 is
  * its name by MX. 0 when there is no such hop. */
 static int
@@ -57,6 +85,7 @@ hop_relay(const struct queue_cfg *c, const struct queue_target *t, size_t a,
 	queue_cfg_str(c->db, "relay", t->name, "protocol", proto,
 	    sizeof proto);
 	h->cd.proto = strcmp(proto, "lmtp") == 0 ? CLIENT_LMTP : CLIENT_SMTP;
+	relay_tls(c, t, h);
 	if (cf_db_words(c->db, "relay", t->name, "address", &w) < 0)
 		w.n = 0;
 	if (w.n == 0) {
@@ -74,6 +103,11 @@ hop_relay(const struct queue_cfg *c, const struct queue_target *t, size_t a,
 	}
 	if (a >= w.n)
 		return 0;
+	/* verify and SNI: the relay's own name where it has one, else
+	 * the host of the address line */
+	queue_cfg_str(c->db, "relay", t->name, "name", h->tls_name,
+	    sizeof h->tls_name);
+	h->cd.tls_name = h->tls_name[0] != '\0' ? h->tls_name : NULL;
 	snprintf(addr, sizeof addr, "%.*s", (int)w.len[a], w.w[a]);
 	split_address(addr, h->host, sizeof h->host, &h->cd.port);
 	h->cd.host = h->host;
@@ -108,6 +142,7 @@ hop_of(const struct queue_cfg *c, const struct queue_target *t, size_t a,
 		if (a > 0)
 			return 0;
 		h->cd.proto = CLIENT_SMTP;
+		h->cd.tls = c->tls_client;
 		if (t->name[0] == '[') {
 			/* host:[192.0.2.1] is an address literal: no MX. */
 			split_address(t->name, h->host, sizeof h->host,
@@ -192,6 +227,21 @@ rcpts_of(const struct queue_job *j, const struct queue_target *t,
 	return 0;
 }
 
+/* One line per TLS connection, when it carries its first message (as
+ * Postfix's "... TLS connection established to ..."), and one for a
+ * handshake that tls = may went around in the clear. */
+static void
+log_tls(const struct queue_job *j, const struct client_result *res)
+{
+	if (res->tls_fallback[0] != '\0')
+		log_warn("%s: %s; trying again in the clear (tls = may)",
+		    j->m.env.id, res->tls_fallback);
+	if (res->tls[0] != '\0' && res->conn_use == 1)
+		log_info("%s: %s TLS connection established to %s: %s",
+		    j->m.env.id, res->tls_verified ? "Verified" : "Untrusted",
+		    res->relay, res->tls);
+}
+
 void
 queue_attempt_smtp(struct queue_job *j, const struct queue_target *t,
     const size_t *idx, size_t n, struct queue_result *o)
@@ -226,6 +276,7 @@ queue_attempt_smtp(struct queue_job *j, const struct queue_target *t,
 		for (i = 0; i < n; i++)
 			r[i].status = CLIENT_TEMP;
 		rc = client_deliver_cached(c->cache, &h.cd, &cm, r, n, &res);
+		log_tls(j, &res);
 		if (rc == 0 || !all_temp(r, n))
 			break;
 	}

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "client/client_tls.h"
 #include "queue/queue_cfg.h"
 
 int
@@ -87,6 +88,9 @@ queue_cfg_load(struct queue_cfg *c, struct cf_db *db,
 	if (core_uint(db, "max-per-destination", &u) < 0)
 		return -1;
 	c->max_per_dest = (size_t)u;
+	queue_cfg_str(db, "core", "", "tls-client", v, sizeof v);
+	c->tls_client =
+	    strcmp(v, "none") == 0 ? CLIENT_TLS_NONE : CLIENT_TLS_MAY;
 	queue_cfg_str(db, "core", "", "bounce-to", v, sizeof v);
 	c->bounce_to = strcmp(v, "postmaster") == 0 ? QUEUE_BOUNCE_POSTMASTER :
 	    strcmp(v, "both") == 0                  ? QUEUE_BOUNCE_BOTH :

@@ -42,6 +42,7 @@ struct queue_cfg {
 	char local_kind[16];    /* "lmtpd", "pipe" or "relay" */
 	char dns_server[256];
 	unsigned smtp_port;  /* [core] smtp-port */
+	int tls_client;      /* [core] tls-client: enum client_tls_level */
 	int64_t retry_first; /* [core] retry-interval */
 	int64_t retry_cap;   /* [core] retry-max-interval */
 	int64_t lifetime;    /* [core] queue-lifetime */

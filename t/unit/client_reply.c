@@ -186,6 +186,22 @@ main(void)
 	client_ext_line(&e, "SIZE 99999999999999999999999", 27);
 	ok(e.size == UINT64_MAX, "SIZE saturates");
 
+	memset(&e, 0, sizeof e);
+	client_ext_line(&e, "STARTTLSX", 9);
+	client_ext_line(&e, "AUTH=PLAIN", 10);
+	client_ext_line(&e, "AUTH CRAM-MD5 PLAINX XLOGIN", 27);
+	is_int(e.flags, 0, "STARTTLSX, AUTH=, unknown mechanisms: nothing");
+	client_ext_line(&e, "starttls", 8);
+	is_int(e.flags, CLIENT_EXT_STARTTLS, "STARTTLS, case-insensitive");
+	client_ext_line(&e, "AUTH CRAM-MD5 login", 19);
+	is_int(e.flags, CLIENT_EXT_STARTTLS | CLIENT_EXT_AUTH_LOGIN,
+	    "AUTH: LOGIN among others, case-insensitive");
+	client_ext_line(&e, "AUTH PLAIN", 10);
+	ok(e.flags & CLIENT_EXT_AUTH_PLAIN, "AUTH PLAIN, last on the line");
+	memset(&e, 0, sizeof e);
+	client_ext_line(&e, "AUTH  PLAIN ", 12);
+	is_int(e.flags, CLIENT_EXT_AUTH_PLAIN, "AUTH with extra spaces");
+
 	{
 		static const char *const a[] = { ".a\r\n..b\r\nc.\r\n.", NULL };
 		static const char *const b[] = { "x\r", "\n", ".y\r\n", NULL };
