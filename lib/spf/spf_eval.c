@@ -100,6 +100,34 @@ set_text(char *dst, const char *src)
 	spf_text_clean(dst, SPF_TEXT_MAX, src, src ? strlen(src) : 0);
 }
 
+/*
+ * SPF_request_query_mailfrom() without its "free ride" for loopback
+ * clients: libspf2 passes 127.0.0.0/8 and ::1 unasked, RFC 7208 exempts
+ * no address, and smtpd's spf-exempt is where an operator says so. The
+ * rest is what libspf2 does after that test.
+ */
+static SPF_errcode_t
+query(SPF_server_t *server, SPF_request_t *q, SPF_response_t **resp)
+{
+	SPF_record_t *rec = NULL;
+	SPF_errcode_t err;
+
+	if ((*resp = SPF_response_new(q)) == NULL)
+		return SPF_E_NO_MEMORY;
+	q->cur_dom = q->use_helo ? q->helo_dom : q->env_from_dp;
+	err = SPF_server_get_record(server, q, *resp, &rec);
+	if (err != SPF_E_SUCCESS) {
+		if (rec != NULL)
+			SPF_record_free(rec);
+		return err;
+	}
+	(*resp)->spf_record_exp = rec;
+	err = SPF_record_interpret(rec, q, *resp, 0);
+	(*resp)->spf_record_exp = NULL;
+	SPF_record_free(rec);
+	return err;
+}
+
 void
 spf_eval_check(struct spf_eval *e, const struct spf_req *req,
     uint64_t budget_ms, struct spf_res *res)
@@ -112,7 +140,7 @@ spf_eval_check(struct spf_eval *e, const struct spf_req *req,
 	memset(res, 0, sizeof *res);
 	res->result = SPF_RES_TEMPERROR;
 	e->dns.voids = e->dns.queries = 0;
-	e->dns.timed_out = 0;
+	e->dns.timed_out = e->dns.temp = 0;
 	e->dns.deadline_ms = clock_now_ms() + (int64_t)budget_ms;
 	if ((q = SPF_request_new(e->server)) == NULL) {
 		set_text(res->reason, "out of memory");
@@ -131,7 +159,7 @@ spf_eval_check(struct spf_eval *e, const struct spf_req *req,
 		SPF_request_free(q);
 		return;
 	}
-	err = SPF_request_query_mailfrom(q, &resp);
+	err = query(e->server, q, &resp);
 	if (resp != NULL)
 		res->result = map_result(SPF_response_result(resp));
 	if (e->dns.timed_out) {
@@ -139,6 +167,11 @@ spf_eval_check(struct spf_eval *e, const struct spf_req *req,
 		 * made of the gap, the answer is "try again" */
 		res->result = SPF_RES_TEMPERROR;
 		set_text(res->reason, "time budget for the SPF check spent");
+	} else if (e->dns.temp && res->result == SPF_RES_PERMERROR) {
+		/* libspf2 1.2.10 makes a failed lookup of the record a
+		 * permerror; RFC 7208 4.4 and 5: a DNS error is temperror */
+		res->result = SPF_RES_TEMPERROR;
+		set_text(res->reason, "DNS lookup failed");
 	} else if (e->dns.voids > SPF_EVAL_VOID_MAX && res->result !=
 	    SPF_RES_TEMPERROR) {
 		res->result = SPF_RES_PERMERROR;

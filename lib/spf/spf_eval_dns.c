@@ -128,6 +128,7 @@ lookup(SPF_dns_server_t *srv, const char *domain, ns_type t, int cache)
 		st->voids += (unsigned)counts_as_void(t);
 		return SPF_dns_rr_new_init(srv, domain, t, 0, NO_DATA);
 	default:
+		st->temp = 1;
 		if (clock_now_ms() >= st->deadline_ms)
 			st->timed_out = 1;
 		return SPF_dns_rr_new_init(srv, domain, t, 0, TRY_AGAIN);

@@ -95,6 +95,29 @@ put_value(struct buf *b, const char *s)
 	buf_append_byte(b, '"');
 }
 
+/*
+ * RFC 8601 2.2 pvalue: an address is written bare when its local part
+ * is a dot-atom ([local-part "@"] domain-name); otherwise its domain
+ * alone says enough (2.7.2) and needs no quoting.
+ */
+static void
+put_mailbox(struct buf *b, const char *id)
+{
+	const char *at = strrchr(id, '@');
+	char local[SPF_ID_MAX];
+
+	if (at == NULL) {
+		put_value(b, id);
+		return;
+	}
+	memcpy(local, id, (size_t)(at - id));
+	local[at - id] = '\0';
+	if (is_dot_atom(local) && is_dot_atom(at + 1))
+		buf_append_str(b, id);
+	else
+		put_value(b, at + 1);
+}
+
 /* Text inside a comment (RFC 5322 3.2.2 ctext and quoted-pair). */
 static void
 put_ctext(struct buf *b, const char *s)
@@ -185,7 +208,7 @@ put_headers(struct buf *b, const char *authserv, const struct spf_verdict *v,
 		buf_append_byte(b, ')');
 	}
 	buf_append_str(b, helo ? " smtp.helo=" : " smtp.mailfrom=");
-	put_value(b, helo ? spf_report_domain(v) : v->id);
+	put_mailbox(b, helo ? spf_report_domain(v) : v->id);
 	buf_append_str(b, "\r\n");
 
 	/* RFC 7208 9.1 */
