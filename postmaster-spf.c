@@ -21,7 +21,8 @@
 #include "spf/spf_proto.h"
 #include "spf/spf_sandbox.h"
 
-#define USAGE "usage: postmaster-spf [-s DNS-SERVER] [-r RECEIVER] " \
+#define USAGE \
+	"usage: postmaster-spf [-s DNS-SERVER] [-r RECEIVER] " \
 	"[-t BUDGET-MS]\n"
 
 /* The TCP port DNS answers may need (truncation), from "ip[:port]". */
@@ -98,10 +99,12 @@ main(int argc, char **argv)
 	if (spf_sandbox_limits(&why) < 0)
 		die_sys(EX_OSERR, "sandbox: %s", why);
 	/* one DNS try never outlasts the budget; libresolv tries twice */
-	if (spf_eval_open(&e, server, receiver, budget / 2 < 5000 ?
-	    (unsigned)(budget / 2) : 5000) < 0)
-		die_sys(EX_TEMPFAIL, "unable to set up libspf2 (dns-server "
-		    "%s)", server ? server : "from resolv.conf");
+	if (spf_eval_open(&e, server, receiver,
+	        budget / 2 < 5000 ? (unsigned)(budget / 2) : 5000) < 0)
+		die_sys(EX_TEMPFAIL,
+		    "unable to set up libspf2 (dns-server "
+		    "%s)",
+		    server ? server : "from resolv.conf");
 	if (spf_sandbox_lock(dns_port(server), &ll, &why) < 0)
 		die_sys(EX_OSERR, "sandbox: %s", why);
 	for (;;) {

@@ -40,9 +40,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (n < 0)
 			abort();
 		if (spf_proto_req_parse(line, (size_t)n, &q2, &used) !=
-		    SPF_PROTO_OK || used != (size_t)n ||
-		    strcmp(q.id, q2.id) != 0 || strcmp(q.helo, q2.helo) != 0 ||
-		    strcmp(q.ip, q2.ip) != 0 || q.kind != q2.kind)
+		        SPF_PROTO_OK ||
+		    used != (size_t)n || strcmp(q.id, q2.id) != 0 ||
+		    strcmp(q.helo, q2.helo) != 0 || strcmp(q.ip, q2.ip) != 0 ||
+		    q.kind != q2.kind)
 			abort();
 	} else if (r == SPF_INPUT_NONE && why[0] == '\0') {
 		abort();

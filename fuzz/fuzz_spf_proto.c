@@ -55,8 +55,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int e, n;
 
 	e = spf_proto_req_parse(p, size, &q, &used);
-	if (e == SPF_PROTO_MORE && (memchr(p, '\n', size) != NULL ||
-	    size >= SPF_PROTO_LINE_MAX))
+	if (e == SPF_PROTO_MORE &&
+	    (memchr(p, '\n', size) != NULL || size >= SPF_PROTO_LINE_MAX))
 		abort();
 	if (e == SPF_PROTO_OK) {
 		n = spf_proto_req_format(&q, out, sizeof out);

@@ -21,7 +21,7 @@ run(const char *p, size_t n, size_t chunk, struct buf *out, unsigned *ren)
 	spf_untrust_init(&u, "mx.example");
 	for (i = 0; i < n; i += chunk)
 		if (spf_untrust_feed(&u, p + i, n - i < chunk ? n - i : chunk,
-		    out) < 0)
+		        out) < 0)
 			abort();
 	if (spf_untrust_finish(&u, out) < 0)
 		abort();

@@ -18,8 +18,8 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "py"))
-from pmtest import (Tap, Instance, PM_BIN, dns_answers, pipe_session,  # noqa: E402
-                    require, watchdog, wait_for, end_process)
+from pmtest import (Tap, Instance, PM_BIN, children, dns_answers,  # noqa: E402
+                    pipe_session, require, watchdog, wait_for, end_process)
 
 require(root_why="spool and Maildirs owned by nobody",
         programs={"dnsmasq": "dnsmasq-base", "tcpserver": "ucspi-tcp-ipv6"})
@@ -386,6 +386,41 @@ for script, why in (("printf 'pass\\tx\\ty\\tz\\n'; sleep 30", "bad answer"),
           "later", "a child that gives a %s: 451 4.7.24" % why)
     t.like(err, why, "... and the log says why (%s)" % why)
 
+def sandbox_checks(server_pid):
+    """The running postmaster-spf of the session under tcpserver: what it
+    holds and the limits it runs under."""
+    smtpd = list(children(server_pid))
+    spf = [p for p in (children(smtpd[0]) if len(smtpd) == 1 else ())]
+    if not t.is_(len(spf), 1, "sandbox: one postmaster-spf beside the session"):
+        return
+    pid = spf[0]
+    fds = sorted(int(x) for x in os.listdir("/proc/%d/fd" % pid))
+    kinds = [os.readlink("/proc/%d/fd/%d" % (pid, x)).split(":")[0] for x in fds[:2]]
+    t.is_((fds, kinds), ([0, 1, 2], ["pipe", "pipe"]),
+          "sandbox: only its two pipes and stderr are open (no socket, spool, CDB)")
+    with open("/proc/%d/status" % pid) as f:
+        st = f.read()
+    t.like(st, "NoNewPrivs:\t1", "sandbox: no_new_privs")
+    uid = re.search(r"Uid:\t(\d+)", st).group(1)
+    t.is_(uid, "65534", "sandbox: runs as smtpd's user, not root")
+    with open("/proc/%d/limits" % pid) as f:
+        lim = {ln[:26].strip(): ln[26:].split()[0] for ln in f.read().splitlines()[1:]}
+    want = {"Max cpu time": "30", "Max processes": "0", "Max open files": "16",
+            "Max core file size": "0"}
+    if "asan" not in PM_BIN:
+        want["Max address space"] = str(256 << 20)
+    t.is_({k: lim.get(k) for k in want}, want, "sandbox: resource limits")
+
+
+# --- a bad spf-exempt is a configuration error ---
+bad = os.path.join(inst.dir, "bad.cf")
+with open(bad, "w") as f:
+    f.write('[smtpd "x"]\nspf = tag\nspf-exempt = 192.0.2.0/24 10.0.0.0/33 nonsense\n')
+r = subprocess.run([os.path.join(PM_BIN, "postmaster-cfcompile"), "--check", "-c", bad],
+                   capture_output=True, text=True)
+t.is_((r.returncode, len(re.findall(r"spf-exempt: '[^']+' is not an address", r.stderr))),
+      (65, 2), "cfcompile: each bad spf-exempt network is an error")
+
 # --- real sockets: IPv4 and IPv6 loopback clients through tcpserver ---
 for host, sender, want in (("127.0.0.1", "joe@local.test", "pass"),
                            ("::1", "joe@v6.test", "pass"),
@@ -410,6 +445,8 @@ for host, sender, want in (("127.0.0.1", "joe@local.test", "pass"),
         reply()
         for cmd in ("EHLO client.example", "MAIL FROM:<%s>" % sender,
                     "RCPT TO:<joe@example.test>", "DATA"):
+            if cmd == "DATA" and host == "127.0.0.1":
+                sandbox_checks(srv.pid)
             s.sendall((cmd + "\r\n").encode())
             reply()
         s.sendall((BODY + "\r\n.\r\n").encode())
@@ -425,5 +462,4 @@ for host, sender, want in (("127.0.0.1", "joe@local.test", "pass"),
     finally:
         end_process(srv)
 
-wait_for(lambda: True, 0)
 t.done()

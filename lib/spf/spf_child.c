@@ -110,9 +110,10 @@ spawn(struct spf_child *c, const struct spf_child_cfg *cfg)
 	}
 	/* the child ends itself a little before smtpd would kill it, so a
 	 * slow DNS gives a temperror with a reason rather than a kill */
-	snprintf(budget, sizeof budget, "%llu", (unsigned long long)
-	    (cfg->budget_ms > 2000 ? cfg->budget_ms - 1000 :
-	    cfg->budget_ms / 2 + 1));
+	snprintf(budget, sizeof budget, "%llu",
+	    (unsigned long long)(cfg->budget_ms > 2000 ?
+	            cfg->budget_ms - 1000 :
+	            cfg->budget_ms / 2 + 1));
 	argv[0] = "postmaster-spf";
 	argv[1] = "-s";
 	argv[2] = cfg->dns_server;

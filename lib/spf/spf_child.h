@@ -19,18 +19,18 @@
 #include "spf/spf_proto.h"
 
 struct spf_child_cfg {
-	const char *program;	/* path of postmaster-spf */
-	const char *dns_server;	/* "" or [core] dns-server */
-	const char *receiver;	/* our host name, %{r} */
-	uint64_t budget_ms;	/* spf-timeout */
+	const char *program;    /* path of postmaster-spf */
+	const char *dns_server; /* "" or [core] dns-server */
+	const char *receiver;   /* our host name, %{r} */
+	uint64_t budget_ms;     /* spf-timeout */
 };
 
 struct spf_child {
-	pid_t pid;		/* 0: not running */
-	int to, from;		/* request and response pipes */
+	pid_t pid;    /* 0: not running */
+	int to, from; /* request and response pipes */
 	char in[2 * SPF_PROTO_LINE_MAX];
 	size_t inlen;
-	unsigned started;	/* children started (for tests and logs) */
+	unsigned started; /* children started (for tests and logs) */
 };
 
 void spf_child_init(struct spf_child *c);

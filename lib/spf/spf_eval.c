@@ -147,7 +147,7 @@ spf_eval_check(struct spf_eval *e, const struct spf_req *req,
 		return;
 	}
 	err = strchr(req->ip, ':') ? SPF_request_set_ipv6_str(q, req->ip) :
-	    SPF_request_set_ipv4_str(q, req->ip);
+	                             SPF_request_set_ipv4_str(q, req->ip);
 	if (err == SPF_E_SUCCESS)
 		err = SPF_request_set_helo_dom(q, req->helo);
 	if (err == SPF_E_SUCCESS && SPF_request_set_env_from(q, req->id) != 0)
@@ -172,10 +172,11 @@ spf_eval_check(struct spf_eval *e, const struct spf_req *req,
 		 * permerror; RFC 7208 4.4 and 5: a DNS error is temperror */
 		res->result = SPF_RES_TEMPERROR;
 		set_text(res->reason, "DNS lookup failed");
-	} else if (e->dns.voids > SPF_EVAL_VOID_MAX && res->result !=
-	    SPF_RES_TEMPERROR) {
+	} else if (e->dns.voids > SPF_EVAL_VOID_MAX &&
+	    res->result != SPF_RES_TEMPERROR) {
 		res->result = SPF_RES_PERMERROR;
-		set_text(res->reason, "too many void DNS lookups "
+		set_text(res->reason,
+		    "too many void DNS lookups "
 		    "(RFC 7208 4.6.4)");
 	} else if (err != SPF_E_SUCCESS && resp != NULL &&
 	    SPF_response_errcode(resp) != SPF_E_SUCCESS) {

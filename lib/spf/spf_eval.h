@@ -28,7 +28,7 @@
 
 #include "spf/spf_proto.h"
 
-#define SPF_EVAL_VOID_MAX 2	/* RFC 7208 4.6.4 */
+#define SPF_EVAL_VOID_MAX 2 /* RFC 7208 4.6.4 */
 
 struct spf_eval;
 

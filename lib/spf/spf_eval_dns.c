@@ -19,8 +19,7 @@ counts_as_void(ns_type t)
 {
 	/* the terms of RFC 7208 4.6.4; TXT answers (include, redirect,
 	 * exp) that are void make their own error or are ignored */
-	return t == ns_t_a || t == ns_t_aaaa || t == ns_t_mx ||
-	    t == ns_t_ptr;
+	return t == ns_t_a || t == ns_t_aaaa || t == ns_t_mx || t == ns_t_ptr;
 }
 
 /* s[0..n) has room for 2n + 1 octets: each space becomes "%_". */
@@ -66,8 +65,8 @@ put_rdata(SPF_dns_rr_t *rr, int i, ns_type t, const unsigned char *msg,
 	case ns_t_ptr:
 		if (t == ns_t_mx && rdlen < 3)
 			return -1;
-		if (ns_name_uncompress(msg, msg + msglen, t == ns_t_mx ?
-		    rd + 2 : rd, name, sizeof name) < 0)
+		if (ns_name_uncompress(msg, msg + msglen,
+		        t == ns_t_mx ? rd + 2 : rd, name, sizeof name) < 0)
 			return -1;
 		if (SPF_dns_rr_buf_realloc(rr, i, strlen(name) + 1) != 0)
 			return -1;
@@ -145,9 +144,9 @@ lookup(SPF_dns_server_t *srv, const char *domain, ns_type t, int cache)
 		if (ns_parserr(&msg, ns_s_an, i, &r) < 0)
 			break;
 		if (ns_rr_type(r) != t)
-			continue;	/* the CNAMEs of the chain */
+			continue; /* the CNAMEs of the chain */
 		if (put_rdata(rr, cnt, t, st->ans, len, ns_rr_rdata(r),
-		    ns_rr_rdlen(r)) == 0)
+		        ns_rr_rdlen(r)) == 0)
 			cnt++;
 	}
 	rr->num_rr = cnt;

@@ -12,12 +12,12 @@
 
 struct spf_eval_dns {
 	struct dns_res *res;
-	unsigned char *ans;	/* DNS_PACKET_MAX */
-	int64_t deadline_ms;	/* clock_now_ms() time */
-	unsigned voids;		/* void A/AAAA/MX/PTR answers, RFC 7208 4.6.4 */
+	unsigned char *ans;  /* DNS_PACKET_MAX */
+	int64_t deadline_ms; /* clock_now_ms() time */
+	unsigned voids;      /* void A/AAAA/MX/PTR answers, RFC 7208 4.6.4 */
 	unsigned queries;
-	int timed_out;		/* a query was refused: the deadline passed */
-	int temp;		/* a query failed (SERVFAIL, no answer) */
+	int timed_out; /* a query was refused: the deadline passed */
+	int temp;      /* a query failed (SERVFAIL, no answer) */
 };
 
 struct SPF_dns_server_struct;

@@ -24,7 +24,8 @@ spf_gate_setup(struct spf_gate *g, struct cf_db *db, const char *name,
 	buf_init(&g->out, SPF_GATE_OUT_MAX);
 	cf_db_str(db, "smtpd", name, "spf", mode, sizeof mode);
 	g->mode = strcmp(mode, "reject") == 0 ? SPF_MODE_REJECT :
-	    strcmp(mode, "tag") == 0 ? SPF_MODE_TAG : SPF_MODE_OFF;
+	    strcmp(mode, "tag") == 0          ? SPF_MODE_TAG :
+	                                        SPF_MODE_OFF;
 	if (g->mode == SPF_MODE_OFF)
 		return 0;
 	/* local submission: its users are checked by other means */
@@ -97,8 +98,8 @@ check(struct spf_gate *g, const char *client, const char *helo,
 	const char *cwhy;
 
 	memset(v, 0, sizeof *v);
-	switch (spf_input_request(client, helo, sender, &req, why,
-	    sizeof why)) {
+	switch (
+	    spf_input_request(client, helo, sender, &req, why, sizeof why)) {
 	case SPF_INPUT_NOIP:
 		g->done = 2;
 		return;
@@ -116,8 +117,8 @@ check(struct spf_gate *g, const char *client, const char *helo,
 		memcpy(v->helo, req.helo, sizeof v->helo);
 		memcpy(v->id, req.id, sizeof v->id);
 		if (spf_child_ask(&g->child, &g->cfg, &req, &res, &cwhy) < 0) {
-			log_warn("spf: no answer for <%s> from %s: %s",
-			    req.id, req.ip, cwhy);
+			log_warn("spf: no answer for <%s> from %s: %s", req.id,
+			    req.ip, cwhy);
 			v->result = SPF_RES_TEMPERROR;
 			snprintf(v->reason, sizeof v->reason, "%s", cwhy);
 		} else {

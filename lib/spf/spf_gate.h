@@ -35,7 +35,7 @@
 #include "spf/spf_untrust.h"
 
 #define SPF_GATE_EXEMPT_MAX 64
-#define SPF_GATE_NET_MAX    64
+#define SPF_GATE_NET_MAX 64
 
 struct spf_gate {
 	enum spf_mode mode;
@@ -51,13 +51,13 @@ struct spf_gate {
 	struct spf_child_cfg cfg;
 	struct spf_child child;
 	/* the transaction */
-	int done;		/* 0 not yet, 1 checked, 2 not checked */
-	int code;		/* refusal code, 0: accepted */
+	int done; /* 0 not yet, 1 checked, 2 not checked */
+	int code; /* refusal code, 0: accepted */
 	char reply[512];
 	struct spf_verdict v;
-	struct buf hdr;		/* our header fields */
+	struct buf hdr; /* our header fields */
 	struct spf_untrust filter;
-	struct buf out;		/* filtered message octets */
+	struct buf out; /* filtered message octets */
 };
 
 /* Reads the instance's keys. 0, or -1 (no memory). */
@@ -78,8 +78,7 @@ int spf_gate_rcpt(struct spf_gate *g, const char *client, const char *helo,
 /* Header fields to put on top of the message ("" when none). */
 const char *spf_gate_headers(const struct spf_gate *g);
 /* " spf=RESULT" for the transaction's log line, or "". */
-const char *spf_gate_logfield(const struct spf_gate *g, char *out,
-    size_t cap);
+const char *spf_gate_logfield(const struct spf_gate *g, char *out, size_t cap);
 
 /*
  * The message's octets as they arrive: *p, *n replaced by what to write

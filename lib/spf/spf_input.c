@@ -8,7 +8,7 @@
 #include "spf/spf_input.h"
 
 #define SPF_DOMAIN_MAX 253
-#define SPF_LOCAL_MAX  64
+#define SPF_LOCAL_MAX 64
 
 static int
 ldh(unsigned char c)
@@ -23,7 +23,7 @@ spf_input_domain_ok(const char *d, size_t n)
 	size_t i, label = 0, labels = 0;
 
 	if (n > 0 && d[n - 1] == '.')
-		n--;	/* a trailing dot names the root, RFC 7208 4.3 */
+		n--; /* a trailing dot names the root, RFC 7208 4.3 */
 	if (n == 0 || n > SPF_DOMAIN_MAX)
 		return 0;
 	for (i = 0; i <= n; i++) {
@@ -53,7 +53,7 @@ canonical_ip(const char *ip, char *out, size_t cap)
 		return -1;
 	if (IN6_IS_ADDR_V4MAPPED((struct in6_addr *)(void *)a))
 		return inet_ntop(AF_INET, a + 12, out, (socklen_t)cap) ? 0 :
-		    -1;
+		                                                         -1;
 	return inet_ntop(AF_INET6, a, out, (socklen_t)cap) ? 0 : -1;
 }
 
@@ -164,6 +164,6 @@ spf_input_net_match(const char *net, const char *ip)
 	if (canonical_ip(ip, cip, sizeof cip) < 0)
 		return 0;
 	if (inet_pton(fam, cip, c) != 1)
-		return 0;	/* the other family */
+		return 0; /* the other family */
 	return prefix_match(n, c, (unsigned)bits);
 }

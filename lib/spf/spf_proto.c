@@ -2,8 +2,8 @@
 
 #include "spf/spf_proto.h"
 
-static const char *const result_names[] = { "none", "neutral", "pass",
-	"fail", "softfail", "temperror", "permerror" };
+static const char *const result_names[] = { "none", "neutral", "pass", "fail",
+	"softfail", "temperror", "permerror" };
 
 #define NRESULTS (sizeof result_names / sizeof result_names[0])
 
@@ -45,9 +45,9 @@ spf_text_clean(char *out, size_t cap, const char *in, size_t n)
 
 /* What a field may hold (see the header). */
 enum field_class {
-	F_TOKEN,	/* printable ASCII, no space, non-empty */
-	F_TEXT,		/* printable ASCII, space allowed, may be empty */
-	F_IDENT		/* F_TEXT plus 0x80-0xff, non-empty */
+	F_TOKEN, /* printable ASCII, no space, non-empty */
+	F_TEXT,  /* printable ASCII, space allowed, may be empty */
+	F_IDENT  /* F_TEXT plus 0x80-0xff, non-empty */
 };
 
 static int
@@ -95,19 +95,18 @@ split(const char *line, size_t n, size_t nf, const enum field_class *fc,
 static int
 find_line(const char *p, size_t n, size_t *len)
 {
-	const char *lf = memchr(p, '\n', n < SPF_PROTO_LINE_MAX ? n :
-	    SPF_PROTO_LINE_MAX);
+	const char *lf =
+	    memchr(p, '\n', n < SPF_PROTO_LINE_MAX ? n : SPF_PROTO_LINE_MAX);
 
 	if (lf == NULL)
 		return n < SPF_PROTO_LINE_MAX ? SPF_PROTO_MORE :
-		    SPF_PROTO_E_TOOLONG;
+		                                SPF_PROTO_E_TOOLONG;
 	*len = (size_t)(lf - p);
 	return SPF_PROTO_OK;
 }
 
 int
-spf_proto_req_parse(const char *p, size_t n, struct spf_req *r,
-    size_t *used)
+spf_proto_req_parse(const char *p, size_t n, struct spf_req *r, size_t *used)
 {
 	static const enum field_class fc[4] = { F_TOKEN, F_TOKEN, F_TOKEN,
 		F_IDENT };
@@ -134,8 +133,7 @@ spf_proto_req_parse(const char *p, size_t n, struct spf_req *r,
 }
 
 int
-spf_proto_res_parse(const char *p, size_t n, struct spf_res *r,
-    size_t *used)
+spf_proto_res_parse(const char *p, size_t n, struct spf_res *r, size_t *used)
 {
 	static const enum field_class fc[3] = { F_TOKEN, F_TEXT, F_TEXT };
 	char result[16];
@@ -187,7 +185,8 @@ spf_proto_req_format(const struct spf_req *r, char *out, size_t cap)
 	static const enum field_class fc[4] = { F_TOKEN, F_TOKEN, F_TOKEN,
 		F_IDENT };
 	const char *const src[4] = { r->kind == SPF_KIND_HELO ? "helo" :
-		"mailfrom", r->ip, r->helo, r->id };
+		                                                "mailfrom",
+		r->ip, r->helo, r->id };
 	const size_t maxlen[4] = { 16, sizeof r->ip, sizeof r->helo,
 		sizeof r->id };
 

@@ -36,10 +36,10 @@
 #include <stddef.h>
 
 #define SPF_PROTO_LINE_MAX 1400
-#define SPF_IP_MAX	   46	/* INET6_ADDRSTRLEN */
-#define SPF_HELO_MAX	   256	/* RFC 5321 4.5.3.1.2 domain, + NUL */
-#define SPF_ID_MAX	   322	/* local-part 64 + "@" + domain 255 + NUL */
-#define SPF_TEXT_MAX	   301	/* reason, explanation: 300 + NUL */
+#define SPF_IP_MAX 46    /* INET6_ADDRSTRLEN */
+#define SPF_HELO_MAX 256 /* RFC 5321 4.5.3.1.2 domain, + NUL */
+#define SPF_ID_MAX 322   /* local-part 64 + "@" + domain 255 + NUL */
+#define SPF_TEXT_MAX 301 /* reason, explanation: 300 + NUL */
 
 enum spf_kind { SPF_KIND_MAILFROM = 0, SPF_KIND_HELO = 1 };
 
@@ -57,11 +57,11 @@ enum spf_result {
 enum spf_proto_status {
 	SPF_PROTO_OK = 0,
 	SPF_PROTO_MORE = 1,
-	SPF_PROTO_E_TOOLONG = -1, /* no LF within SPF_PROTO_LINE_MAX */
-	SPF_PROTO_E_FIELDS = -2,  /* wrong number of fields */
-	SPF_PROTO_E_OCTET = -3,	  /* an octet a field may not hold */
+	SPF_PROTO_E_TOOLONG = -1,  /* no LF within SPF_PROTO_LINE_MAX */
+	SPF_PROTO_E_FIELDS = -2,   /* wrong number of fields */
+	SPF_PROTO_E_OCTET = -3,    /* an octet a field may not hold */
 	SPF_PROTO_E_FIELDLEN = -4, /* a field over its cap, or empty */
-	SPF_PROTO_E_KIND = -5,	  /* unknown KIND or RESULT */
+	SPF_PROTO_E_KIND = -5,     /* unknown KIND or RESULT */
 };
 
 struct spf_req {

@@ -29,22 +29,27 @@ spf_report_reply(enum spf_mode mode, int permerror_reject,
 			    strlen(v->expl));
 			snprintf(out, cap, "550 5.7.23 %s", text);
 		} else {
-			snprintf(out, cap, "550 5.7.23 SPF fail: %s does not "
+			snprintf(out, cap,
+			    "550 5.7.23 SPF fail: %s does not "
 			    "designate %s as permitted sender",
 			    spf_report_domain(v), v->ip);
 		}
 		return 550;
 	case SPF_RES_TEMPERROR:
-		snprintf(out, cap, "451 4.7.24 SPF temporary error checking "
-		    "%s, try again later", spf_report_domain(v));
+		snprintf(out, cap,
+		    "451 4.7.24 SPF temporary error checking "
+		    "%s, try again later",
+		    spf_report_domain(v));
 		return 451;
 	case SPF_RES_PERMERROR:
 		if (!permerror_reject)
 			return 0;
 		spf_text_clean(text, sizeof text, v->reason,
 		    strlen(v->reason));
-		snprintf(out, cap, "550 5.7.24 SPF permanent error in the "
-		    "record of %s: %s", spf_report_domain(v), text);
+		snprintf(out, cap,
+		    "550 5.7.24 SPF permanent error in the "
+		    "record of %s: %s",
+		    spf_report_domain(v), text);
 		return 550;
 	default:
 		return 0;
@@ -55,8 +60,8 @@ static int
 atext(unsigned char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9') || (c != 0 && strchr("!#$%&'*+-/=?^_`{|}~",
-	    c) != NULL);
+	    (c >= '0' && c <= '9') ||
+	    (c != 0 && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL);
 }
 
 /* RFC 5322 3.2.3 dot-atom-text: atoms joined by single dots. */
@@ -69,7 +74,7 @@ is_dot_atom(const char *s)
 		return 0;
 	for (i = 0; i < n; i++)
 		if (!(atext((unsigned char)s[i]) ||
-		    (s[i] == '.' && s[i + 1] != '.')))
+		        (s[i] == '.' && s[i + 1] != '.')))
 			return 0;
 	return 1;
 }
@@ -135,8 +140,7 @@ put_ctext(struct buf *b, const char *s)
 
 /* The comment of RFC 7208 9.1's examples, by result. */
 static void
-put_comment(struct buf *b, const char *receiver,
-    const struct spf_verdict *v)
+put_comment(struct buf *b, const char *receiver, const struct spf_verdict *v)
 {
 	const char *dom = spf_report_domain(v);
 
@@ -161,8 +165,10 @@ put_comment(struct buf *b, const char *receiver,
 		    v->ip);
 		break;
 	case SPF_RES_NEUTRAL:
-		buf_printf(b, "%s is neither permitted nor denied by domain "
-		    "of ", v->ip);
+		buf_printf(b,
+		    "%s is neither permitted nor denied by domain "
+		    "of ",
+		    v->ip);
 		put_ctext(b, v->id);
 		break;
 	case SPF_RES_NONE:
@@ -201,8 +207,9 @@ put_headers(struct buf *b, const char *authserv, const struct spf_verdict *v,
 	buf_append_str(b, "Authentication-Results: ");
 	put_value(b, authserv);
 	buf_printf(b, ";\r\n\tspf=%s", name);
-	if ((v->result == SPF_RES_TEMPERROR || v->result ==
-	    SPF_RES_PERMERROR) && v->reason[0] != '\0') {
+	if ((v->result == SPF_RES_TEMPERROR ||
+	        v->result == SPF_RES_PERMERROR) &&
+	    v->reason[0] != '\0') {
 		buf_append_str(b, " (");
 		put_ctext(b, v->reason);
 		buf_append_byte(b, ')');
@@ -223,8 +230,8 @@ put_headers(struct buf *b, const char *authserv, const struct spf_verdict *v,
 	buf_append_str(b, ";\r\n\tenvelope-from=");
 	put_value(b, v->id);
 	buf_printf(b, "; identity=%s;", helo ? "helo" : "mailfrom");
-	if ((v->result == SPF_RES_TEMPERROR || v->result ==
-	    SPF_RES_PERMERROR || v->result == SPF_RES_NONE) &&
+	if ((v->result == SPF_RES_TEMPERROR ||
+	        v->result == SPF_RES_PERMERROR || v->result == SPF_RES_NONE) &&
 	    v->reason[0] != '\0') {
 		buf_append_str(b, "\r\n\tproblem=");
 		put_value(b, v->reason);

@@ -30,9 +30,9 @@ struct spf_verdict {
 	enum spf_kind kind;
 	char ip[SPF_IP_MAX];
 	char helo[SPF_HELO_MAX];
-	char id[SPF_ID_MAX];	  /* the identity checked */
+	char id[SPF_ID_MAX];       /* the identity checked */
 	char reason[SPF_TEXT_MAX]; /* why, for errors and "none" */
-	char expl[SPF_TEXT_MAX];  /* the domain's explanation (fail) */
+	char expl[SPF_TEXT_MAX];   /* the domain's explanation (fail) */
 };
 
 /*

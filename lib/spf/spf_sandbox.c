@@ -13,19 +13,19 @@
 
 #ifndef __NR_landlock_create_ruleset
 #define __NR_landlock_create_ruleset 444
-#define __NR_landlock_add_rule	     445
-#define __NR_landlock_restrict_self  446
+#define __NR_landlock_add_rule 445
+#define __NR_landlock_restrict_self 446
 #endif
 
 /* Linux's <linux/landlock.h> of the build host may predate the network
  * and scope fields (ABI 4 and 6); the kernel takes the longer struct
  * and checks its size, so the values are spelled out here. */
-#define LL_VERSION	  1U
-#define LL_RULE_NET_PORT  2
-#define LL_NET_BIND_TCP	  (1ULL << 0)
+#define LL_VERSION 1U
+#define LL_RULE_NET_PORT 2
+#define LL_NET_BIND_TCP (1ULL << 0)
 #define LL_NET_CONNECT_TCP (1ULL << 1)
 #define LL_SCOPE_ABSTRACT (1ULL << 0)
-#define LL_SCOPE_SIGNAL	  (1ULL << 1)
+#define LL_SCOPE_SIGNAL (1ULL << 1)
 
 struct ll_ruleset_attr {
 	uint64_t fs;
@@ -65,8 +65,7 @@ spf_sandbox_limits(const char **why)
 	}
 	if (limit(RLIMIT_CPU, SPF_SANDBOX_CPU_SECS) < 0 ||
 	    limit(RLIMIT_NOFILE, SPF_SANDBOX_NOFILE) < 0 ||
-	    limit(RLIMIT_CORE, 0) < 0 ||
-	    limit(RLIMIT_NPROC, 0) < 0) {
+	    limit(RLIMIT_CORE, 0) < 0 || limit(RLIMIT_NPROC, 0) < 0) {
 		*why = "setrlimit";
 		return -1;
 	}
@@ -94,14 +93,14 @@ spf_sandbox_limits(const char **why)
 static uint64_t
 fs_rights(long abi)
 {
-	uint64_t r = (1ULL << 13) - 1;	/* ABI 1: EXECUTE .. MAKE_SYM */
+	uint64_t r = (1ULL << 13) - 1; /* ABI 1: EXECUTE .. MAKE_SYM */
 
 	if (abi >= 2)
-		r |= 1ULL << 13;	/* REFER */
+		r |= 1ULL << 13; /* REFER */
 	if (abi >= 3)
-		r |= 1ULL << 14;	/* TRUNCATE */
+		r |= 1ULL << 14; /* TRUNCATE */
 	if (abi >= 5)
-		r |= 1ULL << 15;	/* IOCTL_DEV */
+		r |= 1ULL << 15; /* IOCTL_DEV */
 	return r;
 }
 
@@ -116,10 +115,10 @@ spf_sandbox_lock(unsigned dns_port, int *landlock, const char **why)
 
 	*landlock = 0;
 	*why = "";
-	abi = syscall(__NR_landlock_create_ruleset, NULL, (size_t)0,
-	    LL_VERSION);
+	abi =
+	    syscall(__NR_landlock_create_ruleset, NULL, (size_t)0, LL_VERSION);
 	if (abi < 1)
-		return 0;	/* no Landlock here: the limits still hold */
+		return 0; /* no Landlock here: the limits still hold */
 	memset(&attr, 0, sizeof attr);
 	attr.fs = fs_rights(abi);
 	if (abi >= 4) {
@@ -138,8 +137,8 @@ spf_sandbox_lock(unsigned dns_port, int *landlock, const char **why)
 	if (abi >= 4) {
 		port.allowed = LL_NET_CONNECT_TCP;
 		port.port = dns_port;
-		if (syscall(__NR_landlock_add_rule, fd, LL_RULE_NET_PORT, &port,
-		    0U) < 0) {
+		if (syscall(__NR_landlock_add_rule, fd, LL_RULE_NET_PORT,
+		        &port, 0U) < 0) {
 			*why = "landlock_add_rule";
 			close(fd);
 			return -1;

@@ -27,9 +27,9 @@
 
 #include <stdint.h>
 
-#define SPF_SANDBOX_CPU_SECS  30
-#define SPF_SANDBOX_AS_BYTES  (256UL << 20)
-#define SPF_SANDBOX_NOFILE    16
+#define SPF_SANDBOX_CPU_SECS 30
+#define SPF_SANDBOX_AS_BYTES (256UL << 20)
+#define SPF_SANDBOX_NOFILE 16
 
 int spf_sandbox_limits(const char **why);
 /* dns_port: the TCP port DNS may use. *landlock: the ABI applied, or 0. */

@@ -4,12 +4,12 @@
 #include "spf/spf_untrust.h"
 
 enum {
-	ST_LINE = 0,	/* at the start of a header line */
-	ST_BLANK_CR,	/* a CR at the start of a line */
-	ST_NAME,	/* reading a field name */
-	ST_PEEK,	/* reading Authentication-Results up to its authserv-id */
-	ST_PEEK_LF,	/* ... after a LF: folded or ended? */
-	ST_PASS,	/* the rest of a line passes */
+	ST_LINE = 0, /* at the start of a header line */
+	ST_BLANK_CR, /* a CR at the start of a line */
+	ST_NAME,     /* reading a field name */
+	ST_PEEK,     /* reading Authentication-Results up to its authserv-id */
+	ST_PEEK_LF,  /* ... after a LF: folded or ended? */
+	ST_PASS,     /* the rest of a line passes */
 	ST_BODY
 };
 
@@ -47,10 +47,10 @@ release(struct spf_untrust *u, int rename, struct buf *out)
 static int
 name_is(const struct spf_untrust *u, const char *name)
 {
-	size_t n = u->nhold - 1;	/* without the colon */
+	size_t n = u->nhold - 1; /* without the colon */
 
 	while (n > 0 && (u->hold[n - 1] == ' ' || u->hold[n - 1] == '\t'))
-		n--;	/* RFC 5322 4.5.8 obs-optional: WSP before ':' */
+		n--; /* RFC 5322 4.5.8 obs-optional: WSP before ':' */
 	return n == strlen(name) && str_ncasecmp(u->hold, name, n) == 0;
 }
 
@@ -67,7 +67,7 @@ tok_add(struct spf_untrust *u, char c)
 {
 	if (u->ntok < sizeof u->tok)
 		u->tok[u->ntok] = c;
-	u->ntok++;	/* past the buffer: longer than ours, never equal */
+	u->ntok++; /* past the buffer: longer than ours, never equal */
 }
 
 /* One octet of the Authentication-Results value: -1 undecided, else the
@@ -125,7 +125,7 @@ peek(struct spf_untrust *u, char c)
 		u->inq = 1;
 		return -1;
 	case ';':
-		return 1;	/* no authserv-id: not to be trusted */
+		return 1; /* no authserv-id: not to be trusted */
 	default:
 		u->intok = 1;
 		tok_add(u, c);
@@ -146,7 +146,7 @@ step(struct spf_untrust *u, char c, struct buf *out)
 			return buf_append_byte(out, c);
 		}
 		if (c == ' ' || c == '\t') {
-			u->state = ST_PASS;	/* a folded line of the field */
+			u->state = ST_PASS; /* a folded line of the field */
 			return buf_append_byte(out, c);
 		}
 		u->hold[0] = c;
@@ -170,7 +170,7 @@ step(struct spf_untrust *u, char c, struct buf *out)
 				return 0;
 			}
 		} else if (c == '\n') {
-			u->state = ST_LINE;	/* not a field: let it be */
+			u->state = ST_LINE; /* not a field: let it be */
 			return release(u, 0, out);
 		} else if (u->nhold < NAME_MAX_HELD) {
 			return 0;
@@ -192,7 +192,7 @@ step(struct spf_untrust *u, char c, struct buf *out)
 		if (d < 0 && u->nhold < sizeof u->hold)
 			return 0;
 		if (d < 0)
-			d = 1;	/* too long to tell: not to be trusted */
+			d = 1; /* too long to tell: not to be trusted */
 		u->state = c == '\n' ? ST_LINE : ST_PASS;
 		return release(u, d, out);
 	case ST_PASS:

@@ -28,17 +28,17 @@
 #include "base/buf.h"
 
 #define SPF_UNTRUST_PREFIX "X-Untrusted-"
-#define SPF_UNTRUST_HOLD   1024
+#define SPF_UNTRUST_HOLD 1024
 
 struct spf_untrust {
 	int state;
-	const char *authserv;	/* ours; must outlive the struct */
+	const char *authserv; /* ours; must outlive the struct */
 	char hold[SPF_UNTRUST_HOLD];
 	size_t nhold;
-	char tok[256];		/* the authserv-id read so far */
+	char tok[256]; /* the authserv-id read so far */
 	size_t ntok;
 	int depth, inq, esc, intok;
-	unsigned renamed;	/* fields renamed so far */
+	unsigned renamed; /* fields renamed so far */
 };
 
 void spf_untrust_init(struct spf_untrust *u, const char *authserv);

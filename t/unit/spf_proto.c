@@ -24,30 +24,34 @@ int
 main(void)
 {
 	static const struct rcase req[] = {
-		{ "mailfrom", "mailfrom\t192.0.2.1\th.example\tjoe@example.org\n",
+		{ "mailfrom",
+		    "mailfrom\t192.0.2.1\th.example\tjoe@example.org\n",
 		    SPF_PROTO_OK, 45 },
 		{ "helo", "helo\t::1\th.example\tpostmaster@h.example\nX",
 		    SPF_PROTO_OK, 40 },
 		{ "quoted local part with a space",
-		    "mailfrom\t192.0.2.1\th\t\"a b\"@example.org\n", SPF_PROTO_OK,
-		    39 },
-		{ "UTF-8 local part", "mailfrom\t192.0.2.1\th\tj\xc3\xb6@x.org\n",
-		    SPF_PROTO_OK, 31 },
+		    "mailfrom\t192.0.2.1\th\t\"a b\"@example.org\n",
+		    SPF_PROTO_OK, 39 },
+		{ "UTF-8 local part",
+		    "mailfrom\t192.0.2.1\th\tj\xc3\xb6@x.org\n", SPF_PROTO_OK,
+		    31 },
 		{ "no LF yet", "mailfrom\t192.0.2.1", SPF_PROTO_MORE, 0 },
 		{ "empty", "", SPF_PROTO_MORE, 0 },
-		{ "three fields", "mailfrom\t192.0.2.1\th\n", SPF_PROTO_E_FIELDS,
+		{ "three fields", "mailfrom\t192.0.2.1\th\n",
+		    SPF_PROTO_E_FIELDS, 0 },
+		{ "five fields", "mailfrom\t1\th\ti\tj\n", SPF_PROTO_E_FIELDS,
 		    0 },
-		{ "five fields", "mailfrom\t1\th\ti\tj\n", SPF_PROTO_E_FIELDS, 0 },
-		{ "empty IP", "mailfrom\t\th\tj@x\n", SPF_PROTO_E_FIELDLEN, 0 },
+		{ "empty IP", "mailfrom\t\th\tj@x\n", SPF_PROTO_E_FIELDLEN,
+		    0 },
 		{ "empty identity", "mailfrom\t1\th\t\n", SPF_PROTO_E_FIELDLEN,
 		    0 },
-		{ "space in HELO", "mailfrom\t1\th h\tj@x\n", SPF_PROTO_E_OCTET,
-		    0 },
+		{ "space in HELO", "mailfrom\t1\th h\tj@x\n",
+		    SPF_PROTO_E_OCTET, 0 },
 		{ "CR", "mailfrom\t1\th\tj@x\r\n", SPF_PROTO_E_OCTET, 0 },
 		{ "NUL", "mailfrom\t1\th\tj\0@x\n", SPF_PROTO_E_OCTET, 0 },
 		{ "DEL", "mailfrom\t1\th\tj\x7f@x\n", SPF_PROTO_E_OCTET, 0 },
-		{ "8-bit HELO", "mailfrom\t1\th\xc3\xb6\tj@x\n", SPF_PROTO_E_OCTET,
-		    0 },
+		{ "8-bit HELO", "mailfrom\t1\th\xc3\xb6\tj@x\n",
+		    SPF_PROTO_E_OCTET, 0 },
 		{ "unknown kind", "rcptto\t1\th\tj@x\n", SPF_PROTO_E_KIND, 0 },
 	};
 	static const struct rcase res[] = {
@@ -103,12 +107,12 @@ main(void)
 	is_int(spf_proto_req_parse(out, (size_t)r, &rq2, &used), SPF_PROTO_OK,
 	    "... and parses");
 	ok(rq2.kind == rq.kind && strcmp(rq.ip, rq2.ip) == 0 &&
-	    strcmp(rq.helo, rq2.helo) == 0 && strcmp(rq.id, rq2.id) == 0,
+	        strcmp(rq.helo, rq2.helo) == 0 && strcmp(rq.id, rq2.id) == 0,
 	    "... to the same request");
 	n = (size_t)snprintf(line, sizeof line, "mailfrom\t1\th%s\tj@x\n",
 	    rq.helo);
-	is_int(spf_proto_req_parse(line, n, &rq2, &used),
-	    SPF_PROTO_E_FIELDLEN, "HELO one past its cap");
+	is_int(spf_proto_req_parse(line, n, &rq2, &used), SPF_PROTO_E_FIELDLEN,
+	    "HELO one past its cap");
 	memset(&rs, 0, sizeof rs);
 	rs.result = SPF_RES_TEMPERROR;
 	fill(rs.reason, 'r', SPF_TEXT_MAX - 1);
@@ -118,7 +122,8 @@ main(void)
 	is_int(spf_proto_res_parse(out, (size_t)r, &rs2, &used), SPF_PROTO_OK,
 	    "... and parses");
 	ok(rs2.result == rs.result && strcmp(rs.reason, rs2.reason) == 0 &&
-	    strcmp(rs.expl, rs2.expl) == 0, "... to the same response");
+	        strcmp(rs.expl, rs2.expl) == 0,
+	    "... to the same response");
 	n = (size_t)snprintf(line, sizeof line, "pass\tx%s\t\n", rs.reason);
 	is_int(spf_proto_res_parse(line, n, &rs2, &used), SPF_PROTO_E_FIELDLEN,
 	    "reason one past its cap");
@@ -154,10 +159,13 @@ main(void)
 	    "format: empty identity");
 
 	is_str(spf_result_name(SPF_RES_SOFTFAIL), "softfail", "name");
-	ok(spf_result_name((enum spf_result)7) == NULL, "no name past the end");
+	ok(spf_result_name((enum spf_result)7) == NULL,
+	    "no name past the end");
 
-	n = spf_text_clean(text, sizeof text, "a\r\nb\x1b[31m\xc3\xb6\x7f", 12);
-	is_str(text, "a??b?[31m???", "clean: controls, 8-bit and DEL become ?");
+	n = spf_text_clean(text, sizeof text, "a\r\nb\x1b[31m\xc3\xb6\x7f",
+	    12);
+	is_str(text, "a??b?[31m???",
+	    "clean: controls, 8-bit and DEL become ?");
 	is_int((long long)n, 12, "clean: length");
 	memset(line, 'x', 400);
 	n = spf_text_clean(text, SPF_TEXT_MAX, line, 400);

@@ -73,7 +73,8 @@ main(void)
 		{ "message ends before our id: renamed",
 		    "Authentication-Results: (c",
 		    "X-Untrusted-Authentication-Results: (c" },
-		{ "line without a colon", "junk line\r\nReceived-SPF: x\r\n\r\n",
+		{ "line without a colon",
+		    "junk line\r\nReceived-SPF: x\r\n\r\n",
 		    "junk line\r\nX-Untrusted-Received-SPF: x\r\n\r\n" },
 	};
 	struct buf out = BUF_INIT(0), one = BUF_INIT(0);
@@ -87,7 +88,8 @@ main(void)
 		same = 1;
 		for (k = 1; k < 8; k++) {
 			run(c[i].in, k, &one);
-			if (strcmp(one.p ? one.p : "", out.p ? out.p : "") != 0)
+			if (strcmp(one.p ? one.p : "", out.p ? out.p : "") !=
+			    0)
 				same = 0;
 		}
 		ok(same, "%s: the same in chunks of 1 to 7", c[i].name);
