@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -93,12 +94,21 @@ kill_child(struct spf_child *c)
 	reap(c, 1);
 }
 
+/*
+ * posix_spawn (vfork-like) rather than fork + exec: on this machine the
+ * copy of smtpd's page tables cost about 1 ms of CPU per session
+ * (bench/spf.py). Only the pipes and stderr go on: never the client's
+ * socket, the spool or the CDB.
+ */
 static int
 spawn(struct spf_child *c, const struct spf_child_cfg *cfg)
 {
-	int req[2], res[2];
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	sigset_t def;
+	int req[2], res[2], e;
 	char budget[32];
-	const char *argv[9];
+	char *argv[8];
 	pid_t pid;
 
 	if (pipe2(req, O_CLOEXEC) < 0)
@@ -114,33 +124,37 @@ spawn(struct spf_child *c, const struct spf_child_cfg *cfg)
 	    (unsigned long long)(cfg->budget_ms > 2000 ?
 	            cfg->budget_ms - 1000 :
 	            cfg->budget_ms / 2 + 1));
-	argv[0] = "postmaster-spf";
-	argv[1] = "-s";
-	argv[2] = cfg->dns_server;
-	argv[3] = "-r";
-	argv[4] = cfg->receiver;
-	argv[5] = "-t";
+	argv[0] = (char *)"postmaster-spf";
+	argv[1] = (char *)"-s";
+	argv[2] = (char *)cfg->dns_server;
+	argv[3] = (char *)"-r";
+	argv[4] = (char *)cfg->receiver;
+	argv[5] = (char *)"-t";
 	argv[6] = budget;
 	argv[7] = NULL;
-	if ((pid = fork()) < 0) {
-		close(req[0]);
-		close(req[1]);
-		close(res[0]);
-		close(res[1]);
-		return -1;
-	}
-	if (pid == 0) {
-		/* only the pipes and stderr go on: never the client's
-		 * socket, the spool or the CDB */
-		if (dup2(req[0], 0) < 0 || dup2(res[1], 1) < 0)
-			_exit(127);
-		closefrom(3);
-		signal(SIGPIPE, SIG_DFL);
-		execv(cfg->program, (char *const *)argv);
-		_exit(127);
-	}
+	posix_spawn_file_actions_init(&fa);
+	posix_spawnattr_init(&at);
+	sigemptyset(&def);
+	sigaddset(&def, SIGPIPE);
+	posix_spawnattr_setsigdefault(&at, &def);
+	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGDEF);
+	e = posix_spawn_file_actions_adddup2(&fa, req[0], 0);
+	if (e == 0)
+		e = posix_spawn_file_actions_adddup2(&fa, res[1], 1);
+	if (e == 0)
+		e = posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+	if (e == 0)
+		e = posix_spawn(&pid, cfg->program, &fa, &at, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&at);
 	close(req[0]);
 	close(res[1]);
+	if (e != 0) {
+		close(req[1]);
+		close(res[0]);
+		errno = e;
+		return -1;
+	}
 	c->pid = pid;
 	c->to = req[1];
 	c->from = res[0];
