@@ -290,6 +290,14 @@ t.is_(rcpt_reply(out), "451 4.7.24 SPF temporary error checking pass.test, try a
 out, err, msg = session("tag.test", "192.0.2.5", "client.example", "joe@pass.test", BODY,
                         on=deadinst)
 t.is_(spf_result(msg), "temperror", "temperror: tag mode accepts and records it")
+py = subprocess.run([PYSPF, "-c", """
+import spf, DNS
+DNS.defaults['server'] = ['127.0.0.1']
+DNS.defaults['port'] = %d
+print(spf.query(i='192.0.2.5', s='joe@pass.test', h='client.example', querytime=5,
+                timeout=5).check()[0])
+""" % DEAD_PORT], capture_output=True, text=True, timeout=120)
+t.is_(py.stdout.strip(), spf_result(msg), "temperror: pyspf agrees on the dead server")
 t.like(err, "spf=temperror", "temperror: logged")
 
 # --- incoming results are renamed, ours and others' told apart ---
