@@ -7,7 +7,7 @@ PKGS="build-essential pkg-config libcdb-dev tinycdb libgnutls28-dev \
 libspf2-dev libsystemd-dev ucspi-tcp-ipv6 swaks postfix postfix-cdb clang llvm \
 clang-format \
 libclang-rt-14-dev dovecot-lmtpd dnsmasq-base python3 perl systemd \
-iproute2 procps bc haproxy \
+iproute2 procps bc haproxy python3-spf python3-dns \
 libgnutls-dane0 libidn12 libnsl2 libdb5.3"
 
 missing=""
