@@ -243,7 +243,17 @@ FORMAT_SRC = fuzz/fuzz_cf.c fuzz/fuzz_route.c fuzz/fuzz_smtp_line.c \
 	lib/client/client_tls.c lib/client/client_tls.h \
 	lib/client/client_tls_memo.c lib/client/client_tls_memo.h \
 	lib/client/client_auth.c lib/client/client_auth.h t/unit/client_auth.c \
-	lib/client/client_tls_steps.c lib/client/client_tls_steps.h
+	lib/client/client_tls_steps.c lib/client/client_tls_steps.h \
+	fuzz/fuzz_spf_input.c fuzz/fuzz_spf_proto.c \
+	fuzz/fuzz_spf_untrust.c lib/spf/spf_child.c lib/spf/spf_child.h \
+	lib/spf/spf_eval.c lib/spf/spf_eval.h lib/spf/spf_eval_dns.c \
+	lib/spf/spf_eval_dns.h lib/spf/spf_gate.c lib/spf/spf_gate.h \
+	lib/spf/spf_input.c lib/spf/spf_input.h lib/spf/spf_proto.c \
+	lib/spf/spf_proto.h lib/spf/spf_report.c lib/spf/spf_report.h \
+	lib/spf/spf_sandbox.c lib/spf/spf_sandbox.h lib/spf/spf_untrust.c \
+	lib/spf/spf_untrust.h postmaster-spf.c t/unit/spf_input.c \
+	t/unit/spf_proto.c t/unit/spf_report.c t/unit/spf_untrust.c \
+	t/unit/spf_sandbox.c
 
 format:
 	clang-format -i $(FORMAT_SRC)

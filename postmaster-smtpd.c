@@ -40,6 +40,7 @@
 #include "spool/spool_dir.h"
 #include "spool/spool_env.h"
 #include "spool/spool_write.h"
+#include "spf/spf_gate.h"
 
 struct rcpt_dlv {
 	char orig[SMTP_PATH_MAX + 1];
@@ -77,6 +78,7 @@ struct smtpd {
 	int tx_open, tx_failed;
 	unsigned long messages;
 	struct smtpd_tls tls;
+	struct spf_gate spf;	/* [smtpd] spf, lib/spf/spf_gate.h */
 };
 
 static void
@@ -87,6 +89,7 @@ tx_reset(struct smtpd *d)
 	d->tx_open = d->tx_failed = 0;
 	d->ndlv = d->nrcpt = 0;
 	d->sender[0] = d->first_rcpt[0] = '\0';
+	spf_gate_reset(&d->spf);
 	strset_free(&d->rcpts);
 	strset_init(&d->rcpts);
 }
@@ -275,6 +278,11 @@ on_rcpt(void *ctx, const struct smtp_path *to, const struct smtp_params *par,
 			reject_reply(d, res.t[0].value, to->addr, r);
 			break;
 		}
+		/* RFC 7208 2.3 is about strangers: a logged-in user is not */
+		d->spf.authenticated = smtp_session_authenticated(d->s);
+		if (spf_gate_rcpt(&d->spf, d->client, smtp_session_helo(d->s),
+		    d->sender, r))
+			break;
 		for (i = 0; i < res.n; i++)
 			if (res.t[i].kind != ROUTE_REJECT &&
 			    add_dlv(d, to->addr, &res.t[i]) < 0) {
@@ -382,8 +390,9 @@ begin_tx(struct smtpd *d, struct spool_tx *tx, enum spool_body body,
 	if (e != 0)
 		goto fail;
 	date_rfc5322_utc(time(NULL), date);
-	buf_printf(&hdr, "Received: from %s ([%s])", smtp_session_helo(d->s),
-	    d->client);
+	/* RFC 7208 9.1, RFC 8601 5: SPF results above our Received */
+	buf_printf(&hdr, "%sReceived: from %s ([%s])",
+	    spf_gate_headers(&d->spf), smtp_session_helo(d->s), d->client);
 	smtpd_tls_received(&d->tls, &hdr);
 	if (d->auth.login[0] != '\0') {
 		char who[AUTH_SASL_FIELD_MAX + 1];
@@ -477,6 +486,10 @@ on_data_write(void *ctx, const char *p, size_t n)
 
 	if (!d->tx_open || d->tx_failed)
 		return 1;
+	if (spf_gate_data(&d->spf, &p, &n) < 0) {
+		d->tx_failed = 1;
+		return 1;
+	}
 	if (spool_write_body(&d->tx, p, n) != 0) {
 		d->tx_failed = spool_err_full(errno) ? 2 : 1;
 		return 1;
@@ -488,7 +501,7 @@ static int
 on_data_end(void *ctx, const struct smtp_msg_info *info, struct buf *r)
 {
 	struct smtpd *d = ctx;
-	char line[256];
+	char line[256], spflog[32];
 	unsigned i, n = info->lmtp ? info->nrcpt : 1;
 	int e;
 
@@ -498,6 +511,14 @@ on_data_end(void *ctx, const struct smtp_msg_info *info, struct buf *r)
 		goto answer;
 	}
 	e = d->tx_failed ? -1 : 0;
+	if (e == 0) {
+		const char *rest;
+		size_t nrest;
+
+		e = spf_gate_data_end(&d->spf, &rest, &nrest);
+		if (e == 0 && nrest > 0)
+			e = spool_write_body(&d->tx, rest, nrest);
+	}
 	if (e == 0 && info->eightbit && !info->mime_version &&
 	    !info->content_type && (d->mailpar.body == SMTP_BODY_NONE ||
 	    d->mailpar.body == SMTP_BODY_7BIT))
@@ -521,12 +542,13 @@ on_data_end(void *ctx, const struct smtp_msg_info *info, struct buf *r)
 	d->tx_open = 0;
 	d->messages++;
 	log_info("%s: queued from=<%s> size=%llu nrcpt=%zu body=%s proto=%s "
-	    "client=%s helo=<%s>%s%s%s", d->tx.id, d->sender,
+	    "client=%s helo=<%s>%s%s%s%s", d->tx.id, d->sender,
 	    (unsigned long long)info->size, d->nrcpt,
 	    info->eightbit && d->mailpar.body <= SMTP_BODY_7BIT ? "8BITMIME" :
 	    spool_env_body_name(body_type(&d->mailpar)), protocol(d), d->client,
 	    smtp_session_helo(d->s), d->auth.login[0] ? " auth=<" : "",
-	    d->auth.login, d->auth.login[0] ? ">" : "");
+	    d->auth.login, d->auth.login[0] ? ">" : "",
+	    spf_gate_logfield(&d->spf, spflog, sizeof spflog));
 	snprintf(line, sizeof line, "250 2.0.0 Ok: queued as %s", d->tx.id);
 	tx_reset(d);
 answer:
@@ -834,6 +856,8 @@ main(int argc, char **argv)
 		    strerror(errno));
 	snprintf(d.hostname, sizeof d.hostname, "%s", d.inst.name);
 	cf_db_str(&d.db, "core", "", "spool-directory", spooldir, sizeof spooldir);
+	if (spf_gate_setup(&d.spf, &d.db, d.name, d.hostname) < 0)
+		die(EX_TEMPFAIL, "out of memory");
 	drop_privileges(&d, out);
 	if (spool_dir_open(&d.spool, spooldir, SPOOL_DIR_CREATE) < 0) {
 		net_early_fail(out, d.hostname, "spool unavailable");
@@ -880,6 +904,7 @@ main(int argc, char **argv)
 	log_disconnect(&d);
 	smtpd_tls_finish(&d.tls);
 	tx_reset(&d);
+	spf_gate_free(&d.spf);
 	smtp_session_free(d.s);
 	auth_smtpd_close(&d.auth);
 	free(d.dlv);

@@ -10,7 +10,7 @@ libclang-rt-14-dev dovecot-lmtpd dnsmasq-base python3 perl systemd \
 iproute2 procps bc haproxy \
 gnutls-bin openssl libio-socket-ssl-perl libnet-ssleay-perl \
 libgnutls-dane0 libidn12 libnsl2 libdb5.3 \
-libcrypt-dev dovecot-core msmtp"
+libcrypt-dev dovecot-core msmtp python3-spf python3-dns"
 
 missing=""
 for p in $PKGS; do

@@ -10,6 +10,7 @@
 #include "cf/cf_check_tls.h"
 #include "cf/cf_schema.h"
 #include "cf/cf_value.h"
+#include "spf/spf_input.h"
 
 struct checker {
 	struct cf *cf;
@@ -109,7 +110,12 @@ check_value(struct checker *c, const struct cf_key_def *kd,
 
 	switch (kd->type) {
 	case CF_T_STRING:
+		return;
 	case CF_T_WORDS:
+		if (strcmp(kd->key, "spf-exempt") == 0 &&
+		    spf_input_net_match(v, "::") < 0)
+			err(c, word_pos(a, i), "%s: '%s' is not an address or "
+			    "ADDRESS/LENGTH network", a->key, v);
 		return;
 	case CF_T_BOOL:
 		if (cf_value_bool(v, &b, &why) < 0)

@@ -151,6 +151,16 @@ static const struct cf_key_def smtpd_keys[] = {
 	    "offer AUTH PLAIN LOGIN under TLS, checked by this [auth]" },
 	{ "auth-required", CF_T_BOOL, 0, "no", NULL, NULL,
 	    "refuse MAIL before AUTH (530 5.7.0)" },
+	{ "spf", CF_T_ENUM, 0, "off", "off|tag|reject", NULL,
+	    "SPF check of MAIL FROM (RFC 7208): tag records the result, "
+	    "reject also refuses fail (550) and temperror (451)" },
+	{ "spf-exempt", CF_T_WORDS, CF_MULTI, "", NULL, NULL,
+	    "client networks (ADDRESS or ADDRESS/LENGTH) not checked" },
+	{ "spf-permerror", CF_T_ENUM, 0, "accept", "accept|reject", NULL,
+	    "with spf = reject: accept (tagged) or refuse (550 5.7.24) a "
+	    "permerror" },
+	{ "spf-timeout", CF_T_DURATION, 0, "20s", NULL, NULL,
+	    "time budget of one SPF check, then temperror" },
 	{ NULL, 0, 0, NULL, NULL, NULL, NULL }
 };
 
