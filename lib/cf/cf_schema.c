@@ -120,6 +120,11 @@ static const struct cf_key_def smtpd_keys[] = {
 	    "whole session deadline" },
 	{ "proxy-protocol", CF_T_BOOL, 0, "no", NULL, NULL,
 	    "read a HAProxy PROXY v1/v2 header before the greeting" },
+	{ "pipelining", CF_T_ENUM, 0, "spool", "spool|full|ultra", NULL,
+	    "spool: store and forward; full: proxy a transaction to its "
+	    "target; ultra: full, keeping the target connection" },
+	{ "proxy-timeout", CF_T_DURATION, 0, "100s", NULL, NULL,
+	    "full/ultra: each wait for the target (connect, reply, write)" },
 	{ NULL, 0, 0, NULL, NULL, NULL, NULL }
 };
 

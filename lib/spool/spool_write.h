@@ -90,6 +90,9 @@ int spool_write_body(struct spool_tx *tx, const void *p, size_t n);
  */
 int spool_write_copy(struct spool_tx *dst, struct spool_tx *src,
     uint64_t off);
+/* Writes out what is buffered, so the file can be read (the proxy sends
+ * the uncommitted copy to its target). Not a commit: nothing is synced. */
+int spool_write_flush(struct spool_tx *tx);
 int spool_write_commit(struct spool_tx *tx);
 void spool_write_abort(struct spool_tx *tx);
 

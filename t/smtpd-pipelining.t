@@ -1,0 +1,317 @@
+#!/usr/bin/env python3
+"""[smtpd] pipelining = full|ultra against a scripted backend
+(t/py/pmbackend.py): postmaster-smtpd proxies a transaction to its
+[relay] (SMTP or LMTP) and hands back the target's own replies; every
+failure point of the target (refusal at each command, a drop before,
+while and after the data, a stall past proxy-timeout, 421 half-way)
+ends either in the target's reply with nothing queued, or in 250 with
+the message committed to the queue -- never a 250 for a message that is
+neither at the target nor in the queue. smtpd runs on a socketpair, its
+log in a file."""
+import os
+import re
+import socket
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "py"))
+from pmtest import Client, Instance, Tap, end_process, require, wait_for, watchdog  # noqa: E402
+from pmbackend import Backend  # noqa: E402
+
+require(root_why="smtpd drops privileges to nobody")
+watchdog(280)
+t = Tap()
+
+BACKENDS = []
+
+
+def backend(**kw):
+    b = Backend(**kw)
+    BACKENDS.append(b)
+    return b
+
+
+def instance(relays, mode="full", timeout="2s", routes=""):
+    """An instance px.test with the given pipelining; relays: {name: (backend, protocol)}."""
+    extra = ""
+    for name, (b, proto) in relays.items():
+        extra += '\n[relay "%s"]\naddress = %s\nprotocol = %s\n' % (
+            name, b.addr if b else "127.0.0.1:1", proto)
+    extra += ('\n[smtpd "px.test"]\nrouting-table = ext\npipelining = %s\n'
+              'proxy-timeout = %s\n' % (mode, timeout))
+    r = "".join("@%s.test %s\n" % (n, n) for n in relays) + routes
+    return Instance(extra=extra, routes=r)
+
+
+class Session:
+    """postmaster-smtpd px.test on a socketpair, stderr to a file."""
+
+    def __init__(self, inst, env=None):
+        a, b = socket.socketpair()
+        self.inst = inst
+        self.logpath = os.path.join(inst.dir, "smtpd.%d.log" % len(inst.procs))
+        self.logf = open(self.logpath, "w")
+        e = dict(os.environ)
+        e.update(env or {})
+        self.p = subprocess.Popen(inst.argv("px.test"), stdin=b, stdout=b,
+                                  stderr=self.logf, env=e)
+        inst.procs.append(self.p)
+        b.close()
+        self.c = Client(sock=a)
+        self.c.s.settimeout(30)
+        self.greeting = self.c.reply()
+
+    def cmd(self, line):
+        return self.c.cmd(line)
+
+    def mail(self, sender, rcpts, body, ehlo="EHLO client.test", mailargs=""):
+        """EHLO (if given), MAIL, each RCPT, DATA and body: the replies."""
+        out = []
+        if ehlo:
+            self.cmd(ehlo)
+        out.append(self.cmd("MAIL FROM:<%s>%s" % (sender, mailargs)))
+        for r in rcpts:
+            out.append(self.cmd("RCPT TO:<%s>" % r))
+        out.append(self.cmd("DATA"))
+        if out[-1].startswith("354"):
+            self.c.send(body + "\r\n.\r\n")
+            out.append(self.c.reply())
+        return out
+
+    def end(self):
+        self.cmd("QUIT")
+        self.p.wait(30)
+        self.c.close()
+        self.logf.close()
+        return self.log()
+
+    def log(self):
+        with open(self.logpath) as f:
+            return f.read()
+
+
+# as the client sends it: dot-stuffed
+BODY = "Subject: proxied\r\n\r\nline one\r\n..starts with a dot\r\nlast"
+QID = r"[0-9A-F]{30}"
+
+
+def queued(reply):
+    m = re.match(r"250 2\.0\.0 Ok: queued as (%s)$" % QID, reply)
+    return m.group(1) if m else None
+
+
+# ------------------------------------------------ spool mode is unchanged
+b = backend()
+inst = instance({"relay": (b, "smtp")}, mode="spool")
+s = Session(inst)
+r = s.mail("s@x.test", ["a@relay.test"], BODY)
+log = s.end()
+t.ok(queued(r[-1]) and len(inst.queue()) == 1 and b.sessions == [],
+     "pipelining = spool: queued as before, the relay never contacted", (r, b.commands))
+
+# ------------------------------------------------ full: delivered
+b = backend(script={"rcpt:nobody@relay.test": "550 5.1.1 <nobody@relay.test>: no such user here",
+                    "rcpt:plain@relay.test": "250 fine by me"})
+inst = instance({"relay": (b, "smtp")})
+s = Session(inst)
+r = s.mail("s@x.test", ["a@relay.test", "nobody@relay.test", "plain@relay.test"], BODY)
+log = s.end()
+t.is_(r[1], "250 2.1.5 Ok", "full: the target's 250 for RCPT")
+t.is_(r[2], "550 5.1.1 <nobody@relay.test>: no such user here",
+      "full: an unknown user is refused at RCPT with the target's own reply")
+t.is_(r[3], "250 2.1.5 fine by me", "full: our enhanced code where the target gave none")
+t.is_(r[-1], "250 2.0.0 Ok: delivered as B1", "full: end of data answered with the target's reply")
+t.is_(inst.queue(), [], "full: nothing left in the queue")
+tx = b.transactions()
+data = tx[0]["data"].decode() if tx and tx[0]["data"] else ""
+t.ok(len(tx) == 1 and tx[0]["ok"] == ["a@relay.test", "plain@relay.test"]
+     and data.startswith("Received: from client.test ([local])\r\n\tby px.test (Postmaster) with ESMTP id ")
+     and data.endswith("\r\nSubject: proxied\r\n\r\nline one\r\n..starts with a dot\r\nlast\r\n"),
+     "full: the target got our Received: and the message, dot-stuffed, with its last line ended",
+     tx)
+t.ok(b.commands[:2] == ["EHLO px.test", "MAIL FROM:<s@x.test>"] and b.commands[-1] == "QUIT",
+     "full: EHLO and MAIL replayed, QUIT at the end", b.commands)
+t.ok(re.search(r"%s: proxied from=<s@x\.test> size=\d+ nrcpt=2 relay=127\.0\.0\.1\[127\.0\.0\.1\]:%d "
+               r"status=delivered \(250 2\.0\.0 Ok: delivered as B1\)" % (QID, b.port), log),
+     "full: one log line for the proxied transaction", log)
+
+# ------------------------------------------------ refusals at each command
+for step, script, want_at in (
+        ("MAIL", {"mail": "553 5.7.1 <s@x.test>: sender refused"}, 1),
+        ("DATA", {"data": "554 5.3.0 no data today"}, -1),
+        ("end of data", {"dot": "552 5.2.2 mailbox full"}, -1),
+        ("end of data (4xx)", {"dot": "451 4.3.0 try again later"}, -1)):
+    b = backend(script=script)
+    inst = instance({"relay": (b, "smtp")})
+    s = Session(inst)
+    r = s.mail("s@x.test", ["a@relay.test"], BODY)
+    log = s.end()
+    want = list(script.values())[0]
+    t.is_(r[want_at], want, "refused at %s: the client gets the target's reply" % step)
+    t.is_(inst.queue(), [], "refused at %s: nothing queued" % step)
+t.ok("status=refused (451 4.3.0 try again later)" in log, "refusal logged", log)
+
+# ------------------------------------------------ the target lost: 250 from the queue
+for step, script in (
+        ("the greeting (421)", {"greeting": "421 4.3.2 busy"}),
+        ("EHLO (drop)", {"ehlo": "DROP"}),
+        ("MAIL (drop)", {"mail": "DROP"}),
+        ("RCPT (421)", {"rcpt": "421 4.4.2 closing"}),
+        ("DATA (drop)", {"data": "DROP"}),
+        ("the body (drop)", {"body": "DROP"}),
+        ("the body (stall)", {"body": "STALL"}),
+        ("end of data (drop)", {"dot": "DROP"}),
+        ("end of data (stall past the timeout)", {"dot": "STALL"}),
+        ("end of data (421)", {"dot": "421 4.3.0 shutting down"})):
+    b = backend(script=script)
+    inst = instance({"relay": (b, "smtp")}, timeout="1s")
+    s = Session(inst)
+    r = s.mail("s@x.test", ["a@relay.test"], BODY)
+    log = s.end()
+    qid = queued(r[-1])
+    q = inst.queue()
+    t.ok(r[1] == "250 2.1.5 Ok" and qid and q == [qid],
+         "lost at %s: 250, and the message is in the queue" % step, (r, q, log))
+    env = inst.read(q[0]).decode("utf-8", "replace") if q else ""
+    t.ok("rcpt a@relay.test" in env and "\nproxied " not in env,
+         "lost at %s: its delivery is pending for the queue" % step, env[:400])
+    t.ok(re.search(r"(status=queued queued_as=%s|%s: not proxied: target lost)" % (qid, qid), log),
+         "lost at %s: logged with the queue id" % step, log)
+
+# a connect that fails
+inst = instance({"relay": (None, "smtp")})
+s = Session(inst)
+r = s.mail("s@x.test", ["a@relay.test"], BODY)
+log = s.end()
+t.ok(queued(r[-1]) and len(inst.queue()) == 1 and "not proxied: target lost at connect" in log,
+     "no target listening: queued", (r, log))
+
+# ------------------------------------------------ a recipient routed elsewhere
+b = backend()
+inst = instance({"relay": (b, "smtp")})
+s = Session(inst)
+r = s.mail("s@x.test", ["a@relay.test", "joe@example.test"], BODY)
+log = s.end()
+q = inst.queue()
+env = inst.read(q[0]).decode() if q else ""
+t.ok(r[1] == "250 2.1.5 Ok" and r[2] == "250 2.1.5 Ok" and queued(r[-1]) and len(q) == 1,
+     "a second target: both accepted, the transaction queued", r)
+t.ok("rcpt a@relay.test" in env and "rcpt joe@example.test" in env and "\nproxied " not in env,
+     "a second target: both recipients pending in the queue", env[:500])
+t.ok(b.commands[-1] == "QUIT" and "DATA" not in b.commands and b.delivered == 0,
+     "a second target (full): the target's transaction ended by QUIT, no data sent", b.commands)
+t.ok("not proxied: recipients for two targets" in log, "a second target: logged", log)
+
+b = backend()
+inst = instance({"relay": (b, "smtp")}, mode="ultra")
+s = Session(inst)
+r = s.mail("s@x.test", ["a@relay.test", "joe@example.test"], BODY)
+r2 = s.mail("s@x.test", ["c@relay.test"], BODY, ehlo=None)
+log = s.end()
+t.ok(queued(r[-1]) and b.commands[:5] == ["EHLO px.test", "MAIL FROM:<s@x.test>",
+                                          "RCPT TO:<a@relay.test>", "RSET", "MAIL FROM:<s@x.test>"]
+     and r2[-1] == "250 2.0.0 Ok: delivered as B2" and len(b.sessions) == 1,
+     "a second target (ultra): RSET, and the connection serves the next transaction", (r, r2, b.commands))
+
+# ------------------------------------------------ BDAT from the client, DATA to the target
+b = backend(ext=("PIPELINING", "ENHANCEDSTATUSCODES"))
+inst = instance({"relay": (b, "smtp")})
+s = Session(inst)
+s.cmd("EHLO client.test")
+s.cmd("MAIL FROM:<s@x.test>")
+s.cmd("RCPT TO:<a@relay.test>")
+chunk = "Subject: chunks\r\n\r\n.dot\r\n"
+s.c.send("BDAT %d\r\n%s" % (len(chunk), chunk))
+r1 = s.c.reply()
+s.c.send("BDAT 5 LAST\r\nend\r\n")
+r2 = s.c.reply()
+log = s.end()
+tx = b.transactions()
+data = tx[0]["data"].decode() if tx and tx[0]["data"] else ""
+t.ok(r1.startswith("250 ") and r2 == "250 2.0.0 Ok: delivered as B1" and "DATA" in b.commands
+     and data.endswith("Subject: chunks\r\n\r\n..dot\r\nend\r\n"),
+     "BDAT to a target without CHUNKING: DATA with dot-stuffing", (r1, r2, b.commands, data))
+
+# ------------------------------------------------ what the target lacks
+b = backend(ext=("PIPELINING", "ENHANCEDSTATUSCODES"))
+inst = instance({"relay": (b, "smtp")})
+s = Session(inst)
+r = s.mail("s@x.test", ["a@relay.test"], "Subject: 8\r\n\r\ncaf\xe9", mailargs=" BODY=8BITMIME")
+log = s.end()
+t.ok(queued(r[-1]) and len(inst.queue()) == 1 and "not proxied: the target lacks 8BITMIME" in log
+     and b.delivered == 0, "BODY=8BITMIME to a target without 8BITMIME: spooled", (r, log))
+
+# undeclared 8-bit: the RFC 1428 upgrade is the queue's job
+b = backend()
+inst = instance({"relay": (b, "smtp")})
+s = Session(inst)
+r = s.mail("s@x.test", ["a@relay.test"], "Subject: 8\r\n\r\ncaf\xe9")
+log = s.end()
+t.ok(queued(r[-1]) and b.delivered == 0 and "RSET" not in b.commands[:1]
+     and "not proxied: the message needs the RFC 1428 upgrade" in log,
+     "undeclared 8-bit text: spooled (upgraded), nothing sent", (r, log, b.commands))
+
+# a message refused by smtpd itself (bare LF) never reaches the target
+b = backend()
+inst = instance({"relay": (b, "smtp")})
+s = Session(inst)
+r = s.mail("s@x.test", ["a@relay.test"], "Subject: x\r\n\r\nbare\nlf")
+log = s.end()
+t.ok(r[-1].startswith("550 5.5.2") and b.delivered == 0 and "DATA" not in b.commands
+     and inst.queue() == [], "bare LF: refused by smtpd, the target never sees DATA", (r, b.commands))
+
+# ------------------------------------------------ LMTP targets: one reply per recipient
+SCRIPT = {"dot:full@lmtp.test": "452 4.2.2 <full@lmtp.test> over quota",
+          "dot:gone@lmtp.test": "550 5.1.1 <gone@lmtp.test> gone"}
+b = backend(lmtp=True, script=SCRIPT)
+inst = instance({"lmtp": (b, "lmtp")})
+s = Session(inst)
+r = s.mail("s@x.test", ["ok@lmtp.test", "full@lmtp.test", "gone@lmtp.test"], BODY)
+log = s.end()
+qid = queued(r[-1])
+q = inst.queue()
+env = inst.read(q[0]).decode() if q else ""
+t.ok(b.commands[0] == "LHLO px.test" and qid and q == [qid],
+     "LMTP target, mixed outcomes, SMTP client: 250 and the copy committed", (r, b.commands, q))
+t.ok(re.search(r"rcpt ok@lmtp\.test\n.*\n.*\nproxied 250 2\.0\.0 <ok@lmtp\.test> delivered", env)
+     and re.search(r"rcpt full@lmtp\.test\ndeliver full@lmtp\.test\ntarget relay:lmtp\n", env)
+     and re.search(r"rcpt gone@lmtp\.test\ndeliver gone@lmtp\.test\n"
+                   r"target error:550 5\.1\.1 <gone@lmtp\.test> gone\n", env),
+     "LMTP target: delivered one sent, 4xx one pending, 5xx one to bounce with the target's reply",
+     env)
+
+b = backend(lmtp=True, script=SCRIPT)
+inst = instance({"lmtp": (b, "lmtp")})
+s = Session(inst)
+r = s.mail("s@x.test", ["ok@lmtp.test", "full@lmtp.test", "gone@lmtp.test"], BODY,
+           ehlo="LHLO client.test")
+extra = [s.c.reply(), s.c.reply()]
+log = s.end()
+t.is_([r[-1]] + extra, ["250 2.0.0 <ok@lmtp.test> delivered",
+                        "452 4.2.2 <full@lmtp.test> over quota",
+                        "550 5.1.1 <gone@lmtp.test> gone"],
+      "LMTP client, LMTP target: each recipient gets the target's reply")
+t.is_(inst.queue(), [], "LMTP client: nothing queued")
+
+b = backend(lmtp=True, script={"dot:full@lmtp.test": "452 4.2.2 <full@lmtp.test> over quota"})
+inst = instance({"lmtp": (b, "lmtp")})
+s = Session(inst)
+r = s.mail("s@x.test", ["full@lmtp.test"], BODY)
+log = s.end()
+t.ok(r[-1] == "452 4.2.2 <full@lmtp.test> over quota" and inst.queue() == [],
+     "LMTP target, every recipient refused alike: the client gets the reply, nothing queued", r)
+
+# ------------------------------------------------ ultra: the connection is kept
+b = backend()
+inst = instance({"relay": (b, "smtp")}, mode="ultra")
+s = Session(inst)
+r1 = s.mail("s@x.test", ["a@relay.test"], BODY)
+r2 = s.mail("s2@x.test", ["b@relay.test"], BODY, ehlo=None)
+log = s.end()
+t.ok(r1[-1] == "250 2.0.0 Ok: delivered as B1" and r2[-1] == "250 2.0.0 Ok: delivered as B2"
+     and len(b.sessions) == 1 and b.commands.count("EHLO px.test") == 1,
+     "ultra: two transactions over one target connection", (r1, r2, b.commands))
+
+for x in BACKENDS:
+    x.close()
+t.done()
