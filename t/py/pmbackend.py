@@ -8,9 +8,15 @@ client goes away):
   greeting, ehlo, mail, rcpt:<address> (or rcpt for any), data, dot
   (the reply after the final dot; LMTP: dot:<address> per recipient),
   rset, body (DROP or STALL after the first body line arrived).
+"SLEEP SECS reply" waits that long, then answers.
 ext: the EHLO keywords offered."""
+import os
 import socket
+import subprocess
 import threading
+import time
+
+from pmtest import Client
 
 
 class Backend:
@@ -65,6 +71,9 @@ class Backend:
 
     def _say(self, c, key, default):
         r = self.script.get(key, default)
+        if r.startswith("SLEEP "):
+            _, secs, r = r.split(" ", 2)
+            time.sleep(float(secs))
         if r == "DROP":
             c.close()
             raise EOFError
@@ -166,3 +175,50 @@ class Backend:
                 c.close()
             except OSError:
                 pass
+
+
+class Session:
+    """postmaster-smtpd NAME on a socketpair, stderr to a file."""
+
+    def __init__(self, inst, env=None, name="px.test"):
+        a, b = socket.socketpair()
+        self.inst = inst
+        self.logpath = os.path.join(inst.dir, "smtpd.%d.log" % len(inst.procs))
+        self.logf = open(self.logpath, "w")
+        e = dict(os.environ)
+        e.update(env or {})
+        self.p = subprocess.Popen(inst.argv(name), stdin=b, stdout=b,
+                                  stderr=self.logf, env=e)
+        inst.procs.append(self.p)
+        b.close()
+        self.c = Client(sock=a)
+        self.c.s.settimeout(30)
+        self.greeting = self.c.reply()
+
+    def cmd(self, line):
+        return self.c.cmd(line)
+
+    def mail(self, sender, rcpts, body, ehlo="EHLO client.test", mailargs=""):
+        """EHLO (if given), MAIL, each RCPT, DATA and body: the replies."""
+        out = []
+        if ehlo:
+            self.cmd(ehlo)
+        out.append(self.cmd("MAIL FROM:<%s>%s" % (sender, mailargs)))
+        for r in rcpts:
+            out.append(self.cmd("RCPT TO:<%s>" % r))
+        out.append(self.cmd("DATA"))
+        if out[-1].startswith("354"):
+            self.c.send(body + "\r\n.\r\n")
+            out.append(self.c.reply())
+        return out
+
+    def end(self):
+        self.cmd("QUIT")
+        self.p.wait(30)
+        self.c.close()
+        self.logf.close()
+        return self.log()
+
+    def log(self):
+        with open(self.logpath) as f:
+            return f.read()
