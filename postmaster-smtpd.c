@@ -778,7 +778,7 @@ read_proxy_header(struct smtpd *d, int in, uint64_t secs)
 static void
 proxy_setup(struct smtpd *d, const char *cdb)
 {
-	static char lmtpd[4096], mailer[256];
+	static char lmtpd[4096], mailer[256], host[256];
 	struct proxy_dest_cfg dc;
 	enum proxy_mode mode = PROXY_MODE_SPOOL;
 	char word[16] = "", kind[16], maildir[4096] = "", *slash;
@@ -801,6 +801,10 @@ proxy_setup(struct smtpd *d, const char *cdb)
 	memset(&dc, 0, sizeof dc);
 	dc.db = &d->db;
 	dc.smtp_port = (unsigned)port;
+	if (cf_db_str(&d->db, "core", "", "hostname", host, sizeof host) < 0 ||
+	    host[0] == '\0')
+		gethostname(host, sizeof host - 1);
+	dc.local_domain = host;
 	dc.lmtpd_ok = (mailer[0] == '\0' || strcmp(mailer, "lmtpd") == 0) &&
 	    maildir[0] != '\0' && maildir[0] != '~';
 	if (d->ops.target_kind(d->ops.ctx, mailer, kind, sizeof kind) == 1 &&

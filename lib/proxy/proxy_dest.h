@@ -48,6 +48,9 @@ struct proxy_dest_cfg {
 	struct cf_db *db;
 	int lmtpd_ok;
 	const char *local_relay; /* [core] local-mailer a [relay] */
+	/* a local name goes to lmtpd as NAME@local_domain, as the queue
+	 * sends it ([core] hostname; lmtpd uses the local part) */
+	const char *local_domain;
 	unsigned smtp_port;
 };
 

@@ -157,6 +157,8 @@ proxy_tx_rcpt(struct proxy_tx *px, const struct route_result *res,
 {
 	struct proxy_dest d;
 	struct client_reply r;
+	char local[600];
+	const char *addr;
 
 	if (px->st == PXS_OFF)
 		return PROXY_RCPT_NONE;
@@ -184,7 +186,13 @@ proxy_tx_rcpt(struct proxy_tx *px, const struct route_result *res,
 		proxy_reply_format(reply, &px->mail_reply, "2.1.0");
 		return PROXY_RCPT_REFUSED;
 	}
-	if (proxy_conn_rcpt(&px->conn, res->t[0].rcpt, &r) < 0) {
+	addr = res->t[0].rcpt;
+	if (d.lmtpd && strchr(addr, '@') == NULL) {
+		snprintf(local, sizeof local, "%.300s@%.255s", addr,
+		    px->dc.local_domain ? px->dc.local_domain : "localhost");
+		addr = local;
+	}
+	if (proxy_conn_rcpt(&px->conn, addr, &r) < 0) {
 		lost(px, "after RCPT");
 		return PROXY_RCPT_NONE;
 	}
