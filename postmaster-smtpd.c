@@ -426,6 +426,16 @@ on_data_begin(void *ctx, struct buf *r)
 		return 1;
 	}
 	d->tx_open = 1;
+	/* ultra: the message streams to the target as it arrives */
+	if (proxy_tx_active(&d->px) && d->px.mode == PROXY_MODE_ULTRA) {
+		if (spool_write_flush(&d->tx) != 0)
+			d->tx_failed = 1;
+		else if (proxy_tx_data_begin(&d->px, d->tx.fd, d->hdr_off,
+		    d->body_off - d->hdr_off, r) == 1) {
+			tx_reset(d);
+			return 1;
+		}
+	}
 	return 0;
 }
 
@@ -470,6 +480,7 @@ on_data_write(void *ctx, const char *p, size_t n)
 		d->tx_failed = spool_err_full(errno) ? 2 : 1;
 		return 1;
 	}
+	proxy_tx_data_write(&d->px, p, n);
 	return 0;
 }
 

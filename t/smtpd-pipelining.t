@@ -13,7 +13,7 @@ import re
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "py"))
-from pmtest import Instance, Tap, require, watchdog  # noqa: E402
+from pmtest import Instance, Tap, require, wait_for, watchdog  # noqa: E402
 from pmbackend import Backend, Session  # noqa: E402
 
 require(root_why="smtpd drops privileges to nobody")
@@ -262,6 +262,77 @@ log = s.end()
 t.ok(r1[-1] == "250 2.0.0 Ok: delivered as B1" and r2[-1] == "250 2.0.0 Ok: delivered as B2"
      and len(b.sessions) == 1 and b.commands.count("EHLO px.test") == 1,
      "ultra: two transactions over one target connection", (r1, r2, b.commands))
+
+# ultra: MAIL and the first RCPT in one write (the target offers PIPELINING)
+t.ok("RCPT TO:<a@relay.test>" in b.batched and "RCPT TO:<b@relay.test>" in b.batched,
+     "ultra: MAIL and RCPT replayed in one write", (b.commands, b.batched))
+
+b = backend(ext=("ENHANCEDSTATUSCODES", "8BITMIME"))
+inst = instance({"relay": (b, "smtp")}, mode="ultra")
+s = Session(inst)
+r = s.mail("s@x.test", ["a@relay.test"], BODY)
+s.end()
+t.ok(r[-1].startswith("250 2.0.0 Ok: delivered") and "RCPT TO:<a@relay.test>" not in b.batched,
+     "ultra: without PIPELINING at the target, MAIL and RCPT each wait", (b.commands, b.batched))
+
+
+def streams(mode):
+    """Sends half a message; True if the target has it before the rest."""
+    b = backend()
+    inst = instance({"relay": (b, "smtp")}, mode=mode)
+    s = Session(inst)
+    s.cmd("EHLO client.test")
+    s.cmd("MAIL FROM:<s@x.test>")
+    s.cmd("RCPT TO:<a@relay.test>")
+    s.cmd("DATA")
+    s.c.send("Subject: stream\r\n\r\nfirst half\r\n")
+    early = wait_for(lambda: b"first half" in b.partial, 10 if mode == "ultra" else 1)
+    s.c.send("second half\r\n.\r\n")
+    r = s.c.reply()
+    s.end()
+    return early, r, b
+
+
+early, r, b = streams("ultra")
+t.ok(early and r.startswith("250 2.0.0 Ok: delivered") and b.transactions()[0]["data"].endswith(
+    b"first half\r\nsecond half\r\n"), "ultra: the message streams to the target as it arrives", r)
+early, r, b = streams("full")
+t.ok(not early and r.startswith("250 2.0.0 Ok: delivered"),
+     "full: the message goes to the target after its end", r)
+
+# ultra: a streamed message smtpd refuses at its end is cut off at the target
+b = backend()
+inst = instance({"relay": (b, "smtp")}, mode="ultra")
+s = Session(inst)
+r = s.mail("s@x.test", ["a@relay.test"], "Subject: x\r\n\r\nbare\nlf")
+s.end()
+t.ok(r[-1].startswith("550 5.5.2") and "DATA" in b.commands and b.delivered == 0
+     and inst.queue() == [], "ultra: bare LF, the target connection closed before the dot", (r, b.commands))
+
+b = backend()
+inst = instance({"relay": (b, "smtp")}, mode="ultra")
+s = Session(inst)
+r = s.mail("s@x.test", ["a@relay.test"], "Subject: 8\r\n\r\ncaf\xe9")
+log = s.end()
+t.ok(queued(r[-1]) and b.delivered == 0 and len(inst.queue()) == 1
+     and "the message needs the RFC 1428 upgrade" in log,
+     "ultra: undeclared 8-bit, cut off at the target and queued (upgraded)", (r, log))
+
+b = backend(script={"data": "554 5.7.0 no data for you"})
+inst = instance({"relay": (b, "smtp")}, mode="ultra")
+s = Session(inst)
+r = s.mail("s@x.test", ["a@relay.test"], BODY)
+s.end()
+t.ok(r[-1] == "554 5.7.0 no data for you" and inst.queue() == [],
+     "ultra: the target's refusal of DATA is the reply to the client's DATA", r)
+
+b = backend(script={"body": "DROP"})
+inst = instance({"relay": (b, "smtp")}, mode="ultra", timeout="1s")
+s = Session(inst)
+r = s.mail("s@x.test", ["a@relay.test"], BODY + "\r\n" + "more text\r\n" * 20000)
+log = s.end()
+t.ok(queued(r[-1]) and len(inst.queue()) == 1 and "target lost in the data" in log,
+     "ultra: the target lost while the message streams: queued", (r, log))
 
 # ------------------------------------------------ SIGKILL while proxying
 # smtpd is killed at random instants; every message the client got 250

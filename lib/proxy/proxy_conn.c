@@ -33,6 +33,7 @@ proxy_conn_init(struct proxy_conn *p, const char *helo, const char *cdb,
 	p->cdb = cdb;
 	p->lmtpd = lmtpd;
 	p->timeout_ms = timeout_ms ? timeout_ms : 1;
+	buf_init(&p->out, 0);
 }
 
 /* postmaster-lmtpd -C CDB with a socketpair as its fd 0 and 1, as the
@@ -216,23 +217,32 @@ reply_of(struct proxy_conn *p, struct client_reply *r, const char *what)
 
 int
 proxy_conn_mail(struct proxy_conn *p, const char *sender,
-    const struct smtp_params *par, struct client_reply *r)
+    const struct smtp_params *par, const char *rcpt, struct client_reply *rm,
+    struct client_reply *rr)
 {
-	char size[40] = "";
+	char size[40] = "", line[1300];
+	int n;
 
 	if (par->has_size)
 		snprintf(size, sizeof size, " SIZE=%llu",
 		    (unsigned long long)par->size);
 	p->transactions++;
-	if (send_cmd(p, "MAIL", "MAIL FROM:<%s>%s%s%s\r\n", sender, size,
-	        par->body == SMTP_BODY_8BITMIME ? " BODY=8BITMIME" :
-	            par->body == SMTP_BODY_7BIT ? " BODY=7BIT" :
-	                                          "",
-	        par->smtputf8 ? " SMTPUTF8" : "") < 0) {
+	/* RFC 2920 3.1: MAIL and RCPT may go in one write */
+	n = snprintf(line, sizeof line, "MAIL FROM:<%s>%s%s%s\r\n%s%s%s",
+	    sender, size,
+	    par->body == SMTP_BODY_8BITMIME ? " BODY=8BITMIME" :
+	        par->body == SMTP_BODY_7BIT ? " BODY=7BIT" :
+	                                      "",
+	    par->smtputf8 ? " SMTPUTF8" : "", rcpt ? "RCPT TO:<" : "",
+	    rcpt ? rcpt : "", rcpt ? ">\r\n" : "");
+	if (n < 0 || (size_t)n >= sizeof line ||
+	    client_conn_write(&p->c, line, (size_t)n, TO, "MAIL") < 0) {
 		proxy_conn_close(p, 0);
 		return -1;
 	}
-	return reply_of(p, r, "MAIL");
+	if (reply_of(p, rm, "MAIL") < 0)
+		return -1;
+	return rcpt ? reply_of(p, rr, "RCPT") : 0;
 }
 
 int
@@ -245,19 +255,94 @@ proxy_conn_rcpt(struct proxy_conn *p, const char *addr, struct client_reply *r)
 	return reply_of(p, r, "RCPT");
 }
 
-/* The message, canonical and dot-stuffed, then ".". 0 or -1. */
+int
+proxy_conn_data_begin(struct proxy_conn *p, struct client_reply *r)
+{
+	if (send_cmd(p, "DATA", "DATA\r\n") < 0 ||
+	    reply_of(p, r, "DATA") < 0) {
+		proxy_conn_close(p, 0);
+		return -1;
+	}
+	if (r->code == 354) {
+		p->streaming = 1;
+		client_wire_init(&p->wire, 0);
+		client_dot_init(&p->dot);
+		buf_reset(&p->out);
+	}
+	return 0;
+}
+
+/* Writes what is encoded, all of it, or only full chunks. 0 or -1. */
 static int
-send_message(struct proxy_conn *p, int fd, uint64_t off, uint64_t len)
+drain(struct proxy_conn *p, int all)
+{
+	if (p->out.len == 0 || (!all && p->out.len < CHUNK))
+		return 0;
+	if (client_conn_write(&p->c, p->out.p, p->out.len, TO, "the message") <
+	    0)
+		return -1;
+	buf_reset(&p->out);
+	return 0;
+}
+
+/* Canonical CRLF text, dot-stuffed (RFC 5321 4.5.2), into p->out. */
+static int
+encode(struct proxy_conn *p, const char *s, size_t n, int end)
+{
+	struct buf wire = BUF_INIT(0);
+	int rc = 0;
+
+	if (client_wire_feed(&p->wire, s, n, &wire) < 0 ||
+	    (end && client_wire_end(&p->wire, &wire) < 0) ||
+	    client_dot_stuff(&p->dot, wire.p, wire.len, &p->out) < 0 ||
+	    (end && client_dot_end(&p->dot, &p->out) < 0)) {
+		snprintf(p->c.err, sizeof p->c.err, "out of memory");
+		rc = -1;
+	}
+	buf_free(&wire);
+	return rc;
+}
+
+int
+proxy_conn_data_write(struct proxy_conn *p, const char *s, size_t n, int flush)
+{
+	if (!p->streaming)
+		return -1;
+	if (encode(p, s, n, 0) < 0 || drain(p, flush) < 0) {
+		proxy_conn_close(p, 0);
+		return -1;
+	}
+	return 0;
+}
+
+int
+proxy_conn_data_end(struct proxy_conn *p, struct client_reply *r,
+    size_t nreply, size_t *got)
+{
+	size_t i;
+
+	*got = 0;
+	if (!p->streaming)
+		return -1;
+	p->streaming = 0;
+	if (encode(p, NULL, 0, 1) < 0 || drain(p, 1) < 0) {
+		proxy_conn_close(p, 0);
+		return -1;
+	}
+	for (i = 0; i < nreply; i++) {
+		if (reply_of(p, &r[i], "the message") < 0)
+			return -1;
+		(*got)++;
+	}
+	return 0;
+}
+
+int
+proxy_conn_data_file(struct proxy_conn *p, int fd, uint64_t off, uint64_t len)
 {
 	char tmp[CHUNK];
-	struct client_wire w;
-	struct client_dot dot;
-	struct buf wire = BUF_INIT(0), out = BUF_INIT(0);
 	uint64_t pos = 0;
-	int rc = -1;
 
-	client_wire_init(&w, 0);
-	client_dot_init(&dot);
 	while (pos < len) {
 		size_t want =
 		    len - pos < sizeof tmp ? (size_t)(len - pos) : sizeof tmp;
@@ -268,64 +353,14 @@ send_message(struct proxy_conn *p, int fd, uint64_t off, uint64_t len)
 			    "cannot read the "
 			    "spool file: %s",
 			    got < 0 ? strerror(errno) : "short file");
-			goto out;
+			proxy_conn_close(p, 0);
+			return -1;
 		}
 		pos += (uint64_t)got;
-		buf_reset(&wire);
-		if (client_wire_feed(&w, tmp, (size_t)got, &wire) < 0 ||
-		    (pos >= len && client_wire_end(&w, &wire) < 0) ||
-		    client_dot_stuff(&dot, wire.p, wire.len, &out) < 0)
-			goto nomem;
-		if (out.len >= CHUNK) {
-			if (client_conn_write(&p->c, out.p, out.len, TO,
-			        "the message") < 0)
-				goto out;
-			buf_reset(&out);
-		}
-	}
-	if (len == 0 && client_wire_end(&w, &wire) < 0)
-		goto nomem;
-	if (client_dot_end(&dot, &out) < 0)
-		goto nomem;
-	rc = client_conn_write(&p->c, out.p, out.len, TO, "the message");
-	goto out;
-nomem:
-	snprintf(p->c.err, sizeof p->c.err, "out of memory");
-out:
-	buf_free(&wire);
-	buf_free(&out);
-	return rc;
-}
-
-int
-proxy_conn_data(struct proxy_conn *p, int fd, uint64_t off, uint64_t len,
-    struct client_reply *r, size_t nreply, size_t *got)
-{
-	struct client_reply d;
-	size_t i;
-
-	*got = 0;
-	if (send_cmd(p, "DATA", "DATA\r\n") < 0 || reply_of(p, &d, "DATA") < 0)
-		goto lost;
-	if (d.code != 354) {
-		for (i = 0; i < nreply; i++)
-			r[i] = d;
-		*got = nreply;
-		return 0;
-	}
-	if (send_message(p, fd, off, len) < 0) {
-		p->c.broken = 1;
-		goto lost;
-	}
-	for (i = 0; i < nreply; i++) {
-		if (reply_of(p, &r[i], "the message") < 0)
+		if (proxy_conn_data_write(p, tmp, (size_t)got, 0) < 0)
 			return -1;
-		(*got)++;
 	}
 	return 0;
-lost:
-	proxy_conn_close(p, 0);
-	return -1;
 }
 
 int
@@ -354,6 +389,8 @@ proxy_conn_close(struct proxy_conn *p, int quit)
 	}
 	p->c.fd = -1;
 	p->open = 0;
+	p->streaming = 0;
 	p->key[0] = '\0';
+	buf_free(&p->out);
 	reap(p);
 }

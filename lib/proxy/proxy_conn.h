@@ -12,10 +12,10 @@
  * keeps the message itself. Any other reply is the target's answer and
  * is handed back as it is.
  *
- * The message goes out as DATA from the uncommitted spool file (pread,
- * the file offset is not used): canonical CRLF lines of at most 998
- * octets (client_wire), dot-stuffed, whatever the client used (DATA or
- * BDAT). LMTP: one reply per accepted recipient (RFC 2033 4.2).
+ * The message goes out as DATA, from the uncommitted spool file after the
+ * end of data (full) or as it arrives (ultra): canonical CRLF lines of at
+ * most 998 octets (client_wire), dot-stuffed, whatever the client used
+ * (DATA or BDAT). LMTP: one reply per accepted recipient (RFC 2033 4.2).
  */
 #ifndef PM_PROXY_CONN_H
 #define PM_PROXY_CONN_H
@@ -25,6 +25,8 @@
 #include <sys/types.h>
 
 #include "client/client_conn.h"
+#include "client/client_reply.h"
+#include "client/client_wire.h"
 #include "proxy/proxy_dest.h"
 #include "smtp/smtp_addr.h"
 
@@ -38,6 +40,10 @@ struct proxy_conn {
 	const char *cdb;       /* for postmaster-lmtpd -C */
 	const char *lmtpd;     /* its path */
 	unsigned transactions; /* MAILs sent on this connection */
+	int streaming;         /* between 354 and the final dot */
+	struct client_wire wire;
+	struct client_dot dot;
+	struct buf out; /* encoded, not yet written */
 };
 
 void proxy_conn_init(struct proxy_conn *p, const char *helo, const char *cdb,
@@ -50,21 +56,30 @@ int proxy_conn_open(struct proxy_conn *p, const struct proxy_dest *d);
 /* Extensions the target offered (CLIENT_EXT_*). */
 unsigned proxy_conn_ext(const struct proxy_conn *p);
 
-/* MAIL FROM and its parameters; RCPT TO. 0 with *r the target's reply,
- * or -1 lost. */
+/* MAIL FROM and its parameters, and with rcpt RCPT TO in the same
+ * write (the target offers PIPELINING); RCPT TO alone. 0 with each
+ * reply from the target, or -1 lost. */
 int proxy_conn_mail(struct proxy_conn *p, const char *sender,
-    const struct smtp_params *par, struct client_reply *r);
+    const struct smtp_params *par, const char *rcpt, struct client_reply *rm,
+    struct client_reply *rr);
 int proxy_conn_rcpt(struct proxy_conn *p, const char *addr,
     struct client_reply *r);
 
 /*
- * DATA, the message at fd[off .. off+len), the final dot, then nreply
- * replies (1 for SMTP, one per accepted recipient for LMTP) into r[].
- * *got counts the final replies read. 0 when all came (a refused DATA
- * fills every r[] with its reply), -1 lost after *got of them.
+ * The data: DATA (0 with *r its reply; on 354 the connection streams),
+ * the message in pieces as canonical dot-stuffed text (flush: write all
+ * now, else in 64 KiB writes), the final dot and nreply replies (1 for
+ * SMTP, one per accepted recipient for LMTP; *got counts those read).
+ * Each returns 0, or -1 when the target is lost (closed).
  */
-int proxy_conn_data(struct proxy_conn *p, int fd, uint64_t off, uint64_t len,
-    struct client_reply *r, size_t nreply, size_t *got);
+int proxy_conn_data_begin(struct proxy_conn *p, struct client_reply *r);
+int proxy_conn_data_write(struct proxy_conn *p, const char *s, size_t n,
+    int flush);
+/* The whole of fd[off .. off+len) (pread; the offset is not used). */
+int proxy_conn_data_file(struct proxy_conn *p, int fd, uint64_t off,
+    uint64_t len);
+int proxy_conn_data_end(struct proxy_conn *p, struct client_reply *r,
+    size_t nreply, size_t *got);
 
 /* RSET: the transaction at the target ends. -1 (and closed) if lost. */
 int proxy_conn_rset(struct proxy_conn *p);

@@ -59,7 +59,12 @@ end_target_tx(struct proxy_tx *px)
 {
 	if (!px->conn.open)
 		return;
-	if (px->mode == PROXY_MODE_ULTRA)
+	/* inside DATA there is no RSET: a connection closed before the
+	 * final dot ends the transaction with nothing delivered (RFC 5321
+	 * 4.1.1.4) */
+	if (px->conn.streaming)
+		proxy_conn_close(&px->conn, 0);
+	else if (px->mode == PROXY_MODE_ULTRA)
 		(void)proxy_conn_rset(&px->conn);
 	else
 		proxy_conn_close(&px->conn, 1);
@@ -122,7 +127,8 @@ lost(struct proxy_tx *px, const char *when)
 
 /* Connects if need be and replays MAIL. 0 on, 1 refused, -1 off. */
 static int
-start(struct proxy_tx *px, const struct proxy_dest *d)
+start(struct proxy_tx *px, const struct proxy_dest *d, const char *addr,
+    struct client_reply *r, int *have_r)
 {
 	const char *no;
 
@@ -138,8 +144,11 @@ start(struct proxy_tx *px, const struct proxy_dest *d)
 			proxy_conn_close(&px->conn, 1);
 		return -1;
 	}
-	if (proxy_conn_mail(&px->conn, px->sender, &px->par, &px->mail_reply) <
-	    0) {
+	/* ultra: MAIL and the first RCPT in one write where allowed */
+	*have_r = px->mode == PROXY_MODE_ULTRA &&
+	    (proxy_conn_ext(&px->conn) & CLIENT_EXT_PIPELINING);
+	if (proxy_conn_mail(&px->conn, px->sender, &px->par,
+	        *have_r ? addr : NULL, &px->mail_reply, r) < 0) {
 		lost(px, "after MAIL");
 		return -1;
 	}
@@ -159,6 +168,7 @@ proxy_tx_rcpt(struct proxy_tx *px, const struct route_result *res,
 	struct client_reply r;
 	char local[600];
 	const char *addr;
+	int have_r = 0;
 
 	if (px->st == PXS_OFF)
 		return PROXY_RCPT_NONE;
@@ -174,25 +184,19 @@ proxy_tx_rcpt(struct proxy_tx *px, const struct route_result *res,
 		proxy_tx_leave(px, "recipients for two targets");
 		return PROXY_RCPT_NONE;
 	}
-	if (px->st == PXS_IDLE) {
-		switch (start(px, &d)) {
-		case -1:
-			return PROXY_RCPT_NONE;
-		default:
-			break;
-		}
-	}
-	if (px->st == PXS_REFUSED) {
-		proxy_reply_format(reply, &px->mail_reply, "2.1.0");
-		return PROXY_RCPT_REFUSED;
-	}
 	addr = res->t[0].rcpt;
 	if (d.lmtpd && strchr(addr, '@') == NULL) {
 		snprintf(local, sizeof local, "%.300s@%.255s", addr,
 		    px->dc.local_domain ? px->dc.local_domain : "localhost");
 		addr = local;
 	}
-	if (proxy_conn_rcpt(&px->conn, addr, &r) < 0) {
+	if (px->st == PXS_IDLE && start(px, &d, addr, &r, &have_r) < 0)
+		return PROXY_RCPT_NONE;
+	if (px->st == PXS_REFUSED) {
+		proxy_reply_format(reply, &px->mail_reply, "2.1.0");
+		return PROXY_RCPT_REFUSED;
+	}
+	if (!have_r && proxy_conn_rcpt(&px->conn, addr, &r) < 0) {
 		lost(px, "after RCPT");
 		return PROXY_RCPT_NONE;
 	}
@@ -204,15 +208,65 @@ proxy_tx_rcpt(struct proxy_tx *px, const struct route_result *res,
 }
 
 int
+proxy_tx_data_begin(struct proxy_tx *px, int fd, uint64_t off, uint64_t len,
+    struct buf *reply)
+{
+	struct client_reply r;
+
+	if (!proxy_tx_active(px) || px->mode != PROXY_MODE_ULTRA)
+		return 0;
+	if (proxy_conn_data_begin(&px->conn, &r) < 0) {
+		lost(px, "after DATA");
+		return -1;
+	}
+	if (r.code != 354) {
+		/* one reply to DATA, LMTP too (RFC 2033 4.2) */
+		proxy_reply_format(reply, &r, "2.0.0");
+		proxy_tx_leave(px, "the target refused DATA");
+		return 1;
+	}
+	/* our Received: field, already in the spool file */
+	if (proxy_conn_data_file(&px->conn, fd, off, len) < 0 ||
+	    proxy_conn_data_write(&px->conn, NULL, 0, 1) < 0) {
+		lost(px, "in the data");
+		return -1;
+	}
+	return 0;
+}
+
+void
+proxy_tx_data_write(struct proxy_tx *px, const char *p, size_t n)
+{
+	if (px->st != PXS_ON || !px->conn.streaming)
+		return;
+	if (proxy_conn_data_write(&px->conn, p, n, 1) < 0)
+		lost(px, "in the data");
+}
+
+int
 proxy_tx_data(struct proxy_tx *px, int fd, uint64_t off, uint64_t len,
     struct client_reply *r)
 {
 	size_t i, got = 0, n = proxy_tx_lmtp(px) ? px->nrcpt : 1;
-	int rc;
+	struct client_reply d;
+	int rc = 0;
 
 	for (i = 0; i < px->nrcpt; i++)
 		client_reply_reset(&r[i]);
-	rc = proxy_conn_data(&px->conn, fd, off, len, r, n, &got);
+	if (!px->conn.streaming) {
+		rc = proxy_conn_data_begin(&px->conn, &d);
+		if (rc == 0 && d.code != 354) {
+			/* the target's word on the message, as at the end */
+			for (i = 0; i < px->nrcpt; i++)
+				r[i] = d;
+			px->st = PXS_OFF;
+			return 0;
+		}
+		if (rc == 0)
+			rc = proxy_conn_data_file(&px->conn, fd, off, len);
+	}
+	if (rc == 0)
+		rc = proxy_conn_data_end(&px->conn, r, n, &got);
 	if (rc < 0)
 		lost(px, "in the data");
 	if (!proxy_tx_lmtp(px) && got == 1)

@@ -24,8 +24,15 @@
  * reply.
  *
  * Full: the connection is closed (QUIT) when the transaction ends.
- * Ultra: it is kept (RSET) for the session's next transaction, so a
- * second message to the same target costs no connect, greeting or EHLO.
+ * Ultra: no wait the protocol does not ask for -- MAIL and the first
+ * RCPT go in one write when the target offers PIPELINING, the message
+ * streams to the target as it arrives (DATA or BDAT from the client;
+ * the target's DATA is sent at the client's), and the connection is
+ * kept (RSET) for the session's next transaction, so a second message
+ * to the same target costs no connect, greeting or EHLO. A streamed
+ * message that then needs the RFC 1428 upgrade, or that smtpd refuses
+ * at its end (bare LF, size, hops), is cut off by closing the target
+ * connection before the final dot: nothing is delivered there.
  */
 #ifndef PM_PROXY_TX_H
 #define PM_PROXY_TX_H
@@ -80,7 +87,20 @@ int proxy_tx_active(const struct proxy_tx *px);
 int proxy_tx_lmtp(const struct proxy_tx *px);
 
 /*
- * The message at fd[off .. off+len): r[] gets one reply per proxied
+ * Ultra, at DATA: the target's DATA, and our Received: field (fd[off ..
+ * off+len) of the spool file) sent on; the rest streams with
+ * proxy_tx_data_write() as it arrives. 0 (streaming, or not ultra), 1
+ * the target refused DATA (its reply in reply, the transaction left the
+ * proxy), -1 lost (left the proxy).
+ */
+int proxy_tx_data_begin(struct proxy_tx *px, int fd, uint64_t off,
+    uint64_t len, struct buf *reply);
+/* Ultra: message octets as the client sends them (unstuffed). */
+void proxy_tx_data_write(struct proxy_tx *px, const char *p, size_t n);
+
+/*
+ * The end of data: the message at fd[off .. off+len) (all of it, or in
+ * ultra what did not stream yet), the final dot. r[] gets one reply per proxied
  * recipient (an SMTP target's one reply repeated). 0, or -1 when the
  * target was lost: r[i].code is 0 for those it said nothing about.
  */

@@ -19,6 +19,28 @@ import time
 from pmtest import Client
 
 
+class _Lines:
+    """Lines from a socket; .buffered: the last line was read with the
+    one before it (the peer sent them in one write)."""
+
+    def __init__(self, sock, owner):
+        self.s = sock
+        self.buf = b""
+        self.buffered = False
+
+    def readline(self):
+        self.buffered = b"\n" in self.buf
+        while b"\n" not in self.buf:
+            d = self.s.recv(65536)
+            if not d:
+                line, self.buf = self.buf, b""
+                return line
+            self.buf += d
+        i = self.buf.index(b"\n") + 1
+        line, self.buf = self.buf[:i], self.buf[i:]
+        return line
+
+
 class Backend:
     def __init__(self, lmtp=False, ext=("PIPELINING", "8BITMIME",
                                         "ENHANCEDSTATUSCODES", "SMTPUTF8"),
@@ -28,6 +50,8 @@ class Backend:
         self.script = dict(script or {})
         self.sessions = []      # one list of transactions per connection
         self.commands = []      # every command line, in order
+        self.batched = []       # those that came in one read with the one before
+        self.partial = b""      # body octets as they arrive
         self.lock = threading.Lock()
         self.delivered = 0
         if path:
@@ -90,7 +114,7 @@ class Backend:
         return r
 
     def _serve(self, c):
-        f = c.makefile("rb")
+        f = _Lines(c, self)
         txs = []
         with self.lock:
             self.sessions.append(txs)
@@ -104,6 +128,8 @@ class Backend:
                 cmd = line.rstrip(b"\r\n").decode("utf-8", "replace")
                 with self.lock:
                     self.commands.append(cmd)
+                    if f.buffered:
+                        self.batched.append(cmd)
                 verb = cmd.split(" ", 1)[0].upper()
                 if verb in ("EHLO", "LHLO"):
                     r = self.script.get("ehlo")
@@ -147,6 +173,8 @@ class Backend:
                         if ln == b".\r\n":
                             break
                         body += ln
+                        with self.lock:
+                            self.partial += ln
                     if tx is not None:
                         tx["data"] = body
                     if self.lmtp:
