@@ -607,10 +607,14 @@ on_data_end(void *ctx, const struct smtp_msg_info *info, struct buf *r)
 		goto answer;
 	}
 	if (proxy_tx_active(&d->px)) {
-		if (!d->tx_failed && !needs_upgrade(d, info))
+		/* each proxied RCPT is one delivery, in order (proxy_tx.h) */
+		if (!d->tx_failed && !needs_upgrade(d, info) &&
+		    d->px.nrcpt == d->ndlv && d->ndlv == info->nrcpt)
 			return proxy_data_end(d, info, r);
 		proxy_tx_cancel(&d->px, d->tx_failed ? "spool write failed" :
-		    "the message needs the RFC 1428 upgrade");
+		    needs_upgrade(d, info) ?
+		    "the message needs the RFC 1428 upgrade" :
+		    "recipients out of step with the target");
 	}
 	e = d->tx_failed ? -1 : 0;
 	if (e == 0 && needs_upgrade(d, info))

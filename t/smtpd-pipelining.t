@@ -10,6 +10,7 @@ neither at the target nor in the queue. smtpd runs on a socketpair, its
 log in a file."""
 import os
 import re
+import socket
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "py"))
@@ -262,6 +263,21 @@ log = s.end()
 t.ok(r1[-1] == "250 2.0.0 Ok: delivered as B1" and r2[-1] == "250 2.0.0 Ok: delivered as B2"
      and len(b.sessions) == 1 and b.commands.count("EHLO px.test") == 1,
      "ultra: two transactions over one target connection", (r1, r2, b.commands))
+prev_b = b
+
+# ultra: a kept connection the target closed meanwhile is replaced
+b = backend()
+inst = instance({"relay": (b, "smtp")}, mode="ultra")
+s = Session(inst)
+r1 = s.mail("s@x.test", ["a@relay.test"], BODY)
+for c in list(b.conns):
+    c.shutdown(socket.SHUT_RDWR)
+r2 = s.mail("s@x.test", ["b@relay.test"], BODY, ehlo=None)
+log = s.end()
+t.ok(r1[-1] == "250 2.0.0 Ok: delivered as B1" and r2[-1] == "250 2.0.0 Ok: delivered as B1"
+     and len(b.sessions) == 2 and inst.queue() == [],
+     "ultra: the target closed the kept connection: a new one, nothing queued", (r1, r2, log))
+b = prev_b
 
 # ultra: MAIL and the first RCPT in one write (the target offers PIPELINING)
 t.ok("RCPT TO:<a@relay.test>" in b.batched and "RCPT TO:<b@relay.test>" in b.batched,

@@ -174,7 +174,10 @@ proxy_conn_open(struct proxy_conn *p, const struct proxy_dest *d)
 	struct client_reply r;
 	int lmtp = d->proto == CLIENT_LMTP;
 
-	if (p->open && strcmp(p->key, d->key) == 0 && !p->c.broken)
+	/* a kept connection the target has closed (or sent a 421 on) since
+	 * is replaced, not counted as lost */
+	if (p->open && strcmp(p->key, d->key) == 0 && !p->c.broken &&
+	    !client_conn_stale(&p->c))
 		return 0;
 	if (p->open)
 		proxy_conn_close(p, 1);
