@@ -27,3 +27,5 @@ echo "== postmaster-queue end to end vs a private Postfix, and the 100,000-messa
 if [ "$(id -u)" = 0 ]; then BUILD="$B" sh bench/queue.sh; else echo "skipped: needs root"; fi
 echo "== postmaster-queue under 500 SIGKILLs during delivery (bench/crash.sh; root)"
 if [ "$(id -u)" = 0 ]; then BUILD="$B" sh bench/crash.sh; else echo "skipped: needs root"; fi
+echo "== postmaster-smtpd pipelining = full|ultra vs direct vs Postfix smtpd_proxy_filter (bench/proxy.sh; root)"
+if [ "$(id -u)" = 0 ]; then BUILD="$B" sh bench/proxy.sh; else echo "skipped: needs root"; fi
