@@ -114,7 +114,9 @@ for step, script in (
         ("the body (stall)", {"body": "STALL"}),
         ("end of data (drop)", {"dot": "DROP"}),
         ("end of data (stall past the timeout)", {"dot": "STALL"}),
-        ("end of data (421)", {"dot": "421 4.3.0 shutting down"})):
+        ("end of data (421)", {"dot": "421 4.3.0 shutting down"}),
+        ("EHLO (550)", {"ehlo": "550 5.5.1 no ESMTP here"}),
+        ("the greeting (554)", {"greeting": "554 5.3.2 not now"})):
     b = backend(script=script)
     inst = instance({"relay": (b, "smtp")}, timeout="1s")
     s = Session(inst)
@@ -252,6 +254,29 @@ r = s.mail("s@x.test", ["full@lmtp.test"], BODY)
 log = s.end()
 t.ok(r[-1] == "452 4.2.2 <full@lmtp.test> over quota" and inst.queue() == [],
      "LMTP target, every recipient refused alike: the client gets the reply, nothing queued", r)
+
+# an LMTP target lost after its first reply: the rest go to the queue
+b = backend(lmtp=True, script={"dot:b@lmtp.test": "DROP"})
+inst = instance({"lmtp": (b, "lmtp")})
+s = Session(inst)
+r = s.mail("s@x.test", ["a@lmtp.test", "b@lmtp.test"], BODY)
+log = s.end()
+q = inst.queue()
+env = inst.read(q[0]).decode() if q else ""
+t.ok(queued(r[-1]) and len(q) == 1
+     and re.search(r"rcpt a@lmtp\.test\n.*\n.*\nproxied 250 2\.0\.0 <a@lmtp\.test> delivered", env)
+     and re.search(r"rcpt b@lmtp\.test\ndeliver b@lmtp\.test\ntarget relay:lmtp\n(?!proxied)", env),
+     "LMTP target lost half-way: 250, the answered recipient sent, the other pending", (r, env[:600]))
+
+# an LMTP client, an SMTP target: its one reply for each recipient
+b = backend()
+inst = instance({"relay": (b, "smtp")})
+s = Session(inst)
+r = s.mail("s@x.test", ["a@relay.test", "b@relay.test"], BODY, ehlo="LHLO client.test")
+r.append(s.c.reply())
+s.end()
+t.is_(r[-2:], ["250 2.0.0 Ok: delivered as B1"] * 2,
+      "LMTP client, SMTP target: the target's reply once per recipient")
 
 # ------------------------------------------------ ultra: the connection is kept
 b = backend()
@@ -392,6 +417,8 @@ for q in inst.queue():
     if m:
         queued_ids.add(m.group(1).decode())
 lostmsg = [m for m in acked if m not in at_target and m not in queued_ids]
+t.ok(not (at_target & queued_ids), "SIGKILL: no message both at the target and in the queue",
+     at_target & queued_ids)
 t.ok(lostmsg == [], "SIGKILL at random instants: each of the %d acknowledged messages (of 24) is "
      "at the target or in the queue" % len(acked), lostmsg)
 
