@@ -43,6 +43,10 @@ proxy_tx_mail(struct proxy_tx *px, const char *sender,
     const struct smtp_params *par)
 {
 	proxy_tx_reset(px);
+	/* full: the previous transaction's connection is closed now, not
+	 * before its reply reached the client */
+	if (px->mode == PROXY_MODE_FULL && px->conn.open)
+		proxy_conn_close(&px->conn, 1);
 	if (px->mode == PROXY_MODE_SPOOL)
 		return;
 	snprintf(px->sender, sizeof px->sender, "%s", sender);
@@ -276,11 +280,8 @@ proxy_tx_data(struct proxy_tx *px, int fd, uint64_t off, uint64_t len,
 		r[i].code = 0;
 	/* after the final replies the target's transaction is over (RFC
 	 * 5321 4.1.1.4): nothing to reset */
-	if (rc == 0) {
+	if (rc == 0)
 		px->st = PXS_OFF;
-		if (px->mode != PROXY_MODE_ULTRA)
-			proxy_conn_close(&px->conn, 1);
-	}
 	return rc;
 }
 
@@ -289,8 +290,6 @@ proxy_tx_reset(struct proxy_tx *px)
 {
 	if (px->st == PXS_ON || px->st == PXS_REFUSED)
 		end_target_tx(px);
-	else if (px->mode != PROXY_MODE_ULTRA && px->conn.open)
-		proxy_conn_close(&px->conn, 1);
 	px->st = PXS_OFF;
 	px->nrcpt = 0;
 }

@@ -23,7 +23,9 @@
  * A MAIL the target refuses refuses every RCPT for that target with its
  * reply.
  *
- * Full: the connection is closed (QUIT) when the transaction ends.
+ * Full: the connection is closed (QUIT) when the transaction ends -- a
+ * delivered one at the session's next MAIL or at its end, so that the
+ * QUIT's round trip does not delay the client's 250.
  * Ultra: no wait the protocol does not ask for -- MAIL and the first
  * RCPT go in one write when the target offers PIPELINING, the message
  * streams to the target as it arrives (DATA or BDAT from the client;
