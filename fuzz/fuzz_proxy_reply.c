@@ -22,7 +22,7 @@ check(const struct client_reply *r)
 
 	if (proxy_reply_format(&b, r, "2.0.0") < 0)
 		abort();
-	if (b.len < 12 || b.p[b.len - 2] != '\r' || b.p[b.len - 1] != '\n')
+	if (b.len < 11 || b.p[b.len - 2] != '\r' || b.p[b.len - 1] != '\n')
 		abort();
 	for (i = 0; i + 2 < b.len; i++)
 		if (b.p[i] == '\r' || b.p[i] == '\n')
