@@ -1,5 +1,7 @@
 #define _GNU_SOURCE
 #include <sys/prctl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <errno.h>
@@ -118,8 +120,16 @@ connect_to(struct proxy_conn *p, const struct proxy_dest *d)
 			dns_addr_literal("127.0.0.1", &a);
 		else if (!dns_addr_literal(x->host, &a))
 			continue;
-		if (client_conn_tcp(&p->c, x->host, &a, x->port) == 0)
+		if (client_conn_tcp(&p->c, x->host, &a, x->port) == 0) {
+			int one = 1;
+
+			/* Ultra writes the message as it comes, then the
+			 * final dot: Nagle would hold that small write until
+			 * the target's delayed ACK (~40 ms a message). */
+			(void)setsockopt(p->c.fd, IPPROTO_TCP, TCP_NODELAY,
+			    &one, sizeof one);
 			return 0;
+		}
 	}
 	return -1;
 }
