@@ -11,10 +11,11 @@ log in a file."""
 import os
 import re
 import socket
+import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "py"))
-from pmtest import Instance, Tap, require, wait_for, watchdog  # noqa: E402
+from pmtest import PM_BIN, Instance, Tap, require, wait_for, watchdog  # noqa: E402
 from pmbackend import Backend, Session  # noqa: E402
 
 require(root_why="smtpd drops privileges to nobody")
@@ -220,7 +221,7 @@ SCRIPT = {"dot:full@lmtp.test": "452 4.2.2 <full@lmtp.test> over quota",
 b = backend(lmtp=True, script=SCRIPT)
 inst = instance({"lmtp": (b, "lmtp")})
 s = Session(inst)
-r = s.mail("s@x.test", ["ok@lmtp.test", "full@lmtp.test", "gone@lmtp.test"], BODY)
+r = s.mail("s@lmtp.test", ["ok@lmtp.test", "full@lmtp.test", "gone@lmtp.test"], BODY)
 log = s.end()
 qid = queued(r[-1])
 q = inst.queue()
@@ -233,6 +234,22 @@ t.ok(re.search(r"rcpt ok@lmtp\.test\n.*\n.*\nproxied 250 2\.0\.0 <ok@lmtp\.test>
                    r"target error:550 5\.1\.1 <gone@lmtp\.test> gone\n", env),
      "LMTP target: delivered one sent, 4xx one pending, 5xx one to bounce with the target's reply",
      env)
+
+# the queue takes the committed copy from there: the 5xx one bounces with
+# the target's reply, the 4xx one is tried again, the sent one is not
+b.commands.clear()
+qlog = os.path.join(inst.dir, "queue.log")
+with open(qlog, "w") as f:
+    rc = subprocess.run([os.path.join(PM_BIN, "postmaster-queue"), "-C", inst.cdb, "--once"],
+                        stderr=f, timeout=120).returncode
+with open(qlog) as f:
+    ql = f.read()
+t.ok(rc == 0 and re.search(r"to=<gone@lmtp\.test> .*status=bounced \(550 5\.1\.1 <gone@lmtp\.test> gone\)", ql)
+     and re.search(r"to=<full@lmtp\.test> .*status=deferred \(452 4\.2\.2 <full@lmtp\.test> over quota\)", ql)
+     and "to=<ok@lmtp.test>" not in ql
+     and "RCPT TO:<full@lmtp.test>" in b.commands and "RCPT TO:<ok@lmtp.test>" not in b.commands,
+     "the queue: the refused recipient bounced with the target's reply, the deferred one retried, "
+     "the delivered one left alone", (ql, b.commands))
 
 b = backend(lmtp=True, script=SCRIPT)
 inst = instance({"lmtp": (b, "lmtp")})
