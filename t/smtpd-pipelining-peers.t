@@ -16,13 +16,13 @@ import glob
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "py"))
-from pmtest import Instance, Tap, end_process, free_port, require, wait_for, watchdog  # noqa: E402
+from pmtest import (Instance, Tap, end_process, free_port, listening, private_postfix,  # noqa: E402
+                    require, wait_for, watchdog)
 from pmbackend import Session  # noqa: E402
 
 require(root_why="private Dovecot and Postfix instances",
@@ -61,19 +61,6 @@ def mkdir(*parts, owner=None):
 def read(path, mode="r"):
     with open(path, mode) as f:
         return f.read()
-
-
-def listening(port=None, path=None):
-    try:
-        if path:
-            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            s.connect(path)
-        else:
-            s = socket.create_connection(("127.0.0.1", port), 0.5)
-        s.close()
-        return True
-    except OSError:
-        return False
 
 
 QID = r"[0-9A-F]{30}"
@@ -123,55 +110,27 @@ t.ok(wait_for(lambda: listening(path=SOCK), 20), "a private Dovecot LMTP server 
 # ------------------------------------------------------------ Postfix
 PF_PORT = free_port()
 pf = mkdir("postfix")
-mkdir("postfix", "queue")
-mkdir("postfix", "data", owner="postfix")
 vmail = mkdir("postfix", "vmail", owner="nobody")
-master = []
-for line in read("/etc/postfix/master.cf").splitlines():
-    fl = line.split()
-    if line[:1] not in ("#", " ", "\t", "") and len(fl) >= 8:
-        if fl[0] == "smtp" and fl[1] == "inet":
-            fl[0] = "127.0.0.1:%d" % PF_PORT
-        fl[4] = "n"
-        line = " ".join(fl)
-    master.append(line)
-if not any(x.startswith("postlog") for x in master):
-    master.append("postlog unix-dgram n - n - 1 postlogd")
-with open(os.path.join(pf, "master.cf"), "w") as f:
-    f.write("\n".join(master) + "\n")
-with open(os.path.join(pf, "main.cf"), "w") as f:
-    f.write("""compatibility_level = 3.6
-queue_directory = {d}/queue
-data_directory = {d}/data
-mail_owner = postfix
-setgid_group = postdrop
-inet_interfaces = 127.0.0.1
-inet_protocols = ipv4
-myhostname = receiver.pf.test
+STOPS.append(["postfix", "-c", pf, "stop"])
+ok, err = private_postfix(pf, PF_PORT, """myhostname = receiver.pf.test
 mydestination =
 mynetworks = 127.0.0.0/8
 local_recipient_maps =
 alias_maps =
 alias_database =
 smtp_dns_support_level = disabled
-smtpd_recipient_restrictions = reject_unverified_recipient_disabled_never_used_placeholder
+smtpd_recipient_restrictions = check_recipient_access
+    inline:{{ {{blocked@pf.test=REJECT 5.7.1 blocked here}} }},
+    permit_mynetworks, reject_unauth_destination
 virtual_mailbox_domains = pf.test
 virtual_mailbox_base = {d}/vmail
 virtual_mailbox_maps = inline:{{ carol@pf.test=carol/ }}
 virtual_uid_maps = static:65534
 virtual_gid_maps = static:65534
 virtual_minimum_uid = 100
-maillog_file = {d}/maillog
-maillog_file_prefixes = {d}
-""".format(d=pf).replace(
-        "smtpd_recipient_restrictions = reject_unverified_recipient_disabled_never_used_placeholder",
-        "smtpd_recipient_restrictions = check_recipient_access inline:{ {blocked@pf.test=REJECT 5.7.1 blocked here} }, "
-        "permit_mynetworks, reject_unauth_destination"))
-subprocess.run(["postfix", "-c", pf, "check"], capture_output=True)
-r = subprocess.run(["postfix", "-c", pf, "start"], capture_output=True, text=True)
-STOPS.append(["postfix", "-c", pf, "stop"])
-t.ok(r.returncode == 0 and wait_for(lambda: listening(PF_PORT), 30),
-     "a private Postfix listens on 127.0.0.1:%d" % PF_PORT, r.stderr)
+""".format(d=pf))
+t.ok(ok and wait_for(lambda: listening(PF_PORT), 30),
+     "a private Postfix listens on 127.0.0.1:%d" % PF_PORT, err)
 
 inst = Instance(extra="""
 [relay "dovecot"]
