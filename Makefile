@@ -96,7 +96,7 @@ $(BUILD)/postmaster-%: $(BUILD)/postmaster-%.o $(BUILD)/libpostmaster.a
 # the RCPT check (lib/deliver/deliver_account.h says why).
 ifneq ($(SAN),1)
 $(BUILD)/postmaster-smtpd: STATIC = -static-pie
-$(BUILD)/postmaster-smtpd: LIBS = -lcdb -lcrypt
+$(BUILD)/postmaster-smtpd: LIBS = -lcdb -lcrypt -lresolv
 endif
 
 $(BUILD)/t/unit/%.t: $(BUILD)/t/unit/%.o $(BUILD)/t/tap.o $(BUILD)/libpostmaster.a
@@ -209,7 +209,12 @@ FORMAT_SRC = fuzz/fuzz_cf.c fuzz/fuzz_route.c fuzz/fuzz_smtp_line.c \
 	lib/inject/inject_cfg.h lib/inject/inject_env.c lib/inject/inject_env.h \
 	lib/inject/inject_route.c lib/inject/inject_route.h \
 	lib/inject/inject_submit.c lib/inject/inject_submit.h \
-	lib/net/net_drive.h lib/net/net_peer.h lib/queue/queue_cfg.c \
+	lib/net/net_drive.h lib/net/net_peer.h lib/proxy/proxy_conn.c \
+	lib/proxy/proxy_conn.h lib/proxy/proxy_dest.c lib/proxy/proxy_dest.h \
+	lib/proxy/proxy_outcome.c lib/proxy/proxy_outcome.h \
+	lib/proxy/proxy_reply.c lib/proxy/proxy_reply.h lib/proxy/proxy_tx.c \
+	lib/proxy/proxy_tx.h fuzz/fuzz_proxy_reply.c t/unit/proxy.c \
+	lib/queue/queue_cfg.c \
 	lib/queue/queue_admin.c lib/queue/queue_admin.h \
 	lib/queue/queue_attempt.c lib/queue/queue_attempt.h \
 	lib/queue/queue_attempt_pipe.c lib/queue/queue_attempt_pipe.h \

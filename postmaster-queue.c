@@ -43,6 +43,8 @@
 #include "base/log.h"
 #include "cf/cf_db.h"
 #include "cf/cf_logger.h"
+#include "client/client_conn.h"
+#include "client/client_tls.h"
 #include "inject/inject_pickup.h"
 #include "queue/queue_admin.h"
 #include "queue/queue_dispatch.h"
@@ -550,6 +552,8 @@ main(int argc, char **argv)
 	int opt, mode = 0, rc;
 
 	log_init(argv[0]);
+	/* STARTTLS to MX hosts and relays (lib/client/client_conn.h) */
+	client_conn_tls_install(&client_tls_io);
 	/* A fixed threshold: glibc would otherwise raise it after the
 	 * first large temporary (a trim's sort array) is freed, and keep
 	 * the next ones on the heap -- resident for good. */

@@ -31,6 +31,9 @@
 #include "net/net_drive.h"
 #include "net/net_peer.h"
 #include "net/net_proxy_read.h"
+#include "proxy/proxy_outcome.h"
+#include "proxy/proxy_reply.h"
+#include "proxy/proxy_tx.h"
 #include "route/route_db.h"
 #include "route/route_reject.h"
 #include "smtp/smtp_proto.h"
@@ -47,6 +50,10 @@ struct rcpt_dlv {
 	char addr[ROUTE_ADDR_MAX + 1];
 	char target[1100];
 	size_t rcpt;
+	/* set by a proxied end of data whose copy is committed */
+	enum spool_status status;
+	int drop;
+	char reply[CLIENT_REPLY_MAX];
 };
 
 struct smtpd {
@@ -73,8 +80,9 @@ struct smtpd {
 	struct strset rcpts;	/* accepted RCPTs, lower-cased */
 	char first_rcpt[SMTP_PATH_MAX + 1];
 	struct spool_tx tx;
-	uint64_t body_off;
+	uint64_t hdr_off, body_off;	/* our Received:, the client's data */
 	int hdr_wire;	/* what begin_tx prepended is canonical text */
+	struct proxy_tx px;		/* [smtpd] pipelining = full|ultra */
 	int tx_open, tx_failed;
 	unsigned long messages;
 	struct smtpd_tls tls;
@@ -88,6 +96,7 @@ tx_reset(struct smtpd *d)
 		spool_write_abort(&d->tx);
 	d->tx_open = d->tx_failed = 0;
 	d->ndlv = d->nrcpt = 0;
+	proxy_tx_reset(&d->px);
 	d->sender[0] = d->first_rcpt[0] = '\0';
 	spf_gate_reset(&d->spf);
 	strset_free(&d->rcpts);
@@ -134,6 +143,7 @@ on_mail(void *ctx, const struct smtp_path *from, const struct smtp_params *par,
 	tx_reset(d);
 	snprintf(d->sender, sizeof d->sender, "%s", from->addr);
 	d->mailpar = *par;
+	proxy_tx_mail(&d->px, d->sender, par);
 	return 0;
 }
 
@@ -152,6 +162,9 @@ add_dlv(struct smtpd *d, const char *orig, const struct route_target *t)
 	if (route_target_format(t, v->target, sizeof v->target) < 0)
 		return -1;
 	v->rcpt = d->nrcpt;
+	v->status = SPOOL_ST_PENDING;
+	v->drop = 0;
+	v->reply[0] = '\0';
 	d->ndlv++;
 	return 0;
 }
@@ -242,6 +255,7 @@ on_rcpt(void *ctx, const struct smtp_path *to, const struct smtp_params *par,
 		 * first, and no second routing or passwd lookup */
 		dup = 1;
 		refused = 0;
+		proxy_tx_leave(&d->px, "a repeated recipient");
 		goto out;
 	}
 	switch (route_resolve(&d->ops, &d->inst.q, addr, strlen(addr), &res)) {
@@ -282,6 +296,9 @@ on_rcpt(void *ctx, const struct smtp_path *to, const struct smtp_params *par,
 		d->spf.authenticated = smtp_session_authenticated(d->s);
 		if (spf_gate_rcpt(&d->spf, d->client, smtp_session_helo(d->s),
 		    d->sender, r))
+			break;
+		/* full pipelining: the target answers (proxy_tx.h) */
+		if (proxy_tx_rcpt(&d->px, &res, r) == PROXY_RCPT_REFUSED)
 			break;
 		for (i = 0; i < res.n; i++)
 			if (res.t[i].kind != ROUTE_REJECT &&
@@ -359,19 +376,23 @@ begin_tx(struct smtpd *d, struct spool_tx *tx, enum spool_body body,
 	struct spool_env_limits lim = SPOOL_ENV_LIMITS_DEFAULT;
 	char date[DATE_RFC5322_SIZE];
 	struct buf hdr = BUF_INIT(0);
-	size_t i;
+	size_t i, k;
 	int e;
 
 	if (spool_write_open(tx, &d->spool, NULL) != 0)
 		return -1;
 	if ((dv = calloc(d->ndlv, sizeof *dv)) == NULL)
 		goto fail;
-	for (i = 0; i < d->ndlv; i++) {
-		dv[i].rcpt = d->dlv[i].rcpt;
-		dv[i].orig = spool_str_c(d->dlv[i].orig);
-		dv[i].addr = spool_str_c(d->dlv[i].addr);
-		dv[i].target = spool_str_c(d->dlv[i].target);
-		dv[i].status = SPOOL_ST_PENDING;
+	for (i = k = 0; i < d->ndlv; i++) {
+		if (d->dlv[i].drop)
+			continue;
+		dv[k].rcpt = d->dlv[i].rcpt;
+		dv[k].orig = spool_str_c(d->dlv[i].orig);
+		dv[k].addr = spool_str_c(d->dlv[i].addr);
+		dv[k].target = spool_str_c(d->dlv[i].target);
+		dv[k].status = d->dlv[i].status;
+		dv[k].reply = spool_str_c(d->dlv[i].reply);
+		k++;
 	}
 	memset(&env, 0, sizeof env);
 	env.helo = spool_str_c(smtp_session_helo(d->s));
@@ -384,11 +405,12 @@ begin_tx(struct smtpd *d, struct spool_tx *tx, enum spool_body body,
 	env.smtputf8 = d->mailpar.smtputf8;
 	env.size = d->mailpar.has_size ? d->mailpar.size : 0;
 	env.dlv = dv;
-	env.ndlv = d->ndlv;
+	env.ndlv = k;
 	e = spool_write_envelope(tx, &env, &lim);
 	free(dv);
 	if (e != 0)
 		goto fail;
+	d->hdr_off = tx->size;
 	date_rfc5322_utc(time(NULL), date);
 	/* RFC 7208 9.1, RFC 8601 5: SPF results above our Received */
 	buf_printf(&hdr, "%sReceived: from %s ([%s])",
@@ -446,6 +468,16 @@ on_data_begin(void *ctx, struct buf *r)
 		return 1;
 	}
 	d->tx_open = 1;
+	/* ultra: the message streams to the target as it arrives */
+	if (proxy_tx_active(&d->px) && d->px.mode == PROXY_MODE_ULTRA) {
+		if (spool_write_flush(&d->tx) != 0)
+			d->tx_failed = 1;
+		else if (proxy_tx_data_begin(&d->px, d->tx.fd, d->hdr_off,
+		    d->body_off - d->hdr_off, r) == 1) {
+			tx_reset(d);
+			return 1;
+		}
+	}
 	return 0;
 }
 
@@ -494,7 +526,117 @@ on_data_write(void *ctx, const char *p, size_t n)
 		d->tx_failed = spool_err_full(errno) ? 2 : 1;
 		return 1;
 	}
+	proxy_tx_data_write(&d->px, p, n);
 	return 0;
+}
+
+/* RFC 1428: 8-bit text without MIME labelling (see upgrade_8bit). */
+static int
+needs_upgrade(const struct smtpd *d, const struct smtp_msg_info *info)
+{
+	return info->eightbit && !info->mime_version && !info->content_type &&
+	    (d->mailpar.body == SMTP_BODY_NONE ||
+	    d->mailpar.body == SMTP_BODY_7BIT);
+}
+
+/*
+ * A proxied message has ended and is in the (uncommitted) spool file:
+ * it goes to the target from there, and the target's replies decide
+ * (lib/proxy/proxy_outcome.h). The copy is committed only when some
+ * recipient still needs the queue, rewritten with each delivery's start:
+ * sent, bounced with the target's reply (error: target), or left out.
+ */
+static int
+proxy_data_end(struct smtpd *d, const struct smtp_msg_info *info,
+    struct buf *r)
+{
+	struct client_reply *rep;
+	struct spool_tx t2;
+	struct buf esc = BUF_INIT(0);
+	int *code, lmtp = info->lmtp, rc = 0;
+	size_t i, n = d->ndlv, first = 0;
+	uint64_t off;
+	enum proxy_verdict v;
+	const char *word;
+
+	rep = calloc(n, sizeof *rep);
+	code = calloc(n, sizeof *code);
+	if (rep == NULL || code == NULL || spool_write_flush(&d->tx) != 0) {
+		free(rep);
+		free(code);
+		proxy_tx_cancel(&d->px, "out of memory or spool failure");
+		d->tx_open = 0;
+		tx_reset(d);
+		smtp_reply_text(r, "451 4.3.0 Temporary spool failure");
+		for (i = 1; lmtp && i < info->nrcpt; i++)
+			smtp_reply_text(r, "451 4.3.0 Temporary spool failure");
+		return 1;
+	}
+	proxy_tx_data(&d->px, d->tx.fd, d->hdr_off, d->tx.size - d->hdr_off,
+	    rep);
+	for (i = 0; i < n; i++)
+		code[i] = rep[i].code;
+	while (first + 1 < n && code[first] / 100 == 2)
+		first++;
+	v = proxy_outcome(code, n, lmtp);
+	if (v == PROXY_V_QUEUE) {
+		for (i = 0; i < n; i++) {
+			struct rcpt_dlv *x = &d->dlv[i];
+
+			switch (proxy_outcome_status(code[i], lmtp)) {
+			case PROXY_DLV_SENT:
+				x->status = SPOOL_ST_SENT;
+				snprintf(x->reply, sizeof x->reply, "%s",
+				    rep[i].text);
+				break;
+			case PROXY_DLV_BOUNCE:
+				snprintf(x->target, sizeof x->target,
+				    "error:%s", rep[i].text);
+				break;
+			case PROXY_DLV_DROP:
+				x->drop = 1;
+				break;
+			case PROXY_DLV_PENDING:
+				break;
+			}
+		}
+		if (begin_tx(d, &t2, body_type(&d->mailpar), "", &off) < 0 ||
+		    spool_write_copy(&t2, &d->tx, d->body_off) != 0 ||
+		    spool_write_commit(&t2) != 0) {
+			log_err("spool commit failed: %s", strerror(errno));
+			spool_write_abort(&t2);
+			rc = 1;
+		}
+	}
+	word = v == PROXY_V_QUEUE ? (rc ? "failed" : "queued") :
+	    v == PROXY_V_REFUSED ? "refused" : "delivered";
+	if (code[first] != 0)
+		log_escape(&esc, rep[first].text, strlen(rep[first].text), 300);
+	log_info("%s: proxied from=<%s> size=%llu nrcpt=%zu relay=%s "
+	    "status=%s%s%s (%s)%s%s", d->tx.id, d->sender,
+	    (unsigned long long)info->size, n, proxy_tx_relay(&d->px), word,
+	    v == PROXY_V_QUEUE && !rc ? " queued_as=" : "",
+	    v == PROXY_V_QUEUE && !rc ? t2.id : "",
+	    esc.p ? esc.p : "no reply", d->px.why[0] ? "; " : "", d->px.why);
+	buf_free(&esc);
+	for (i = 0; i < (lmtp ? n : 1); i++) {
+		if (rc)
+			smtp_reply_text(r, "451 4.3.0 Temporary spool failure");
+		else if (lmtp && code[i] != 0)
+			proxy_reply_format(r, &rep[i], "2.0.0");
+		else if (v == PROXY_V_QUEUE)
+			smtp_reply_text(r, "250 2.0.0 Ok: queued as %s", t2.id);
+		else
+			proxy_reply_format(r, &rep[first], "2.0.0");
+	}
+	if (v == PROXY_V_QUEUE && !rc)
+		d->messages++;
+	else if (v != PROXY_V_QUEUE && v != PROXY_V_REFUSED)
+		d->messages++;
+	free(rep);
+	free(code);
+	tx_reset(d);
+	return rc || v == PROXY_V_REFUSED;
 }
 
 static int
@@ -510,18 +652,27 @@ on_data_end(void *ctx, const struct smtp_msg_info *info, struct buf *r)
 		tx_reset(d);
 		goto answer;
 	}
-	e = d->tx_failed ? -1 : 0;
-	if (e == 0) {
+	/* what the SPF filter held back ends the body, proxied or not */
+	if (!d->tx_failed) {
 		const char *rest;
 		size_t nrest;
 
-		e = spf_gate_data_end(&d->spf, &rest, &nrest);
-		if (e == 0 && nrest > 0)
-			e = spool_write_body(&d->tx, rest, nrest);
+		if (spf_gate_data_end(&d->spf, &rest, &nrest) != 0 ||
+		    (nrest > 0 && spool_write_body(&d->tx, rest, nrest) != 0))
+			d->tx_failed = 1;
 	}
-	if (e == 0 && info->eightbit && !info->mime_version &&
-	    !info->content_type && (d->mailpar.body == SMTP_BODY_NONE ||
-	    d->mailpar.body == SMTP_BODY_7BIT))
+	if (proxy_tx_active(&d->px)) {
+		/* each proxied RCPT is one delivery, in order (proxy_tx.h) */
+		if (!d->tx_failed && !needs_upgrade(d, info) &&
+		    d->px.nrcpt == d->ndlv && d->ndlv == info->nrcpt)
+			return proxy_data_end(d, info, r);
+		proxy_tx_cancel(&d->px, d->tx_failed ? "spool write failed" :
+		    needs_upgrade(d, info) ?
+		    "the message needs the RFC 1428 upgrade" :
+		    "recipients out of step with the target");
+	}
+	e = d->tx_failed ? -1 : 0;
+	if (e == 0 && needs_upgrade(d, info))
 		e = upgrade_8bit(d);
 	/* the queue's client then sends it without reading it twice */
 	if (e == 0 && info->wire_canonical && d->hdr_wire)
@@ -541,6 +692,8 @@ on_data_end(void *ctx, const struct smtp_msg_info *info, struct buf *r)
 	}
 	d->tx_open = 0;
 	d->messages++;
+	if (d->px.why[0] != '\0')
+		log_info("%s: not proxied: %s", d->tx.id, d->px.why);
 	log_info("%s: queued from=<%s> size=%llu nrcpt=%zu body=%s proto=%s "
 	    "client=%s helo=<%s>%s%s%s%s", d->tx.id, d->sender,
 	    (unsigned long long)info->size, d->nrcpt,
@@ -793,6 +946,50 @@ session_limits(struct smtpd *d, struct smtp_session_cfg *cfg, uint64_t *idle,
 	return 0;
 }
 
+/*
+ * [smtpd] pipelining = full|ultra (lib/proxy/proxy_tx.h). The local
+ * mailer is proxied only to a virtual-mailbox postmaster-lmtpd, started
+ * from smtpd's own directory as the queue starts it from its own.
+ */
+static void
+proxy_setup(struct smtpd *d, const char *cdb)
+{
+	static char lmtpd[4096], mailer[256], host[256];
+	struct proxy_dest_cfg dc;
+	enum proxy_mode mode = PROXY_MODE_SPOOL;
+	char word[16] = "", kind[16], maildir[4096] = "", *slash;
+	uint64_t secs = 100, port = 25;
+	ssize_t n;
+
+	cf_db_str(&d->db, "smtpd", d->name, "pipelining", word, sizeof word);
+	if (proxy_mode_parse(word, &mode) < 0)
+		mode = PROXY_MODE_SPOOL;
+	cf_db_uint(&d->db, "smtpd", d->name, "proxy-timeout", &secs);
+	cf_db_uint(&d->db, "core", "", "smtp-port", &port);
+	mailer[0] = '\0';
+	cf_db_str(&d->db, "core", "", "local-mailer", mailer, sizeof mailer);
+	cf_db_str(&d->db, "lmtpd", "", "maildir", maildir, sizeof maildir);
+	n = readlink("/proc/self/exe", lmtpd, sizeof lmtpd - 32);
+	lmtpd[n > 0 ? n : 0] = '\0';
+	slash = strrchr(lmtpd, '/');
+	snprintf(slash ? slash + 1 : lmtpd, 32, "%s%s", slash ? "" :
+	    "/usr/sbin/", "postmaster-lmtpd");
+	memset(&dc, 0, sizeof dc);
+	dc.db = &d->db;
+	dc.smtp_port = (unsigned)port;
+	if (cf_db_str(&d->db, "core", "", "hostname", host, sizeof host) < 0 ||
+	    host[0] == '\0')
+		gethostname(host, sizeof host - 1);
+	dc.local_domain = host;
+	dc.lmtpd_ok = (mailer[0] == '\0' || strcmp(mailer, "lmtpd") == 0) &&
+	    maildir[0] != '\0' && maildir[0] != '~';
+	if (d->ops.target_kind(d->ops.ctx, mailer, kind, sizeof kind) == 1 &&
+	    strcmp(kind, "relay") == 0)
+		dc.local_relay = mailer;
+	proxy_tx_init(&d->px, mode, &dc, d->hostname, cdb, lmtpd,
+	    secs > UINT32_MAX / 1000 ? UINT32_MAX : (unsigned)(secs * 1000));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -872,6 +1069,7 @@ main(int argc, char **argv)
 		net_early_fail(out, d.hostname, "TLS unavailable");
 		die(EX_SOFTWARE, "%s", why_tls);
 	}
+	proxy_setup(&d, cdb);
 	if (cf_db_bool(&d.db, "smtpd", d.name, "proxy-protocol", &b) >= 0 && b)
 		read_proxy_header(&d, in, idle < deadline ? idle : deadline);
 	cfg.starttls = smtpd_tls_offered(&d.tls);
@@ -905,6 +1103,7 @@ main(int argc, char **argv)
 	smtpd_tls_finish(&d.tls);
 	tx_reset(&d);
 	spf_gate_free(&d.spf);
+	proxy_tx_free(&d.px);
 	smtp_session_free(d.s);
 	auth_smtpd_close(&d.auth);
 	free(d.dlv);

@@ -29,3 +29,5 @@ echo "== postmaster-queue under 500 SIGKILLs during delivery (bench/crash.sh; ro
 if [ "$(id -u)" = 0 ]; then BUILD="$B" sh bench/crash.sh; else echo "skipped: needs root"; fi
 echo "== [smtpd] spf: CPU per transaction, postmaster-spf start-up and one check (bench/spf.py; root)"
 if [ "$(id -u)" = 0 ]; then BUILD="$B" python3 bench/spf.py; else echo "skipped: needs root"; fi
+echo "== postmaster-smtpd pipelining = full|ultra vs direct vs Postfix smtpd_proxy_filter (bench/proxy.sh; root)"
+if [ "$(id -u)" = 0 ]; then BUILD="$B" sh bench/proxy.sh; else echo "skipped: needs root"; fi

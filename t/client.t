@@ -18,7 +18,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "py"))
-from pmtest import dns_answers, end_process  # noqa: E402
+from pmtest import dns_answers, end_process, listening, wait_for  # noqa: E402
 
 PM_BIN = os.path.abspath(os.environ.get("PM_BIN") or os.path.join(
     os.path.dirname(__file__), "..", "build", "test"))
@@ -319,19 +319,7 @@ def unstuff(raw):
 
 
 def wait_listen(port=None, path=None, secs=10):
-    end = time.monotonic() + secs
-    while time.monotonic() < end:
-        try:
-            if path:
-                s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-                s.connect(path)
-            else:
-                s = socket.create_connection(("127.0.0.1", port), 0.5)
-            s.close()
-            return True
-        except OSError:
-            time.sleep(0.05)
-    return False
+    return wait_for(lambda: listening(port, path), secs)
 
 
 def start(argv, **kw):

@@ -29,7 +29,8 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "py"))
-from pmtest import PM_BIN, Instance, Tap, dns_answers, end_process, free_port, wait_for, watchdog  # noqa: E402
+from pmtest import (PM_BIN, Instance, Tap, dns_answers, end_process, free_port,  # noqa: E402
+                    listening, private_postfix, wait_for, watchdog)
 
 t = Tap()
 ROOT = os.getuid() == 0
@@ -80,19 +81,6 @@ def stop(p):
     end_process(p)
     if p in PROCS:
         PROCS.remove(p)
-
-
-def listening(port=None, path=None):
-    try:
-        if path:
-            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            s.connect(path)
-        else:
-            s = socket.create_connection(("127.0.0.1", port), 0.5)
-        s.close()
-        return True
-    except OSError:
-        return False
 
 
 def mkdir(*parts, owner=None, mode=0o755):
@@ -502,31 +490,9 @@ service lmtp {{
 
 def postfix_tests():
     pf = mkdir("postfix")
-    mkdir("postfix", "queue")
-    mkdir("postfix", "data", owner="postfix")
     vmail = mkdir("postfix", "vmail", owner="nobody")
-    master = []
-    for line in read("/etc/postfix/master.cf").splitlines():
-        f = line.split()
-        if line[:1] not in ("#", " ", "\t", "") and len(f) >= 8:
-            if f[0] == "smtp" and f[1] == "inet":
-                f[0] = "127.0.0.1:%d" % PF_PORT
-            f[4] = "n"      # no chroot: the queue is private
-            line = " ".join(f)
-        master.append(line)
-    if not any(l.startswith("postlog") for l in master):
-        master.append("postlog unix-dgram n - n - 1 postlogd")
-    with open(os.path.join(pf, "master.cf"), "w") as f:
-        f.write("\n".join(master) + "\n")
-    with open(os.path.join(pf, "main.cf"), "w") as f:
-        f.write("""compatibility_level = 3.6
-queue_directory = {d}/queue
-data_directory = {d}/data
-mail_owner = postfix
-setgid_group = postdrop
-inet_interfaces = 127.0.0.1
-inet_protocols = ipv4
-myhostname = receiver.pf.test
+    STOPS.append(["postfix", "-c", pf, "stop"])
+    ok, err = private_postfix(pf, PF_PORT, """myhostname = receiver.pf.test
 mydestination =
 mynetworks = 127.0.0.0/8
 local_recipient_maps =
@@ -539,16 +505,10 @@ virtual_mailbox_maps = inline:{{ carol@pf.test=carol/ }}
 virtual_uid_maps = static:65534
 virtual_gid_maps = static:65534
 virtual_minimum_uid = 100
-maillog_file = {d}/maillog
-maillog_file_prefixes = {d}
 """.format(d=pf))
-    subprocess.run(["postfix", "-c", pf, "check"], capture_output=True)
-    r = subprocess.run(["postfix", "-c", pf, "start"], capture_output=True,
-                       text=True)
-    STOPS.append(["postfix", "-c", pf, "stop"])
-    t.ok(r.returncode == 0 and wait_for(lambda: listening(PF_PORT), 20),
+    t.ok(ok and wait_for(lambda: listening(PF_PORT), 20),
          "a private Postfix instance listens on 127.0.0.1:%d" % PF_PORT,
-         r.stderr)
+         err)
     before = set(keep_files())
     reset_qlog()
     ids, kept = submit(["carol@pf.test", "dave@pf.test"], "to postfix")

@@ -161,6 +161,11 @@ static const struct cf_key_def smtpd_keys[] = {
 	    "permerror" },
 	{ "spf-timeout", CF_T_DURATION, 0, "20s", NULL, NULL,
 	    "time budget of one SPF check, then temperror" },
+	{ "pipelining", CF_T_ENUM, 0, "spool", "spool|full|ultra", NULL,
+	    "spool: store and forward; full: proxy a transaction to its "
+	    "target; ultra: full, keeping the target connection" },
+	{ "proxy-timeout", CF_T_DURATION, 0, "100s", NULL, NULL,
+	    "full/ultra: each wait for the target (connect, reply, write)" },
 	{ NULL, 0, 0, NULL, NULL, NULL, NULL }
 };
 

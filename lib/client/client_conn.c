@@ -17,6 +17,17 @@
 #include "client/client_conn.h"
 #include "net/net_drive.h"
 
+
+/* Installed by programs that link GnuTLS (client_conn.h); c->tls is set
+ * only through it, so every other call below has it. */
+static const struct client_conn_tls_io *tls_io;
+
+void
+client_conn_tls_install(const struct client_conn_tls_io *io)
+{
+	tls_io = io;
+}
+
 static int
 timeout_ms(const struct client_conn *c, unsigned secs)
 {
@@ -251,8 +262,8 @@ client_conn_adopt(struct client_conn *c, int fd, const char *name)
 static const char *
 conn_strerror(const struct client_conn *c, int err)
 {
-	if (c->tls != NULL && client_tls_error(c->tls)[0] != '\0')
-		return client_tls_error(c->tls);
+	if (c->tls != NULL && tls_io->error(c->tls)[0] != '\0')
+		return tls_io->error(c->tls);
 	return strerror(err);
 }
 
@@ -269,7 +280,7 @@ fill(struct client_conn *c, int64_t end_ms, int ms, const char *what)
 		int64_t left = end_ms - clock_now_ms();
 
 		/* Octets GnuTLS already decrypted do not show in poll(). */
-		if (c->tls != NULL && client_tls_pending(c->tls))
+		if (c->tls != NULL && tls_io->pending(c->tls))
 			r = 1;
 		else
 			r = wait_fd(c->fd, POLLIN, left > 0 ? (int)left : 0);
@@ -283,7 +294,7 @@ fill(struct client_conn *c, int64_t end_ms, int ms, const char *what)
 				fail(c, "lost connection", errno);
 			return 0;
 		}
-		n = c->tls != NULL ? client_tls_recv(c->tls, tmp, sizeof tmp)
+		n = c->tls != NULL ? tls_io->recv(c->tls, tmp, sizeof tmp)
 		    : read(c->fd, tmp, sizeof tmp);
 		if (n > 0)
 			break;
@@ -413,7 +424,7 @@ client_conn_write(struct client_conn *c, const void *p, size_t n,
 	if (c->fd < 0 || c->broken)
 		return -1;
 	if ((c->tls != NULL
-	    ? client_tls_send_until(c->tls, p, n, clock_now_ms() + ms)
+	    ? tls_io->send_until(c->tls, p, n, clock_now_ms() + ms)
 	    : net_write_until(c->fd, p, n, clock_now_ms() + ms)) < 0) {
 		fmt_limit(lim, sizeof lim, ms);
 		c->send_stuck = errno == ETIMEDOUT;
@@ -435,7 +446,7 @@ client_conn_stale(struct client_conn *c)
 	struct pollfd p;
 
 	if (c->fd < 0 || c->broken || c->in.len > 0 ||
-	    (c->tls != NULL && client_tls_pending(c->tls)))
+	    (c->tls != NULL && tls_io->pending(c->tls)))
 		return 1;
 	p.fd = c->fd;
 	p.events = POLLIN;
@@ -460,7 +471,8 @@ client_conn_close_within(struct client_conn *c, int quit, unsigned timeout_s)
 		    "QUIT") == 0)
 			(void)client_conn_reply(c, &r, timeout_s, "QUIT");
 	}
-	client_tls_close(c->tls);
+	if (c->tls != NULL)
+		tls_io->close(c->tls);
 	c->tls = NULL;
 	if (c->fd >= 0 && c->owned) {
 		/* A send that timed out left data the server would not
@@ -491,7 +503,11 @@ client_conn_starttls(struct client_conn *c, enum client_tls_level level,
 	/* RFC 3207 4.2 ("NO STARTTLS", 2021): octets after the 220 came
 	 * in the clear and are not part of the TLS session. */
 	buf_reset(&c->in);
-	if (client_tls_open(&c->tls, c->fd, level, name, ca_file, trust,
+	if (tls_io == NULL) {
+		set_err(c, "TLS with %s: TLS is not available here", c->relay);
+		return -1;
+	}
+	if (tls_io->open(&c->tls, c->fd, level, name, ca_file, trust,
 	    clock_now_ms() + ms, why, sizeof why) < 0) {
 		if (strcmp(why, "handshake timed out") == 0) {
 			fmt_limit(lim, sizeof lim, ms);
@@ -501,7 +517,7 @@ client_conn_starttls(struct client_conn *c, enum client_tls_level level,
 			set_err(c, "TLS with %s: %s", c->relay, why);
 		return -1;
 	}
-	client_tls_describe(c->tls, c->tls_info, sizeof c->tls_info);
+	tls_io->describe(c->tls, c->tls_info, sizeof c->tls_info);
 	c->used_ms = clock_now_ms();
 	return 0;
 }

@@ -94,6 +94,28 @@ int client_conn_write(struct client_conn *c, const void *p, size_t n,
  */
 int client_conn_starttls(struct client_conn *c, enum client_tls_level level,
     const char *name, const char *ca_file, struct client_tls_trust *trust);
+
+/*
+ * The TLS layer a connection calls (client_tls.h). A program that starts
+ * TLS installs it once, client_conn_tls_install(&client_tls_io); one that
+ * never does (smtpd's proxy, lib/proxy) then links no GnuTLS -- smtpd is
+ * a static program and GnuTLS has no static build. Without it,
+ * client_conn_starttls fails with "TLS is not available here".
+ */
+struct client_conn_tls_io {
+	int (*open)(struct client_tls **tp, int fd, enum client_tls_level level,
+	    const char *name, const char *ca_file,
+	    struct client_tls_trust *trust, int64_t end_ms, char *err,
+	    size_t cap);
+	ssize_t (*recv)(struct client_tls *t, void *p, size_t n);
+	int (*pending)(struct client_tls *t);
+	int (*send_until)(struct client_tls *t, const void *p, size_t n,
+	    int64_t end_ms);
+	const char *(*error)(const struct client_tls *t);
+	void (*describe)(struct client_tls *t, char *out, size_t cap);
+	void (*close)(struct client_tls *t);
+};
+void client_conn_tls_install(const struct client_conn_tls_io *io);
 /* 1 if the peer has closed or sent something unasked (stale), else 0. */
 int client_conn_stale(struct client_conn *c);
 /* QUIT (if quit and not broken), then close what we own. */

@@ -9,6 +9,7 @@
 #include <gnutls/x509.h>
 
 #include "base/clock.h"
+#include "client/client_conn.h"
 #include "client/client_tls.h"
 #include "dns/dns_addr.h"
 
@@ -374,3 +375,9 @@ client_tls_close(struct client_tls *t)
 	(void)gnutls_bye(t->s, GNUTLS_SHUT_WR);
 	free_tls(t);
 }
+
+const struct client_conn_tls_io client_tls_io = {
+	client_tls_open, client_tls_recv, client_tls_pending,
+	client_tls_send_until, client_tls_error, client_tls_describe,
+	client_tls_close
+};

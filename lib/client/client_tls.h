@@ -88,4 +88,8 @@ int client_tls_verified(const struct client_tls *t);
 /* One non-blocking close_notify, then frees everything (the fd stays). */
 void client_tls_close(struct client_tls *t);
 
+/* The functions above for client_conn_tls_install() (client_conn.h). */
+struct client_conn_tls_io;
+extern const struct client_conn_tls_io client_tls_io;
+
 #endif

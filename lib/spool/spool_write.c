@@ -225,6 +225,18 @@ spool_write_copy(struct spool_tx *dst, struct spool_tx *src, uint64_t off)
 }
 
 int
+spool_write_flush(struct spool_tx *tx)
+{
+	if (tx->phase != PH_BODY) {
+		errno = EINVAL;
+		return SPOOL_WR_STATE;
+	}
+	if (flush(tx) < 0)
+		return fail(tx, SPOOL_STEP_WRITE);
+	return SPOOL_WR_OK;
+}
+
+int
 spool_write_commit(struct spool_tx *tx)
 {
 	int fd, save;

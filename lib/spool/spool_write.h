@@ -97,6 +97,9 @@ int spool_write_copy(struct spool_tx *dst, struct spool_tx *src,
  * envelope's flag, which spool_write_envelope wrote as 0. Before commit.
  */
 int spool_write_mark_wire(struct spool_tx *tx);
+/* Writes out what is buffered, so the file can be read (the proxy sends
+ * the uncommitted copy to its target). Not a commit: nothing is synced. */
+int spool_write_flush(struct spool_tx *tx);
 int spool_write_commit(struct spool_tx *tx);
 void spool_write_abort(struct spool_tx *tx);
 

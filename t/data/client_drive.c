@@ -21,7 +21,9 @@
 #include <unistd.h>
 
 #include "client/client_cache.h"
+#include "client/client_conn.h"
 #include "client/client_deliver.h"
+#include "client/client_tls.h"
 
 static int
 unix_connect(const char *path)
@@ -50,6 +52,7 @@ main(int argc, char **argv)
 	int c, own_fd = 0, times = 1, k, ret;
 	size_t i, n;
 
+	client_conn_tls_install(&client_tls_io);
 	memset(&d, 0, sizeof d);
 	memset(&m, 0, sizeof m);
 	d.fd = -1;

@@ -155,6 +155,54 @@ def require(root_why=None, programs=None):
     os.environ.setdefault("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1")
 
 
+def listening(port=None, path=None):
+    """True if something accepts connections on 127.0.0.1:port or the
+    unix socket path."""
+    try:
+        if path:
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.connect(path)
+        else:
+            s = socket.create_connection(("127.0.0.1", port), 0.5)
+        s.close()
+        return True
+    except OSError:
+        return False
+
+
+def private_postfix(d, port, main_cf):
+    """Writes a private Postfix instance under d (d/master.cf from
+    Debian's, unchrooted, smtpd on 127.0.0.1:port; d/main.cf with the
+    common settings, then main_cf) and starts it. Returns (ok, stderr);
+    the caller stops it with `postfix -c d stop`."""
+    for sub in ("queue", "data"):
+        os.makedirs(os.path.join(d, sub), exist_ok=True)
+    shutil.chown(os.path.join(d, "data"), "postfix")
+    master = []
+    with open("/etc/postfix/master.cf") as f:
+        for line in f.read().splitlines():
+            fl = line.split()
+            if line[:1] not in ("#", " ", "\t", "") and len(fl) >= 8:
+                if fl[0] == "smtp" and fl[1] == "inet":
+                    fl[0] = "127.0.0.1:%d" % port
+                fl[4] = "n"     # no chroot: the queue is private
+                line = " ".join(fl)
+            master.append(line)
+    if not any(x.startswith("postlog") for x in master):
+        master.append("postlog unix-dgram n - n - 1 postlogd")
+    with open(os.path.join(d, "master.cf"), "w") as f:
+        f.write("\n".join(master) + "\n")
+    with open(os.path.join(d, "main.cf"), "w") as f:
+        f.write("compatibility_level = 3.6\nqueue_directory = {d}/queue\n"
+                "data_directory = {d}/data\nmail_owner = postfix\n"
+                "setgid_group = postdrop\ninet_interfaces = 127.0.0.1\n"
+                "inet_protocols = ipv4\nmaillog_file = {d}/maillog\n"
+                "maillog_file_prefixes = {d}\n".format(d=d) + main_cf)
+    subprocess.run(["postfix", "-c", d, "check"], capture_output=True)
+    r = subprocess.run(["postfix", "-c", d, "start"], capture_output=True, text=True)
+    return r.returncode == 0, r.stderr
+
+
 def free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))

@@ -1,0 +1,207 @@
+#!/bin/sh
+# Full and ultra pipelining (issue 12, "Benchmark"): postmaster-smtpd
+# proxying to a backend, against a direct connection to the same backend
+# and against Postfix's before-queue proxy (smtpd_proxy_filter) to the
+# same backend, all measured in this run with Postfix's smtp-source. By
+# hand, as root, loopback only; every server it starts it stops.
+#
+#   sh bench/proxy.sh          BUILD=build N=400 RTT=100 NLAT=10
+#
+# Backend: Postfix's smtp-sink (accepts everything, keeps nothing), either
+# directly or behind bench/delay_relay.py, which adds RTT ms per round
+# trip on the link to the backend (as if the backend were remote; the
+# client's own link is loopback for every system, the direct client's
+# goes through the relay).
+# Postmaster: postmaster-smtpd under tcpserver, [smtpd] pipelining = full
+# or ultra, every recipient routed to a [relay] at the backend.
+# Postfix: a private instance whose smtpd has smtpd_proxy_filter = the
+# backend (it proxies MAIL, RCPT and the data, queueing nothing).
+#
+# Throughput: 4 KiB messages, 20 sessions x 10 messages (smtp-source -d
+# -s 20 -m 200), N/200 times, on the fast link: msgs/s of wall time.
+# CPU: utime+stime of tcpserver and its children, resp. of Postfix's
+# master and all its processes, per 1000 messages (the client, the
+# backend and the relay are not counted; the direct path has no proxy).
+# Latency: NLAT messages one after the other over the slow link, one per
+# session and all in one session: ms per message, and how many RTTs the
+# proxy adds over the direct connection. smtp-source says HELO and waits
+# for each reply (no PIPELINING), the same for every system; a client
+# that pipelines MAIL, RCPT and DATA saves 2 RTTs a message on a direct
+# connection and none through the proxy, which waits for the target's
+# RCPT and DATA replies: ultra then costs one RTT more than direct.
+set -eu
+. "$(dirname "$0")/postfix.sh"
+B=${BUILD:-build}
+N=${N:-400}
+RTT=${RTT:-100}
+NLAT=${NLAT:-10}
+here=$(cd "$(dirname "$0")" && pwd)
+probe() { python3 "$here/smtpd_probe.py" "$@"; }
+
+[ "$(id -u)" = 0 ] || { echo "proxy.sh: run as root" >&2; exit 1; }
+for t in tcpserver smtp-source smtp-sink postfix python3; do
+	command -v $t >/dev/null || { echo "proxy.sh: $t missing" >&2; exit 1; }
+done
+B=$(cd "$B" && pwd)
+
+dir=$(mktemp -d "${TMPDIR:-/tmp}/pm-bench-proxy.XXXXXX")
+chmod 755 "$dir"
+pids=
+pf_master=
+cleanup() {
+	set +e
+	for p in $pids; do
+		for k in $(ps -o pid= --ppid "$p" 2>/dev/null); do kill "$k" 2>/dev/null; done
+		kill "$p" 2>/dev/null
+	done
+	if [ -n "$pf_master" ]; then
+		postfix -c "$dir/pf" stop >/dev/null 2>&1
+		i=0
+		while kill -0 "$pf_master" 2>/dev/null && [ $i -lt 100 ]; do
+			sleep 0.1; i=$((i + 1))
+		done
+		kill -9 "$pf_master" 2>/dev/null
+	fi
+	wait 2>/dev/null
+	rm -rf "$dir"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM HUP
+now() { date +%s.%N; }
+
+# --- backend and the slow link -----------------------------------------
+sink=$(probe port)
+smtp-sink -u postfix 127.0.0.1:"$sink" 256 &
+pids="$pids $!"
+slow=$(probe port)
+python3 "$here/delay_relay.py" "$slow" "$sink" "$RTT" &
+pids="$pids $!"
+probe wait-port "$sink"
+probe wait-port "$slow"
+
+# --- Postmaster ----------------------------------------------------------
+mkdir "$dir/pm" "$dir/pm/spool"
+chown nobody:nogroup "$dir/pm/spool"
+cat >"$dir/pm/pm.cf" <<EOF2
+[core]
+hostname = pm.bench.test
+user-id = nobody
+group-id = nogroup
+spool-directory = "$dir/pm/spool"
+[relay "fast"]
+address = 127.0.0.1:$sink
+[relay "slow"]
+address = 127.0.0.1:$slow
+[smtpd "full"]
+routing-table = tofast
+pipelining = full
+[smtpd "ultra"]
+routing-table = tofast
+pipelining = ultra
+[smtpd "full-slow"]
+routing-table = toslow
+pipelining = full
+[smtpd "ultra-slow"]
+routing-table = toslow
+pipelining = ultra
+[route "tofast"]
+@example.test fast
+[route "toslow"]
+@example.test slow
+EOF2
+"$B/postmaster-cfcompile" -c "$dir/pm/pm.cf" -o "$dir/pm/pm.cdb"
+for inst in full ultra full-slow ultra-slow; do
+	port=$(probe port)
+	tcpserver -R -H -l 0 -c 200 -b 200 127.0.0.1 "$port" \
+	    "$B/postmaster-smtpd" -C "$dir/pm/pm.cdb" "$inst" 2>>"$dir/pm/log" &
+	pid=$!
+	pids="$pids $pid"
+	probe wait-port "$port"
+	eval "port_$(echo $inst | tr - _)=$port root_$(echo $inst | tr - _)=$pid"
+done
+
+# --- Postfix, smtpd_proxy_filter -----------------------------------------
+mkdir "$dir/pf" "$dir/pfq" "$dir/pfdata"
+chown postfix "$dir/pfdata"
+pf_port=$(probe port)
+pf_slow=$(probe port)
+cat >"$dir/pf/main.cf" <<EOF2
+compatibility_level = 3.6
+queue_directory = $dir/pfq
+data_directory = $dir/pfdata
+mail_owner = postfix
+setgid_group = postdrop
+myhostname = pf.bench.test
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+mynetworks = 127.0.0.0/8
+mydestination = example.test
+local_recipient_maps =
+alias_maps =
+alias_database =
+maillog_file = $dir/pf.log
+maillog_file_prefixes = $dir
+biff = no
+EOF2
+pf_master_cf "$dir" "$pf_port"
+sed -i "1s|\$| -o smtpd_proxy_filter=127.0.0.1:$sink|" "$dir/pf/master.cf"
+sed -i "1a 127.0.0.1:$pf_slow inet n - n - 200 smtpd -o smtpd_proxy_filter=127.0.0.1:$slow" "$dir/pf/master.cf"
+pf_start proxy.sh "$dir"
+pids="$pids"
+probe wait-port "$pf_port"
+probe wait-port "$pf_slow"
+
+src() { # port, then smtp-source options
+	p=$1; shift
+	smtp-source -f bench@client.test -t user@example.test -M client.test \
+	    "$@" "127.0.0.1:$p" || echo "proxy.sh: smtp-source reported an error" >&2
+}
+errors() { grep -c 'status=queued\|not proxied' "$dir/pm/log" 2>/dev/null || true; }
+
+echo "== pipelining = full|ultra vs a direct connection vs Postfix $(postconf -d -h mail_version) smtpd_proxy_filter"
+echo "   $(nproc) CPUs, $(uname -r), load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "   (a shared machine: other work runs beside this; compare columns of one run)"
+# warm-up
+for p in "$sink" "$port_full" "$port_ultra" "$pf_port"; do src "$p" -s 5 -m 20 -l 4096 >/dev/null; done
+
+thru() { # label port cpu-root
+	c0=0; c1=0
+	[ -n "$3" ] && c0=$(probe cpu "$3")
+	t0=$(now)
+	k=0
+	while [ $k -lt $((N / 200)) ]; do src "$2" -d -s 20 -m 200 -l 4096 >/dev/null; k=$((k + 1)); done
+	t1=$(now)
+	[ -n "$3" ] && { probe wait-children "$3" 2>/dev/null || true; c1=$(probe cpu "$3"); }
+	n=$((N / 200 * 200))
+	awk -v l="$1" -v n="$n" -v t0="$t0" -v t1="$t1" -v c0="$c0" -v c1="$c1" \
+	    'BEGIN { printf "%-34s %8.1f msgs/s  %7.3f CPU s/1000 msgs\n", l, n / (t1 - t0), (c1 - c0) * 1000 / n }'
+}
+echo
+echo "throughput, 4 KiB, 20 sessions x 10 messages, $((N / 200 * 200)) messages:"
+thru "direct to the backend" "$sink" ""
+thru "Postmaster pipelining = full" "$port_full" "$root_full"
+thru "Postmaster pipelining = ultra" "$port_ultra" "$root_ultra"
+[ -n "$pf_master" ] && thru "Postfix smtpd_proxy_filter" "$pf_port" "$pf_master"
+
+lat() { # label port, then smtp-source options
+	l=$1; p=$2; shift 2
+	t0=$(now)
+	src "$p" "$@" -m "$NLAT" -l 4096 >/dev/null
+	t1=$(now)
+	awk -v l="$l" -v n="$NLAT" -v t0="$t0" -v t1="$t1" -v rtt="$RTT" \
+	    'BEGIN { ms = (t1 - t0) * 1000 / n; printf "%-34s %8.1f ms/msg  (%.1f RTT)\n", l, ms, ms / rtt }'
+}
+echo
+echo "latency, $RTT ms RTT to the backend, $NLAT messages one after the other:"
+for mode in "one per session:-s 1" "all in one session:-d -s 1"; do
+	echo "  $(echo "$mode" | cut -d: -f1)"
+	opts=$(echo "$mode" | cut -d: -f2)
+	lat "    direct to the backend" "$slow" $opts
+	lat "    Postmaster pipelining = full" "$port_full_slow" $opts
+	lat "    Postmaster pipelining = ultra" "$port_ultra_slow" $opts
+	lat "    Postfix smtpd_proxy_filter" "$pf_slow" $opts
+done
+echo
+echo "   transactions that left the proxy or were queued (should be 0): $(errors)"
+echo "   messages in Postmaster's queue (should be 0): $(find "$dir/pm/spool/queue" -type f 2>/dev/null | wc -l)"
+echo "   load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -1,0 +1,72 @@
+#include <stdio.h>
+#include <string.h>
+
+#include "cf/cf_value.h"
+#include "dns/dns_addr.h"
+#include "proxy/proxy_dest.h"
+
+/* An address smtpd can reach without the DNS. */
+static int
+reachable(const struct cf_hostport *hp)
+{
+	struct dns_addr a;
+
+	return hp->is_unix || strcmp(hp->host, "localhost") == 0 ||
+	    dns_addr_literal(hp->host, &a);
+}
+
+static int
+relay_dest(const struct proxy_dest_cfg *c, const char *name,
+    struct proxy_dest *out)
+{
+	struct cf_words w;
+	struct cf_hostport hp;
+	char proto[16] = "", line[1100];
+	const char *why;
+	size_t i;
+
+	if (cf_db_words(c->db, "relay", name, "address", &w) < 0 || w.n == 0 ||
+	    w.n > PROXY_DEST_ADDR_MAX)
+		return 0;
+	cf_db_str(c->db, "relay", name, "protocol", proto, sizeof proto);
+	out->proto = strcmp(proto, "lmtp") == 0 ? CLIENT_LMTP : CLIENT_SMTP;
+	for (i = 0; i < w.n; i++) {
+		snprintf(line, sizeof line, "%.*s", (int)w.len[i], w.w[i]);
+		if (cf_value_address(line, &hp, &why) < 0 || !reachable(&hp))
+			return 0;
+		snprintf(out->addr[i].host, sizeof out->addr[i].host, "%s",
+		    hp.host);
+		out->addr[i].port = cf_value_port_number(hp.port);
+		if (!hp.is_unix && out->addr[i].port == 0) {
+			if (hp.port[0] != '\0')
+				return 0; /* a service name: not here */
+			out->addr[i].port =
+			    out->proto == CLIENT_LMTP ? 24 : c->smtp_port;
+		}
+	}
+	out->naddr = w.n;
+	snprintf(out->key, sizeof out->key, "relay:%.280s", name);
+	return 1;
+}
+
+int
+proxy_dest_of(const struct proxy_dest_cfg *c, const struct route_target *t,
+    struct proxy_dest *out)
+{
+	memset(out, 0, sizeof *out);
+	switch (t->kind) {
+	case ROUTE_RELAY:
+		return relay_dest(c, t->value, out);
+	case ROUTE_LOCAL:
+		if (c->local_relay != NULL)
+			return relay_dest(c, c->local_relay, out);
+		if (!c->lmtpd_ok)
+			return 0;
+		out->proto = CLIENT_LMTP;
+		out->lmtpd = 1;
+		snprintf(out->key, sizeof out->key, "lmtpd");
+		return 1;
+	default:
+		return 0;
+	}
+}

@@ -1,0 +1,307 @@
+#include <stdio.h>
+#include <string.h>
+
+#include "proxy/proxy_tx.h"
+#include "proxy/proxy_reply.h"
+
+/* Where a transaction stands. */
+enum {
+	PXS_IDLE,    /* MAIL seen, no recipient routed yet */
+	PXS_ON,      /* MAIL accepted by the target: proxying */
+	PXS_REFUSED, /* the target refused MAIL */
+	PXS_OFF      /* left the proxy: spooled as without it */
+};
+
+int
+proxy_mode_parse(const char *s, enum proxy_mode *mode)
+{
+	if (strcmp(s, "spool") == 0 || *s == '\0')
+		*mode = PROXY_MODE_SPOOL;
+	else if (strcmp(s, "full") == 0)
+		*mode = PROXY_MODE_FULL;
+	else if (strcmp(s, "ultra") == 0)
+		*mode = PROXY_MODE_ULTRA;
+	else
+		return -1;
+	return 0;
+}
+
+void
+proxy_tx_init(struct proxy_tx *px, enum proxy_mode mode,
+    const struct proxy_dest_cfg *dc, const char *helo, const char *cdb,
+    const char *lmtpd, unsigned timeout_ms)
+{
+	memset(px, 0, sizeof *px);
+	px->mode = mode;
+	px->dc = *dc;
+	px->st = PXS_OFF;
+	proxy_conn_init(&px->conn, helo, cdb, lmtpd, timeout_ms);
+}
+
+void
+proxy_tx_mail(struct proxy_tx *px, const char *sender,
+    const struct smtp_params *par)
+{
+	proxy_tx_reset(px);
+	/* full: the previous transaction's connection is closed now, not
+	 * before its reply reached the client */
+	if (px->mode == PROXY_MODE_FULL && px->conn.open)
+		proxy_conn_close(&px->conn, 1);
+	if (px->mode == PROXY_MODE_SPOOL)
+		return;
+	snprintf(px->sender, sizeof px->sender, "%s", sender);
+	px->par = *par;
+	px->nrcpt = 0;
+	px->why[0] = '\0';
+	px->st = PXS_IDLE;
+}
+
+/* Ends the target's side of the transaction: RSET, or QUIT in full mode
+ * (the connection is not kept). */
+static void
+end_target_tx(struct proxy_tx *px)
+{
+	if (!px->conn.open)
+		return;
+	/* inside DATA there is no RSET: a connection closed before the
+	 * final dot ends the transaction with nothing delivered (RFC 5321
+	 * 4.1.1.4) */
+	if (px->conn.streaming)
+		proxy_conn_close(&px->conn, 0);
+	else if (px->mode == PROXY_MODE_ULTRA)
+		(void)proxy_conn_rset(&px->conn);
+	else
+		proxy_conn_close(&px->conn, 1);
+}
+
+void
+proxy_tx_leave(struct proxy_tx *px, const char *why)
+{
+	if (px->st == PXS_OFF)
+		return;
+	if (px->st == PXS_ON || px->st == PXS_REFUSED)
+		end_target_tx(px);
+	if (px->why[0] == '\0')
+		snprintf(px->why, sizeof px->why, "%s", why);
+	px->st = PXS_OFF;
+}
+
+void
+proxy_tx_cancel(struct proxy_tx *px, const char *why)
+{
+	proxy_tx_leave(px, why);
+}
+
+int
+proxy_tx_active(const struct proxy_tx *px)
+{
+	return px->st == PXS_ON && px->nrcpt > 0;
+}
+
+int
+proxy_tx_lmtp(const struct proxy_tx *px)
+{
+	return px->dest.proto == CLIENT_LMTP;
+}
+
+/* Has the target what this message needs (RFC 6152, 3030, 6531)? */
+static const char *
+lacks(const struct proxy_tx *px)
+{
+	unsigned ext = proxy_conn_ext(&px->conn);
+
+	if (px->par.body == SMTP_BODY_BINARYMIME)
+		return "BODY=BINARYMIME is not proxied";
+	if (px->par.body == SMTP_BODY_8BITMIME && !(ext & CLIENT_EXT_8BITMIME))
+		return "the target lacks 8BITMIME";
+	if (px->par.smtputf8 && !(ext & CLIENT_EXT_SMTPUTF8))
+		return "the target lacks SMTPUTF8";
+	return NULL;
+}
+
+static void
+lost(struct proxy_tx *px, const char *when)
+{
+	char why[sizeof px->why];
+
+	snprintf(why, sizeof why, "target lost %s: %.500s", when,
+	    px->conn.c.err);
+	proxy_tx_leave(px, why);
+}
+
+/* Connects if need be and replays MAIL. 0 on, 1 refused, -1 off. */
+static int
+start(struct proxy_tx *px, const struct proxy_dest *d, const char *addr,
+    struct client_reply *r, int *have_r)
+{
+	const char *no;
+
+	px->dest = *d;
+	if (proxy_conn_open(&px->conn, d) < 0) {
+		lost(px, "at connect");
+		return -1;
+	}
+	if ((no = lacks(px)) != NULL) {
+		proxy_tx_leave(px, no);
+		/* a kept connection stays for the next transaction */
+		if (px->mode != PROXY_MODE_ULTRA)
+			proxy_conn_close(&px->conn, 1);
+		return -1;
+	}
+	/* ultra: MAIL and the first RCPT in one write where allowed */
+	*have_r = px->mode == PROXY_MODE_ULTRA &&
+	    (proxy_conn_ext(&px->conn) & CLIENT_EXT_PIPELINING);
+	if (proxy_conn_mail(&px->conn, px->sender, &px->par,
+	        *have_r ? addr : NULL, &px->mail_reply, r) < 0) {
+		lost(px, "after MAIL");
+		return -1;
+	}
+	if (px->mail_reply.code / 100 != 2) {
+		px->st = PXS_REFUSED;
+		return 1;
+	}
+	px->st = PXS_ON;
+	return 0;
+}
+
+int
+proxy_tx_rcpt(struct proxy_tx *px, const struct route_result *res,
+    struct buf *reply)
+{
+	struct proxy_dest d;
+	struct client_reply r;
+	char local[600];
+	const char *addr;
+	int have_r = 0;
+
+	if (px->st == PXS_OFF)
+		return PROXY_RCPT_NONE;
+	if (res->n != 1) {
+		proxy_tx_leave(px, "a recipient with several targets");
+		return PROXY_RCPT_NONE;
+	}
+	if (!proxy_dest_of(&px->dc, &res->t[0], &d)) {
+		proxy_tx_leave(px, "a recipient whose target is not proxied");
+		return PROXY_RCPT_NONE;
+	}
+	if (px->st != PXS_IDLE && strcmp(d.key, px->dest.key) != 0) {
+		proxy_tx_leave(px, "recipients for two targets");
+		return PROXY_RCPT_NONE;
+	}
+	addr = res->t[0].rcpt;
+	if (d.lmtpd && strchr(addr, '@') == NULL) {
+		snprintf(local, sizeof local, "%.300s@%.255s", addr,
+		    px->dc.local_domain ? px->dc.local_domain : "localhost");
+		addr = local;
+	}
+	if (px->st == PXS_IDLE && start(px, &d, addr, &r, &have_r) < 0)
+		return PROXY_RCPT_NONE;
+	if (px->st == PXS_REFUSED) {
+		proxy_reply_format(reply, &px->mail_reply, "2.1.0");
+		return PROXY_RCPT_REFUSED;
+	}
+	if (!have_r && proxy_conn_rcpt(&px->conn, addr, &r) < 0) {
+		lost(px, "after RCPT");
+		return PROXY_RCPT_NONE;
+	}
+	proxy_reply_format(reply, &r, "2.1.5");
+	if (r.code / 100 != 2)
+		return PROXY_RCPT_REFUSED;
+	px->nrcpt++;
+	return PROXY_RCPT_ACCEPTED;
+}
+
+int
+proxy_tx_data_begin(struct proxy_tx *px, int fd, uint64_t off, uint64_t len,
+    struct buf *reply)
+{
+	struct client_reply r;
+
+	if (!proxy_tx_active(px) || px->mode != PROXY_MODE_ULTRA)
+		return 0;
+	if (proxy_conn_data_begin(&px->conn, &r) < 0) {
+		lost(px, "after DATA");
+		return -1;
+	}
+	if (r.code != 354) {
+		/* one reply to DATA, LMTP too (RFC 2033 4.2) */
+		proxy_reply_format(reply, &r, "2.0.0");
+		proxy_tx_leave(px, "the target refused DATA");
+		return 1;
+	}
+	/* our Received: field, already in the spool file */
+	if (proxy_conn_data_file(&px->conn, fd, off, len) < 0 ||
+	    proxy_conn_data_write(&px->conn, NULL, 0, 1) < 0) {
+		lost(px, "in the data");
+		return -1;
+	}
+	return 0;
+}
+
+void
+proxy_tx_data_write(struct proxy_tx *px, const char *p, size_t n)
+{
+	if (px->st != PXS_ON || !px->conn.streaming)
+		return;
+	if (proxy_conn_data_write(&px->conn, p, n, 1) < 0)
+		lost(px, "in the data");
+}
+
+int
+proxy_tx_data(struct proxy_tx *px, int fd, uint64_t off, uint64_t len,
+    struct client_reply *r)
+{
+	size_t i, got = 0, n = proxy_tx_lmtp(px) ? px->nrcpt : 1;
+	struct client_reply d;
+	int rc = 0;
+
+	for (i = 0; i < px->nrcpt; i++)
+		client_reply_reset(&r[i]);
+	if (!px->conn.streaming) {
+		rc = proxy_conn_data_begin(&px->conn, &d);
+		if (rc == 0 && d.code != 354) {
+			/* the target's word on the message, as at the end */
+			for (i = 0; i < px->nrcpt; i++)
+				r[i] = d;
+			px->st = PXS_OFF;
+			return 0;
+		}
+		if (rc == 0)
+			rc = proxy_conn_data_file(&px->conn, fd, off, len);
+	}
+	if (rc == 0)
+		rc = proxy_conn_data_end(&px->conn, r, n, &got);
+	if (rc < 0)
+		lost(px, "in the data");
+	if (!proxy_tx_lmtp(px) && got == 1)
+		for (i = 1; i < px->nrcpt; i++)
+			r[i] = r[0];
+	for (i = got; i < n; i++)
+		r[i].code = 0;
+	/* after the final replies the target's transaction is over (RFC
+	 * 5321 4.1.1.4): nothing to reset */
+	if (rc == 0)
+		px->st = PXS_OFF;
+	return rc;
+}
+
+void
+proxy_tx_reset(struct proxy_tx *px)
+{
+	if (px->st == PXS_ON || px->st == PXS_REFUSED)
+		end_target_tx(px);
+	px->st = PXS_OFF;
+	px->nrcpt = 0;
+}
+
+void
+proxy_tx_free(struct proxy_tx *px)
+{
+	proxy_conn_close(&px->conn, 1);
+}
+
+const char *
+proxy_tx_relay(const struct proxy_tx *px)
+{
+	return px->conn.c.relay[0] ? px->conn.c.relay : px->dest.key;
+}
