@@ -376,8 +376,6 @@ client_tls_close(struct client_tls *t)
 	free_tls(t);
 }
 
-const struct client_conn_tls_io client_tls_io = {
-	client_tls_open, client_tls_recv, client_tls_pending,
-	client_tls_send_until, client_tls_error, client_tls_describe,
-	client_tls_close
-};
+const struct client_conn_tls_io client_tls_io = { client_tls_open,
+	client_tls_recv, client_tls_pending, client_tls_send_until,
+	client_tls_error, client_tls_describe, client_tls_close };
