@@ -12,7 +12,9 @@
 # its workers to a [relay] that is smtp-sink. Prints user-space
 # instructions per message of smtpd (whole process: exec to exit) and of
 # the runner (all its processes, run as nobody, so no delivery as another
-# user). Kernel work (fork, exec, fsync, copies)
+# user; counted from main() on: a forked worker's file repeats what its
+# parent had counted when it forked, and the dynamic loader's start-up,
+# before main(), is the runner's and not the messages'). Kernel work (fork, exec, fsync, copies)
 # is not in these counts.
 set -eu
 SIZE=${SIZE:-4096}
@@ -88,6 +90,7 @@ EOC
 	# callgrind file
 	setpriv --reuid="$(id -u nobody)" --regid="$(id -g nobody)" \
 	    --clear-groups valgrind -q --tool=callgrind --trace-children=yes \
+	    --collect-atstart=no --toggle-collect=main \
 	    --callgrind-out-file="$dir/cg/queue.%p" \
 	    "$B/postmaster-queue" -C "$dir/pm.cdb" --once 2>"$dir/queue.log" ||
 	    rc=$?
