@@ -188,6 +188,7 @@ write_units(const struct cf *cf, const char *dir, const char *tmpl,
 	char self[PATH_MAX], deftmpl[PATH_MAX + 64], abscdb[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
 	struct cf_units_opts o;
+	int up;
 
 	if (n <= 0)
 		die_sys(EX_OSERR, "unable to find my own directory");
@@ -197,12 +198,11 @@ write_units(const struct cf *cf, const char *dir, const char *tmpl,
 		/* Installed beside the units; in a source tree, units/. */
 		snprintf(deftmpl, sizeof deftmpl,
 		    "%s/../lib/systemd/system/postmaster-smtpd@.service", self);
-		if (access(deftmpl, R_OK) < 0)
+		/* build/, build/test/, build/asan/test/ of a source tree */
+		for (up = 1; up <= 3 && access(deftmpl, R_OK) < 0; up++)
 			snprintf(deftmpl, sizeof deftmpl,
-			    "%s/../units/postmaster-smtpd@.service", self);
-		if (access(deftmpl, R_OK) < 0)
-			snprintf(deftmpl, sizeof deftmpl,
-			    "%s/../../units/postmaster-smtpd@.service", self);
+			    "%s/%.*sunits/postmaster-smtpd@.service", self,
+			    3 * up, "../../../");
 		tmpl = deftmpl;
 	}
 	if (realpath(cdb, abscdb) == NULL)
