@@ -222,9 +222,12 @@ service(const char *cdb)
 	struct tlsd_insts insts;
 	struct cf_db db;
 	const char *why;
-	char path[4096], err[512];
+	char path[4096], err[512], id[32];
 	uint64_t max = 100;
 	int fd, r;
+
+	snprintf(id, sizeof id, "%ld", (long)getpid());
+	log_set_id(id);
 
 	if (cf_db_open(&db, cdb, &why) < 0)
 		die(EX_TEMPFAIL, "unable to open %s: %s", cdb, why);
