@@ -206,7 +206,10 @@ FORMAT_SRC = fuzz/fuzz_cf.c fuzz/fuzz_route.c fuzz/fuzz_smtp_line.c \
 	lib/net/net_tls_report.h lib/smtp/smtp_proto.c lib/smtp/smtp_proto.h \
 	lib/smtpd/smtpd_tls.c lib/smtpd/smtpd_tls.h lib/tlsd/tlsd_conn.c \
 	lib/tlsd/tlsd_conn.h lib/tlsd/tlsd_cred.c lib/tlsd/tlsd_cred.h \
-	postmaster-tlsd.c t/unit/net_tls_report.c t/unit/smtp_proto.c
+	postmaster-tlsd.c t/unit/net_tls_report.c t/unit/smtp_proto.c \
+	fuzz/fuzz_net_tlsd_req.c lib/net/net_tlsd_req.c lib/net/net_tlsd_req.h \
+	lib/tlsd/tlsd_inst.c lib/tlsd/tlsd_inst.h lib/tlsd/tlsd_service.c \
+	lib/tlsd/tlsd_service.h t/unit/net_tlsd_req.c
 
 format:
 	clang-format -i $(FORMAT_SRC)

@@ -290,7 +290,8 @@ main(int argc, char **argv)
 		if (optind != argc)
 			usage(EX_USAGE);
 		if (privileged)
-			die(EX_USAGE, "-s is not for a setgid postmaster-tlsd");
+			die(EX_USAGE,
+			    "-s is not for a setgid postmaster-tlsd");
 		return service(cdb);
 	}
 	if (optind + 1 != argc)

@@ -46,7 +46,7 @@ static const struct cf_key_def core_keys[] = {
 	{ "tls-socket", CF_T_PATH, 0, "/run/postmaster/tlsd.socket", NULL,
 	    NULL,
 	    "unix socket of the postmaster-tlsd service; smtpd starts a "
-	    "postmaster-tlsd per session when none listens (\"\": always)" },
+	    "postmaster-tlsd per session when none listens there" },
 	{ "tls-max-sessions", CF_T_UINT, 0, "100", "1-100000", NULL,
 	    "TLS sessions the postmaster-tlsd service serves at once" },
 	{ NULL, 0, 0, NULL, NULL, NULL, NULL }

@@ -196,8 +196,7 @@ send_request(int fd, int sock, const struct net_tlsd_req *rq)
 
 int
 net_starttls_connect(struct net_starttls *t, int sock, const char *path,
-    const char *name, const char *id, int64_t until_ms, char *why,
-    size_t cap)
+    const char *name, const char *id, int64_t until_ms, char *why, size_t cap)
 {
 	struct sockaddr_un sa;
 	struct net_tlsd_req rq;

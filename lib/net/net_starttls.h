@@ -37,10 +37,10 @@
 #include "net/net_tls_report.h"
 
 struct net_starttls {
-	pid_t pid;  /* tlsd; 0 none */
+	pid_t pid;   /* tlsd; 0 none */
 	int service; /* the fd is a connection to the service */
-	int fd;     /* smtpd's end of the socketpair; -1 none */
-	int active; /* the handshake succeeded */
+	int fd;      /* smtpd's end of the socketpair; -1 none */
+	int active;  /* the handshake succeeded */
 	struct net_tls_report info; /* its report */
 };
 
@@ -50,8 +50,7 @@ int net_starttls_start(struct net_starttls *t, int sock, char *const argv[],
 /* 0: ready; -1: refused (why; smtpd answers 454); 1: no service listens
  * on path (why), so spawn one. */
 int net_starttls_connect(struct net_starttls *t, int sock, const char *path,
-    const char *name, const char *id, int64_t until_ms, char *why,
-    size_t cap);
+    const char *name, const char *id, int64_t until_ms, char *why, size_t cap);
 int net_starttls_handshake(struct net_starttls *t, int in, int out,
     int64_t until_ms, char *why, size_t cap);
 void net_starttls_finish(struct net_starttls *t, int64_t until_ms);

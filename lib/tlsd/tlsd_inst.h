@@ -45,10 +45,11 @@ struct tlsd_stamp {
 struct tlsd_inst {
 	char name[256];
 	struct tlsd_cfg cfg;
-	int loaded;                                  /* cred holds credentials */
-	struct tlsd_cred cred;                       /* when loaded */
-	char why[512];                               /* when not */
-	struct tlsd_stamp stamp[2 * TLSD_MAX_PAIRS + 1]; /* certs, keys, ticket */
+	int loaded;            /* cred holds credentials */
+	struct tlsd_cred cred; /* when loaded */
+	char why[512];         /* when not */
+	struct tlsd_stamp
+	    stamp[2 * TLSD_MAX_PAIRS + 1]; /* certs, keys, ticket */
 };
 
 struct tlsd_insts {

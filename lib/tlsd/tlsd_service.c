@@ -157,8 +157,8 @@ receive(struct loop *l, int conn)
 		return 0;
 	for (c = CMSG_FIRSTHDR(&m); c != NULL; c = CMSG_NXTHDR(&m, c))
 		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
-			for (i = 0; (size_t)i < (c->cmsg_len - CMSG_LEN(0)) /
-			         sizeof(int) &&
+			for (i = 0; (size_t)i <
+			         (c->cmsg_len - CMSG_LEN(0)) / sizeof(int) &&
 			     nfd < 4;
 			     i++)
 				memcpy(&fds[nfd++],
@@ -199,8 +199,8 @@ accept_all(struct loop *l)
 	int fd;
 
 	while (l->np < TLSD_MAX_PENDING &&
-	    (fd = accept4(l->lfd, NULL, NULL,
-	         SOCK_CLOEXEC | SOCK_NONBLOCK)) >= 0) {
+	    (fd = accept4(l->lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK)) >=
+	        0) {
 		l->p[l->np].fd = fd;
 		l->p[l->np].until = clock_now_ms() + TLSD_REQUEST_MS;
 		l->np++;

@@ -28,20 +28,43 @@ main(void)
 	strcpy(in.name, "mx.example.test");
 	strcpy(in.id, "4242");
 	n = net_tlsd_req_encode(&in, rec);
-	ok(n == 21 && memcmp(rec, "mx.example.test\0" "4242\0", 21) == 0,
+	ok(n == 21 &&
+	        memcmp(rec,
+	            "mx.example.test\0"
+	            "4242\0",
+	            21) == 0,
 	    "encode: NAME NUL ID NUL");
 	ok(net_tlsd_req_parse(rec, n, &out) == 0 &&
 	        strcmp(out.name, "mx.example.test") == 0 &&
 	        strcmp(out.id, "4242") == 0,
 	    "parse: both fields back");
 	ok(parse("submission\0\0", 12) == 0, "an empty id is allowed");
-	ok(parse("\0" "1\0", 3) < 0, "an empty name is refused");
-	ok(parse("a b\0" "1\0", 5) < 0, "a space in the name is refused");
-	ok(parse("ab\0" "1\n\0", 5) < 0, "a control octet in the id is refused");
-	ok(parse("ab\0" "1", 4) < 0, "an id without its NUL is refused");
+	ok(parse("\0"
+	         "1\0",
+	       3) < 0,
+	    "an empty name is refused");
+	ok(parse("a b\0"
+	         "1\0",
+	       5) < 0,
+	    "a space in the name is refused");
+	ok(parse("ab\0"
+	         "1\n\0",
+	       5) < 0,
+	    "a control octet in the id is refused");
+	ok(parse("ab\0"
+	         "1",
+	       4) < 0,
+	    "an id without its NUL is refused");
 	ok(parse("ab\0", 3) < 0, "a missing id is refused");
-	ok(parse("ab\0" "1\0x", 6) < 0, "trailing octets are refused");
-	ok(parse("ab\0" "1\0" "2\0", 7) < 0, "a third field is refused");
+	ok(parse("ab\0"
+	         "1\0x",
+	       6) < 0,
+	    "trailing octets are refused");
+	ok(parse("ab\0"
+	         "1\0"
+	         "2\0",
+	       7) < 0,
+	    "a third field is refused");
 	memset(big, 'a', sizeof big);
 	big[256] = '\0';
 	big[257] = '\0';
