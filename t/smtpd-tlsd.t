@@ -137,6 +137,20 @@ t.ok(log_has(r"postmaster-smtpd\[\d+\]: info: tls: established from 127\.0\.0\.1
              r"cipher=TLS_\w+ sni=- session=new tlsd=service"),
      "the log line says the service served the session")
 
+
+
+def fds(pid):
+    return sorted(os.readlink("/proc/%d/fd/%s" % (pid, f)) for f in os.listdir("/proc/%d/fd" % pid))
+
+
+# --- the service keeps nothing of a session once its child has ended
+before_fds = fds(svc.pid)
+for _ in range(3):
+    swaks(port["tls.test"], "--tls")
+wait_for(lambda: fds(svc.pid) == before_fds, 30)
+t.is_(fds(svc.pid), before_fds, "after three more sessions the service holds the same "
+      "descriptors (no smtpd connection or client socket left open)")
+
 # --- resumption across sessions (the ticket key, one process for all)
 sess = os.path.join(inst.dir, "sess.pem")
 out1 = s_client(port["tls.test"], "-servername", "mx.test", "-sess_out", sess)

@@ -27,6 +27,7 @@ struct loop {
 	tlsd_session_fn session;
 	struct pending p[TLSD_MAX_PENDING];
 	size_t np;
+	int64_t pause_until; /* out of descriptors: accept nothing until */
 	sigset_t old;
 };
 
@@ -128,6 +129,8 @@ serve(struct loop *l, int conn, int client, const struct net_tlsd_req *rq)
 	}
 	if (pid == 0)
 		child(l, conn, client, in, rq->id);
+	/* the child's alone: smtpd sees the end when the child ends */
+	close(conn);
 	l->children++;
 }
 
@@ -198,9 +201,18 @@ accept_all(struct loop *l)
 {
 	int fd;
 
-	while (l->np < TLSD_MAX_PENDING &&
-	    (fd = accept4(l->lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK)) >=
-	        0) {
+	while (l->np < TLSD_MAX_PENDING) {
+		fd = accept4(l->lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		if (fd < 0) {
+			/* the listener stays readable: not polled for a while,
+			 * or the loop would spin */
+			if (errno == EMFILE || errno == ENFILE ||
+			    errno == ENOBUFS || errno == ENOMEM) {
+				log_err("tls: accept: %s", strerror(errno));
+				l->pause_until = clock_now_ms() + 1000;
+			}
+			return;
+		}
 		l->p[l->np].fd = fd;
 		l->p[l->np].until = clock_now_ms() + TLSD_REQUEST_MS;
 		l->np++;
@@ -253,9 +265,13 @@ tlsd_service_run(struct tlsd_insts *s, int listen_fd, uint64_t max,
 			if (next < 0 || l.p[i].until < next)
 				next = l.p[i].until;
 		}
-		pfd[n].fd = l.np < TLSD_MAX_PENDING ? listen_fd : -1;
+		pfd[n].fd = l.np < TLSD_MAX_PENDING && now >= l.pause_until ?
+		    listen_fd :
+		    -1;
 		pfd[n].events = POLLIN;
 		pfd[n].revents = 0;
+		if (now < l.pause_until && (next < 0 || l.pause_until < next))
+			next = l.pause_until;
 		if (next >= 0) {
 			next = next > now ? next - now : 0;
 			ts.tv_sec = (time_t)(next / 1000);
