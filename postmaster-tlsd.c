@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <pwd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -228,6 +229,12 @@ service(const char *cdb)
 
 	snprintf(id, sizeof id, "%ld", (long)getpid());
 	log_set_id(id);
+	/* fds 0-2 taken, so no socket of ours is one a child dup2s over */
+	while ((fd = open("/dev/null", O_RDWR | O_CLOEXEC)) >= 0 && fd <= 2)
+		if (fcntl(fd, F_SETFD, 0) < 0)
+			break;
+	if (fd > 2)
+		close(fd);
 
 	if (cf_db_open(&db, cdb, &why) < 0)
 		die(EX_TEMPFAIL, "unable to open %s: %s", cdb, why);
