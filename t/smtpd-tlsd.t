@@ -62,6 +62,7 @@ extra = "".join('[smtpd "%s"]\nrouting-table = ext\n%s\n' % x for x in [
     ("tls.test", "tls = optional\n" + pairs((ec_crt, ec_key))
      + "tls-ticket-key-file = %s\n" % ticket),
     ("bad.test", "tls = optional\n" + pairs((ec_crt, other_key))),
+    ("imp.test", "tls = implicit\n" + pairs((ec_crt, ec_key))),
     ("swap.test", "tls = optional\n" + pairs((os.path.join(live, "cert.pem"),
                                               os.path.join(live, "key.pem")))),
 ])
@@ -108,7 +109,7 @@ t.ok(st.st_mode & 0o777 == 0o600 and st.st_uid == 65534,
 with open("/proc/%d/status" % svc.pid) as f:
     uids = re.search(r"(?m)^Uid:\s+(.*)$", f.read()).group(1).split()
 t.is_(uids, ["65534"] * 4, "the service runs as [core] user-id, root dropped for good")
-port = {n: serve(inst, n) for n in ("tls.test", "bad.test", "swap.test")}
+port = {n: serve(inst, n) for n in ("tls.test", "bad.test", "swap.test", "imp.test")}
 
 
 def swaks(p, *args):
@@ -150,6 +151,14 @@ for _ in range(3):
 wait_for(lambda: fds(svc.pid) == before_fds, 30)
 t.is_(fds(svc.pid), before_fds, "after three more sessions the service holds the same "
       "descriptors (no smtpd connection or client socket left open)")
+
+# --- implicit TLS through the service
+served = count(r"tlsd=service")
+rc, out = swaks(port["imp.test"], "--tlsc")
+t.ok(rc == 0 and "<~  220 imp.test ESMTP Postmaster" in out and "250 2.0.0 Ok: queued as" in out,
+     "swaks --tlsc: implicit TLS through the service, the greeting inside TLS", out)
+t.ok(wait_for(lambda: count(r"tlsd=service") == served + 1, 30)
+     and count(r"tlsd=spawned") == 0, "... logged as served by the service")
 
 # --- resumption across sessions (the ticket key, one process for all)
 sess = os.path.join(inst.dir, "sess.pem")
