@@ -264,7 +264,10 @@ FORMAT_SRC = fuzz/fuzz_cf.c fuzz/fuzz_route.c fuzz/fuzz_smtp_line.c \
 	lib/spf/spf_sandbox.c lib/spf/spf_sandbox.h lib/spf/spf_untrust.c \
 	lib/spf/spf_untrust.h postmaster-spf.c t/unit/spf_input.c \
 	t/unit/spf_proto.c t/unit/spf_report.c t/unit/spf_untrust.c \
-	t/unit/spf_sandbox.c
+	t/unit/spf_sandbox.c \
+	fuzz/fuzz_net_tlsd_req.c lib/net/net_tlsd_req.c lib/net/net_tlsd_req.h \
+	lib/tlsd/tlsd_inst.c lib/tlsd/tlsd_inst.h lib/tlsd/tlsd_service.c \
+	lib/tlsd/tlsd_service.h t/unit/net_tlsd_req.c
 
 format:
 	clang-format -i $(FORMAT_SRC)

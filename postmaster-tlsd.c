@@ -8,7 +8,12 @@
  * then relays plaintext between the two. Linked with GnuTLS, which only
  * TLS sessions pay for. See postmaster-tlsd(8).
  *
+ * As a service (-s) it does the same for every smtpd that connects to
+ * [core] tls-socket, from a child forked per session, so GnuTLS and the
+ * credentials are loaded once (tlsd_service.h).
+ *
  *   postmaster-tlsd [-C CDB] NAME      serve [smtpd "NAME"]
+ *   postmaster-tlsd -s [-C CDB]        the service
  *   postmaster-tlsd -k FILE            write a new session ticket key
  */
 #define _GNU_SOURCE
@@ -18,7 +23,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <pwd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <sysexits.h>
 #include <unistd.h>
 
@@ -28,25 +37,18 @@
 #include "net/net_tls_report.h"
 #include "tlsd/tlsd_conn.h"
 #include "tlsd/tlsd_cred.h"
+#include "tlsd/tlsd_inst.h"
+#include "tlsd/tlsd_service.h"
+#include "base/priv.h"
 
-#define TLSD_MAX_PAIRS 8
 #define TLSD_REPORT_MS (10 * 1000)
-
-struct tlsd_cfg {
-	char cert[TLSD_MAX_PAIRS][4096];
-	char key[TLSD_MAX_PAIRS][4096];
-	const char *certp[TLSD_MAX_PAIRS], *keyp[TLSD_MAX_PAIRS];
-	char priority[1024];
-	char ticket[4096];
-	uint64_t idle, deadline;
-	struct tlsd_files files;
-};
 
 static void
 usage(int code)
 {
 	fprintf(stderr,
 	    "usage: postmaster-tlsd [-C CDB] NAME\n"
+	    "       postmaster-tlsd -s [-C CDB]\n"
 	    "       postmaster-tlsd -k TICKET-KEY-FILE\n");
 	exit(code);
 }
@@ -87,40 +89,6 @@ report_error(enum net_tls_kind kind, const char *why)
 	report(&r);
 }
 
-/* Pairs in order; more words of one key than of the other are cut
- * (cfcompile --check refuses them). */
-static void
-read_config(struct cf_db *db, const char *name, struct tlsd_cfg *c)
-{
-	struct cf_words cw, kw;
-	size_t i;
-
-	memset(c, 0, sizeof *c);
-	cf_db_words(db, "smtpd", name, "tls-certificate", &cw);
-	cf_db_words(db, "smtpd", name, "tls-key", &kw);
-	for (i = 0; i < cw.n && i < kw.n && i < TLSD_MAX_PAIRS; i++) {
-		snprintf(c->cert[i], sizeof c->cert[i], "%.*s", (int)cw.len[i],
-		    cw.w[i]);
-		snprintf(c->key[i], sizeof c->key[i], "%.*s", (int)kw.len[i],
-		    kw.w[i]);
-		c->certp[i] = c->cert[i];
-		c->keyp[i] = c->key[i];
-	}
-	c->files.cert = c->certp;
-	c->files.key = c->keyp;
-	c->files.n = i;
-	cf_db_str(db, "smtpd", name, "tls-priority", c->priority,
-	    sizeof c->priority);
-	cf_db_str(db, "smtpd", name, "tls-ticket-key-file", c->ticket,
-	    sizeof c->ticket);
-	c->files.priority = c->priority;
-	c->files.ticket_key = c->ticket;
-	c->idle = 300;
-	c->deadline = 1800;
-	cf_db_uint(db, "smtpd", name, "idle-timeout", &c->idle);
-	cf_db_uint(db, "smtpd", name, "session-timeout", &c->deadline);
-}
-
 /*
  * Installed setgid (or setuid) to a group that may read the keys, tlsd
  * drops that privilege for good once they are read: the handshake and
@@ -138,22 +106,166 @@ drop_extra_privileges(void)
 		die_sys(EX_OSERR, "unable to drop the user privilege");
 }
 
-int
-main(int argc, char **argv)
+/*
+ * The session on fd 0 (the client) and fd 1 (smtpd), credentials loaded:
+ * "ready", the handshake and its report, then the relay.
+ */
+static int
+session(const struct tlsd_cred *cred, const struct tlsd_cfg *cfg)
 {
-	const char *cdb = "/etc/postmaster.cdb", *ticket_out = NULL, *why;
-	struct cf_db db;
-	struct tlsd_cfg cfg;
-	struct tlsd_cred cred;
 	struct net_tls_report rep;
 	gnutls_session_t s;
 	char err[512];
-	int opt, privileged = getegid() != getgid() || geteuid() != getuid();
-	int64_t start = clock_now_ms(), end;
+	int64_t end;
+
+	memset(&rep, 0, sizeof rep);
+	rep.kind = NET_TLS_READY;
+	report(&rep);
+
+	/* smtpd ends the session first; this is only a backstop */
+	end = clock_now_ms() + (int64_t)clock_ms_from_s(cfg->deadline) +
+	    TLSD_BYE_MS;
+	if (tlsd_conn_handshake(cred, 0,
+	        clock_now_ms() +
+	            (int64_t)clock_ms_from_s(
+	                cfg->idle < cfg->deadline ? cfg->idle : cfg->deadline),
+	        &s, &rep) < 0) {
+		report(&rep);
+		return 1;
+	}
+	report(&rep);
+	err[0] = '\0';
+	if (tlsd_conn_relay(s, 0, 1, clock_ms_from_s(cfg->idle), end, err,
+	        sizeof err) < 0)
+		log_info("tls: relay ended: %s", err);
+	gnutls_deinit(s);
+	return 0;
+}
+
+static int
+service_session(const struct tlsd_inst *in)
+{
+	return session(&in->cred, &in->cfg);
+}
+
+/* One session for the smtpd that spawned us. */
+static int
+spawned(const char *cdb, const char *name)
+{
+	struct cf_db db;
+	struct tlsd_cfg cfg;
+	struct tlsd_cred cred;
+	const char *why;
+	char err[512];
+	int r;
+
+	if (cf_db_open(&db, cdb, &why) < 0) {
+		snprintf(err, sizeof err, "unable to open %s: %s", cdb, why);
+		report_error(NET_TLS_ERROR, err);
+		die(EX_TEMPFAIL, "%s", err);
+	}
+	tlsd_inst_read(&db, name, &cfg);
+	cf_db_close(&db);
+	if (tlsd_cred_load(&cred, &cfg.files, err, sizeof err) < 0) {
+		report_error(NET_TLS_ERROR, err);
+		return EX_CONFIG;
+	}
+	drop_extra_privileges();
+	r = session(&cred, &cfg);
+	tlsd_cred_free(&cred);
+	return r;
+}
+
+/* The service's socket, private to [core] user-id (a connection to it
+ * can use the keys), and the drop to that user when started as root. */
+static int
+listen_on(struct cf_db *db, char *path, size_t cap)
+{
+	struct sockaddr_un sa;
+	char user[128], group[128];
+	struct passwd *pw;
+	struct stat st;
+	int fd;
+
+	cf_db_str(db, "core", "", "tls-socket", path, cap);
+	cf_db_str(db, "core", "", "user-id", user, sizeof user);
+	cf_db_str(db, "core", "", "group-id", group, sizeof group);
+	if (path[0] == '\0')
+		die(EX_CONFIG, "[core] tls-socket is empty: no service");
+	memset(&sa, 0, sizeof sa);
+	sa.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof sa.sun_path)
+		die(EX_CONFIG, "[core] tls-socket %s: name too long", path);
+	memcpy(sa.sun_path, path, strlen(path));
+	/* a socket left by a service that did not stop cleanly */
+	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+		unlink(path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 ||
+	    chmod(path, 0600) < 0 || listen(fd, 128) < 0)
+		die_sys(EX_CANTCREAT, "unable to listen on %s", path);
+	if (geteuid() == 0) {
+		if ((pw = getpwnam(user)) == NULL)
+			die(EX_NOUSER, "[core] user-id '%s' does not exist",
+			    user);
+		if (chown(path, pw->pw_uid, (gid_t)-1) < 0)
+			die_sys(EX_OSERR, "chown %s", path);
+		if (priv_drop(user, group) < 0)
+			die_sys(EX_OSERR, "unable to drop privileges to %s",
+			    user);
+	}
+	return fd;
+}
+
+static int
+service(const char *cdb)
+{
+	struct tlsd_insts insts;
+	struct cf_db db;
+	const char *why;
+	char path[4096], err[512], id[32];
+	uint64_t max = 100;
+	int fd, r;
+
+	snprintf(id, sizeof id, "%ld", (long)getpid());
+	log_set_id(id);
+	/* fds 0-2 taken, so no socket of ours is one a child dup2s over */
+	while ((fd = open("/dev/null", O_RDWR | O_CLOEXEC)) >= 0 && fd <= 2)
+		if (fcntl(fd, F_SETFD, 0) < 0)
+			break;
+	if (fd > 2)
+		close(fd);
+
+	if (cf_db_open(&db, cdb, &why) < 0)
+		die(EX_TEMPFAIL, "unable to open %s: %s", cdb, why);
+	cf_db_uint(&db, "core", "", "tls-max-sessions", &max);
+	fd = listen_on(&db, path, sizeof path);
+	cf_db_close(&db);
+	tlsd_insts_init(&insts, cdb);
+	log_info("tls: service on %s, at most %llu sessions at once", path,
+	    (unsigned long long)max);
+	r = tlsd_service_run(&insts, fd, max, service_session, err,
+	    sizeof err);
+	unlink(path);
+	close(fd);
+	tlsd_insts_free(&insts);
+	if (r < 0)
+		die(EX_OSERR, "%s", err);
+	log_info("tls: service stopped");
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *cdb = "/etc/postmaster.cdb", *ticket_out = NULL;
+	char err[512];
+	int opt, serve = 0;
+	int privileged = getegid() != getgid() || geteuid() != getuid();
 
 	log_init(argv[0]);
 	signal(SIGPIPE, SIG_IGN);
-	while ((opt = getopt(argc, argv, "C:i:k:h")) != -1) {
+	while ((opt = getopt(argc, argv, "C:i:k:sh")) != -1) {
 		switch (opt) {
 		case 'C':
 			/* a setgid tlsd reads the system's configuration only */
@@ -167,52 +279,29 @@ main(int argc, char **argv)
 		case 'k':
 			ticket_out = optarg;
 			break;
+		case 's':
+			serve = 1;
+			break;
 		default:
 			usage(opt == 'h' ? 0 : EX_USAGE);
 		}
 	}
 	if (ticket_out != NULL) {
-		if (optind != argc)
+		if (optind != argc || serve)
 			usage(EX_USAGE);
 		if (tlsd_ticket_key_write(ticket_out, err, sizeof err) < 0)
 			die(EX_CANTCREAT, "%s", err);
 		return 0;
 	}
+	if (serve) {
+		if (optind != argc)
+			usage(EX_USAGE);
+		if (privileged)
+			die(EX_USAGE,
+			    "-s is not for a setgid postmaster-tlsd");
+		return service(cdb);
+	}
 	if (optind + 1 != argc)
 		usage(EX_USAGE);
-	if (cf_db_open(&db, cdb, &why) < 0) {
-		snprintf(err, sizeof err, "unable to open %s: %s", cdb, why);
-		report_error(NET_TLS_ERROR, err);
-		die(EX_TEMPFAIL, "%s", err);
-	}
-	read_config(&db, argv[optind], &cfg);
-	cf_db_close(&db);
-	if (tlsd_cred_load(&cred, &cfg.files, err, sizeof err) < 0) {
-		report_error(NET_TLS_ERROR, err);
-		return EX_CONFIG;
-	}
-	drop_extra_privileges();
-	memset(&rep, 0, sizeof rep);
-	rep.kind = NET_TLS_READY;
-	report(&rep);
-
-	/* smtpd ends the session first; this is only a backstop */
-	end = start + (int64_t)clock_ms_from_s(cfg.deadline) + TLSD_BYE_MS;
-	if (tlsd_conn_handshake(&cred, 0,
-	        clock_now_ms() +
-	            (int64_t)clock_ms_from_s(
-	                cfg.idle < cfg.deadline ? cfg.idle : cfg.deadline),
-	        &s, &rep) < 0) {
-		report(&rep);
-		tlsd_cred_free(&cred);
-		return 1;
-	}
-	report(&rep);
-	err[0] = '\0';
-	if (tlsd_conn_relay(s, 0, 1, clock_ms_from_s(cfg.idle), end, err,
-	        sizeof err) < 0)
-		log_info("tls: relay ended: %s", err);
-	gnutls_deinit(s);
-	tlsd_cred_free(&cred);
-	return 0;
+	return spawned(cdb, argv[optind]);
 }

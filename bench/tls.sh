@@ -1,6 +1,7 @@
 #!/bin/sh
-# TLS in postmaster-smtpd (postmaster-tlsd at STARTTLS) against a private
-# Postfix with smtpd_tls_security_level = may and the same ECDSA P-256
+# TLS in postmaster-smtpd in both shapes -- a postmaster-tlsd spawned per
+# STARTTLS ("pm"), and the postmaster-tlsd service that forks a child per
+# session ("svc") -- against a private Postfix with smtpd_tls_security_level = may and the same ECDSA P-256
 # certificate, in the same run (issue 11, "Benchmark"). By hand, as root,
 # loopback only; every server it starts it stops.
 #
@@ -40,10 +41,10 @@ done
 
 dir=$(mktemp -d "${TMPDIR:-/tmp}/pm-bench-tls.XXXXXX")
 chmod 755 "$dir"
-pm_pid= off_pid= pf_master=
+pm_pid= off_pid= svc_pid= tlsd_pid= pf_master=
 cleanup() {
 	set +e
-	for p in $pm_pid $off_pid; do
+	for p in $pm_pid $off_pid $svc_pid $tlsd_pid; do
 		kids=$(ps -o pid= --ppid "$p" 2>/dev/null)
 		kill "$p" 2>/dev/null
 		for k in $kids; do kill "$k" 2>/dev/null; done
@@ -94,7 +95,13 @@ routing-table = ext
 [route "ext"]
 @example.test joe
 EOF
-"$B/postmaster-cfcompile" -c "$dir/pm/pm.cf" -o "$dir/pm/pm.cdb"
+# pm.cdb: no service, smtpd spawns tlsd; svc.cdb: the service's socket
+sed "s|^spool-directory|tls-socket = \"$dir/none.socket\"\\nspool-directory|" "$dir/pm/pm.cf" >"$dir/pm/pm1.cf"
+sed "s|^spool-directory|tls-socket = \"$dir/tlsd.socket\"\\nspool-directory|" "$dir/pm/pm.cf" >"$dir/pm/svc.cf"
+"$B/postmaster-cfcompile" -c "$dir/pm/pm1.cf" -o "$dir/pm/pm.cdb"
+"$B/postmaster-cfcompile" -c "$dir/pm/svc.cf" -o "$dir/pm/svc.cdb"
+"$B/postmaster-tlsd" -s -C "$dir/pm/svc.cdb" 2>"$dir/pm/log.tlsd" &
+tlsd_pid=$!
 pm_port=$(probe port)
 tcpserver -R -H -l 0 -c 200 -b 200 127.0.0.1 "$pm_port" \
 	"$B/postmaster-smtpd" -C "$dir/pm/pm.cdb" mx.bench.test 2>"$dir/pm/log" &
@@ -103,8 +110,13 @@ off_port=$(probe port)
 tcpserver -R -H -l 0 -c 200 -b 200 127.0.0.1 "$off_port" \
 	"$B/postmaster-smtpd" -C "$dir/pm/pm.cdb" off.bench.test 2>"$dir/pm/log.off" &
 off_pid=$!
+svc_port=$(probe port)
+tcpserver -R -H -l 0 -c 200 -b 200 127.0.0.1 "$svc_port" \
+	"$B/postmaster-smtpd" -C "$dir/pm/svc.cdb" mx.bench.test 2>"$dir/pm/log.svc" &
+svc_pid=$!
 probe wait-port "$pm_port"
 probe wait-port "$off_port"
+probe wait-port "$svc_port"
 
 # --- Postfix --------------------------------------------------------------
 mkdir "$dir/pf" "$dir/pfq" "$dir/pfdata"
@@ -140,9 +152,17 @@ probe wait-port "$pf_port"
 sysvars() {
 	case $1 in
 	pm) port=$pm_port; qdir=$dir/pm/spool/queue; root=$pm_pid ;;
+	svc) port=$svc_port; qdir=$dir/pm/spool/queue; root=$svc_pid ;;
 	off) port=$off_port; qdir=$dir/pm/spool/queue; root=$off_pid ;;
 	pf) port=$pf_port; qdir=$dir/pfq/hold; root=$pf_master ;;
 	esac
+}
+cpu() { # the service's CPU (with its reaped children) counts for svc
+	if [ "$1" = svc ]; then
+		awk -v a="$(probe cpu "$root")" -v b="$(probe cpu "$tlsd_pid")" 'BEGIN { print a + b }'
+	else
+		probe cpu "$root"
+	fi
 }
 count() { find "$qdir" -type f 2>/dev/null | wc -l; }
 load() { # scenario port -> "messages seconds"
@@ -155,10 +175,11 @@ load() { # scenario port -> "messages seconds"
 run() { # system scenario: appends "msgs/s cpu_ms_per_msg" to $dir/res.SYS.SCEN
 	sysvars "$1"
 	sync
-	n0=$(count); c0=$(probe cpu "$root")
+	n0=$(count); c0=$(cpu "$1")
 	set -- "$1" "$2" $(load "$2" "$port")
 	[ "$1" != pf ] && probe wait-children "$root"
-	c1=$(probe cpu "$root"); n1=$(count)
+	[ "$1" = svc ] && probe wait-children "$tlsd_pid"
+	c1=$(cpu "$1"); n1=$(count)
 	awk -v n="$((n1 - n0))" -v t="$4" -v c0="$c0" -v c1="$c1" \
 	    'BEGIN { printf "%.1f %.3f\n", n / t, n ? (c1 - c0) * 1000 / n : 0 }' \
 	    >>"$dir/res.$1.$2"
@@ -173,13 +194,15 @@ echo "== TLS: postmaster-smtpd + postmaster-tlsd vs Postfix $(postconf -d -h mai
 echo "   $(nproc) CPUs, $(uname -r), load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 tprobe send "$pm_port" 40 20 1 tls >/dev/null
 tprobe send "$pf_port" 40 20 1 tls >/dev/null
+tprobe send "$svc_port" 40 20 1 tls >/dev/null
 tprobe send "$off_port" 40 20 1 plain >/dev/null
 
 r=1
 while [ $r -le "$ROUNDS" ]; do
 	echo "   round $r/$ROUNDS" >&2
 	for s in tls1 tls10 plain; do
-		if [ $((r % 2)) = 1 ]; then run pm $s; run pf $s; else run pf $s; run pm $s; fi
+		if [ $((r % 2)) = 1 ]; then run pm $s; run svc $s; run pf $s
+		else run pf $s; run svc $s; run pm $s; fi
 	done
 	run off plain
 	r=$((r + 1))
@@ -203,10 +226,15 @@ row() { # label ours theirs kind target
 }
 echo
 printf '%-40s %10s %10s %6s  %-8s\n' "median of $ROUNDS rounds" Postmaster Postfix ratio target
-row "msgs/s, TLS, 20 x 1 msg/session" "$(median "$dir/res.pm.tls1" 1)" "$(median "$dir/res.pf.tls1" 1)" "ratio>=" 1.25
-row "CPU ms/msg, TLS, 20 x 1 msg/session" "$(median "$dir/res.pm.tls1" 2)" "$(median "$dir/res.pf.tls1" 2)" "ratio<=" 0.8
-row "msgs/s, TLS, 20 x 10 msgs/session" "$(median "$dir/res.pm.tls10" 1)" "$(median "$dir/res.pf.tls10" 1)" "ratio>=" 2
-row "CPU ms/msg, TLS, 20 x 10 msgs/session" "$(median "$dir/res.pm.tls10" 2)" "$(median "$dir/res.pf.tls10" 2)" "" ""
+for sh in pm svc; do
+	[ $sh = pm ] && w="spawned tlsd" || w="tlsd service"
+	echo "-- $w"
+	row "msgs/s, TLS, 20 x 1 msg/session" "$(median "$dir/res.$sh.tls1" 1)" "$(median "$dir/res.pf.tls1" 1)" "ratio>=" 1.25
+	row "CPU ms/msg, TLS, 20 x 1 msg/session" "$(median "$dir/res.$sh.tls1" 2)" "$(median "$dir/res.pf.tls1" 2)" "ratio<=" 0.8
+	row "msgs/s, TLS, 20 x 10 msgs/session" "$(median "$dir/res.$sh.tls10" 1)" "$(median "$dir/res.pf.tls10" 1)" "ratio>=" 2
+	row "CPU ms/msg, TLS, 20 x 10 msgs/session" "$(median "$dir/res.$sh.tls10" 2)" "$(median "$dir/res.pf.tls10" 2)" "" ""
+done
+echo "-- plain sessions (no tlsd)"
 row "msgs/s, plain, 20 x 1" "$(median "$dir/res.pm.plain" 1)" "$(median "$dir/res.pf.plain" 1)" "" ""
 row "CPU ms/msg, plain, 20 x 1" "$(median "$dir/res.pm.plain" 2)" "$(median "$dir/res.pf.plain" 2)" "" ""
 row "CPU ms/msg, plain: tls=optional vs off" "$(median "$dir/res.pm.plain" 2)" "$(median "$dir/res.off.plain" 2)" "ratio<=" 1.05
@@ -265,6 +293,40 @@ exec valgrind -q --tool=callgrind --callgrind-out-file=%s/out/session.%%p %s "$@
 		printf "  handshake                                    %10d  %4.1f%%\n", h, 100 * h / t
 		printf "  relay of one message                         %10d  %4.1f%%\n", r, 100 * r / t
 		printf "  (a whole static smtpd -h, for scale:         %10d)\n", s
+	}'
+fi
+# the service's per-session child under callgrind (a fork: library load
+# and credentials were the parent's, once)
+if command -v valgrind >/dev/null && command -v callgrind_annotate >/dev/null; then
+	kill "$tlsd_pid"; wait "$tlsd_pid" 2>/dev/null || :
+	rm -f "$dir/tlsd.socket"
+	mkdir -p "$dir/vgs"
+	chmod 1777 "$dir/vgs"
+	valgrind -q --tool=callgrind --callgrind-out-file="$dir/vgs/cg.%p" \
+	    "$B/postmaster-tlsd" -s -C "$dir/pm/svc.cdb" 2>/dev/null &
+	tlsd_pid=$!
+	i=0
+	while [ ! -S "$dir/tlsd.socket" ] && [ $i -lt 300 ]; do
+		i=$((i + 1)); sleep 0.1
+	done
+	tprobe send "$svc_port" 1 1 1 tls >/dev/null
+	probe wait-children "$svc_pid" 60
+	probe wait-children "$tlsd_pid" 60
+	kill "$tlsd_pid"; wait "$tlsd_pid" 2>/dev/null || :
+	# a child's file holds the counts it inherited at the fork (the
+	# service's start-up and credentials, paid once): only its session()
+	# is per-session work; the service's own part per session is the
+	# stat()s of tlsd_insts_get, accept, recvmsg and fork
+	child=$(ls -S "$dir"/vgs/cg.* | head -1)
+	echo
+	echo "One TLS session in the service's forked child (ECDSA P-256, 1 message), instructions:"
+	awk -v t="$(incl "$child" "postmaster-tlsd.c:session ")" -v h="$(incl "$child" "tlsd_conn_handshake ")" \
+	    -v r="$(incl "$child" "tlsd_conn_relay ")" -v g="$(incl "$child" "tlsd_insts_get ")" 'BEGIN {
+		printf "  session() in the child                       %10d\n", t
+		printf "  handshake                                    %10d  %4.1f%%\n", h, 100 * h / t
+		printf "  relay of one message                         %10d  %4.1f%%\n", r, 100 * r / t
+		printf "  (inherited, paid once by the service: first lookup with credentials %d)\n", g
+		printf "  (kernel work -- fork, copy-on-write faults -- is not counted)\n"
 	}'
 fi
 echo "   load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -17,6 +17,7 @@ fi
 "$B/postmaster-cfcompile" -c etc/postmaster.cf -o "$var/postmaster.cdb" \
 	--core-spool-directory="$var/spool" \
 	--core-user-id="$user" --core-group-id="$group" \
+	--core-tls-socket="$var/tlsd.socket" \
 	--lmtpd-maildir="$var/mail/%d/%u/Maildir" \
 	--pipe-archive-exec="/bin/sh -c \"cat >> $var/mail/archive.txt\""
 
@@ -53,6 +54,10 @@ listen() { # listen PORT INSTANCE
 	done
 	pids="$pids $pid"
 }
+# The TLS service first, so a STARTTLS (when an instance sets tls) finds
+# it; smtpd spawns a postmaster-tlsd per session while it is not up.
+"$B/postmaster-tlsd" -s -C "$var/postmaster.cdb" &
+pids="$pids $!"
 listen 2525 mx.example.test
 listen 2587 submission
 "$B/postmaster-queue" -C "$var/postmaster.cdb" &
@@ -63,6 +68,7 @@ postmaster: running on loopback (Ctrl-C stops everything)
   MX          127.0.0.1:2525   [smtpd "mx.example.test"]
   submission  127.0.0.1:2587   [smtpd "submission"] (local names allowed)
   queue       $var/spool       (postmaster-queue, local mail via postmaster-lmtpd)
+  TLS         $var/tlsd.socket (postmaster-tlsd -s, for instances that set tls)
 
 Try:
   swaks --server 127.0.0.1:2525 --from you@example.net --to team@example.test

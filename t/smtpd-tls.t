@@ -82,7 +82,9 @@ extra = "".join('[smtpd "%s"]\nrouting-table = ext\n%s\n' % x for x in [
     ("swap.test", "tls = optional\n" + pairs((os.path.join(live, "cert.pem"),
                                               os.path.join(live, "key.pem")))),
 ])
-inst = Instance(extra=extra)
+# no postmaster-tlsd service listens there: smtpd spawns one per session
+# (t/smtpd-tlsd.t tests the service)
+inst = Instance(extra=extra, core='tls-socket = "%s/none.socket"\n' % certs)
 LOG = os.path.join(inst.dir, "smtpd.log")
 logf = open(LOG, "ab")
 
@@ -136,8 +138,8 @@ t.ok(re.search(r"Received: from client\.test \(\[127\.0\.0\.1\]\)\r\n\t\(using T
      "Received: the protocol and cipher as a comment, with ESMTPS (RFC 3848)", data[:400])
 t.like(data, "\nproto ESMTPS\n", "the envelope records ESMTPS")
 t.ok(log_has(r"postmaster-smtpd\[\d+\]: info: tls: established from 127\.0\.0\.1: TLS1\.3 "
-             r"cipher=TLS_\w+ sni=- session=new"), "one log line per handshake: version, "
-     "cipher, SNI, new session")
+             r"cipher=TLS_\w+ sni=- session=new tlsd=spawned"), "one log line per handshake: "
+     "version, cipher, SNI, new session, a spawned postmaster-tlsd")
 
 # --- implicit TLS (RFC 8314)
 rc, out = swaks("imp.test", "--tlsc")

@@ -46,6 +46,12 @@ static const struct cf_key_def core_keys[] = {
 	{ "tls-client", CF_T_ENUM, 0, "may", "none|may", NULL,
 	    "STARTTLS to MX hosts and host targets: may (when offered, "
 	    "unverified) or none; the default of [relay] tls" },
+	{ "tls-socket", CF_T_PATH, 0, "/run/postmaster/tlsd.socket", NULL,
+	    NULL,
+	    "unix socket of the postmaster-tlsd service; smtpd starts a "
+	    "postmaster-tlsd per session when none listens there" },
+	{ "tls-max-sessions", CF_T_UINT, 0, "100", "1-100000", NULL,
+	    "TLS sessions the postmaster-tlsd service serves at once" },
 	{ NULL, 0, 0, NULL, NULL, NULL, NULL }
 };
 

@@ -6,12 +6,15 @@
 #include <spawn.h>
 #include <stdio.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "base/clock.h"
 #include "net/net_starttls.h"
+#include "net/net_tlsd_req.h"
 
 extern char **environ;
 
@@ -97,6 +100,28 @@ stop(struct net_starttls *t)
 			;
 	}
 	t->pid = 0;
+	t->service = 0;
+}
+
+/* tlsd's first report: ready, or why not (and tlsd stopped). */
+static int
+wait_ready(struct net_starttls *t, int64_t until_ms, char *why, size_t cap)
+{
+	struct net_tls_report rep;
+
+	if (read_report(t, until_ms, &rep, why, cap) < 0) {
+		stop(t);
+		return -1;
+	}
+	if (rep.kind != NET_TLS_READY) {
+		snprintf(why, cap, "%s",
+		    rep.kind == NET_TLS_ERROR ?
+		        rep.why :
+		        "postmaster-tlsd: unexpected report");
+		stop(t);
+		return -1;
+	}
+	return 0;
 }
 
 int
@@ -104,7 +129,6 @@ net_starttls_start(struct net_starttls *t, int sock, char *const argv[],
     int64_t until_ms, char *why, size_t cap)
 {
 	posix_spawn_file_actions_t fa;
-	struct net_tls_report rep;
 	int sp[2], e;
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0) {
@@ -132,19 +156,84 @@ net_starttls_start(struct net_starttls *t, int sock, char *const argv[],
 		stop(t);
 		return -1;
 	}
-	if (read_report(t, until_ms, &rep, why, cap) < 0) {
-		stop(t);
+	return wait_ready(t, until_ms, why, cap);
+}
+
+/* The client's socket and the request in one message. */
+static int
+send_request(int fd, int sock, const struct net_tlsd_req *rq)
+{
+	char data[NET_TLSD_REQ_MAX];
+	union {
+		struct cmsghdr h;
+		char b[CMSG_SPACE(sizeof(int))];
+	} cm;
+	struct iovec iov = { data, 0 };
+	struct msghdr m;
+	struct cmsghdr *c;
+
+	if ((iov.iov_len = net_tlsd_req_encode(rq, data)) == 0) {
+		errno = EINVAL;
 		return -1;
 	}
-	if (rep.kind != NET_TLS_READY) {
-		snprintf(why, cap, "%s",
-		    rep.kind == NET_TLS_ERROR ?
-		        rep.why :
-		        "postmaster-tlsd: unexpected report");
-		stop(t);
+	memset(&m, 0, sizeof m);
+	memset(&cm, 0, sizeof cm);
+	m.msg_iov = &iov;
+	m.msg_iovlen = 1;
+	m.msg_control = cm.b;
+	m.msg_controllen = sizeof cm.b;
+	c = CMSG_FIRSTHDR(&m);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &sock, sizeof(int));
+	/* a new connection's buffer takes the few octets at once */
+	return sendmsg(fd, &m, MSG_DONTWAIT | MSG_NOSIGNAL) ==
+	        (ssize_t)iov.iov_len ?
+	    0 :
+	    -1;
+}
+
+int
+net_starttls_connect(struct net_starttls *t, int sock, const char *path,
+    const char *name, const char *id, int64_t until_ms, char *why, size_t cap)
+{
+	struct sockaddr_un sa;
+	struct net_tlsd_req rq;
+	int fd, fl;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof sa.sun_path) {
+		snprintf(why, cap, "%s: name too long", path);
+		return 1;
+	}
+	memcpy(sa.sun_path, path, strlen(path));
+	memset(&rq, 0, sizeof rq);
+	snprintf(rq.name, sizeof rq.name, "%s", name);
+	snprintf(rq.id, sizeof rq.id, "%s", id);
+	/* non-blocking: a full backlog (EAGAIN) is a service that refuses */
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+	         0)) < 0 ||
+	    connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+		snprintf(why, cap, "%s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return 1;
+	}
+	/* blocking from here, as the socketpair is (smtpd does its I/O on
+	 * it once the handshake is done) */
+	if ((fl = fcntl(fd, F_GETFL)) < 0 ||
+	    fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0 ||
+	    send_request(fd, sock, &rq) < 0) {
+		snprintf(why, cap, "postmaster-tlsd service %s: %s", path,
+		    strerror(errno));
+		close(fd);
 		return -1;
 	}
-	return 0;
+	t->fd = fd;
+	t->service = 1;
+	return wait_ready(t, until_ms, why, cap);
 }
 
 int
@@ -179,14 +268,14 @@ net_starttls_finish(struct net_starttls *t, int64_t until_ms)
 {
 	char buf[512];
 
-	if (t->pid == 0)
+	if (t->pid == 0 && !t->service)
 		return;
 	if (t->active) {
 		/* tlsd sends close_notify and exits: its end closes */
 		shutdown(t->fd, SHUT_WR);
 		while (read_exact(t->fd, buf, sizeof buf, until_ms) == 0)
 			;
-		if (errno == EPIPE) {
+		if (errno == EPIPE && t->pid > 0) {
 			while (waitpid(t->pid, NULL, 0) < 0 && errno == EINTR)
 				;
 			t->pid = 0;

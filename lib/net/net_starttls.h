@@ -17,6 +17,12 @@
  * what is left of a connection's processes would otherwise cut the last
  * reply).
  *
+ * net_starttls_connect() is the same start through the postmaster-tlsd
+ * service instead of a spawn: it connects to the service's unix socket,
+ * passes the client's socket (SCM_RIGHTS) with the instance's name
+ * (net_tlsd_req.h), and from there on the connection is used as the
+ * socketpair would be; only there is no process of smtpd's to reap.
+ *
  * Every wait has a deadline (until_ms on clock_now_ms()); a tlsd that
  * misses one is killed and reaped. Failures return -1 with a one-line
  * reason in why.
@@ -31,15 +37,20 @@
 #include "net/net_tls_report.h"
 
 struct net_starttls {
-	pid_t pid;  /* tlsd; 0 none */
-	int fd;     /* smtpd's end of the socketpair; -1 none */
-	int active; /* the handshake succeeded */
+	pid_t pid;   /* tlsd; 0 none */
+	int service; /* the fd is a connection to the service */
+	int fd;      /* smtpd's end of the socketpair; -1 none */
+	int active;  /* the handshake succeeded */
 	struct net_tls_report info; /* its report */
 };
 
 void net_starttls_init(struct net_starttls *t);
 int net_starttls_start(struct net_starttls *t, int sock, char *const argv[],
     int64_t until_ms, char *why, size_t cap);
+/* 0: ready; -1: refused (why; smtpd answers 454); 1: no service listens
+ * on path (why), so spawn one. */
+int net_starttls_connect(struct net_starttls *t, int sock, const char *path,
+    const char *name, const char *id, int64_t until_ms, char *why, size_t cap);
 int net_starttls_handshake(struct net_starttls *t, int in, int out,
     int64_t until_ms, char *why, size_t cap);
 void net_starttls_finish(struct net_starttls *t, int64_t until_ms);

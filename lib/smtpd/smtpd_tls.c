@@ -52,6 +52,7 @@ smtpd_tls_setup(struct smtpd_tls *x, struct cf_db *db, const char *cdb,
 	}
 	*slash = '\0';
 	snprintf(x->prog, sizeof x->prog, "%s/postmaster-tlsd", self);
+	cf_db_str(db, "core", "", "tls-socket", x->socket, sizeof x->socket);
 	snprintf(x->cdb, sizeof x->cdb, "%s", cdb);
 	snprintf(x->name, sizeof x->name, "%s", name);
 	snprintf(x->id, sizeof x->id, "%ld", (long)getpid());
@@ -77,13 +78,33 @@ smtpd_tls_active(const struct smtpd_tls *x)
 	return x->t.active;
 }
 
+/* The service, or a postmaster-tlsd of our own when none listens. */
+static int
+start(struct smtpd_tls *x, char *why, size_t cap)
+{
+	int r = 1;
+
+	if (x->socket[0] != '\0') {
+		r = net_starttls_connect(&x->t, x->sock, x->socket, x->name,
+		    x->id, until(x), why, cap);
+		/* no service here (tcpserver, inetd) is normal: say nothing */
+		if (r == 1 && errno != ENOENT)
+			log_info("tls: no postmaster-tlsd service: %s; "
+			         "starting one for this session",
+			    why);
+	}
+	if (r == 1)
+		r = net_starttls_start(&x->t, x->sock, x->argv, until(x), why,
+		    cap);
+	return r;
+}
+
 int
 smtpd_tls_starttls(struct smtpd_tls *x, struct buf *reply)
 {
 	char why[512];
 
-	if (net_starttls_start(&x->t, x->sock, x->argv, until(x), why,
-	        sizeof why) == 0)
+	if (start(x, why, sizeof why) == 0)
 		return 0;
 	log_err("tls: not available: %s", why);
 	/* RFC 3207 4: a temporary reason */
@@ -104,9 +125,11 @@ smtpd_tls_handshake(struct smtpd_tls *x)
 		log_info("tls: handshake failed from %s: %s", x->client, why);
 		return -1;
 	}
-	log_info("tls: established from %s: %s cipher=%s sni=%s session=%s",
+	log_info("tls: established from %s: %s cipher=%s sni=%s session=%s "
+	         "tlsd=%s",
 	    x->client, r->version, r->cipher, r->sni[0] ? r->sni : "-",
-	    r->resumed ? "resumed" : "new");
+	    r->resumed ? "resumed" : "new",
+	    x->t.service ? "service" : "spawned");
 	return 0;
 }
 
@@ -115,8 +138,7 @@ smtpd_tls_implicit(struct smtpd_tls *x)
 {
 	char why[512];
 
-	if (net_starttls_start(&x->t, x->sock, x->argv, until(x), why,
-	        sizeof why) < 0) {
+	if (start(x, why, sizeof why) < 0) {
 		log_err("tls: not available: %s; closing the connection "
 		        "from %s",
 		    why, x->client);

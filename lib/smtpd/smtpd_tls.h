@@ -4,8 +4,11 @@
  * the 530 to MAIL in the clear under `required`, the TLS log lines, the
  * comment of the Received field, and the end of the helper.
  *
- * postmaster-tlsd is found beside the running smtpd (/proc/self/exe), so
- * an installed smtpd starts the installed tlsd and a test build its own.
+ * At STARTTLS smtpd first asks the postmaster-tlsd service at [core]
+ * tls-socket; when none listens there it starts a postmaster-tlsd for
+ * the session, found beside the running smtpd (/proc/self/exe), so an
+ * installed smtpd starts the installed tlsd and a test build its own.
+ * The "established" log line says which served the session.
  */
 #ifndef PM_SMTPD_TLS_H
 #define PM_SMTPD_TLS_H
@@ -30,6 +33,7 @@ struct smtpd_tls {
 	int sock, out;      /* the client's connection: in, out */
 	uint64_t wait_ms;   /* for each report of tlsd: idle-timeout */
 	char prog[4096 + 32];
+	char socket[4096]; /* [core] tls-socket; "" none */
 	char cdb[4096];
 	char name[256];
 	char id[32];

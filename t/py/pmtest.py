@@ -214,7 +214,7 @@ def free_port():
 class Instance:
     """A compiled configuration with a spool writable by nobody."""
 
-    def __init__(self, routes="", extra="", name="mx.test"):
+    def __init__(self, routes="", extra="", name="mx.test", core=""):
         self.dir = tempfile.mkdtemp(prefix="pm-e2e.")
         os.chmod(self.dir, 0o755)
         self.spool = os.path.join(self.dir, "spool")
@@ -229,9 +229,9 @@ class Instance:
             extra += '\n[lmtpd]\nmaildir = "%s/mail/%%u/Maildir"\n' % self.dir
         with open(self.cf, "w") as f:
             f.write('[core]\nhostname = %s\nuser-id = nobody\ngroup-id = nogroup\n'
-                    'spool-directory = "%s"\n%s\n[smtpd "%s"]\nrouting-table = ext\n'
+                    'spool-directory = "%s"\n%s%s\n[smtpd "%s"]\nrouting-table = ext\n'
                     '[route "ext"]\n@example.test joe\n%s\n'
-                    % (name, self.spool, extra, name, routes))
+                    % (name, self.spool, core, extra, name, routes))
         subprocess.run([os.path.join(PM_BIN, "postmaster-cfcompile"), "-c", self.cf,
                         "-o", self.cdb], check=True)
         self.procs = []
