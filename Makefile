@@ -209,7 +209,9 @@ FORMAT_SRC = fuzz/fuzz_cf.c fuzz/fuzz_route.c fuzz/fuzz_smtp_line.c \
 	lib/spf/spf_sandbox.c lib/spf/spf_sandbox.h lib/spf/spf_untrust.c \
 	lib/spf/spf_untrust.h postmaster-spf.c t/unit/spf_input.c \
 	t/unit/spf_proto.c t/unit/spf_report.c t/unit/spf_untrust.c \
-	t/unit/spf_sandbox.c
+	t/unit/spf_sandbox.c lib/spf/spf_hello.c lib/spf/spf_hello.h \
+	lib/spf/spf_service.c lib/spf/spf_service.h t/unit/spf_hello.c \
+	fuzz/fuzz_spf_hello.c
 
 format:
 	clang-format -i $(FORMAT_SRC)
