@@ -78,6 +78,13 @@ child(int s, int c, spf_service_fn fn, void *arg)
 	_exit(fn(arg));
 }
 
+static void
+reap(unsigned *live)
+{
+	while (*live > 0 && waitpid(-1, NULL, WNOHANG) > 0)
+		(*live)--;
+}
+
 int
 spf_service_run(const char *path, unsigned max, spf_service_fn fn, void *arg,
     const char **why)
@@ -104,14 +111,15 @@ spf_service_run(const char *path, unsigned max, spf_service_fn fn, void *arg,
 	while (!stop_now) {
 		struct pollfd pfd = { s, POLLIN, 0 };
 
-		while (live > 0 && (pid = waitpid(-1, NULL, WNOHANG)) > 0)
-			live--;
 		/* a second's wait at most, so exited children are reaped */
-		if (poll(&pfd, 1, 1000) <= 0)
+		if (poll(&pfd, 1, 1000) <= 0) {
+			reap(&live);
 			continue;
+		}
 		c = accept4(s, NULL, NULL, SOCK_CLOEXEC);
 		if (c < 0)
 			continue;
+		reap(&live); /* the limit counts live children only */
 		if (live >= max) {
 			/* smtpd sees EOF before "ready" and spawns */
 			if (refused++ % 100 == 0)
