@@ -151,6 +151,21 @@ session(struct opts *o, int hello)
 	return 0;
 }
 
+/*
+ * The service sets libspf2 up once and drops it before the first fork:
+ * malloc's arenas and the lazily bound symbols are then ready in every
+ * child instead of being built anew (page faults, symbol lookups) per
+ * session. No state of it survives into a child's evaluator.
+ */
+static void
+warm_up(const struct opts *o)
+{
+	struct spf_eval *e;
+
+	if (spf_eval_open(&e, o->server, "warm-up", 1000) == 0)
+		spf_eval_close(e);
+}
+
 static int
 service_child(void *arg)
 {
@@ -195,6 +210,7 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if (listen == NULL)
 		return session(&o, 0);
+	warm_up(&o);
 	if (spf_service_run(listen, (unsigned)max, service_child, &o, &why) <
 	    0)
 		die_sys(EX_OSERR, "spf service on %s: %s", listen, why);
