@@ -106,6 +106,9 @@ read_hello(struct opts *o, struct spf_hello *h, char *buf, size_t cap,
 	*len -= used;
 	o->receiver = h->receiver;
 	o->budget = h->budget_ms;
+	/* smtpd's [core] dns-server, as a spawned child gets it; else ours */
+	if (h->dns[0])
+		o->server = h->dns;
 	return 0;
 }
 

@@ -1,8 +1,9 @@
 /*
  * spf_hello: any bytes, as the postmaster-spf service reads them from a
- * connection. A line that parses formats back to the same bytes; MORE
- * only without a LF inside the limit; the receiver holds no control
- * octet, space or 8-bit octet.
+ * connection. A line that parses formats back to the same bytes (but a
+ * DNS field "-", which formats as "-" again); MORE only without a LF
+ * inside the limit; the receiver and DNS server hold no control octet,
+ * space or 8-bit octet.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -30,6 +31,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (i = 0; h.receiver[i]; i++)
 		if ((unsigned char)h.receiver[i] <= 0x20 ||
 		    (unsigned char)h.receiver[i] >= 0x7f)
+			abort();
+	for (i = 0; h.dns[i]; i++)
+		if ((unsigned char)h.dns[i] <= 0x20 ||
+		    (unsigned char)h.dns[i] >= 0x7f)
 			abort();
 	if (h.budget_ms == 0)
 		abort();

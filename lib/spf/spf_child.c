@@ -162,6 +162,7 @@ connect_service(struct spf_child *c, const struct spf_child_cfg *cfg,
 	memcpy(sa.sun_path, cfg->socket, strlen(cfg->socket));
 	snprintf(h.receiver, sizeof h.receiver, "%s", cfg->receiver);
 	h.budget_ms = child_budget(cfg);
+	snprintf(h.dns, sizeof h.dns, "%s", cfg->dns_server);
 	if ((n = spf_hello_format(&h, line, sizeof line)) < 0) {
 		*why = "receiver not representable";
 		return -1;
