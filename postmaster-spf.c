@@ -3,10 +3,16 @@
  * at its first check and keeps for the session's later transactions. It
  * reads requests on stdin and writes one response each on stdout (the
  * protocol of lib/spf/spf_proto.h), runs libspf2 in a sandbox
- * (lib/spf/spf_sandbox.h) and ends at EOF. See postmaster-spf(8).
+ * (lib/spf/spf_sandbox.h) and ends at EOF.
+ *
+ * With -l SOCKET it is instead the long-running service smtpd tries
+ * first (lib/spf/spf_service.h): each connection gets a forked child
+ * that reads the opening line (lib/spf/spf_hello.h), sandboxes itself
+ * the same way, says "ready" and serves as above. See postmaster-spf(8).
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,12 +24,23 @@
 #include "base/log.h"
 #include "dns/dns_res.h"
 #include "spf/spf_eval.h"
+#include "spf/spf_hello.h"
 #include "spf/spf_proto.h"
 #include "spf/spf_sandbox.h"
+#include "spf/spf_service.h"
 
 #define USAGE \
 	"usage: postmaster-spf [-s DNS-SERVER] [-r RECEIVER] " \
-	"[-t BUDGET-MS]\n"
+	"[-t BUDGET-MS]\n" \
+	"       postmaster-spf -l SOCKET [-m MAX-CHILDREN] [-s DNS-SERVER]\n"
+
+/* How long a service child waits for smtpd's opening line. */
+#define HELLO_WAIT_MS 5000
+
+struct opts {
+	const char *server, *receiver;
+	uint64_t budget;
+};
 
 /* The TCP port DNS answers may need (truncation), from "ip[:port]". */
 static unsigned
@@ -63,60 +80,142 @@ serve(struct spf_eval *e, uint64_t budget, char *buf, size_t *len)
 	return 0;
 }
 
-int
-main(int argc, char **argv)
+/* The opening line of a service connection into o (receiver, budget). */
+static int
+read_hello(struct opts *o, struct spf_hello *h, char *buf, size_t cap,
+    size_t *len)
 {
-	const char *server = NULL, *receiver = "unknown", *why;
-	uint64_t budget = 20000;
+	size_t used;
+	ssize_t n;
+	int r;
+
+	for (;;) {
+		struct pollfd pfd = { 0, POLLIN, 0 };
+
+		r = spf_hello_parse(buf, *len, h, &used);
+		if (r == SPF_PROTO_OK)
+			break;
+		if (r != SPF_PROTO_MORE || poll(&pfd, 1, HELLO_WAIT_MS) <= 0)
+			return -1;
+		if ((n = read(0, buf + *len, cap - *len)) <= 0)
+			return -1;
+		*len += (size_t)n;
+	}
+	/* what follows the line (smtpd waits for "ready", but still) */
+	memmove(buf, buf + used, *len - used);
+	*len -= used;
+	o->receiver = h->receiver;
+	o->budget = h->budget_ms;
+	/* smtpd's [core] dns-server, as a spawned child gets it; else ours */
+	if (h->dns[0])
+		o->server = h->dns;
+	return 0;
+}
+
+/* A session: sandbox, libspf2, then requests until EOF. */
+static int
+session(struct opts *o, int hello)
+{
+	struct spf_hello h;
 	struct spf_eval *e;
 	char buf[2 * SPF_PROTO_LINE_MAX];
+	const char *why;
 	size_t len = 0;
 	ssize_t n;
-	int opt, ll;
+	int ll;
 
-	log_init(argv[0]);
-	while ((opt = getopt(argc, argv, "s:r:t:h")) != -1) {
-		switch (opt) {
-		case 's':
-			server = optarg[0] ? optarg : NULL;
-			break;
-		case 'r':
-			receiver = optarg;
-			break;
-		case 't':
-			budget = strtoull(optarg, NULL, 10);
-			break;
-		default:
-			fputs(USAGE, stderr);
-			return opt == 'h' ? 0 : EX_USAGE;
-		}
-	}
-	if (optind != argc || budget == 0) {
-		fputs(USAGE, stderr);
-		return EX_USAGE;
-	}
-	signal(SIGPIPE, SIG_IGN);
 	if (spf_sandbox_limits(&why) < 0)
 		die_sys(EX_OSERR, "sandbox: %s", why);
+	if (hello && read_hello(o, &h, buf, sizeof buf, &len) < 0)
+		die(EX_PROTOCOL, "no opening line from smtpd");
 	/* one DNS try never outlasts the budget; libresolv tries twice */
-	if (spf_eval_open(&e, server, receiver,
-	        budget / 2 < 5000 ? (unsigned)(budget / 2) : 5000) < 0)
+	if (spf_eval_open(&e, o->server, o->receiver,
+	        o->budget / 2 < 5000 ? (unsigned)(o->budget / 2) : 5000) < 0)
 		die_sys(EX_TEMPFAIL,
 		    "unable to set up libspf2 (dns-server "
 		    "%s)",
-		    server ? server : "from resolv.conf");
-	if (spf_sandbox_lock(dns_port(server), &ll, &why) < 0)
+		    o->server ? o->server : "from resolv.conf");
+	if (spf_sandbox_lock(dns_port(o->server), &ll, &why) < 0)
 		die_sys(EX_OSERR, "sandbox: %s", why);
+	if (hello &&
+	    io_write_all(1, SPF_HELLO_READY, sizeof SPF_HELLO_READY - 1) < 0)
+		return 0;
 	for (;;) {
+		if (serve(e, o->budget, buf, &len) < 0)
+			break;
 		n = read(0, buf + len, sizeof buf - len);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
 			break;
 		len += (size_t)n;
-		if (serve(e, budget, buf, &len) < 0)
-			break;
 	}
 	spf_eval_close(e);
+	return 0;
+}
+
+/*
+ * The service sets libspf2 up once and drops it before the first fork:
+ * malloc's arenas and the lazily bound symbols are then ready in every
+ * child instead of being built anew (page faults, symbol lookups) per
+ * session. No state of it survives into a child's evaluator.
+ */
+static void
+warm_up(const struct opts *o)
+{
+	struct spf_eval *e;
+
+	if (spf_eval_open(&e, o->server, "warm-up", 1000) == 0)
+		spf_eval_close(e);
+}
+
+static int
+service_child(void *arg)
+{
+	return session(arg, 1);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct opts o = { NULL, "unknown", 20000 };
+	const char *listen = NULL, *why;
+	unsigned long max = 64;
+	int opt;
+
+	log_init(argv[0]);
+	while ((opt = getopt(argc, argv, "s:r:t:l:m:h")) != -1) {
+		switch (opt) {
+		case 's':
+			o.server = optarg[0] ? optarg : NULL;
+			break;
+		case 'r':
+			o.receiver = optarg;
+			break;
+		case 't':
+			o.budget = strtoull(optarg, NULL, 10);
+			break;
+		case 'l':
+			listen = optarg;
+			break;
+		case 'm':
+			max = strtoul(optarg, NULL, 10);
+			break;
+		default:
+			fputs(USAGE, stderr);
+			return opt == 'h' ? 0 : EX_USAGE;
+		}
+	}
+	if (optind != argc || o.budget == 0 || max == 0 || max > 65536) {
+		fputs(USAGE, stderr);
+		return EX_USAGE;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	if (listen == NULL)
+		return session(&o, 0);
+	warm_up(&o);
+	if (spf_service_run(listen, (unsigned)max, service_child, &o, &why) <
+	    0)
+		die_sys(EX_OSERR, "spf service on %s: %s", listen, why);
 	return 0;
 }

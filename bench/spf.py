@@ -12,8 +12,12 @@ is not counted:
   - postmaster-smtpd sessions on a pipe (TCPREMOTEIP 192.0.2.5), one
     4 KiB message to one recipient per transaction, 1-transaction and
     10-transaction sessions, on an instance with spf = off and one with
-    spf = tag (smtpd waits for its postmaster-spf, so the child's CPU is
-    in the sum). The difference per transaction is what SPF costs.
+    spf = tag, the latter in both shapes: smtpd spawning postmaster-spf
+    per session (smtpd waits for it, so the child's CPU is in the sum),
+    and smtpd asking the postmaster-spf service (-l), whose children's
+    CPU is read from the service's /proc/PID/stat (cutime + cstime of
+    the children it reaped, and its own utime + stime: accept and fork)
+    and added. The difference per transaction is what SPF costs.
   - postmaster-spf alone: exec + dynamic loading + libspf2 set-up +
     sandbox, started and ended N1 times with no request; and CHECKS
     checks of a pass record in one process (minus one start-up), the
@@ -58,6 +62,44 @@ def free_port():
             u.close()
             c.close()
     raise SystemExit("no free port")
+
+
+def children_of(pid):
+    """Children of pid (setpriv execs, so the service is its own pid)."""
+    try:
+        with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+            kids = [int(x) for x in f.read().split()]
+    except OSError:
+        kids = []
+    return kids or [pid]
+
+
+def service_cpu(pid):
+    """Seconds of CPU of the service and the children it reaped."""
+    with open("/proc/%d/stat" % pid) as f:
+        st = f.read().rsplit(")", 1)[1].split()
+    # fields 14-17 of proc(5): utime stime cutime cstime (st[0] is field 3)
+    return sum(int(x) for x in st[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def settle(pid, secs=10):
+    """Until the service has reaped every child (it reaps within a
+    second of idling), so their CPU is in its cutime + cstime."""
+    end = time.monotonic() + secs
+    while time.monotonic() < end:
+        with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+            if not f.read().split():
+                return
+        time.sleep(0.05)
+    raise SystemExit("spf.py: the service's children did not end")
+
+
+def smtpd_argv(smtpd, cdb, name, sock):
+    """off.test and tag.test on a configuration whose spf-socket names
+    no socket (tag.test spawns); "svc" is tag.test asking the service."""
+    if name == "svc":
+        return [smtpd, "-C", cdb, "tag.test"]
+    return [smtpd, "-C", cdb + ".nosvc", name]
 
 
 def reply(f):
@@ -105,6 +147,11 @@ def main():
             raise SystemExit("spf.py: %s missing" % prog)
     d = tempfile.mkdtemp(prefix="pm-bench-spf.")
     os.chmod(d, 0o755)
+    run = os.path.join(d, "run")
+    os.mkdir(run)
+    shutil.chown(run, "nobody", "nogroup")
+    sock = os.path.join(run, "spf")
+    service = None
     spool = os.path.join(d, "spool")
     os.mkdir(spool)
     shutil.chown(spool, "nobody", "nogroup")
@@ -120,26 +167,43 @@ def main():
         with open(cf, "w") as f:
             f.write('[core]\nuser-id = nobody\ngroup-id = nogroup\n'
                     'spool-directory = "%s"\ndns-server = 127.0.0.1:%d\n'
+                    'spf-socket = "%s"\n'
                     '[lmtpd]\nmaildir = "%s/mail/%%u/Maildir"\n'
                     '[smtpd "off.test"]\nrouting-table = ext\n'
                     '[smtpd "tag.test"]\nrouting-table = ext\nspf = tag\n'
-                    '[route "ext"]\n@example.test joe\n' % (spool, port, d))
+                    '[route "ext"]\n@example.test joe\n' % (spool, port, sock, d))
         cdb = os.path.join(d, "pm.cdb")
         subprocess.run([os.path.join(BUILD, "postmaster-cfcompile"), "-c", cf, "-o", cdb],
                        check=True)
+        subprocess.run([os.path.join(BUILD, "postmaster-cfcompile"), "-c", cf, "-o",
+                        cdb + ".nosvc", "--core-spf-socket=%s" % os.path.join(d, "absent")],
+                       check=True)
+        service = subprocess.Popen(
+            ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+             os.path.join(BUILD, "postmaster-spf"), "-l", sock, "-s",
+             "127.0.0.1:%d" % port], stderr=subprocess.DEVNULL)
+        for _ in range(300):
+            if os.path.exists(sock):
+                break
+            time.sleep(0.05)
+        svc_pid = children_of(service.pid)[0]
         time.sleep(0.3)
         body = b"Subject: bench\r\n\r\n" + (b"x" * 76 + b"\r\n") * 52 + b".\r\n"
         smtpd = os.path.join(BUILD, "postmaster-smtpd")
-        res = {}
-        # warm up both (page cache, dnsmasq)
-        for name in ("off.test", "tag.test"):
-            session([smtpd, "-C", cdb, name], 1, body)
+        res, svc_part = {}, {}
+        # warm up all (page cache, dnsmasq)
+        for name in ("off.test", "tag.test", "svc"):
+            session(smtpd_argv(smtpd, cdb, name, sock), 1, body)
         for ntx, n in ((1, N1), (10, N10)):
-            for name in ("off.test", "tag.test"):
-                c0 = cpu()
+            for name in ("off.test", "tag.test", "svc"):
+                argv = smtpd_argv(smtpd, cdb, name, sock)
+                settle(svc_pid)
+                c0, s0 = cpu(), service_cpu(svc_pid)
                 for _ in range(n):
-                    session([smtpd, "-C", cdb, name], ntx, body)
-                res[(name, ntx)] = (cpu() - c0) / (n * ntx)
+                    session(argv, ntx, body)
+                settle(svc_pid)
+                svc_part[(name, ntx)] = (service_cpu(svc_pid) - s0) / (n * ntx)
+                res[(name, ntx)] = (cpu() - c0) / (n * ntx) + svc_part[(name, ntx)]
         # postmaster-spf alone, as smtpd runs it (unprivileged)
         spf = [os.path.join(BUILD, "postmaster-spf"), "-s", "127.0.0.1:%d" % port,
                "-r", "tag.test", "-t", "19000"]
@@ -165,17 +229,23 @@ def main():
             raise SystemExit("postmaster-spf: unexpected answers %r" % out[:200])
         check = (cpu() - c0 - start) / CHECKS
     finally:
+        if service is not None:
+            service.terminate()
+            service.wait()
         dns.terminate()
         dns.wait()
         shutil.rmtree(d, ignore_errors=True)
     ms = 1000.0
     print("CPU per transaction (user+sys of smtpd and its children), ms:")
-    print("%-28s %10s %10s %10s" % ("", "spf = off", "spf = tag", "SPF adds"))
+    print("%-24s %9s %9s %9s %9s %9s" % ("", "spf = off", "tag spawn", "adds",
+                                         "tag svc", "adds"))
     for ntx in (1, 10):
-        off, tag = res[("off.test", ntx)], res[("tag.test", ntx)]
-        print("%-28s %10.3f %10.3f %10.3f  (tag/off %.2f)"
+        off, tag, svc = res[("off.test", ntx)], res[("tag.test", ntx)], res[("svc", ntx)]
+        print("%-24s %9.3f %9.3f %9.3f %9.3f %9.3f"
               % ("%d-transaction sessions" % ntx, off * ms, tag * ms, (tag - off) * ms,
-                 tag / off if off else 0))
+                 svc * ms, (svc - off) * ms))
+    print("of tag svc, in the service (its children and itself): 1-tx %.3f, 10-tx %.3f"
+          % (svc_part[("svc", 1)] * ms, svc_part[("svc", 10)] * ms))
     print("postmaster-spf once per session, beyond a fork+exec of /bin/true "
           "(%.3f ms here):" % (base * ms))
     print("  exec + dynamic loading (postmaster-spf -h):          %.3f ms"

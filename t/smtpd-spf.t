@@ -7,6 +7,9 @@ null sender) and a DNS server that never answers (temperror). Every
 verdict is compared with pyspf (python3-spf) asking the same server.
 Exact replies, exact header fields, the renaming of incoming results,
 exemptions, local-rcpt-to, the log field; spf = off starts no program.
+The same checks through the postmaster-spf service ([core] spf-socket),
+its children's sandbox, and the fallback to a spawned program when the
+service is stopped or at its child limit.
 
 Loopback only; every server started here is stopped here."""
 import json
@@ -16,6 +19,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "py"))
 from pmtest import (Tap, Instance, PM_BIN, children, dns_answers,  # noqa: E402
@@ -119,15 +123,29 @@ local-rcpt-to = yes
 [smtpd "off.test"]
 routing-table = ext
 """
-inst = Instance(extra="dns-server = 127.0.0.1:%d\n%s" % (DNS_PORT, SECTIONS))
-deadinst = Instance(extra="dns-server = 127.0.0.1:%d\n%s\n[smtpd \"slow.test\"]\n"
+# the service's socket lives here (nobody creates it); the first two
+# instances name one that never exists, so they always spawn
+SVCDIR = tempfile.mkdtemp(prefix="pm-spfd.")
+os.chmod(SVCDIR, 0o777)
+SOCK = os.path.join(SVCDIR, "spf")
+NOSOCK = 'spf-socket = "%s"\n' % os.path.join(SVCDIR, "absent")
+inst = Instance(extra="dns-server = 127.0.0.1:%d\n%s%s" % (DNS_PORT, NOSOCK, SECTIONS))
+deadinst = Instance(extra="dns-server = 127.0.0.1:%d\n%s%s\n[smtpd \"slow.test\"]\n"
                     "routing-table = ext\nspf = reject\nspf-timeout = 2s\n"
-                    % (DEAD_PORT, SECTIONS))
+                    % (DEAD_PORT, NOSOCK, SECTIONS))
+svcinst = Instance(extra='dns-server = 127.0.0.1:%d\nspf-socket = "%s"\n%s'
+                   % (DNS_PORT, SOCK, SECTIONS))
+
+
+service = None
 
 
 def cleanup():
+    if service is not None:
+        end_process(service)
     end_process(dns)
     dead.close()
+    shutil.rmtree(SVCDIR, ignore_errors=True)
 
 
 import atexit  # noqa: E402
@@ -371,13 +389,11 @@ t.ok(os.path.exists(mark) and spf_result(msg) == "pass",
      "spf = tag: the program beside smtpd is the one started", out)
 
 # one child per session, kept for its later transactions
+THREE = (["EHLO client.example\r\n"] +
+         ["MAIL FROM:<joe@pass.test>\r\n", "RCPT TO:<joe@example.test>\r\n", "DATA\r\n",
+          BODY + "\r\n.\r\n"] * 3 + ["QUIT\r\n"])
 os.unlink(mark)
-chunks = ["EHLO client.example\r\n"]
-for i in range(3):
-    chunks += ["MAIL FROM:<joe@pass.test>\r\n", "RCPT TO:<joe@example.test>\r\n", "DATA\r\n",
-               BODY + "\r\n.\r\n"]
-chunks.append("QUIT\r\n")
-out, err = pipe_session(fk, chunks, name="tag.test", env={"TCPREMOTEIP": "192.0.2.5"})
+out, err = pipe_session(fk, THREE, name="tag.test", env={"TCPREMOTEIP": "192.0.2.5"})
 with open(mark) as f:
     runs = f.read().count("ran")
 t.is_((len(re.findall(r"250 2\.0\.0 Ok: queued", out)), runs), (3, 1),
@@ -395,30 +411,34 @@ for script, why in (("printf 'pass\\tx\\ty\\tz\\n'; exec sleep 30", "bad answer"
           "later", "a child that gives a %s: 451 4.7.24" % why)
     t.like(err, why, "... and the log says why (%s)" % why)
 
-def sandbox_checks(server_pid):
-    """The running postmaster-spf of the session under tcpserver: what it
-    holds and the limits it runs under."""
-    smtpd = list(children(server_pid))
-    spf = [p for p in (children(smtpd[0]) if len(smtpd) == 1 else ())]
-    if not t.is_(len(spf), 1, "sandbox: one postmaster-spf beside the session"):
-        return
-    pid = spf[0]
+def sandbox_of(pid, what, kind):
+    """What the running postmaster-spf pid holds (fd 0 and 1 of `kind`)
+    and the limits it runs under."""
     fds = sorted(int(x) for x in os.listdir("/proc/%d/fd" % pid))
     kinds = [os.readlink("/proc/%d/fd/%d" % (pid, x)).split(":")[0] for x in fds[:2]]
-    t.is_((fds, kinds), ([0, 1, 2], ["pipe", "pipe"]),
-          "sandbox: only its two pipes and stderr are open (no socket, spool, CDB)")
+    t.is_((fds, kinds), ([0, 1, 2], [kind, kind]),
+          "sandbox%s: only its %s and stderr are open (no socket, spool, CDB)"
+          % (what, kind))
     with open("/proc/%d/status" % pid) as f:
         st = f.read()
-    t.like(st, "NoNewPrivs:\t1", "sandbox: no_new_privs")
+    t.like(st, "NoNewPrivs:\t1", "sandbox%s: no_new_privs" % what)
     uid = re.search(r"Uid:\t(\d+)", st).group(1)
-    t.is_(uid, "65534", "sandbox: runs as smtpd's user, not root")
+    t.is_(uid, "65534", "sandbox%s: runs as nobody, not root" % what)
     with open("/proc/%d/limits" % pid) as f:
         lim = {ln[:26].strip(): ln[26:].split()[0] for ln in f.read().splitlines()[1:]}
     want = {"Max cpu time": "30", "Max processes": "0", "Max open files": "16",
             "Max core file size": "0"}
     if "asan" not in PM_BIN:
         want["Max address space"] = str(256 << 20)
-    t.is_({k: lim.get(k) for k in want}, want, "sandbox: resource limits")
+    t.is_({k: lim.get(k) for k in want}, want, "sandbox%s: resource limits" % what)
+
+
+def sandbox_checks(server_pid):
+    """The running postmaster-spf of the session under tcpserver."""
+    smtpd = list(children(server_pid))
+    spf = [p for p in (children(smtpd[0]) if len(smtpd) == 1 else ())]
+    if t.is_(len(spf), 1, "sandbox: one postmaster-spf beside the session"):
+        sandbox_of(spf[0], "", "pipe")
 
 
 # --- a bad spf-exempt is a configuration error ---
@@ -470,5 +490,109 @@ for host, sender, want in (("127.0.0.1", "joe@local.test", "pass"),
              "socket client %s, %s: %s" % (host, sender, want), (r, msg))
     finally:
         end_process(srv)
+
+# --- the postmaster-spf service ([core] spf-socket) ---
+SPF = os.path.join(PM_BIN, "postmaster-spf")
+r = subprocess.run([SPF, "-l", SOCK], capture_output=True, text=True, timeout=60)
+t.is_((r.returncode, "refusing to run as root" in r.stderr, os.path.exists(SOCK)),
+      (71, True, False), "service: refuses to run as root, creates no socket")
+
+AS_NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+# no -s: the children must take smtpd's [core] dns-server from its
+# opening line (resolv.conf has no test records and no network)
+service = subprocess.Popen(AS_NOBODY + [SPF, "-l", SOCK, "-m", "2"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+t.ok(wait_for(lambda: os.path.exists(SOCK), 60), "service: listens on its socket")
+VIA_SERVICE = "spf: checks by the service at %s" % SOCK
+
+for ip, helo, sender, want in CASES[:8] + CASES[20:23]:
+    out, err, msg = session("tag.test", ip, helo, sender, BODY, on=svcinst)
+    what = "%s from %s (HELO %s)" % (sender or "<>", ip, helo)
+    t.ok(spf_result(msg) == want and VIA_SERVICE in err and "spf=%s" % want in err,
+         "service: %s is %s, by the service" % (what, want), (err, msg))
+out, err, msg = session("tag.test", "192.0.2.5", "client.example", "joe@pass.test", BODY,
+                        on=svcinst)
+t.is_(msg and msg[msg.index("Authentication-Results:"):msg.index("Received: ")],
+      "Authentication-Results: tag.test;\r\n\tspf=pass smtp.mailfrom=joe@pass.test\r\n"
+      "Received-SPF: pass (tag.test: domain of joe@pass.test designates 192.0.2.5 as "
+      "permitted sender)\r\n\treceiver=tag.test; client-ip=192.0.2.5;\r\n"
+      "\thelo=client.example;\r\n\tenvelope-from=\"joe@pass.test\"; identity=mailfrom;\r\n",
+      "service: exact A-R and Received-SPF of a pass")
+out, err, msg = session("rej.test", "192.0.2.99", "client.example", "joe@fail.test",
+                        on=svcinst)
+t.is_(rcpt_reply(out), "550 5.7.23 192.0.2.99 is not one of fail.test's designated mail "
+      "servers", "service: reject with the domain's explanation")
+out, err, msg = session("strict.test", "198.51.100.1", "client.example", "joe@syntax.test",
+                        on=svcinst)
+t.like(rcpt_reply(out), "550 5.7.24 SPF permanent error in the record of syntax.test: ",
+       "service: spf-permerror = reject answers 550 5.7.24")
+
+# three transactions, one child of the service
+out, err = pipe_session(svcinst, THREE, name="tag.test", env={"TCPREMOTEIP": "192.0.2.5"})
+t.is_((len(re.findall(r"250 2\.0\.0 Ok: queued", out)), err.count("spf: checks by"),
+       err.count(VIA_SERVICE)), (3, 1, 1),
+      "service: three transactions of a session, one child of the service")
+
+
+def hold():
+    """A connection to the service with its child ready, as smtpd has."""
+    c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    c.settimeout(60)
+    c.connect(SOCK)
+    try:
+        c.sendall(b"hello\tmx.test\t5000\t127.0.0.1:%d\n" % DNS_PORT)
+        return c, c.recv(16)
+    except (ConnectionResetError, BrokenPipeError):    # closed, line unread
+        return c, b""
+
+
+def no_children():
+    return wait_for(lambda: not children(service.pid), 60)
+
+
+# the sandbox of a service child: the test holds one connection open
+t.ok(no_children(), "service: the sessions' children are gone and reaped")
+held = [hold()]
+t.is_(held[0][1], b"ready\n", "service: a child says ready after the opening line")
+kids = list(children(service.pid))
+if t.is_(len(kids), 1, "service: one child for the one connection"):
+    sandbox_of(kids[0], " (service child)", "socket")
+held.append(hold())
+# at its limit (-m 2) the service closes a new connection: smtpd spawns
+out, err, msg = session("tag.test", "192.0.2.5", "client.example", "joe@pass.test", BODY,
+                        on=svcinst)
+t.ok(spf_result(msg) == "pass" and "spf: checks by a spawned postmaster-spf (service: no "
+     "ready" in err and VIA_SERVICE not in err,
+     "service at its child limit: smtpd spawns postmaster-spf, same verdict", (err, msg))
+c, got = hold()
+t.is_(got, b"", "service at its limit: a third connection is closed unanswered")
+c.close()
+for c, _ in held:
+    c.close()
+t.ok(no_children(), "service: children end with their connection and are reaped")
+out, err, msg = session("tag.test", "192.0.2.5", "client.example", "joe@pass.test", BODY,
+                        on=svcinst)
+t.ok(spf_result(msg) == "pass" and VIA_SERVICE in err,
+     "service: below its limit again, the service serves", err)
+# a client that never says hello: its child gives up, the parent still serves
+c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+c.settimeout(60)
+c.connect(SOCK)
+out, err, msg = session("tag.test", "192.0.2.99", "client.example", "joe@fail.test", BODY,
+                        on=svcinst)
+t.ok(spf_result(msg) == "fail" and VIA_SERVICE in err,
+     "service: a silent connection does not hold up the next session", err)
+t.is_(c.recv(16), b"", "service: the silent connection's child closes it")
+c.close()
+
+# stopped: the socket goes and smtpd spawns
+t.is_(end_process(service), 0, "service: SIGTERM ends it with status 0")
+t.ok(not os.path.exists(SOCK), "service: its socket is removed when it stops")
+out, err, msg = session("rej.test", "192.0.2.99", "client.example", "joe@fail.test",
+                        on=svcinst)
+t.ok(rcpt_reply(out).startswith("550 5.7.23 192.0.2.99 is not one of") and
+     "spf: checks by a spawned postmaster-spf (service: no socket)" in err,
+     "service stopped: smtpd spawns postmaster-spf, same refusal", (out, err))
+service = None
 
 t.done()

@@ -22,6 +22,10 @@ for k in NoNewPrivileges ProtectSystem PrivateTmp RestrictAddressFamilies Memory
 	grep -q "^$k=" "$PM_TOP/units/postmaster-smtpd@.service"
 	ok $? "smtpd service sandboxing: $k"
 done
+grep -q '^User=postmaster$' "$PM_TOP/units/postmaster-spf.service"
+ok $? "the spf service runs as postmaster (it refuses root)"
+grep -q '^ExecStart=[^ ]*postmaster-spf -l /run/postmaster/spf ' "$PM_TOP/units/postmaster-spf.service"
+ok $? "the spf service listens where [core] spf-socket points by default"
 grep -q '^MaxConnectionsPerSource=' "$PM_TOP/units/postmaster-smtpd.socket"
 ok $? "smtpd socket limits connections per source"
 done_testing

@@ -28,6 +28,8 @@ static const struct cf_key_def core_keys[] = {
 	    "how long a temporary failure is retried before it bounces" },
 	{ "dns-server", CF_T_ADDRESS, 0, "", NULL, NULL,
 	    "resolver address (default: /etc/resolv.conf)" },
+	{ "spf-socket", CF_T_PATH, 0, "/run/postmaster/spf", NULL, NULL,
+	    "postmaster-spf service smtpd asks first (empty: always spawn)" },
 	{ "retry-interval", CF_T_DURATION, 0, "1m", NULL, NULL,
 	    "first retry after a temporary failure; doubles per attempt" },
 	{ "retry-max-interval", CF_T_DURATION, 0, "1h", NULL, NULL,

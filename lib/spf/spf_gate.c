@@ -47,6 +47,7 @@ spf_gate_setup(struct spf_gate *g, struct cf_db *db, const char *name,
 	cf_db_str(db, "core", "", "dns-server", g->dns_server,
 	    sizeof g->dns_server);
 	snprintf(g->receiver, sizeof g->receiver, "%s", receiver);
+	cf_db_str(db, "core", "", "spf-socket", g->socket, sizeof g->socket);
 	if (spf_child_program(g->program, sizeof g->program) < 0)
 		snprintf(g->program, sizeof g->program,
 		    "/usr/local/sbin/postmaster-spf");
@@ -54,6 +55,7 @@ spf_gate_setup(struct spf_gate *g, struct cf_db *db, const char *name,
 	g->cfg.dns_server = g->dns_server;
 	g->cfg.receiver = g->receiver;
 	g->cfg.budget_ms = (secs ? secs : 1) * 1000;
+	g->cfg.socket = g->socket;
 	return 0;
 }
 

@@ -48,6 +48,7 @@ struct spf_gate {
 	char program[4096];
 	char dns_server[128];
 	char receiver[256];
+	char socket[108]; /* [core] spf-socket (sun_path's size) */
 	struct spf_child_cfg cfg;
 	struct spf_child child;
 	/* the transaction */
