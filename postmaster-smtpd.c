@@ -964,6 +964,11 @@ proxy_setup(struct smtpd *d, const char *cdb)
 	cf_db_str(&d->db, "smtpd", d->name, "pipelining", word, sizeof word);
 	if (proxy_mode_parse(word, &mode) < 0)
 		mode = PROXY_MODE_SPOOL;
+	memset(&dc, 0, sizeof dc);
+	if (mode == PROXY_MODE_SPOOL) {
+		proxy_tx_init(&d->px, mode, &dc, d->hostname, cdb, "", 1);
+		return;
+	}
 	cf_db_uint(&d->db, "smtpd", d->name, "proxy-timeout", &secs);
 	cf_db_uint(&d->db, "core", "", "smtp-port", &port);
 	mailer[0] = '\0';
@@ -994,7 +999,10 @@ int
 main(int argc, char **argv)
 {
 	const char *cdb = PM_DEFAULT_CDB, *why;
-	struct smtpd d;
+	/* static: zero-filled, and a page of it costs memory only once
+	 * something is written there (an instance without TLS, SPF or the
+	 * proxy leaves their parts alone) */
+	static struct smtpd d;
 	struct smtp_session_cfg cfg;
 	struct smtp_session_ops ops = { on_mail, on_rcpt, on_data_begin,
 		on_data_write, on_data_end, on_abort, on_starttls, on_auth,
@@ -1022,7 +1030,6 @@ main(int argc, char **argv)
 		fprintf(stderr, "usage: postmaster-smtpd [-C CDB] NAME\n");
 		return EX_USAGE;
 	}
-	memset(&d, 0, sizeof d);
 	d.name = argv[optind];
 	signal(SIGPIPE, SIG_IGN);
 	if (net_listen_fds() == 1)

@@ -31,6 +31,15 @@ proxy_tx_init(struct proxy_tx *px, enum proxy_mode mode,
     const struct proxy_dest_cfg *dc, const char *helo, const char *cdb,
     const char *lmtpd, unsigned timeout_ms)
 {
+	if (mode == PROXY_MODE_SPOOL) {
+		/* zero-filled already (proxy_tx.h): only what proxy_tx_free
+		 * reads, so a spooling session pays no memory for the rest */
+		px->mode = mode;
+		px->st = PXS_OFF;
+		px->conn.c.fd = -1;
+		px->conn.pid = -1;
+		return;
+	}
 	memset(px, 0, sizeof *px);
 	px->mode = mode;
 	px->dc = *dc;

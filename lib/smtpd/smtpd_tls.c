@@ -26,8 +26,7 @@ smtpd_tls_setup(struct smtpd_tls *x, struct cf_db *db, const char *cdb,
 	ssize_t n;
 	char *slash;
 
-	memset(x, 0, sizeof *x);
-	net_starttls_init(&x->t);
+	x->t.fd = -1;
 	cf_db_str(db, "smtpd", name, "tls", mode, sizeof mode);
 	if (strcmp(mode, "optional") == 0)
 		x->mode = SMTPD_TLS_OPTIONAL;
@@ -37,6 +36,7 @@ smtpd_tls_setup(struct smtpd_tls *x, struct cf_db *db, const char *cdb,
 		x->mode = SMTPD_TLS_IMPLICIT;
 	else
 		return 0;
+	net_starttls_init(&x->t);
 	x->client = client;
 	x->sock = in;
 	x->out = out;

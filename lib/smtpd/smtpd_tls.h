@@ -40,7 +40,9 @@ struct smtpd_tls {
 	char *argv[8];
 };
 
-/* Reads the instance's mode; with TLS, finds tlsd. 0, or -1 (why). */
+/* Reads the instance's mode; with TLS, finds tlsd. 0, or -1 (why). x must
+ * be zero-filled (smtpd's is static): with tls = off only a few fields
+ * are written, so the rest of x costs a session no memory. */
 int smtpd_tls_setup(struct smtpd_tls *x, struct cf_db *db, const char *cdb,
     const char *name, const char *client, int in, int out, uint64_t idle_ms,
     char *why, size_t cap);

@@ -18,16 +18,16 @@ spf_gate_setup(struct spf_gate *g, struct cf_db *db, const char *name,
 	size_t i;
 	int local = 0;
 
-	memset(g, 0, sizeof *g);
-	spf_child_init(&g->child);
 	buf_init(&g->hdr, 16384);
 	buf_init(&g->out, SPF_GATE_OUT_MAX);
+	g->child.to = g->child.from = -1;
 	cf_db_str(db, "smtpd", name, "spf", mode, sizeof mode);
 	g->mode = strcmp(mode, "reject") == 0 ? SPF_MODE_REJECT :
 	    strcmp(mode, "tag") == 0          ? SPF_MODE_TAG :
 	                                        SPF_MODE_OFF;
 	if (g->mode == SPF_MODE_OFF)
 		return 0;
+	spf_child_init(&g->child);
 	/* local submission: its users are checked by other means */
 	if (cf_db_bool(db, "smtpd", name, "local-rcpt-to", &local) >= 0 &&
 	    local) {

@@ -61,7 +61,9 @@ struct spf_gate {
 	struct buf out; /* filtered message octets */
 };
 
-/* Reads the instance's keys. 0, or -1 (no memory). */
+/* Reads the instance's keys. 0, or -1 (no memory). g must be zero-filled
+ * (smtpd's is static): with spf = off only a few fields are written, so
+ * the rest of g costs a session no memory. */
 int spf_gate_setup(struct spf_gate *g, struct cf_db *db, const char *name,
     const char *receiver);
 /* A new transaction (MAIL, RSET, end of message). */
