@@ -292,10 +292,8 @@ on_rcpt(void *ctx, const struct smtp_path *to, const struct smtp_params *par,
 			reject_reply(d, res.t[0].value, to->addr, r);
 			break;
 		}
-		/* RFC 7208 2.3 is about strangers: a logged-in user is not */
-		d->spf.authenticated = smtp_session_authenticated(d->s);
-		if (spf_gate_rcpt(&d->spf, d->client, smtp_session_helo(d->s),
-		    d->sender, r))
+		if (spf_gate_rcpt(&d->spf, smtp_session_authenticated(d->s),
+		    d->client, smtp_session_helo(d->s), d->sender, r))
 			break;
 		/* full pipelining: the target answers (proxy_tx.h) */
 		if (proxy_tx_rcpt(&d->px, &res, r) == PROXY_RCPT_REFUSED)

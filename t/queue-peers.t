@@ -29,7 +29,8 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "py"))
-from pmtest import (PM_BIN, Instance, Tap, dns_answers, end_process, free_port,  # noqa: E402
+from pmtest import (PM_BIN, Instance, Tap, dns_answers, dovecot_lmtp_conf,  # noqa: E402
+                    end_process, free_port,
                     listening, private_postfix, wait_for, watchdog)
 
 t = Tap()
@@ -417,30 +418,7 @@ def dovecot_tests():
     mkdir("dovecot", "state")
     with open(os.path.join(DOVE, "passwd"), "w") as f:
         f.write("alice@dove.test:{PLAIN}secret:65534:65534::%s::\n" % mail)
-    conf = os.path.join(DOVE, "dovecot.conf")
-    with open(conf, "w") as f:
-        f.write("""base_dir = {d}/run
-state_dir = {d}/state
-log_path = {d}/dovecot.log
-instance_name = pm-peers-{pid}
-protocols = lmtp
-listen = 127.0.0.1
-ssl = no
-mail_location = maildir:{d}/mail/%n
-passdb {{
-  driver = passwd-file
-  args = {d}/passwd
-}}
-userdb {{
-  driver = passwd-file
-  args = {d}/passwd
-}}
-service lmtp {{
-  unix_listener lmtp {{
-    mode = 0666
-  }}
-}}
-""".format(d=DOVE, pid=os.getpid()))
+    conf = dovecot_lmtp_conf(DOVE, "pm-peers-%d" % os.getpid())
     dove = start(["dovecot", "-c", conf, "-F"])
     up = wait_for(lambda: listening(path=LMTP_SOCK), 15)
     t.ok(up, "a private Dovecot LMTP server listens on %s" % LMTP_SOCK,

@@ -71,7 +71,12 @@ shutil.chown(key, "root", "nogroup")
 DOVE = os.path.join(D, "dovecot")
 DSOCK = os.path.join(DOVE, "run", "auth-client")
 TLS = "tls = optional\ntls-certificate = %s\ntls-key = %s\n" % (crt, key)
-extra = """[auth "users"]
+# A DNS server that never answers: an SPF check on spf.test can only end
+# in temperror, so a 250 there shows that no check ran.
+DEAD_DNS = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+DEAD_DNS.bind(("127.0.0.1", 0))
+extra = """dns-server = "127.0.0.1:{dns}"
+[auth "users"]
 passwd-file = "{pw}"
 [auth "any"]
 passwd-file = "{pw}"
@@ -85,13 +90,14 @@ dovecot = "{stall}"
 timeout = 1s
 [auth "junk"]
 dovecot = "{junk}"
-""".format(pw=PASSWD, sock=DSOCK, stall=os.path.join(D, "stall.sock"),
+""".format(dns=DEAD_DNS.getsockname()[1], pw=PASSWD, sock=DSOCK, stall=os.path.join(D, "stall.sock"),
            junk=os.path.join(D, "junk.sock"))
 # instance: its [auth] and more keys; all with STARTTLS
 for name, auth, more in (("st.test", "stall", ""), ("jk.test", "junk", ""),
                          ("sub.test", "users", "auth-required = yes\nmax-errors = 7\n"),
                          ("open.test", "any", ""), ("dv.test", "dove", ""),
-                         ("imp.test", "users", "")):
+                         ("imp.test", "users", ""),
+                         ("spf.test", "users", "spf = reject\nspf-timeout = 2s\n")):
     tls = TLS.replace("optional", "implicit") if name == "imp.test" else TLS
     extra += '[smtpd "%s"]\nrouting-table = ext\n%sauth = %s\n%s' % (name, tls, auth, more)
 inst = Instance(extra=extra)
@@ -343,6 +349,21 @@ t.ok("553" in smtplib_send(SUB, "bob", PW["bob"], "ann@example.test", "joe@examp
 t.is_(smtplib_send(OPEN, "bob", PW["bob"], "ann@example.test", "x@elsewhere.example"), "sent",
       "sender-login = any: any sender")
 spooled(before + 3)
+
+# SPF (RFC 7208) is about senders nobody vouches for: a logged-in user's
+# transaction is not checked, a stranger's is.
+SPFP = serve("spf.test")
+t.is_(smtplib_send(SPFP, "bob", PW["bob"], "bob@example.test", "joe@example.test"), "sent",
+      "spf = reject: an authenticated session is not checked (the DNS server "
+      "never answers)")
+s = smtplib.SMTP("127.0.0.1", SPFP, local_hostname="client.test", timeout=60)
+s.ehlo()
+s.mail("bob@example.test")
+t.is_(s.rcpt("joe@example.test"),
+      (451, b"4.7.24 SPF temporary error checking example.test, try again later"),
+      "... and without AUTH the check runs: temperror, 451 4.7.24")
+s.close()
+spooled(before + 4)
 
 # --------------------------------------------------------------- Dovecot
 for sub in ("run", "state"):

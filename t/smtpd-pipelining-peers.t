@@ -21,7 +21,8 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "py"))
-from pmtest import (Instance, Tap, end_process, free_port, listening, private_postfix,  # noqa: E402
+from pmtest import (Instance, Tap, dovecot_lmtp_conf, end_process, free_port,  # noqa: E402
+                    listening, private_postfix,
                     require, wait_for, watchdog)
 from pmbackend import Session  # noqa: E402
 
@@ -75,34 +76,12 @@ SOCK = os.path.join(DOVE, "run", "lmtp")
 with open(os.path.join(DOVE, "passwd"), "w") as f:
     f.write("alice@dove.test:{PLAIN}x:65534:65534::%s::\n" % MAIL)
     f.write("full@dove.test:{PLAIN}x:65534:65534::%s::userdb_quota_rule=*:storage=1K\n" % MAIL)
-with open(os.path.join(DOVE, "dovecot.conf"), "w") as f:
-    f.write("""base_dir = {d}/run
-state_dir = {d}/state
-log_path = {d}/dovecot.log
-instance_name = pm-pxpeers-{pid}
-protocols = lmtp
-listen = 127.0.0.1
-ssl = no
-mail_location = maildir:{d}/mail/%n
-mail_plugins = quota
-plugin {{
+dovecot_lmtp_conf(DOVE, "pm-pxpeers-%d" % os.getpid(), """mail_plugins = quota
+plugin {
   quota = maildir:User quota
   quota_rule = *:storage=100M
-}}
-passdb {{
-  driver = passwd-file
-  args = {d}/passwd
-}}
-userdb {{
-  driver = passwd-file
-  args = {d}/passwd
-}}
-service lmtp {{
-  unix_listener lmtp {{
-    mode = 0666
-  }}
-}}
-""".format(d=DOVE, pid=os.getpid()))
+}
+""")
 PROCS.append(subprocess.Popen(["dovecot", "-c", os.path.join(DOVE, "dovecot.conf"), "-F"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
 t.ok(wait_for(lambda: listening(path=SOCK), 20), "a private Dovecot LMTP server listens")

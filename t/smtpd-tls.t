@@ -15,7 +15,8 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "py"))
-from pmtest import Tap, Instance, Client, PM_BIN, require, wait_for, watchdog  # noqa: E402
+from pmtest import (Tap, Instance, Client, PM_BIN, require, wait_for,  # noqa: E402
+                    watchdog, private_postfix, free_port)
 
 require("keys owned by root and readable by nogroup; the spool is nobody's",
         {"openssl": "openssl", "swaks": "swaks", "gnutls-cli": "gnutls-bin",
@@ -324,33 +325,17 @@ def postfix_client():
         return
     pf = tempfile.mkdtemp(prefix="pm-postfix.")
     os.chmod(pf, 0o755)
-    for d in ("queue", "data"):
-        os.mkdir(os.path.join(pf, d))
-    shutil.chown(os.path.join(pf, "data"), "postfix")
-    shutil.copy("/etc/postfix/master.cf", pf)
-    with open(os.path.join(pf, "master.cf"), "a") as f:
-        f.write("postlog   unix-dgram n  -       n       -       1       postlogd\n")
-    with open(os.path.join(pf, "main.cf"), "w") as f:
-        f.write("""compatibility_level = 3.6
-queue_directory = {d}/queue
-data_directory = {d}/data
-mail_owner = postfix
-setgid_group = postdrop
-inet_interfaces = 127.0.0.1
-inet_protocols = ipv4
-master_service_disable = inet
+    # no listener of its own (master_service_disable): it only sends
+    started, err = private_postfix(pf, free_port(), """master_service_disable = inet
 myhostname = relay.pf.test
 mydestination =
 relayhost = [127.0.0.1]:{port}
 smtp_dns_support_level = disabled
 smtp_tls_security_level = encrypt
 smtp_tls_loglevel = 1
-maillog_file = {d}/maillog
-maillog_file_prefixes = {d}
 alias_maps =
 alias_database =
-""".format(d=pf, port=port["tls.test"]))
-    r = subprocess.run(["postfix", "-c", pf, "start"], capture_output=True, text=True)
+""".format(port=port["tls.test"]))
     try:
         before = set(inst.queue())
         subprocess.run(["sendmail", "-C", pf, "-f", "sender@pf.test", "dest@example.test"],
@@ -362,16 +347,17 @@ alias_database =
         wait_for(lambda: "status=sent" in mlog(), 60)
         new = sorted(set(inst.queue()) - before)
         data = inst.read(new[0]).decode() if new else ""
-        t.ok(r.returncode == 0 and re.search(
+        t.ok(started and re.search(
             r"TLS connection established to 127\.0\.0\.1\[127\.0\.0\.1\]:%d: TLSv1\.3"
             % port["tls.test"], mlog()) and "status=sent (250 2.0.0 Ok: queued as" in mlog()
             and "Received: from relay.pf.test ([127.0.0.1])\r\n\t(using TLS1.3 with cipher"
             in data and "with ESMTPS id" in data,
             "Postfix (smtp_tls_security_level = encrypt) relays into us over TLS 1.3",
-            (mlog()[-1500:], data[:300]))
+            (err, mlog()[-1500:], data[:300]))
     finally:
         subprocess.run(["postfix", "-c", pf, "stop"], capture_output=True)
-        time.sleep(0.5)
+        wait_for(lambda: not os.path.exists(os.path.join(pf, "queue", "pid",
+                                                         "master.pid")), 15)
         shutil.rmtree(pf, ignore_errors=True)
 
 

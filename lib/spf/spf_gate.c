@@ -139,13 +139,13 @@ check(struct spf_gate *g, const char *client, const char *helo,
 }
 
 int
-spf_gate_rcpt(struct spf_gate *g, const char *client, const char *helo,
-    const char *sender, struct buf *r)
+spf_gate_rcpt(struct spf_gate *g, int authenticated, const char *client,
+    const char *helo, const char *sender, struct buf *r)
 {
 	if (g->mode == SPF_MODE_OFF)
 		return 0;
 	if (g->done == 0) {
-		if (g->authenticated || exempt(g, client))
+		if (authenticated || exempt(g, client))
 			g->done = 2;
 		else
 			check(g, client, helo, sender);

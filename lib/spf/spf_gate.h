@@ -12,9 +12,8 @@
  *
  * Not checked: instances with spf = off (nothing is read or started
  * beyond the key itself), instances with local-rcpt-to = yes (local
- * submission), clients in spf-exempt, and authenticated sessions: the
- * AUTH code sets `authenticated` below after a successful AUTH (RFC 4954),
- * and a transaction begun after that is not checked.
+ * submission), clients in spf-exempt, and transactions of an
+ * authenticated session (AUTH, RFC 4954: someone vouches for them).
  *
  * What: spf_report.h (replies, header fields); the log field; and for a
  * checked transaction, incoming Received-SPF and our-own
@@ -40,9 +39,6 @@
 struct spf_gate {
 	enum spf_mode mode;
 	int permerror_reject;
-	/* Set by the AUTH code after a successful AUTH: from then on the
-	 * session's transactions are not checked. */
-	int authenticated;
 	char exempt[SPF_GATE_EXEMPT_MAX][SPF_GATE_NET_MAX];
 	size_t nexempt;
 	char program[4096];
@@ -72,11 +68,12 @@ void spf_gate_reset(struct spf_gate *g);
 void spf_gate_free(struct spf_gate *g);
 
 /*
- * A recipient routing accepted: checks the transaction once (see above).
- * 1 refused, with the reply appended to r; 0 go on.
+ * A recipient routing accepted: checks the transaction once (see above),
+ * unless the session is authenticated. 1 refused, with the reply appended
+ * to r; 0 go on.
  */
-int spf_gate_rcpt(struct spf_gate *g, const char *client, const char *helo,
-    const char *sender, struct buf *r);
+int spf_gate_rcpt(struct spf_gate *g, int authenticated, const char *client,
+    const char *helo, const char *sender, struct buf *r);
 
 /* Header fields to put on top of the message ("" when none). */
 const char *spf_gate_headers(const struct spf_gate *g);

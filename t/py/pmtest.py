@@ -203,6 +203,38 @@ def private_postfix(d, port, main_cf):
     return r.returncode == 0, r.stderr
 
 
+def dovecot_lmtp_conf(d, name, extra=""):
+    """Writes d/dovecot.conf for a private Dovecot LMTP server: base and
+    state under d, users from d/passwd, Maildirs under d/mail, the LMTP
+    socket d/run/lmtp (mode 0666), no listener on the network; extra
+    (e.g. the quota plugin) goes before the passdb. Returns its path."""
+    conf = os.path.join(d, "dovecot.conf")
+    with open(conf, "w") as f:
+        f.write("""base_dir = {d}/run
+state_dir = {d}/state
+log_path = {d}/dovecot.log
+instance_name = {name}
+protocols = lmtp
+listen = 127.0.0.1
+ssl = no
+mail_location = maildir:{d}/mail/%n
+{extra}passdb {{
+  driver = passwd-file
+  args = {d}/passwd
+}}
+userdb {{
+  driver = passwd-file
+  args = {d}/passwd
+}}
+service lmtp {{
+  unix_listener lmtp {{
+    mode = 0666
+  }}
+}}
+""".format(d=d, name=name, extra=extra))
+    return conf
+
+
 def free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
