@@ -41,6 +41,7 @@
 #include "base/buf.h"
 #include "base/io.h"
 #include "base/log.h"
+#include "base/sibling.h"
 #include "cf/cf_db.h"
 #include "cf/cf_logger.h"
 #include "client/client_conn.h"
@@ -520,19 +521,10 @@ cmd_delete(struct runner *r, const char *id)
 static void
 find_lmtpd(struct runner *r)
 {
-	char self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-	char *slash;
-
-	if (n < 0)
-		n = 0;
-	self[n] = '\0';
-	slash = strrchr(self, '/');
-	if (slash)
-		slash[1] = '\0';
-	else
-		snprintf(self, sizeof self, "/usr/sbin/");
-	snprintf(r->cfg.lmtpd, sizeof r->cfg.lmtpd, "%.4000spostmaster-lmtpd", self);
+	if (sibling_path("postmaster-lmtpd", r->cfg.lmtpd,
+	    sizeof r->cfg.lmtpd) < 0)
+		snprintf(r->cfg.lmtpd, sizeof r->cfg.lmtpd,
+		    "/usr/sbin/postmaster-lmtpd");
 }
 
 int

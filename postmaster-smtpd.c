@@ -22,6 +22,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/priv.h"
+#include "base/sibling.h"
 #include "base/str.h"
 #include "base/strset.h"
 #include "cf/cf_db.h"
@@ -955,9 +956,8 @@ proxy_setup(struct smtpd *d, const char *cdb)
 	static char lmtpd[4096], mailer[256], host[256];
 	struct proxy_dest_cfg dc;
 	enum proxy_mode mode = PROXY_MODE_SPOOL;
-	char word[16] = "", kind[16], maildir[4096] = "", *slash;
+	char word[16] = "", kind[16], maildir[4096] = "";
 	uint64_t secs = 100, port = 25;
-	ssize_t n;
 
 	cf_db_str(&d->db, "smtpd", d->name, "pipelining", word, sizeof word);
 	if (proxy_mode_parse(word, &mode) < 0)
@@ -972,11 +972,8 @@ proxy_setup(struct smtpd *d, const char *cdb)
 	mailer[0] = '\0';
 	cf_db_str(&d->db, "core", "", "local-mailer", mailer, sizeof mailer);
 	cf_db_str(&d->db, "lmtpd", "", "maildir", maildir, sizeof maildir);
-	n = readlink("/proc/self/exe", lmtpd, sizeof lmtpd - 32);
-	lmtpd[n > 0 ? n : 0] = '\0';
-	slash = strrchr(lmtpd, '/');
-	snprintf(slash ? slash + 1 : lmtpd, 32, "%s%s", slash ? "" :
-	    "/usr/sbin/", "postmaster-lmtpd");
+	if (sibling_path("postmaster-lmtpd", lmtpd, sizeof lmtpd) < 0)
+		snprintf(lmtpd, sizeof lmtpd, "/usr/sbin/postmaster-lmtpd");
 	memset(&dc, 0, sizeof dc);
 	dc.db = &d->db;
 	dc.smtp_port = (unsigned)port;

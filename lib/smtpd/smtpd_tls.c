@@ -6,6 +6,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "smtp/smtp_reply.h"
+#include "base/sibling.h"
 #include "smtpd/smtpd_tls.h"
 
 #define SMTPD_TLS_GRACE_MS (5 * 1000) /* tlsd reports its own timeouts */
@@ -22,9 +23,7 @@ smtpd_tls_setup(struct smtpd_tls *x, struct cf_db *db, const char *cdb,
     const char *name, const char *client, int in, int out, uint64_t idle_ms,
     char *why, size_t cap)
 {
-	char mode[32] = "", self[4096];
-	ssize_t n;
-	char *slash;
+	char mode[32] = "";
 
 	x->t.fd = -1;
 	cf_db_str(db, "smtpd", name, "tls", mode, sizeof mode);
@@ -41,17 +40,13 @@ smtpd_tls_setup(struct smtpd_tls *x, struct cf_db *db, const char *cdb,
 	x->sock = in;
 	x->out = out;
 	x->wait_ms = idle_ms > INT64_MAX / 4 ? INT64_MAX / 4 : idle_ms;
-	n = readlink("/proc/self/exe", self, sizeof self - 1);
-	if (n < 0 || (self[n] = '\0', slash = strrchr(self, '/')) == NULL) {
+	if (sibling_path("postmaster-tlsd", x->prog, sizeof x->prog) < 0) {
 		snprintf(why, cap,
-		    "unable to find postmaster-tlsd beside "
-		    "this program: %s",
-		    n < 0 ? strerror(errno) : self);
+		    "unable to find postmaster-tlsd beside this program: %s",
+		    strerror(errno));
 		x->mode = SMTPD_TLS_OFF;
 		return -1;
 	}
-	*slash = '\0';
-	snprintf(x->prog, sizeof x->prog, "%s/postmaster-tlsd", self);
 	cf_db_str(db, "core", "", "tls-socket", x->socket, sizeof x->socket);
 	snprintf(x->cdb, sizeof x->cdb, "%s", cdb);
 	snprintf(x->name, sizeof x->name, "%s", name);

@@ -29,24 +29,6 @@ spf_child_init(struct spf_child *c)
 	c->to = c->from = -1;
 }
 
-int
-spf_child_program(char *out, size_t cap)
-{
-	char self[4096];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-	char *slash;
-
-	if (n <= 0)
-		return -1;
-	self[n] = '\0';
-	if ((slash = strrchr(self, '/')) == NULL)
-		return -1;
-	*slash = '\0';
-	if ((size_t)snprintf(out, cap, "%s/postmaster-spf", self) >= cap)
-		return -1;
-	return 0;
-}
-
 static void
 reap(struct spf_child *c, int kill_now)
 {

@@ -59,7 +59,4 @@ int spf_child_ask(struct spf_child *c, const struct spf_child_cfg *cfg,
 /* Ends the child: EOF on its input, then a bounded wait; SIGKILL after. */
 void spf_child_stop(struct spf_child *c);
 
-/* The program beside our own executable into out; -1 if unknown. */
-int spf_child_program(char *out, size_t cap);
-
 #endif

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "base/log.h"
+#include "base/sibling.h"
 #include "spf/spf_gate.h"
 #include "smtp/smtp_reply.h"
 #include "spf/spf_input.h"
@@ -48,7 +49,7 @@ spf_gate_setup(struct spf_gate *g, struct cf_db *db, const char *name,
 	    sizeof g->dns_server);
 	snprintf(g->receiver, sizeof g->receiver, "%s", receiver);
 	cf_db_str(db, "core", "", "spf-socket", g->socket, sizeof g->socket);
-	if (spf_child_program(g->program, sizeof g->program) < 0)
+	if (sibling_path("postmaster-spf", g->program, sizeof g->program) < 0)
 		snprintf(g->program, sizeof g->program,
 		    "/usr/local/sbin/postmaster-spf");
 	g->cfg.program = g->program;

@@ -9,6 +9,7 @@
 #include "base/buf.h"
 #include "base/clock.h"
 #include "base/log.h"
+#include "base/sibling.h"
 #include "base/strset.h"
 #include "base/utf8.h"
 #include "tap.h"
@@ -75,6 +76,21 @@ main(void)
 	    "clock_ms_from_s: one more saturates (it wrapped to 384 ms)");
 	ok(clock_ms_from_s(UINT64_MAX) == UINT64_MAX,
 	    "clock_ms_from_s: UINT64_MAX saturates");
+
+	{
+		/* the directory of this test's own executable */
+		char self[4096], want[4200], got[4200], small[8];
+		ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+
+		self[n > 0 ? n : 0] = '\0';
+		*strrchr(self, '/') = '\0';
+		snprintf(want, sizeof want, "%s/postmaster-x", self);
+		ok(sibling_path("postmaster-x", got, sizeof got) == 0 &&
+		    strcmp(got, want) == 0, "sibling_path: beside the program");
+		errno = 0;
+		ok(sibling_path("postmaster-x", small, sizeof small) < 0 &&
+		    errno == ENAMETOOLONG, "sibling_path: no room is ENAMETOOLONG");
+	}
 
 	buf_init(&b, 0);
 	ok(buf_printf(&b, "%d-%s", 42, "x") == 0, "printf");
