@@ -207,7 +207,8 @@ FORMAT_SRC = fuzz/fuzz_cf.c fuzz/fuzz_route.c fuzz/fuzz_smtp_line.c \
 	lib/base/crlf.c lib/base/crlf.h lib/base/date.c lib/base/date.h \
 	lib/base/io.c lib/base/io.h lib/base/priv.c lib/base/priv.h \
 	lib/base/str.h lib/base/sibling.c lib/base/sibling.h \
-	lib/base/strset.c lib/base/strset.h lib/cf/cf_check.h \
+	lib/base/strset.c lib/base/strset.h lib/base/wpool.c lib/base/wpool.h \
+	t/unit/wpool.c lib/cf/cf_check.h \
 	lib/cf/cf_db.h lib/cf/cf_diag.h lib/cf/cf_dump.h lib/cf/cf_load.h \
 	lib/cf/cf_logger.h lib/cf/cf_parse.h lib/cf/cf_value.h \
 	lib/cf/cf_words.h lib/client/client_reply.c lib/deliver/deliver_path.c \

@@ -9,8 +9,9 @@
  * TLS sessions pay for. See postmaster-tlsd(8).
  *
  * As a service (-s) it does the same for every smtpd that connects to
- * [core] tls-socket, from a child forked per session, so GnuTLS and the
- * credentials are loaded once (tlsd_service.h).
+ * [core] tls-socket, from worker processes it forks and uses again for
+ * later sessions, so GnuTLS and the credentials are loaded once and a
+ * session costs no fork (tlsd_service.h).
  *
  *   postmaster-tlsd [-C CDB] NAME      serve [smtpd "NAME"]
  *   postmaster-tlsd -s [-C CDB]        the service
@@ -224,7 +225,7 @@ service(const char *cdb)
 	struct cf_db db;
 	const char *why;
 	char path[4096], err[512], id[32];
-	uint64_t max = 100;
+	uint64_t max = 0, max_use = 0;
 	int fd, r;
 
 	snprintf(id, sizeof id, "%ld", (long)getpid());
@@ -238,13 +239,18 @@ service(const char *cdb)
 
 	if (cf_db_open(&db, cdb, &why) < 0)
 		die(EX_TEMPFAIL, "unable to open %s: %s", cdb, why);
-	cf_db_uint(&db, "core", "", "tls-max-sessions", &max);
+	if (cf_db_uint(&db, "core", "", "tls-max-sessions", &max) < 0 ||
+	    cf_db_uint(&db, "core", "", "tls-max-use", &max_use) < 0)
+		die(EX_TEMPFAIL,
+		    "%s: no [core] tls-max-sessions or "
+		    "tls-max-use (compiled by an older cfcompile?)",
+		    cdb);
 	fd = listen_on(&db, path, sizeof path);
 	cf_db_close(&db);
 	tlsd_insts_init(&insts, cdb);
 	log_info("tls: service on %s, at most %llu sessions at once", path,
 	    (unsigned long long)max);
-	r = tlsd_service_run(&insts, fd, max, service_session, err,
+	r = tlsd_service_run(&insts, fd, max, max_use, service_session, err,
 	    sizeof err);
 	unlink(path);
 	close(fd);

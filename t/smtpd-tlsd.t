@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """The postmaster-tlsd service (postmaster-tlsd -s on [core] tls-socket):
 STARTTLS through it with swaks and openssl s_client (the log line says
-tlsd=service), resumption across sessions, a certificate replaced by
-rename, a bad key, the tls-max-sessions limit (454), and smtpd's fallback
+tlsd=service), resumption across sessions, workers used again for later
+sessions (and tls-max-use = 1), a certificate replaced by rename, a bad key, the tls-max-sessions limit (454), and smtpd's fallback
 to a spawned postmaster-tlsd when the service is stopped or its socket
 is stale. t/smtpd-tls.t covers the spawned path in depth."""
 import os
@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "py"))
 from pmtest import Tap, Instance, Client, PM_BIN, require, wait_for, watchdog  # noqa: E402
@@ -70,7 +71,8 @@ sock = os.path.join(certs, "tlsd.socket")
 inst = Instance(extra=extra, core='tls-socket = "%s"\n' % sock)
 # a second configuration whose service serves one session at a time
 sock1 = os.path.join(certs, "tlsd1.socket")
-inst1 = Instance(extra=extra, core='tls-socket = "%s"\ntls-max-sessions = 1\n' % sock1)
+inst1 = Instance(extra=extra,
+                 core='tls-socket = "%s"\ntls-max-sessions = 1\ntls-max-use = 1\n' % sock1)
 LOG = os.path.join(inst.dir, "smtpd.log")
 logf = open(LOG, "ab")
 
@@ -152,6 +154,34 @@ wait_for(lambda: fds(svc.pid) == before_fds, 30)
 t.is_(fds(svc.pid), before_fds, "after three more sessions the service holds the same "
       "descriptors (no smtpd connection or client socket left open)")
 
+
+def children(pid):
+    kids = []
+    for d in os.listdir("/proc"):
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                if d.isdigit() and int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
+                    kids.append(int(d))
+        except (OSError, ValueError, IndexError):
+            pass
+    return sorted(kids)
+
+
+# --- workers: one process serves session after session (tls-max-use
+# 100); s_client -ign_eof returns only once the worker has let go of the
+# client's socket
+seen = set()
+outs = []
+for _ in range(4):
+    outs.append(s_client(port["tls.test"]))
+    seen.update(children(svc.pid))
+t.ok(all("221 2.0.0 tls.test Bye" in o for o in outs),
+     "four sessions, each ended by the server's end of file after QUIT")
+t.ok(1 <= len(seen) <= 2, "served by one worker process used again (two at most, should "
+     "the next session come before the worker said it was done)", seen)
+time.sleep(1)
+t.ok(len(children(svc.pid)) >= 1, "the idle worker stays for the next session")
+
 # --- implicit TLS through the service
 served = count(r"tlsd=service")
 rc, out = swaks(port["imp.test"], "--tlsc")
@@ -210,6 +240,8 @@ t.is_([c.cmd("STARTTLS"), c.cmd("QUIT")],
 t.ok(log_has(r"error: tls: not available: postmaster-tlsd: 1 sessions at once already "
              r"\(tls-max-sessions\)"), "smtpd logs the service's reason")
 first.communicate(b"QUIT\r\n", timeout=60)
+t.ok(wait_for(lambda: children(svc1.pid) == [], 30),
+     "tls-max-use = 1: the worker exits after its one session")
 # the first session's child is reaped: the next STARTTLS is served
 ok = wait_for(lambda: "Reused" in s_client(port1) or "New, TLSv1.3"
               in s_client(port1), 30)

@@ -54,6 +54,9 @@ static const struct cf_key_def core_keys[] = {
 	    "postmaster-tlsd per session when none listens there" },
 	{ "tls-max-sessions", CF_T_UINT, 0, "100", "1-100000", NULL,
 	    "TLS sessions the postmaster-tlsd service serves at once" },
+	{ "tls-max-use", CF_T_UINT, 0, "100", "1-100000", NULL,
+	    "TLS sessions one worker of the postmaster-tlsd service serves, "
+	    "one after the other, before it exits" },
 	{ NULL, 0, 0, NULL, NULL, NULL, NULL }
 };
 

@@ -1,8 +1,10 @@
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -11,6 +13,7 @@
 
 #include "base/clock.h"
 #include "base/log.h"
+#include "base/wpool.h"
 #include "net/net_tls_report.h"
 #include "net/net_tlsd_req.h"
 #include "tlsd/tlsd_service.h"
@@ -23,8 +26,10 @@ struct pending {
 struct loop {
 	struct tlsd_insts *insts;
 	int lfd;
-	uint64_t max, children;
+	uint64_t max;
+	struct wpool pool;
 	tlsd_session_fn session;
+	char id[32]; /* the service's log id */
 	struct pending p[TLSD_MAX_PENDING];
 	size_t np;
 	int64_t pause_until; /* out of descriptors: accept nothing until */
@@ -64,39 +69,63 @@ refuse(int fd, const char *fmt, const char *arg)
 	close(fd);
 }
 
-/* The child: the session on fds 0 and 1, nothing else of the loop. */
+/* A new worker: the signals as a spawned tlsd has them. */
 static void
-child(struct loop *l, int conn, int client, const struct tlsd_inst *in,
-    const char *id)
+worker_start(void *arg)
 {
-	size_t i;
+	struct loop *l = arg;
 
 	signal(SIGCHLD, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
 	signal(SIGINT, SIG_DFL);
 	sigprocmask(SIG_SETMASK, &l->old, NULL);
-	close(l->lfd);
-	/* (entries already handled may repeat or name closed numbers) */
-	for (i = 0; i < l->np; i++)
-		if (l->p[i].fd != conn && l->p[i].fd != client)
-			close(l->p[i].fd);
-	if (dup2(client, 0) < 0 || dup2(conn, 1) < 0)
-		_exit(71);
-	close(client);
-	close(conn);
-	if (id[0] != '\0')
-		log_set_id(id);
-	_exit(l->session(in));
 }
 
-/* One request on conn: refused, or handed to a child. */
+/*
+ * One session in a worker: the client on fd 0 and smtpd's connection on
+ * fd 1 as for a spawned tlsd, both closed again after it (/dev/null in
+ * their place), so nothing of one session's sockets outlives it. The
+ * job names the instance by its index in the worker's copy of the
+ * table, which is current: the pool retires workers forked before the
+ * last load (tlsd_insts gen).
+ */
+static int
+worker_session(void *arg, struct wpool_job *j)
+{
+	struct loop *l = arg;
+	char msg[WPOOL_MSG_MAX + 1], *id;
+	unsigned long idx;
+	int null;
+
+	memcpy(msg, j->msg, j->len);
+	msg[j->len] = '\0';
+	idx = strtoul(msg, &id, 10);
+	if (j->nfd != 2 || idx >= l->insts->n || *id != ' ')
+		return 70;
+	if (dup2(j->fd[0], 0) < 0 || dup2(j->fd[1], 1) < 0)
+		return 71;
+	log_set_id(id + 1);
+	/* its status is for a spawned tlsd; a failed handshake leaves
+	 * nothing behind (tlsd_conn_handshake frees its session) */
+	(void)l->session(l->insts->inst[idx]);
+	if ((null = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0 ||
+	    dup2(null, 0) < 0 || dup2(null, 1) < 0)
+		return 71;
+	close(null);
+	log_set_id(l->id);
+	return 0;
+}
+
+/* One request on conn: refused, or handed to a worker. */
 static void
 serve(struct loop *l, int conn, int client, const struct net_tlsd_req *rq)
 {
 	char why[512], max[32];
 	struct tlsd_inst *in;
+	struct wpool_job job;
 	struct stat st;
-	pid_t pid;
+	const char *e;
+	size_t idx;
 
 	if (fstat(client, &st) < 0 || !S_ISSOCK(st.st_mode)) {
 		refuse(conn, "postmaster-tlsd: %s", "not given a socket");
@@ -111,7 +140,7 @@ serve(struct loop *l, int conn, int client, const struct net_tlsd_req *rq)
 		refuse(conn, "%s", in->why);
 		return;
 	}
-	if (l->children >= l->max) {
+	if (wpool_busy(&l->pool) >= l->max) {
 		snprintf(max, sizeof max, "%llu", (unsigned long long)l->max);
 		log_err("tls: %s sessions at once already (tls-max-sessions); "
 		        "refusing one",
@@ -122,16 +151,23 @@ serve(struct loop *l, int conn, int client, const struct net_tlsd_req *rq)
 		    max);
 		return;
 	}
-	if ((pid = fork()) < 0) {
-		log_err("tls: fork: %s", strerror(errno));
-		refuse(conn, "postmaster-tlsd: fork: %s", strerror(errno));
+	for (idx = 0; l->insts->inst[idx] != in; idx++)
+		;
+	memset(&job, 0, sizeof job);
+	job.fd[0] = client;
+	job.fd[1] = conn;
+	job.nfd = 2;
+	l->pool.gen = l->insts->gen;
+	job.len =
+	    (size_t)snprintf(job.msg, sizeof job.msg, "%zu %s", idx, rq->id);
+	if (wpool_hand(&l->pool, &job, clock_now_ms(), &e) < 0) {
+		snprintf(why, sizeof why, "%s: %s", e, strerror(errno));
+		log_err("tls: %s", why);
+		refuse(conn, "postmaster-tlsd: %s", why);
 		return;
 	}
-	if (pid == 0)
-		child(l, conn, client, in, rq->id);
-	/* the child's alone: smtpd sees the end when the child ends */
+	/* the worker's alone: smtpd sees the end when the session ends */
 	close(conn);
-	l->children++;
 }
 
 /* conn is readable: its request, or its end. 1: done with conn. */
@@ -186,17 +222,6 @@ receive(struct loop *l, int conn)
 }
 
 static void
-reap(struct loop *l)
-{
-	pid_t pid;
-	int st;
-
-	while ((pid = waitpid(-1, &st, WNOHANG)) > 0)
-		if (l->children > 0)
-			l->children--;
-}
-
-static void
 accept_all(struct loop *l)
 {
 	int fd;
@@ -221,10 +246,10 @@ accept_all(struct loop *l)
 
 int
 tlsd_service_run(struct tlsd_insts *s, int listen_fd, uint64_t max,
-    tlsd_session_fn session, char *why, size_t cap)
+    uint64_t max_use, tlsd_session_fn session, char *why, size_t cap)
 {
 	static struct loop l;
-	struct pollfd pfd[TLSD_MAX_PENDING + 1];
+	struct pollfd *pfd;
 	struct sigaction sa;
 	sigset_t block, wait;
 	size_t i, j;
@@ -234,6 +259,16 @@ tlsd_service_run(struct tlsd_insts *s, int listen_fd, uint64_t max,
 	l.lfd = listen_fd;
 	l.max = max;
 	l.session = session;
+	snprintf(l.id, sizeof l.id, "%ld", (long)getpid());
+	pfd = calloc(TLSD_MAX_PENDING + 1 + max, sizeof *pfd);
+	if (pfd == NULL ||
+	    wpool_init(&l.pool, (size_t)max, max_use, TLSD_IDLE_MS,
+	        worker_start, worker_session, &l) < 0) {
+		free(pfd);
+		snprintf(why, cap, "out of memory for %llu sessions",
+		    (unsigned long long)max);
+		return -1;
+	}
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_stop;
 	sigaction(SIGTERM, &sa, NULL);
@@ -253,11 +288,11 @@ tlsd_service_run(struct tlsd_insts *s, int listen_fd, uint64_t max,
 	sigdelset(&wait, SIGTERM);
 	sigdelset(&wait, SIGINT);
 	while (!stopping) {
-		int64_t now = clock_now_ms(), next = -1;
+		int64_t now = clock_now_ms(), next;
 		struct timespec ts, *tp = NULL;
-		size_t n = 0;
+		size_t n = 0, nw;
 
-		reap(&l);
+		next = wpool_tend(&l.pool, NULL, 0, now);
 		for (i = 0; i < l.np; i++) {
 			pfd[n].fd = l.p[i].fd;
 			pfd[n].events = POLLIN;
@@ -270,6 +305,7 @@ tlsd_service_run(struct tlsd_insts *s, int listen_fd, uint64_t max,
 		    -1;
 		pfd[n].events = POLLIN;
 		pfd[n].revents = 0;
+		nw = wpool_pollfds(&l.pool, pfd + n + 1, (size_t)max);
 		if (now < l.pause_until && (next < 0 || l.pause_until < next))
 			next = l.pause_until;
 		if (next >= 0) {
@@ -278,14 +314,16 @@ tlsd_service_run(struct tlsd_insts *s, int listen_fd, uint64_t max,
 			ts.tv_nsec = (long)(next % 1000) * 1000000L;
 			tp = &ts;
 		}
-		if (ppoll(pfd, n + 1, tp, &wait) < 0) {
+		if (ppoll(pfd, n + 1 + nw, tp, &wait) < 0) {
 			if (errno == EINTR)
 				continue;
 			snprintf(why, cap, "poll: %s", strerror(errno));
-			return -1;
+			break;
 		}
-		/* pending requests: served, ended, or timed out */
+		/* workers done first: one may take a request below */
 		now = clock_now_ms();
+		wpool_tend(&l.pool, pfd + n + 1, nw, now);
+		/* pending requests: served, ended, or timed out */
 		for (i = j = 0; i < l.np; i++) {
 			int done = 0;
 
@@ -304,5 +342,8 @@ tlsd_service_run(struct tlsd_insts *s, int listen_fd, uint64_t max,
 			accept_all(&l);
 	}
 	sigprocmask(SIG_SETMASK, &l.old, NULL);
-	return 0;
+	/* idle workers end now, busy ones after their session */
+	wpool_free(&l.pool);
+	free(pfd);
+	return stopping ? 0 : -1;
 }
