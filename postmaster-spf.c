@@ -12,7 +12,9 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +24,7 @@
 
 #include "base/io.h"
 #include "base/log.h"
+#include "base/wpool.h"
 #include "dns/dns_res.h"
 #include "spf/spf_eval.h"
 #include "spf/spf_hello.h"
@@ -32,7 +35,8 @@
 #define USAGE \
 	"usage: postmaster-spf [-s DNS-SERVER] [-r RECEIVER] " \
 	"[-t BUDGET-MS]\n" \
-	"       postmaster-spf -l SOCKET [-m MAX-CHILDREN] [-s DNS-SERVER]\n"
+	"       postmaster-spf -l SOCKET [-m MAX-CHILDREN] [-u MAX-USE] " \
+	"[-s DNS-SERVER]\n"
 
 /* How long a service child waits for smtpd's opening line. */
 #define HELLO_WAIT_MS 5000
@@ -112,45 +116,143 @@ read_hello(struct opts *o, struct spf_hello *h, char *buf, size_t cap,
 	return 0;
 }
 
-/* A session: sandbox, libspf2, then requests until EOF. */
-static int
-session(struct opts *o, int hello)
+/* One DNS try never outlasts the budget; libresolv tries twice. */
+static unsigned
+query_ms(uint64_t budget)
 {
-	struct spf_hello h;
-	struct spf_eval *e;
-	char buf[2 * SPF_PROTO_LINE_MAX];
-	const char *why;
-	size_t len = 0;
-	ssize_t n;
-	int ll;
+	return budget / 2 < 5000 ? (unsigned)(budget / 2) : 5000;
+}
 
-	if (spf_sandbox_limits(&why) < 0)
-		die_sys(EX_OSERR, "sandbox: %s", why);
-	if (hello && read_hello(o, &h, buf, sizeof buf, &len) < 0)
-		die(EX_PROTOCOL, "no opening line from smtpd");
-	/* one DNS try never outlasts the budget; libresolv tries twice */
-	if (spf_eval_open(&e, o->server, o->receiver,
-	        o->budget / 2 < 5000 ? (unsigned)(o->budget / 2) : 5000) < 0)
-		die_sys(EX_TEMPFAIL,
-		    "unable to set up libspf2 (dns-server "
-		    "%s)",
-		    o->server ? o->server : "from resolv.conf");
-	if (spf_sandbox_lock(dns_port(o->server), &ll, &why) < 0)
-		die_sys(EX_OSERR, "sandbox: %s", why);
-	if (hello &&
-	    io_write_all(1, SPF_HELLO_READY, sizeof SPF_HELLO_READY - 1) < 0)
-		return 0;
+/* Requests on fd 0 until EOF, answers on fd 1 (buf holds len octets). */
+static void
+converse(struct spf_eval *e, uint64_t budget, char *buf, size_t len)
+{
+	ssize_t n;
+
 	for (;;) {
-		if (serve(e, o->budget, buf, &len) < 0)
+		if (serve(e, budget, buf, &len) < 0)
 			break;
-		n = read(0, buf + len, sizeof buf - len);
+		n = read(0, buf + len, 2 * SPF_PROTO_LINE_MAX - len);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
 			break;
 		len += (size_t)n;
 	}
+}
+
+/* A spawned session: sandbox, libspf2, then requests until EOF. */
+static int
+session(struct opts *o)
+{
+	struct spf_eval *e;
+	char buf[2 * SPF_PROTO_LINE_MAX];
+	const char *why;
+	int ll;
+
+	if (spf_sandbox_limits(&why) < 0)
+		die_sys(EX_OSERR, "sandbox: %s", why);
+	if (spf_eval_open(&e, o->server, o->receiver, query_ms(o->budget)) < 0)
+		die_sys(EX_TEMPFAIL,
+		    "unable to set up libspf2 (dns-server "
+		    "%s)",
+		    o->server ? o->server : "from resolv.conf");
+	if (spf_sandbox_lock(dns_port(o->server), &ll, &why) < 0)
+		die_sys(EX_OSERR, "sandbox: %s", why);
+	converse(e, o->budget, buf, 0);
 	spf_eval_close(e);
+	return 0;
+}
+
+/*
+ * A worker of the service (base/wpool.h) serves smtpd's connections one
+ * after the other in the same sandbox. Its evaluator is set up at the
+ * first connection, before Landlock shuts the file system (resolv.conf)
+ * and every TCP port but that DNS server's, and kept: a later connection
+ * changes only the receiver and the timeout. One that names another DNS
+ * server ends the worker instead, unserved (smtpd, without "ready",
+ * spawns postmaster-spf for its session; the service forks a fresh
+ * worker for the next). RLIMIT_CPU counts the worker's whole life, so
+ * it retires once it has used half of it, before a session could be cut.
+ */
+struct worker {
+	struct opts base; /* the service's own -s */
+	struct spf_eval *e;
+	char server[sizeof((struct spf_hello *)0)->dns];
+	int default_server; /* e uses resolv.conf's */
+	int null;           /* /dev/null for fds 0 and 1 between connections */
+};
+
+static void
+worker_start(void *arg)
+{
+	struct worker *w = arg;
+	const char *why;
+
+	if (spf_sandbox_limits(&why) < 0)
+		die_sys(EX_OSERR, "sandbox: %s", why);
+	if ((w->null = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0)
+		die_sys(EX_OSERR, "/dev/null");
+}
+
+/* w's evaluator for o: 0, or -1 when it has one for another server. */
+static int
+worker_eval(struct worker *w, const struct opts *o)
+{
+	const char *why;
+	int ll;
+
+	if (w->e != NULL) {
+		if (w->default_server != (o->server == NULL) ||
+		    (o->server != NULL && strcmp(w->server, o->server) != 0))
+			return -1;
+		spf_eval_reset(w->e, o->receiver, query_ms(o->budget));
+		return 0;
+	}
+	w->default_server = o->server == NULL;
+	snprintf(w->server, sizeof w->server, "%s",
+	    o->server ? o->server : "");
+	if (spf_eval_open(&w->e, o->server, o->receiver, query_ms(o->budget)) <
+	    0)
+		die_sys(EX_TEMPFAIL,
+		    "unable to set up libspf2 (dns-server %s)",
+		    o->server ? o->server : "from resolv.conf");
+	if (spf_sandbox_lock(dns_port(o->server), &ll, &why) < 0)
+		die_sys(EX_OSERR, "sandbox: %s", why);
+	return 0;
+}
+
+static int
+worker_job(void *arg, struct wpool_job *j)
+{
+	struct worker *w = arg;
+	struct opts o = w->base;
+	struct spf_hello h;
+	struct rusage ru;
+	char buf[2 * SPF_PROTO_LINE_MAX];
+	size_t len = 0;
+
+	if (j->nfd != 1 || dup2(j->fd[0], 0) < 0 || dup2(j->fd[0], 1) < 0)
+		return EX_OSERR;
+	close(j->fd[0]);
+	j->nfd = 0;
+	if (read_hello(&o, &h, buf, sizeof buf, &len) < 0)
+		log_warn("spf service: no opening line from smtpd");
+	else if (worker_eval(w, &o) < 0) {
+		log_info("spf service: a connection for dns-server %s, this "
+		         "worker's is %s: it ends, unserved",
+		    o.server ? o.server : "from resolv.conf",
+		    w->server[0] ? w->server : "from resolv.conf");
+		return EX_TEMPFAIL;
+	} else if (io_write_all(1, SPF_HELLO_READY,
+	               sizeof SPF_HELLO_READY - 1) == 0)
+		converse(w->e, o.budget, buf, len);
+	if (dup2(w->null, 0) < 0 || dup2(w->null, 1) < 0)
+		return EX_OSERR;
+	if (getrusage(RUSAGE_SELF, &ru) < 0 ||
+	    ru.ru_utime.tv_sec + ru.ru_stime.tv_sec >=
+	        SPF_SANDBOX_CPU_SECS / 2)
+		return EX_TEMPFAIL;
 	return 0;
 }
 
@@ -169,22 +271,17 @@ warm_up(const struct opts *o)
 		spf_eval_close(e);
 }
 
-static int
-service_child(void *arg)
-{
-	return session(arg, 1);
-}
-
 int
 main(int argc, char **argv)
 {
 	struct opts o = { NULL, "unknown", 20000 };
+	static struct worker w;
 	const char *listen = NULL, *why;
-	unsigned long max = 64;
+	unsigned long max = 64, max_use = 100;
 	int opt;
 
 	log_init(argv[0]);
-	while ((opt = getopt(argc, argv, "s:r:t:l:m:h")) != -1) {
+	while ((opt = getopt(argc, argv, "s:r:t:l:m:u:h")) != -1) {
 		switch (opt) {
 		case 's':
 			o.server = optarg[0] ? optarg : NULL;
@@ -201,21 +298,26 @@ main(int argc, char **argv)
 		case 'm':
 			max = strtoul(optarg, NULL, 10);
 			break;
+		case 'u':
+			max_use = strtoul(optarg, NULL, 10);
+			break;
 		default:
 			fputs(USAGE, stderr);
 			return opt == 'h' ? 0 : EX_USAGE;
 		}
 	}
-	if (optind != argc || o.budget == 0 || max == 0 || max > 65536) {
+	if (optind != argc || o.budget == 0 || max == 0 || max > 65536 ||
+	    max_use == 0 || max_use > 1000000) {
 		fputs(USAGE, stderr);
 		return EX_USAGE;
 	}
 	signal(SIGPIPE, SIG_IGN);
 	if (listen == NULL)
-		return session(&o, 0);
+		return session(&o);
 	warm_up(&o);
-	if (spf_service_run(listen, (unsigned)max, service_child, &o, &why) <
-	    0)
+	w.base = o;
+	if (spf_service_run(listen, (unsigned)max, max_use, worker_start,
+	        worker_job, &w, &why) < 0)
 		die_sys(EX_OSERR, "spf service on %s: %s", listen, why);
 	return 0;
 }

@@ -15,9 +15,9 @@ is not counted:
     spf = tag, the latter in both shapes: smtpd spawning postmaster-spf
     per session (smtpd waits for it, so the child's CPU is in the sum),
     and smtpd asking the postmaster-spf service (-l), whose children's
-    CPU is read from the service's /proc/PID/stat (cutime + cstime of
-    the children it reaped, and its own utime + stime: accept and fork)
-    and added. The difference per transaction is what SPF costs.
+    CPU is read from /proc/PID/stat of the service (its own utime +
+    stime: accept and hand over; cutime + cstime of the workers it
+    reaped) and of its workers still running, and added. The difference per transaction is what SPF costs.
   - postmaster-spf alone: exec + dynamic loading + libspf2 set-up +
     sandbox, started and ended N1 times with no request; and CHECKS
     checks of a pass record in one process (minus one start-up), the
@@ -74,24 +74,33 @@ def children_of(pid):
     return kids or [pid]
 
 
-def service_cpu(pid):
-    """Seconds of CPU of the service and the children it reaped."""
-    with open("/proc/%d/stat" % pid) as f:
-        st = f.read().rsplit(")", 1)[1].split()
+def proc_cpu(pid):
+    """utime + stime + cutime + cstime of pid in seconds (0 if gone)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            st = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
     # fields 14-17 of proc(5): utime stime cutime cstime (st[0] is field 3)
     return sum(int(x) for x in st[11:15]) / os.sysconf("SC_CLK_TCK")
 
 
-def settle(pid, secs=10):
-    """Until the service has reaped every child (it reaps within a
-    second of idling), so their CPU is in its cutime + cstime."""
-    end = time.monotonic() + secs
-    while time.monotonic() < end:
+def service_cpu(pid):
+    """Seconds of CPU of the service, the workers it reaped and the
+    workers still running (they serve connection after connection)."""
+    try:
         with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
-            if not f.read().split():
-                return
-        time.sleep(0.05)
-    raise SystemExit("spf.py: the service's children did not end")
+            kids = [int(x) for x in f.read().split()]
+    except OSError:
+        kids = []
+    return proc_cpu(pid) + sum(proc_cpu(k) for k in kids)
+
+
+def settle(pid, secs=0.3):
+    """A moment for the workers to finish the connection smtpd just
+    closed (an idle worker stays, its CPU is counted live)."""
+    del pid
+    time.sleep(secs)
 
 
 def smtpd_argv(smtpd, cdb, name, sock):

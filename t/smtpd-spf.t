@@ -411,14 +411,14 @@ for script, why in (("printf 'pass\\tx\\ty\\tz\\n'; exec sleep 30", "bad answer"
           "later", "a child that gives a %s: 451 4.7.24" % why)
     t.like(err, why, "... and the log says why (%s)" % why)
 
-def sandbox_of(pid, what, kind):
-    """What the running postmaster-spf pid holds (fd 0 and 1 of `kind`)
-    and the limits it runs under."""
+def sandbox_of(pid, what, kind, extra=()):
+    """What the running postmaster-spf pid holds (fd 0 and 1 of `kind`,
+    then the kinds in extra) and the limits it runs under."""
     fds = sorted(int(x) for x in os.listdir("/proc/%d/fd" % pid))
-    kinds = [os.readlink("/proc/%d/fd/%d" % (pid, x)).split(":")[0] for x in fds[:2]]
-    t.is_((fds, kinds), ([0, 1, 2], [kind, kind]),
-          "sandbox%s: only its %s and stderr are open (no socket, spool, CDB)"
-          % (what, kind))
+    kinds = [os.readlink("/proc/%d/fd/%d" % (pid, x)).split(":")[0] for x in fds]
+    t.is_((fds[:3], kinds[:2], sorted(kinds[3:])), ([0, 1, 2], [kind, kind], sorted(extra)),
+          "sandbox%s: only its %s, stderr%s are open (no client socket, spool, CDB)"
+          % (what, kind, "".join(", " + e for e in extra)))
     with open("/proc/%d/status" % pid) as f:
         st = f.read()
     t.like(st, "NoNewPrivs:\t1", "sandbox%s: no_new_privs" % what)
@@ -546,30 +546,42 @@ def hold():
         return c, b""
 
 
-def no_children():
-    return wait_for(lambda: not children(service.pid), 60)
+def fd0_socket(pid):
+    try:
+        return os.readlink("/proc/%d/fd/0" % pid).startswith("socket:")
+    except OSError:
+        return False
 
 
-# the sandbox of a service child: the test holds one connection open
-t.ok(no_children(), "service: the sessions' children are gone and reaped")
+# workers: used again, connection after connection (-u 100 by default);
+# at most -m 2 of them, each sandboxed once
+seen = set(children(service.pid))
+for _ in range(3):
+    pipe_session(svcinst, THREE, name="tag.test", env={"TCPREMOTEIP": "192.0.2.5"})
+    seen.update(children(service.pid))
+t.ok(1 <= len(seen) <= 2 and all(p in seen for p in children(service.pid)),
+     "service: sessions after sessions, served by the same worker processes (idle ones "
+     "wait for the next)", seen)
 held = [hold()]
-t.is_(held[0][1], b"ready\n", "service: a child says ready after the opening line")
-kids = list(children(service.pid))
-if t.is_(len(kids), 1, "service: one child for the one connection"):
-    sandbox_of(kids[0], " (service child)", "socket")
+t.is_(held[0][1], b"ready\n", "service: a worker says ready after the opening line")
+kids = [k for k in children(service.pid) if fd0_socket(k)]
+if t.is_(len(kids), 1, "service: one worker serves the one connection"):
+    # its channel to the service, the /dev/null fds 0 and 1 go back to
+    sandbox_of(kids[0], " (service worker)", "socket", ("socket", "/dev/null"))
 held.append(hold())
 # at its limit (-m 2) the service closes a new connection: smtpd spawns
 out, err, msg = session("tag.test", "192.0.2.5", "client.example", "joe@pass.test", BODY,
                         on=svcinst)
 t.ok(spf_result(msg) == "pass" and "spf: checks by a spawned postmaster-spf (service: no "
      "ready" in err and VIA_SERVICE not in err,
-     "service at its child limit: smtpd spawns postmaster-spf, same verdict", (err, msg))
+     "service at its worker limit: smtpd spawns postmaster-spf, same verdict", (err, msg))
 c, got = hold()
 t.is_(got, b"", "service at its limit: a third connection is closed unanswered")
 c.close()
 for c, _ in held:
     c.close()
-t.ok(no_children(), "service: children end with their connection and are reaped")
+t.ok(wait_for(lambda: not [k for k in children(service.pid) if fd0_socket(k)], 60),
+     "service: the workers let go of their connections when smtpd closes them")
 out, err, msg = session("tag.test", "192.0.2.5", "client.example", "joe@pass.test", BODY,
                         on=svcinst)
 t.ok(spf_result(msg) == "pass" and VIA_SERVICE in err,
@@ -582,7 +594,7 @@ out, err, msg = session("tag.test", "192.0.2.99", "client.example", "joe@fail.te
                         on=svcinst)
 t.ok(spf_result(msg) == "fail" and VIA_SERVICE in err,
      "service: a silent connection does not hold up the next session", err)
-t.is_(c.recv(16), b"", "service: the silent connection's child closes it")
+t.is_(c.recv(16), b"", "service: the silent connection's worker closes it")
 c.close()
 
 # stopped: the socket goes and smtpd spawns
@@ -593,6 +605,18 @@ out, err, msg = session("rej.test", "192.0.2.99", "client.example", "joe@fail.te
 t.ok(rcpt_reply(out).startswith("550 5.7.23 192.0.2.99 is not one of") and
      "spf: checks by a spawned postmaster-spf (service: no socket)" in err,
      "service stopped: smtpd spawns postmaster-spf, same refusal", (out, err))
+service = None
+
+# -u 1: a fresh worker per connection, which ends with it
+service = subprocess.Popen(AS_NOBODY + [SPF, "-l", SOCK, "-u", "1"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+wait_for(lambda: os.path.exists(SOCK), 60)
+out, err, msg = session("tag.test", "192.0.2.5", "client.example", "joe@pass.test", BODY,
+                        on=svcinst)
+t.ok(spf_result(msg) == "pass" and VIA_SERVICE in err, "service -u 1: serves", err)
+t.ok(wait_for(lambda: not children(service.pid), 60),
+     "service -u 1: the worker ends after its one connection")
+t.is_(end_process(service), 0, "service -u 1: SIGTERM ends it")
 service = None
 
 t.done()

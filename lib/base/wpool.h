@@ -44,7 +44,8 @@ struct wpool_job {
 /* In a new worker, once, before its first job (may _exit). */
 typedef void (*wpool_start_fn)(void *arg);
 /* In a worker: one job. 0: ready for the next; else the worker exits
- * with that status. The pool closes the job's descriptors after it. */
+ * with that status. The pool closes the job's descriptors after it
+ * (the first nfd: a job that closed them sets nfd to 0). */
 typedef int (*wpool_job_fn)(void *arg, struct wpool_job *job);
 
 struct wpool_worker {

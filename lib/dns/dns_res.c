@@ -83,12 +83,18 @@ dns_res_open(struct dns_res **out, const char *server, unsigned timeout_ms)
 		r->st.nsaddr_list[0] = sin;
 		r->st.nscount = 1;
 	}
+	dns_res_set_timeout(r, timeout_ms);
+	*out = r;
+	return 0;
+}
+
+void
+dns_res_set_timeout(struct dns_res *r, unsigned timeout_ms)
+{
 	if (timeout_ms > 0) {
 		r->st.retrans = (int)((timeout_ms + 999) / 1000);
 		r->st.retry = 2;
 	}
-	*out = r;
-	return 0;
 }
 
 void

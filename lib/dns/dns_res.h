@@ -40,6 +40,8 @@ struct dns_res;
  */
 int dns_res_open(struct dns_res **out, const char *server,
     unsigned timeout_ms);
+/* timeout_ms per try from now on (0: left as it is). */
+void dns_res_set_timeout(struct dns_res *r, unsigned timeout_ms);
 void dns_res_close(struct dns_res *r);
 
 /*

@@ -62,6 +62,13 @@ fail:
 }
 
 void
+spf_eval_reset(struct spf_eval *e, const char *receiver, unsigned query_ms)
+{
+	SPF_server_set_rec_dom(e->server, receiver);
+	dns_res_set_timeout(e->dns.res, query_ms);
+}
+
+void
 spf_eval_close(struct spf_eval *e)
 {
 	if (e == NULL)

@@ -39,6 +39,10 @@ struct spf_eval;
  */
 int spf_eval_open(struct spf_eval **out, const char *dns_server,
     const char *receiver, unsigned query_ms);
+/* %{r} and the DNS timeout per try for the checks from now on (a
+ * service worker's next smtpd); the DNS server stays. */
+void spf_eval_reset(struct spf_eval *e, const char *receiver,
+    unsigned query_ms);
 void spf_eval_close(struct spf_eval *e);
 
 /* Evaluates req within budget_ms; always fills res. */

@@ -3,14 +3,15 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <sys/wait.h>
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "base/log.h"
 #include "spf/spf_service.h"
 
@@ -60,39 +61,18 @@ listen_on(const char *path, const char **why)
 	return s;
 }
 
-/* In the child: the connection becomes fd 0 and 1, nothing else of the
- * parent's stays open but stderr. */
-static void
-child(int s, int c, spf_service_fn fn, void *arg)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = SIG_DFL;
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	close(s);
-	if (dup2(c, 0) < 0 || dup2(c, 1) < 0)
-		_exit(71);
-	close_range(3, ~0U, 0);
-	_exit(fn(arg));
-}
-
-static void
-reap(unsigned *live)
-{
-	while (*live > 0 && waitpid(-1, NULL, WNOHANG) > 0)
-		(*live)--;
-}
-
 int
-spf_service_run(const char *path, unsigned max, spf_service_fn fn, void *arg,
-    const char **why)
+spf_service_run(const char *path, unsigned max, unsigned long max_use,
+    wpool_start_fn start, wpool_job_fn job, void *arg, const char **why)
 {
 	struct sigaction sa;
-	unsigned live = 0, refused = 0;
-	pid_t pid;
-	int s, c;
+	struct wpool pool;
+	struct pollfd *pfd;
+	struct wpool_job j;
+	unsigned refused = 0;
+	int64_t now, next;
+	size_t nw;
+	int s, c, t;
 
 	*why = "";
 	if (geteuid() == 0 || getuid() == 0) {
@@ -100,46 +80,60 @@ spf_service_run(const char *path, unsigned max, spf_service_fn fn, void *arg,
 		errno = EPERM;
 		return -1;
 	}
-	if ((s = listen_on(path, why)) < 0)
+	if ((pfd = calloc((size_t)max + 1, sizeof *pfd)) == NULL ||
+	    wpool_init(&pool, max, max_use, SPF_SERVICE_IDLE_MS, start, job,
+	        arg) < 0) {
+		free(pfd);
+		*why = "out of memory";
 		return -1;
+	}
+	if ((s = listen_on(path, why)) < 0) {
+		wpool_free(&pool);
+		free(pfd);
+		return -1;
+	}
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_stop;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
-	log_info("spf service: listening on %s, at most %u children", path,
-	    max);
+	log_info("spf service: listening on %s, at most %u workers, each "
+	         "for %lu connections",
+	    path, max, max_use);
 	while (!stop_now) {
-		struct pollfd pfd = { s, POLLIN, 0 };
-
-		/* a second's wait at most, so exited children are reaped */
-		if (poll(&pfd, 1, 1000) <= 0) {
-			reap(&live);
+		next = wpool_tend(&pool, NULL, 0, clock_now_ms());
+		pfd[0].fd = s;
+		pfd[0].events = POLLIN;
+		pfd[0].revents = 0;
+		nw = wpool_pollfds(&pool, pfd + 1, max);
+		/* a second at most: workers that end are reaped */
+		now = clock_now_ms();
+		t = next < 0 || next - now > 1000 ? 1000 :
+		    next > now                    ? (int)(next - now) :
+		                                    0;
+		if (poll(pfd, nw + 1, t) <= 0)
 			continue;
-		}
-		c = accept4(s, NULL, NULL, SOCK_CLOEXEC);
-		if (c < 0)
+		wpool_tend(&pool, pfd + 1, nw, clock_now_ms());
+		if (pfd[0].revents == 0 ||
+		    (c = accept4(s, NULL, NULL, SOCK_CLOEXEC)) < 0)
 			continue;
-		reap(&live); /* the limit counts live children only */
-		if (live >= max) {
-			/* smtpd sees EOF before "ready" and spawns */
-			if (refused++ % 100 == 0)
-				log_warn("spf service: %u children, refusing "
-				         "(%u refused so far)",
-				    live, refused);
-			close(c);
-			continue;
-		}
-		pid = fork();
-		if (pid == 0)
-			child(s, c, fn, arg);
-		if (pid > 0)
-			live++;
-		else
-			log_warn("spf service: fork: %s", strerror(errno));
+		memset(&j, 0, sizeof j);
+		j.fd[0] = c;
+		j.nfd = 1;
+		j.len = 1;
+		j.msg[0] = 'c';
+		/* refused: smtpd sees EOF before "ready" and spawns */
+		if (wpool_hand(&pool, &j, clock_now_ms(), why) < 0 &&
+		    refused++ % 100 == 0)
+			log_warn("spf service: %s: %s; refusing (%u refused "
+			         "so far)",
+			    *why, strerror(errno), refused);
 		close(c);
 	}
 	log_info("spf service: stopping");
 	unlink(path);
 	close(s);
+	wpool_free(&pool);
+	free(pfd);
+	*why = "";
 	return 0;
 }

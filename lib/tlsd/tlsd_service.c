@@ -104,6 +104,9 @@ worker_session(void *arg, struct wpool_job *j)
 		return 70;
 	if (dup2(j->fd[0], 0) < 0 || dup2(j->fd[1], 1) < 0)
 		return 71;
+	close(j->fd[0]);
+	close(j->fd[1]);
+	j->nfd = 0;
 	log_set_id(id + 1);
 	/* its status is for a spawned tlsd; a failed handshake leaves
 	 * nothing behind (tlsd_conn_handshake frees its session) */
