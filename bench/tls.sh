@@ -1,8 +1,9 @@
 #!/bin/sh
 # TLS in postmaster-smtpd in both shapes -- a postmaster-tlsd spawned per
-# STARTTLS ("pm"), and the postmaster-tlsd service that forks a child per
-# session ("svc") -- against a private Postfix with smtpd_tls_security_level = may and the same ECDSA P-256
-# certificate, in the same run (issue 11, "Benchmark"). By hand, as root,
+# STARTTLS ("pm"), and the postmaster-tlsd service whose workers serve
+# session after session ("svc") -- against a private Postfix with
+# smtpd_tls_security_level = may and the same ECDSA P-256 certificate,
+# in the same run (issue 11, "Benchmark"). By hand, as root,
 # loopback only; every server it starts it stops.
 #
 #   sh bench/tls.sh            BUILD=build ROUNDS=3 N=400
@@ -178,7 +179,8 @@ run() { # system scenario: appends "msgs/s cpu_ms_per_msg" to $dir/res.SYS.SCEN
 	n0=$(count); c0=$(cpu "$1")
 	set -- "$1" "$2" $(load "$2" "$port")
 	[ "$1" != pf ] && probe wait-children "$root"
-	[ "$1" = svc ] && probe wait-children "$tlsd_pid"
+	# (the service's workers stay for the next session: probe cpu counts
+	# live descendants, so their CPU is in the sum without waiting)
 	c1=$(cpu "$1"); n1=$(count)
 	awk -v n="$((n1 - n0))" -v t="$4" -v c0="$c0" -v c1="$c1" \
 	    'BEGIN { printf "%.1f %.3f\n", n / t, n ? (c1 - c0) * 1000 / n : 0 }' \
@@ -295,8 +297,8 @@ exec valgrind -q --tool=callgrind --callgrind-out-file=%s/out/session.%%p %s "$@
 		printf "  (a whole static smtpd -h, for scale:         %10d)\n", s
 	}'
 fi
-# the service's per-session child under callgrind (a fork: library load
-# and credentials were the parent's, once)
+# a session in a worker of the service under callgrind (a fork: library
+# load and credentials were the parent's, once)
 if command -v valgrind >/dev/null && command -v callgrind_annotate >/dev/null; then
 	kill "$tlsd_pid"; wait "$tlsd_pid" 2>/dev/null || :
 	rm -f "$dir/tlsd.socket"
@@ -311,22 +313,27 @@ if command -v valgrind >/dev/null && command -v callgrind_annotate >/dev/null; t
 	done
 	tprobe send "$svc_port" 1 1 1 tls >/dev/null
 	probe wait-children "$svc_pid" 60
-	probe wait-children "$tlsd_pid" 60
+	# the worker stays for the next session: stopping the service ends
+	# it (end of file on its channel), and callgrind writes its file then
 	kill "$tlsd_pid"; wait "$tlsd_pid" 2>/dev/null || :
-	# a child's file holds the counts it inherited at the fork (the
+	i=0
+	while [ "$(ls "$dir"/vgs/cg.* 2>/dev/null | wc -l)" -lt 2 ] && [ $i -lt 300 ]; do
+		i=$((i + 1)); sleep 0.1
+	done
+	# a worker's file holds the counts it inherited at the fork (the
 	# service's start-up and credentials, paid once): only its session()
 	# is per-session work; the service's own part per session is the
-	# stat()s of tlsd_insts_get, accept, recvmsg and fork
+	# stat()s of tlsd_insts_get, accept, recvmsg and the hand-over
 	child=$(ls -S "$dir"/vgs/cg.* | head -1)
 	echo
-	echo "One TLS session in the service's forked child (ECDSA P-256, 1 message), instructions:"
+	echo "One TLS session in a worker of the service (ECDSA P-256, 1 message), instructions:"
 	awk -v t="$(incl "$child" "postmaster-tlsd.c:session ")" -v h="$(incl "$child" "tlsd_conn_handshake ")" \
 	    -v r="$(incl "$child" "tlsd_conn_relay ")" -v g="$(incl "$child" "tlsd_insts_get ")" 'BEGIN {
-		printf "  session() in the child                       %10d\n", t
+		printf "  session() in the worker                      %10d\n", t
 		printf "  handshake                                    %10d  %4.1f%%\n", h, 100 * h / t
 		printf "  relay of one message                         %10d  %4.1f%%\n", r, 100 * r / t
 		printf "  (inherited, paid once by the service: first lookup with credentials %d)\n", g
-		printf "  (kernel work -- fork, copy-on-write faults -- is not counted)\n"
+		printf "  (kernel work -- page faults, context switches -- is not counted)\n"
 	}'
 fi
 echo "   load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -221,6 +221,19 @@ t.is_([c.cmd("STARTTLS"), c.cmd("MAIL FROM:<a@b.test>"), c.cmd("QUIT")],
 t.ok(log_has(r"error: tls: not available: tls-certificate %s with tls-key %s: the key does "
              r"not belong to the certificate" % (re.escape(ec_crt), re.escape(other_key))),
      "the log names both files and why")
+# a key that fails to load retires no worker: the next good session is
+# served by the worker that was idle before
+before = children(svc.pid)
+c = Client(port["bad.test"])
+c.reply()
+c.cmd("EHLO client.test")
+c.cmd("STARTTLS")
+c.cmd("QUIT")
+out = s_client(port["tls.test"])
+t.ok("221 2.0.0 tls.test Bye" in out and len(before) >= 1
+     and wait_for(lambda: children(svc.pid) == before, 10),
+     "after a failed key load the idle worker still serves the next session",
+     (before, children(svc.pid)))
 
 # --- tls-max-sessions: a session beyond the limit gets 454
 svc1 = service(inst1)

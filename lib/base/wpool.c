@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +14,14 @@ int
 wpool_init(struct wpool *p, size_t cap, uint64_t max_use, int64_t idle_ms,
     wpool_start_fn start, wpool_job_fn run, void *arg)
 {
+	int fd;
+
 	memset(p, 0, sizeof *p);
+	/* fds 0-2 taken, so no channel is one a worker's job dup2s over */
+	while ((fd = open("/dev/null", O_RDWR)) >= 0 && fd <= 2)
+		;
+	if (fd > 2)
+		close(fd);
 	if (cap == 0 || (p->w = calloc(cap, sizeof *p->w)) == NULL) {
 		errno = ENOMEM;
 		return -1;
@@ -131,6 +139,8 @@ spawn(struct wpool *p, int64_t now, const char **why)
 		/* The caller's descriptors too: the job being handed (a
 		 * client's socket held here would keep its connection
 		 * open after its session), listeners, other channels. */
+		if (sv[0] > 2)
+			close(sv[0]);
 		if (sv[1] > 3)
 			close_range(3, (unsigned)sv[1] - 1, 0);
 		close_range((unsigned)sv[1] + 1, ~0U, 0);

@@ -68,7 +68,8 @@ struct wpool {
 	void *arg;
 };
 
-/* 0, or -1 with errno (ENOMEM). */
+/* 0, or -1 with errno (ENOMEM). Opens /dev/null on whichever of fds
+ * 0-2 are closed (a job dup2s over them, never over a channel). */
 int wpool_init(struct wpool *p, size_t cap, uint64_t max_use, int64_t idle_ms,
     wpool_start_fn start, wpool_job_fn run, void *arg);
 /* Retires every worker (each ends after its job) and frees the table. */

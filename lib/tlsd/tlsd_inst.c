@@ -160,9 +160,11 @@ tlsd_insts_get(struct tlsd_insts *s, const char *name, char *why, size_t cap)
 	if (!in->loaded) {
 		/* stamped before reading: a change while reading shows next time */
 		memcpy(in->stamp, now, sizeof now);
-		s->gen++;
 		in->loaded = tlsd_cred_load(&in->cred, &in->cfg.files, in->why,
 		                 sizeof in->why) == 0;
+		/* only a loaded instance is ever served: a key that keeps
+		 * failing does not retire every worker at each try */
+		s->gen += (uint64_t)in->loaded;
 	}
 	return in;
 }

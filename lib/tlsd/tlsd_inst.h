@@ -57,8 +57,8 @@ struct tlsd_insts {
 	struct tlsd_stamp cdb_stamp;
 	struct tlsd_inst *inst[TLSD_MAX_INSTANCES];
 	size_t n;
-	uint64_t gen; /* counts loads: a service's workers forked before the
-	                 last one lack what it loaded */
+	uint64_t gen; /* counts successful loads: a service's workers forked
+	                 before the last one lack what it loaded */
 };
 
 /* The instance's settings (pairs in order; more words of one key than of
