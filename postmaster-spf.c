@@ -35,7 +35,7 @@
 #define USAGE \
 	"usage: postmaster-spf [-s DNS-SERVER] [-r RECEIVER] " \
 	"[-t BUDGET-MS]\n" \
-	"       postmaster-spf -l SOCKET [-m MAX-CHILDREN] [-u MAX-USE] " \
+	"       postmaster-spf -l SOCKET [-m MAX-WORKERS] [-u MAX-USE] " \
 	"[-s DNS-SERVER]\n"
 
 /* How long a service child waits for smtpd's opening line. */
@@ -187,8 +187,14 @@ static void
 worker_start(void *arg)
 {
 	struct worker *w = arg;
+	struct sigaction sa;
 	const char *why;
 
+	/* the service's handlers only set its stop flag */
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = SIG_DFL;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
 	if (spf_sandbox_limits(&why) < 0)
 		die_sys(EX_OSERR, "sandbox: %s", why);
 	if ((w->null = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0)

@@ -546,9 +546,11 @@ def hold():
         return c, b""
 
 
-def fd0_socket(pid):
+def holds_conn(pid):
+    """fd 0 or 1 of pid is a socket (a worker serving a connection)."""
     try:
-        return os.readlink("/proc/%d/fd/0" % pid).startswith("socket:")
+        return any(os.readlink("/proc/%d/fd/%d" % (pid, f)).startswith("socket:")
+                   for f in (0, 1))
     except OSError:
         return False
 
@@ -564,7 +566,7 @@ t.ok(1 <= len(seen) <= 2 and all(p in seen for p in children(service.pid)),
      "wait for the next)", seen)
 held = [hold()]
 t.is_(held[0][1], b"ready\n", "service: a worker says ready after the opening line")
-kids = [k for k in children(service.pid) if fd0_socket(k)]
+kids = [k for k in children(service.pid) if holds_conn(k)]
 if t.is_(len(kids), 1, "service: one worker serves the one connection"):
     # its channel to the service, the /dev/null fds 0 and 1 go back to
     sandbox_of(kids[0], " (service worker)", "socket", ("socket", "/dev/null"))
@@ -580,7 +582,7 @@ t.is_(got, b"", "service at its limit: a third connection is closed unanswered")
 c.close()
 for c, _ in held:
     c.close()
-t.ok(wait_for(lambda: not [k for k in children(service.pid) if fd0_socket(k)], 60),
+t.ok(wait_for(lambda: not [k for k in children(service.pid) if holds_conn(k)], 60),
      "service: the workers let go of their connections when smtpd closes them")
 out, err, msg = session("tag.test", "192.0.2.5", "client.example", "joe@pass.test", BODY,
                         on=svcinst)

@@ -146,13 +146,6 @@ def fds(pid):
     return sorted(os.readlink("/proc/%d/fd/%s" % (pid, f)) for f in os.listdir("/proc/%d/fd" % pid))
 
 
-# --- the service keeps nothing of a session once its child has ended
-before_fds = fds(svc.pid)
-for _ in range(3):
-    swaks(port["tls.test"], "--tls")
-wait_for(lambda: fds(svc.pid) == before_fds, 30)
-t.is_(fds(svc.pid), before_fds, "after three more sessions the service holds the same "
-      "descriptors (no smtpd connection or client socket left open)")
 
 
 def children(pid):
@@ -167,9 +160,39 @@ def children(pid):
     return sorted(kids)
 
 
+def sockets(pid):
+    return [f for f in fds(pid) if f.startswith("socket:")]
+
+
+# --- the service keeps nothing of a session once its worker is done: its
+# sockets are the listener and one channel per worker
+for _ in range(3):
+    swaks(port["tls.test"], "--tls")
+t.ok(wait_for(lambda: len(sockets(svc.pid)) == 1 + len(children(svc.pid)), 30),
+     "after three more sessions the service holds its listener and one channel per "
+     "worker (no smtpd connection or client socket left open)",
+     (fds(svc.pid), children(svc.pid)))
+
+
+def worker_fds_clean():
+    """Every idle worker: /dev/null on 0 and 1, and above 2 only its channel."""
+    kids = children(svc.pid)
+    for k in kids:
+        f = [os.readlink("/proc/%d/fd/%s" % (k, x))
+             for x in sorted(os.listdir("/proc/%d/fd" % k), key=int)]
+        if f[0] != "/dev/null" or f[1] != "/dev/null" or len(f) != 4 \
+                or not f[3].startswith("socket:"):
+            return False
+    return bool(kids)
+
+
+t.ok(wait_for(worker_fds_clean, 30), "the idle workers hold /dev/null on 0 and 1 and "
+     "nothing but their channel: no client's socket or smtpd connection",
+     [(k, os.listdir("/proc/%d/fd" % k)) for k in children(svc.pid)])
+
+
 # --- workers: one process serves session after session (tls-max-use
-# 100); s_client -ign_eof returns only once the worker has let go of the
-# client's socket
+# 100)
 seen = set()
 outs = []
 for _ in range(4):

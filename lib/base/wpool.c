@@ -1,14 +1,19 @@
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "base/wpool.h"
+
+/* How soon the parent looks again for retired workers' exits. */
+#define REAP_MS 100
 
 int
 wpool_init(struct wpool *p, size_t cap, uint64_t max_use, int64_t idle_ms,
@@ -22,17 +27,40 @@ wpool_init(struct wpool *p, size_t cap, uint64_t max_use, int64_t idle_ms,
 		;
 	if (fd > 2)
 		close(fd);
-	if (cap == 0 || (p->w = calloc(cap, sizeof *p->w)) == NULL) {
+	/* twice the cap: retired workers keep an entry until reaped, and
+	 * must not stand in the way of live ones */
+	if (cap == 0 || cap > SIZE_MAX / 2 / sizeof *p->w ||
+	    (p->w = calloc(2 * cap, sizeof *p->w)) == NULL) {
 		errno = ENOMEM;
 		return -1;
 	}
 	p->cap = cap;
+	p->slots = 2 * cap;
 	p->max_use = max_use > 0 ? max_use : 1;
 	p->idle_ms = idle_ms;
 	p->start = start;
 	p->run = run;
 	p->arg = arg;
 	return 0;
+}
+
+size_t
+wpool_fit(size_t cap, size_t others)
+{
+	struct rlimit rl;
+	size_t room;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return cap;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= cap + others)
+		return cap;
+	room = rl.rlim_cur > others ? (size_t)(rl.rlim_cur - others) : 1;
+	return room < cap ? room : cap;
 }
 
 static void
@@ -88,7 +116,8 @@ receive(int ch, struct wpool_job *j)
 			memcpy(&j->fd[j->nfd++],
 			    CMSG_DATA(c) + i * sizeof(int), sizeof(int));
 	}
-	return 1;
+	/* wpool_hand sends neither; a cut message is no job to run */
+	return (m.msg_flags & (MSG_CTRUNC | MSG_TRUNC)) ? -1 : 1;
 }
 
 static void __attribute__((noreturn)) worker(struct wpool *p, int ch)
@@ -110,6 +139,69 @@ static void __attribute__((noreturn)) worker(struct wpool *p, int ch)
 	}
 }
 
+/*
+ * In a new worker: every descriptor above 2 closed but keep. A worker
+ * that held the job being handed would keep a client's connection open
+ * after its session, one that held another's channel would keep that
+ * worker from ever seeing its end: if this cannot be done the worker
+ * does not run.
+ */
+static void
+close_all_but(int keep)
+{
+	struct dirent *e;
+	DIR *d;
+	long fd;
+
+	if ((keep <= 3 || close_range(3, (unsigned)keep - 1, 0) == 0) &&
+	    close_range((unsigned)keep + 1, ~0U, 0) == 0)
+		return;
+	/* kernels before 5.9, or a seccomp filter that does not know it */
+	if ((d = opendir("/proc/self/fd")) == NULL)
+		_exit(71);
+	while ((e = readdir(d)) != NULL) {
+		fd = strtol(e->d_name, NULL, 10);
+		if (e->d_name[0] != '.' && fd > 2 && fd != keep &&
+		    fd != dirfd(d))
+			close((int)fd);
+	}
+	closedir(d);
+}
+
+static size_t
+live(const struct wpool *p)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < p->n; i++)
+		n += p->w[i].ch >= 0;
+	return n;
+}
+
+/* Retired workers that have exited out of the table; ECHILD: the
+ * caller reaped it. Returns how many retired entries remain. */
+static size_t
+reap(struct wpool *p)
+{
+	struct wpool_worker *w;
+	size_t i, j, left = 0;
+	pid_t r;
+	int st;
+
+	for (i = j = 0; i < p->n; i++) {
+		w = &p->w[i];
+		if (w->ch < 0) {
+			r = waitpid(w->pid, &st, WNOHANG);
+			if (r == w->pid || (r < 0 && errno == ECHILD))
+				continue;
+			left++;
+		}
+		p->w[j++] = *w;
+	}
+	p->n = j;
+	return left;
+}
+
 /* A new worker, idle; NULL with *why. */
 static struct wpool_worker *
 spawn(struct wpool *p, int64_t now, const char **why)
@@ -118,10 +210,8 @@ spawn(struct wpool *p, int64_t now, const char **why)
 	int sv[2];
 	pid_t pid;
 
-	if (p->n == p->cap) {
-		/* a retired one still running holds a slot: room is made
-		 * when it ends */
-		*why = "every worker slot is taken";
+	if (p->n == p->slots && reap(p) > 0 && p->n == p->slots) {
+		*why = "every worker slot is taken by workers still ending";
 		errno = EAGAIN;
 		return NULL;
 	}
@@ -136,14 +226,7 @@ spawn(struct wpool *p, int64_t now, const char **why)
 		return NULL;
 	}
 	if (pid == 0) {
-		/* The caller's descriptors too: the job being handed (a
-		 * client's socket held here would keep its connection
-		 * open after its session), listeners, other channels. */
-		if (sv[0] > 2)
-			close(sv[0]);
-		if (sv[1] > 3)
-			close_range(3, (unsigned)sv[1] - 1, 0);
-		close_range((unsigned)sv[1] + 1, ~0U, 0);
+		close_all_but(sv[1]);
 		if (p->start != NULL)
 			p->start(p->arg);
 		worker(p, sv[1]);
@@ -158,40 +241,60 @@ spawn(struct wpool *p, int64_t now, const char **why)
 	return w;
 }
 
+/* The idle worker for a job needing min_gen: the most recently used one
+ * (its pages are the warm ones), or a new one. With cap workers alive
+ * and none fit, the least recently used idle one makes room. */
+static struct wpool_worker *
+pick(struct wpool *p, uint64_t min_gen, int64_t now, const char **why)
+{
+	struct wpool_worker *w = NULL, *old = NULL, *c;
+	size_t i;
+
+	for (i = 0; i < p->n; i++) {
+		c = &p->w[i];
+		if (c->ch < 0 || c->busy)
+			continue;
+		if (c->gen < p->floor) {
+			retire(c);
+			continue;
+		}
+		if (c->gen >= min_gen && (w == NULL || c->since > w->since))
+			w = c;
+		if (c->gen < min_gen && (old == NULL || c->since < old->since))
+			old = c;
+	}
+	if (w != NULL)
+		return w;
+	if (live(p) >= p->cap && old != NULL)
+		retire(old);
+	return spawn(p, now, why);
+}
+
 int
-wpool_hand(struct wpool *p, const struct wpool_job *job, int64_t now,
-    const char **why)
+wpool_hand(struct wpool *p, const struct wpool_job *job, uint64_t min_gen,
+    int64_t now, const char **why)
 {
 	union {
 		struct cmsghdr h;
 		char b[CMSG_SPACE(WPOOL_MAX_FDS * sizeof(int))];
 	} cm;
 	struct iovec iov = { (void *)job->msg, job->len };
-	struct wpool_worker *w = NULL;
+	struct wpool_worker *w;
 	struct msghdr m;
 	struct cmsghdr *c;
-	size_t i;
+	size_t tries;
 
+	if (job->len == 0 || job->len > WPOOL_MSG_MAX ||
+	    job->nfd > WPOOL_MAX_FDS) {
+		*why = "a job the pool cannot send";
+		errno = EINVAL;
+		return -1;
+	}
 	if (wpool_busy(p) >= p->cap) {
 		*why = "every worker is busy";
 		errno = EAGAIN;
 		return -1;
 	}
-	/* the most recently used idle worker: its pages are the warm ones */
-	for (i = 0; i < p->n; i++) {
-		struct wpool_worker *c2 = &p->w[i];
-
-		if (c2->ch < 0 || c2->busy)
-			continue;
-		if (c2->gen != p->gen) {
-			retire(c2);
-			continue;
-		}
-		if (w == NULL || c2->since > w->since)
-			w = c2;
-	}
-	if (w == NULL && (w = spawn(p, now, why)) == NULL)
-		return -1;
 	memset(&m, 0, sizeof m);
 	m.msg_iov = &iov;
 	m.msg_iovlen = 1;
@@ -205,16 +308,22 @@ wpool_hand(struct wpool *p, const struct wpool_job *job, int64_t now,
 		c->cmsg_len = CMSG_LEN(job->nfd * sizeof(int));
 		memcpy(CMSG_DATA(c), job->fd, job->nfd * sizeof(int));
 	}
-	/* an idle worker's queue is empty: this never blocks */
-	if (sendmsg(w->ch, &m, MSG_DONTWAIT | MSG_NOSIGNAL) !=
-	    (ssize_t)job->len) {
-		*why = "sending the job to a worker";
+	/* an idle worker may have died since the last look (EPIPE): the
+	 * next one, or a new one, takes the job */
+	for (tries = 0; tries <= p->cap; tries++) {
+		if ((w = pick(p, min_gen, now, why)) == NULL)
+			return -1;
+		/* an idle worker's queue is empty: this never blocks */
+		if (sendmsg(w->ch, &m, MSG_DONTWAIT | MSG_NOSIGNAL) ==
+		    (ssize_t)job->len) {
+			w->busy = 1;
+			w->used++;
+			return 0;
+		}
 		retire(w);
-		return -1;
 	}
-	w->busy = 1;
-	w->used++;
-	return 0;
+	*why = "sending the job to a worker";
+	return -1;
 }
 
 size_t
@@ -271,8 +380,7 @@ wpool_tend(struct wpool *p, const struct pollfd *pfd, size_t n, int64_t now)
 {
 	struct wpool_worker *w;
 	int64_t next = -1;
-	size_t i, j;
-	int st;
+	size_t i;
 
 	for (i = 0; i < n; i++)
 		if (pfd[i].revents != 0 &&
@@ -282,26 +390,16 @@ wpool_tend(struct wpool *p, const struct pollfd *pfd, size_t n, int64_t now)
 		w = &p->w[i];
 		if (w->ch < 0 || w->busy)
 			continue;
-		if (w->used >= p->max_use || w->gen != p->gen ||
+		if (w->used >= p->max_use || w->gen < p->floor ||
 		    now - w->since >= p->idle_ms)
 			retire(w);
 		else if (next < 0 || w->since + p->idle_ms < next)
 			next = w->since + p->idle_ms;
 	}
 	/* A live worker's death shows as its channel's end, so only the
-	 * retired are waited for; they keep their slot until gone (a busy
-	 * one still counts as busy). ECHILD: the caller reaped it. */
-	for (i = j = 0; i < p->n; i++) {
-		pid_t r;
-
-		w = &p->w[i];
-		if (w->ch < 0) {
-			r = waitpid(w->pid, &st, WNOHANG);
-			if (r == w->pid || (r < 0 && errno == ECHILD))
-				continue;
-		}
-		p->w[j++] = *w;
-	}
-	p->n = j;
+	 * retired are waited for; they keep their entry until gone (a busy
+	 * one still counts as busy) and are looked for again soon. */
+	if (reap(p) > 0 && (next < 0 || now + REAP_MS < next))
+		next = now + REAP_MS;
 	return next;
 }

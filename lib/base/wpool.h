@@ -12,10 +12,17 @@
  * socketpair (SCM_RIGHTS), forking a new worker when none is idle. The
  * worker answers one octet when the job is done. The parent retires a
  * worker by closing its end: after max_use jobs, after idle_ms without
- * one, or when the generation moved on (the parent loaded something,
- * such as new credentials, that the worker's copy of its memory lacks);
- * the worker then sees end of file and exits. A worker that dies is
- * forgotten (its channel's end of file, then waitpid).
+ * one, or when its generation is below the floor; the worker then sees
+ * end of file and exits. A worker that dies is forgotten (its channel's
+ * end of file, then waitpid).
+ *
+ * Generations say what a worker's copy of the parent's memory holds: a
+ * worker is forked with the pool's gen, a job asks for a worker of at
+ * least min_gen (the caller's generation of what the job needs, such as
+ * the credentials it loaded last), and every worker below floor (the
+ * caller threw everything away) is retired. At most cap workers are
+ * alive; retired ones still ending keep an entry (the table has 2 cap)
+ * until reaped, and never keep a live one from being forked.
  *
  * A worker keeps nothing of the parent's but fds 0-2, its own channel
  * and memory: in a new worker the pool closes every other descriptor
@@ -59,14 +66,23 @@ struct wpool_worker {
 
 struct wpool {
 	struct wpool_worker *w;
-	size_t n, cap;    /* cap: at most this many workers at once */
+	size_t n, slots;  /* entries used, of 2 cap */
+	size_t cap;       /* at most this many workers alive at once */
 	uint64_t max_use; /* jobs per worker */
 	int64_t idle_ms;  /* an idle worker retires after this */
-	uint64_t gen;     /* the caller bumps it; older workers retire */
+	uint64_t gen;     /* a new worker's generation (the caller's) */
+	uint64_t floor;   /* workers below it retire */
 	wpool_start_fn start;
 	wpool_job_fn run;
 	void *arg;
 };
+
+/*
+ * The parent holds a channel per worker: raises the soft descriptor
+ * limit to the hard one and returns cap, or fewer when cap workers and
+ * `others` descriptors would not fit under it.
+ */
+size_t wpool_fit(size_t cap, size_t others);
 
 /* 0, or -1 with errno (ENOMEM). Opens /dev/null on whichever of fds
  * 0-2 are closed (a job dup2s over them, never over a channel). */
@@ -76,13 +92,14 @@ int wpool_init(struct wpool *p, size_t cap, uint64_t max_use, int64_t idle_ms,
 void wpool_free(struct wpool *p);
 
 /*
- * Hands job to an idle worker of the current generation, forking one if
- * there is none and fewer than cap workers are busy: 0; or -1 with a
- * static reason in *why (all cap busy: errno EAGAIN; fork or send).
- * The caller keeps its own copies of the job's descriptors.
+ * Hands job to an idle worker of generation min_gen or later, forking
+ * one if there is none (fewer than cap busy): 0; or -1 with a static
+ * reason in *why (cap busy: errno EAGAIN; fork or send; a job of no
+ * octets or too many descriptors: EINVAL). The caller keeps its own
+ * copies of the job's descriptors.
  */
-int wpool_hand(struct wpool *p, const struct wpool_job *job, int64_t now,
-    const char **why);
+int wpool_hand(struct wpool *p, const struct wpool_job *job, uint64_t min_gen,
+    int64_t now, const char **why);
 
 size_t wpool_busy(const struct wpool *p);
 
@@ -93,8 +110,9 @@ size_t wpool_pollfds(const struct wpool *p, struct pollfd *pfd, size_t cap);
  * After poll: the done octets and the ends of the workers whose
  * channels are in pfd[0..n); then the idle workers retired whose time,
  * use or generation is over, and exited workers reaped (waitpid on
- * their pids only). Returns the time of the next idle retirement, or
- * -1 for none (for the caller's poll timeout).
+ * their pids only). Returns when to call it again (the next idle
+ * retirement, or soon while retired workers are still ending), or -1
+ * for never (for the caller's poll timeout).
  */
 int64_t wpool_tend(struct wpool *p, const struct pollfd *pfd, size_t n,
     int64_t now);

@@ -71,7 +71,7 @@ spf_service_run(const char *path, unsigned max, unsigned long max_use,
 	struct wpool_job j;
 	unsigned refused = 0;
 	int64_t now, next;
-	size_t nw;
+	size_t nw, n;
 	int s, c, t;
 
 	*why = "";
@@ -79,6 +79,12 @@ spf_service_run(const char *path, unsigned max, unsigned long max_use,
 		*why = "refusing to run as root";
 		errno = EPERM;
 		return -1;
+	}
+	if ((size_t)max > (n = wpool_fit(max, 16))) {
+		log_warn("spf service: descriptors for %zu workers only "
+		         "(RLIMIT_NOFILE), not %u",
+		    n, max);
+		max = (unsigned)n;
 	}
 	if ((pfd = calloc((size_t)max + 1, sizeof *pfd)) == NULL ||
 	    wpool_init(&pool, max, max_use, SPF_SERVICE_IDLE_MS, start, job,
@@ -113,16 +119,26 @@ spf_service_run(const char *path, unsigned max, unsigned long max_use,
 		if (poll(pfd, nw + 1, t) <= 0)
 			continue;
 		wpool_tend(&pool, pfd + 1, nw, clock_now_ms());
-		if (pfd[0].revents == 0 ||
-		    (c = accept4(s, NULL, NULL, SOCK_CLOEXEC)) < 0)
+		if (pfd[0].revents == 0)
 			continue;
+		if ((c = accept4(s, NULL, NULL, SOCK_CLOEXEC)) < 0) {
+			/* out of descriptors or memory: the listener stays
+			 * readable, so a second's pause, not a spin */
+			if (errno == EMFILE || errno == ENFILE ||
+			    errno == ENOBUFS || errno == ENOMEM) {
+				log_warn("spf service: accept: %s; pausing",
+				    strerror(errno));
+				poll(NULL, 0, 1000);
+			}
+			continue;
+		}
 		memset(&j, 0, sizeof j);
 		j.fd[0] = c;
 		j.nfd = 1;
 		j.len = 1;
 		j.msg[0] = 'c';
 		/* refused: smtpd sees EOF before "ready" and spawns */
-		if (wpool_hand(&pool, &j, clock_now_ms(), why) < 0 &&
+		if (wpool_hand(&pool, &j, 0, clock_now_ms(), why) < 0 &&
 		    refused++ % 100 == 0)
 			log_warn("spf service: %s: %s; refusing (%u refused "
 			         "so far)",

@@ -1,3 +1,4 @@
+#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -182,11 +183,10 @@ bye(gnutls_session_t s, int net, int64_t end_ms)
 			return;
 }
 
-int
-tlsd_conn_relay(gnutls_session_t s, int net, int app, uint64_t idle_ms,
-    int64_t end_ms, char *why, size_t cap)
+static int
+relay(gnutls_session_t s, int net, int app, uint64_t idle_ms, int64_t end_ms,
+    char *why, size_t cap, char *buf)
 {
-	char buf[TLSD_BUF];
 	struct pollfd p[2];
 	int net_open = 1;
 	ssize_t r;
@@ -221,7 +221,7 @@ tlsd_conn_relay(gnutls_session_t s, int net, int app, uint64_t idle_ms,
 			}
 		}
 		if (p[0].revents) {
-			r = gnutls_record_recv(s, buf, sizeof buf);
+			r = gnutls_record_recv(s, buf, TLSD_BUF);
 			if (r > 0) {
 				if (app_write(app, buf, (size_t)r,
 				        clock_now_ms() + (int64_t)idle_ms) <
@@ -249,7 +249,7 @@ tlsd_conn_relay(gnutls_session_t s, int net, int app, uint64_t idle_ms,
 			continue;
 		}
 		if (p[1].revents) {
-			r = read(app, buf, sizeof buf);
+			r = read(app, buf, TLSD_BUF);
 			if (r > 0) {
 				if (net_open &&
 				    tls_write(s, net, buf, (size_t)r,
@@ -271,4 +271,16 @@ tlsd_conn_relay(gnutls_session_t s, int net, int app, uint64_t idle_ms,
 			}
 		}
 	}
+}
+
+int
+tlsd_conn_relay(gnutls_session_t s, int net, int app, uint64_t idle_ms,
+    int64_t end_ms, char *why, size_t cap)
+{
+	char buf[TLSD_BUF];
+	int r = relay(s, net, app, idle_ms, end_ms, why, cap, buf);
+
+	/* a service's worker relays the next session with this stack */
+	explicit_bzero(buf, sizeof buf);
+	return r;
 }

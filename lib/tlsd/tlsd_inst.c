@@ -145,6 +145,7 @@ tlsd_insts_get(struct tlsd_insts *s, const char *name, char *why, size_t cap)
 	if (!same(&cdb, &s->cdb_stamp)) {
 		tlsd_insts_free(s);
 		s->cdb_stamp = cdb;
+		s->reset_gen = ++s->gen;
 	}
 	for (i = 0; i < s->n && in == NULL; i++)
 		if (strcmp(s->inst[i]->name, name) == 0)
@@ -163,8 +164,9 @@ tlsd_insts_get(struct tlsd_insts *s, const char *name, char *why, size_t cap)
 		in->loaded = tlsd_cred_load(&in->cred, &in->cfg.files, in->why,
 		                 sizeof in->why) == 0;
 		/* only a loaded instance is ever served: a key that keeps
-		 * failing does not retire every worker at each try */
-		s->gen += (uint64_t)in->loaded;
+		 * failing asks nothing new of the workers */
+		if (in->loaded)
+			in->gen = ++s->gen;
 	}
 	return in;
 }

@@ -47,6 +47,7 @@ struct tlsd_inst {
 	struct tlsd_cfg cfg;
 	int loaded;            /* cred holds credentials */
 	struct tlsd_cred cred; /* when loaded */
+	uint64_t gen;          /* tlsd_insts gen of that load */
 	char why[512];         /* when not */
 	struct tlsd_stamp
 	    stamp[2 * TLSD_MAX_PAIRS + 1]; /* certs, keys, ticket */
@@ -57,8 +58,11 @@ struct tlsd_insts {
 	struct tlsd_stamp cdb_stamp;
 	struct tlsd_inst *inst[TLSD_MAX_INSTANCES];
 	size_t n;
-	uint64_t gen; /* counts successful loads: a service's workers forked
-	                 before the last one lack what it loaded */
+	/* Generations for the service's workers (base/wpool.h): gen counts
+	 * successful loads and table resets; a worker forked before an
+	 * instance's load (its gen) lacks those credentials, one forked
+	 * before the last reset has another table. */
+	uint64_t gen, reset_gen;
 };
 
 /* The instance's settings (pairs in order; more words of one key than of

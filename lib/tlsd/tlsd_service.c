@@ -107,7 +107,7 @@ worker_session(void *arg, struct wpool_job *j)
 	close(j->fd[0]);
 	close(j->fd[1]);
 	j->nfd = 0;
-	log_set_id(id + 1);
+	log_set_id(id[1] != '\0' ? id + 1 : l->id);
 	/* its status is for a spawned tlsd; a failed handshake leaves
 	 * nothing behind (tlsd_conn_handshake frees its session) */
 	(void)l->session(l->insts->inst[idx]);
@@ -161,9 +161,10 @@ serve(struct loop *l, int conn, int client, const struct net_tlsd_req *rq)
 	job.fd[1] = conn;
 	job.nfd = 2;
 	l->pool.gen = l->insts->gen;
+	l->pool.floor = l->insts->reset_gen;
 	job.len =
 	    (size_t)snprintf(job.msg, sizeof job.msg, "%zu %s", idx, rq->id);
-	if (wpool_hand(&l->pool, &job, clock_now_ms(), &e) < 0) {
+	if (wpool_hand(&l->pool, &job, in->gen, clock_now_ms(), &e) < 0) {
 		snprintf(why, sizeof why, "%s: %s", e, strerror(errno));
 		log_err("tls: %s", why);
 		refuse(conn, "postmaster-tlsd: %s", why);
@@ -263,6 +264,14 @@ tlsd_service_run(struct tlsd_insts *s, int listen_fd, uint64_t max,
 	l.max = max;
 	l.session = session;
 	snprintf(l.id, sizeof l.id, "%ld", (long)getpid());
+	/* pending connections and their clients, the listener, stdio */
+	if ((max = wpool_fit((size_t)max, 2 * TLSD_MAX_PENDING + 16)) <
+	    l.max) {
+		log_err("tls: descriptors for %llu sessions at once only "
+		        "(RLIMIT_NOFILE); tls-max-sessions is %llu",
+		    (unsigned long long)max, (unsigned long long)l.max);
+		l.max = max;
+	}
 	pfd = calloc(TLSD_MAX_PENDING + 1 + max, sizeof *pfd);
 	if (pfd == NULL ||
 	    wpool_init(&l.pool, (size_t)max, max_use, TLSD_IDLE_MS,

@@ -90,6 +90,18 @@ shrink_to(struct wpool *p, size_t n)
 	}
 }
 
+static uint64_t min_gen;
+
+static size_t
+live_count(const struct wpool *p)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < p->n; i++)
+		n += p->w[i].ch >= 0;
+	return n;
+}
+
 /* Hands msg with a fresh pipe; returns what the worker wrote. */
 static long
 ask(struct wpool *p, const char *msg, char *out, size_t cap)
@@ -106,7 +118,7 @@ ask(struct wpool *p, const char *msg, char *out, size_t cap)
 	j.nfd = 1;
 	j.len = strlen(msg);
 	memcpy(j.msg, msg, j.len);
-	if (wpool_hand(p, &j, clock_now_ms(), &why) < 0) {
+	if (wpool_hand(p, &j, min_gen, clock_now_ms(), &why) < 0) {
 		diag("hand: %s", why);
 		close(fd[0]);
 		close(fd[1]);
@@ -153,12 +165,28 @@ main(void)
 	c = ask(&p, "pid", out, sizeof out);
 	ok(c > 0 && c != a, "the next job forked a new worker");
 
-	p.gen++;
+	/* a job that needs what the parent loaded after c's fork */
+	p.gen = min_gen = 1;
 	a = ask(&p, "pid", out, sizeof out);
-	ok(a > 0 && a != c, "a new generation: a new worker");
+	ok(a > 0 && a != c, "a job of a newer generation: a new worker");
+	min_gen = 0;
+	b = ask(&p, "pid", out, sizeof out);
+	is_int(b, a, "an older job: the most recently used worker");
+	is_int((long long)p.n, 2, "the older worker stays for older jobs");
+	p.floor = 1;
 	shrink_to(&p, 1);
-	is_int((long long)p.n, 1, "the old generation's worker is gone");
+	is_int((long long)p.n, 1, "below the floor: retired, reaped");
 	ok(kill((pid_t)c, 0) < 0 && errno == ESRCH, "and its process");
+
+	/* the table full of live workers, then a generation nobody has:
+	 * the least recently used idle one makes room, nothing is refused */
+	p.gen = min_gen = 2;
+	ask(&p, "pid", out, sizeof out);
+	is_int((long long)live_count(&p), 2, "two workers alive, the cap");
+	p.gen = min_gen = 3;
+	c = ask(&p, "pid", out, sizeof out);
+	ok(c > 0, "a third generation's job is served at the cap");
+	min_gen = 0;
 
 	/* two held jobs fill the cap */
 	for (i = 0; i < 2; i++) {
@@ -170,7 +198,7 @@ main(void)
 		j.nfd = 2;
 		j.len = 4;
 		memcpy(j.msg, "hold", 4);
-		is_int(wpool_hand(&p, &j, clock_now_ms(), &why), 0,
+		is_int(wpool_hand(&p, &j, 0, clock_now_ms(), &why), 0,
 		    "a held job handed");
 		close(res[i][1]);
 		close(hold[i][0]);
@@ -180,7 +208,7 @@ main(void)
 	j.len = 3;
 	memcpy(j.msg, "pid", 3);
 	errno = 0;
-	is_int(wpool_hand(&p, &j, clock_now_ms(), &why), -1,
+	is_int(wpool_hand(&p, &j, 0, clock_now_ms(), &why), -1,
 	    "at the cap: refused");
 	is_int(errno, EAGAIN, "with EAGAIN");
 	for (i = 0; i < 2; i++) {
