@@ -65,6 +65,13 @@ struct proxy_tx {
 	size_t nrcpt; /* RCPTs the target accepted */
 	struct client_reply mail_reply;
 	char why[CLIENT_REPLY_MAX + 64]; /* why it left the proxy */
+	/* ultra, RFC 2920: commands held for one write (proxy_tx_later) */
+	struct buf batch;
+	int batch_mail;         /* it begins with MAIL */
+	size_t nq, capq, nq_out; /* RCPTs in it, room, outcomes handed out */
+	struct client_reply *q; /* their replies; code 0: none (lost) */
+	int data_sent;          /* DATA went with them: its reply follows */
+	struct client_reply data_reply;
 };
 
 /* "spool", "full" or "ultra" into *mode: 0, or -1. */
@@ -89,6 +96,23 @@ void proxy_tx_leave(struct proxy_tx *px, const char *why);
 int proxy_tx_active(const struct proxy_tx *px);
 /* 1 when the target speaks LMTP (one reply per recipient). */
 int proxy_tx_lmtp(const struct proxy_tx *px);
+
+/*
+ * Ultra, a client's pipelined RCPTs (smtp_session.h rcpt_done): when
+ * the target offers PIPELINING and the RCPT would be proxied (as
+ * proxy_tx_rcpt decides; the connection is opened here if need be),
+ * proxy_tx_later() holds it back -- behind MAIL for the first -- and
+ * returns 1; else 0 and the caller answers with proxy_tx_rcpt after
+ * proxy_tx_flush(). proxy_tx_flush() sends what is held in one write
+ * (with data: DATA too, the client's DATA or BDAT follows) and reads
+ * every reply; proxy_tx_later_reply() then gives each held RCPT's
+ * outcome in order, as proxy_tx_rcpt would have: the target's reply,
+ * MAIL's refusal for each, or PROXY_RCPT_NONE (nothing in reply) for
+ * those the lost target never answered.
+ */
+int proxy_tx_later(struct proxy_tx *px, const struct route_result *res);
+void proxy_tx_flush(struct proxy_tx *px, int data);
+int proxy_tx_later_reply(struct proxy_tx *px, struct buf *reply);
 
 /*
  * Ultra, at DATA: the target's DATA, and our Received: field (fd[off ..
