@@ -27,6 +27,7 @@ class _Lines:
         self.s = sock
         self.buf = b""
         self.buffered = False
+        self.owner = owner
 
     def readline(self):
         self.buffered = b"\n" in self.buf
@@ -35,6 +36,8 @@ class _Lines:
             if not d:
                 line, self.buf = self.buf, b""
                 return line
+            with self.owner.lock:
+                self.owner.reads.append(d)
             self.buf += d
         i = self.buf.index(b"\n") + 1
         line, self.buf = self.buf[:i], self.buf[i:]
@@ -51,6 +54,7 @@ class Backend:
         self.sessions = []      # one list of transactions per connection
         self.commands = []      # every command line, in order
         self.batched = []       # those that came in one read with the one before
+        self.reads = []         # what each recv() returned, in order
         self.partial = b""      # body octets as they arrive
         self.lock = threading.Lock()
         self.delivered = 0
