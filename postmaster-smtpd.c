@@ -924,7 +924,12 @@ log_refusals(struct smtpd *d, const char *p, size_t len)
 static void
 on_output(void *arg, const char *p, size_t n)
 {
-	log_refusals(arg, p, n);
+	struct smtpd *d = arg;
+
+	log_refusals(d, p, n);
+	/* ultra: the early target connection moves on between the client's
+	 * round trips, never waiting (lib/proxy/proxy_early.h) */
+	proxy_tx_step(&d->px);
 }
 
 static int
@@ -1221,6 +1226,7 @@ main(int argc, char **argv)
 	if ((d.s = smtp_session_new(&cfg, &ops, &d)) == NULL)
 		die(EX_TEMPFAIL, "out of memory");
 	log_info("connect from %s%s to %s", d.client, d.via, d.name);
+	proxy_tx_early(&d.px, &d.inst.q);
 	if (d.tls.mode == SMTPD_TLS_IMPLICIT) {
 		/* RFC 8314 3.3: TLS from the first octet */
 		if (smtpd_tls_implicit(&d.tls) < 0) {

@@ -9,9 +9,10 @@ smtpd runs on a socketpair, its log in a file."""
 import os
 import re
 import sys
+import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "py"))
-from pmtest import Instance, Tap, require, watchdog  # noqa: E402
+from pmtest import Instance, Tap, require, wait_for, watchdog  # noqa: E402
 from pmbackend import Backend, Session  # noqa: E402
 
 require(root_why="smtpd drops privileges to nobody")
@@ -159,6 +160,115 @@ t.ok(r[-1] == "250 2.0.0 Ok: delivered as B1"
      and reads[:3] == [b"MAIL FROM:<s@x.test>\r\nRCPT TO:<a@relay.test>\r\n",
                        b"RCPT TO:<b@relay.test>\r\n", b"DATA\r\n"],
      "a client that waits for each reply: MAIL with its first RCPT, then each command", (r, reads))
+
+# ================================================ connecting before the first RCPT
+def solo(b, timeout="3s", relays=None):
+    """solo.test: ultra, its only routing table sends everything to one
+    [relay] (proxy_dest_sole); px.test beside it routes to two targets."""
+    extra = ('\n[relay "relay"]\naddress = %s\nprotocol = smtp\n'
+             '\n[smtpd "solo.test"]\nrouting-table = solo\npipelining = ultra\n'
+             'proxy-timeout = %s\n[route "solo"]\n@relay.test relay\n@other.test relay\n'
+             '\n[smtpd "px.test"]\nrouting-table = ext\npipelining = ultra\n'
+             % (b.addr if b else "127.0.0.1:1", timeout))
+    return Instance(extra=extra, routes="@relay.test relay\n")
+
+
+def until_target_greeted(s, b):
+    """NOOPs (each reply is a moment smtpd moves the early connection on)
+    until the target has had EHLO; True if it did."""
+    for _ in range(200):
+        if "EHLO solo.test" in b.commands:
+            return True
+        if s.cmd("NOOP") != "250 2.0.0 Ok":
+            return False
+        time.sleep(0.05)
+    return False
+
+
+b = backend()
+inst = solo(b)
+s = Session(inst, name="solo.test")
+connected = wait_for(lambda: len(b.sessions) == 1, 15)
+t.ok(connected, "one target: smtpd connects to it when the session starts, before any command")
+s.cmd("EHLO client.test")
+t.ok(until_target_greeted(s, b) and b.commands == ["EHLO solo.test"],
+     "one target: greeting and EHLO done between the client's commands, before its MAIL",
+     b.commands)
+s.c.send("MAIL FROM:<s@x.test>\r\nRCPT TO:<a@relay.test>\r\nRCPT TO:<b@other.test>\r\nDATA\r\n")
+r = [s.c.reply() for _ in range(4)]
+s.c.send(BODY)
+r.append(s.c.reply())
+log = s.end()
+t.is_(r, ["250 2.1.0 Ok", "250 2.1.5 Ok", "250 2.1.5 Ok",
+          "354 End data with <CR><LF>.<CR><LF>", "250 2.0.0 Ok: delivered as B1"],
+      "one target: the transaction proxied over the early connection")
+reads = after_ehlo(b)
+t.ok(len(b.sessions) == 1 and b.commands.count("EHLO solo.test") == 1
+     and reads[:1] == [b"MAIL FROM:<s@x.test>\r\nRCPT TO:<a@relay.test>\r\n"
+                       b"RCPT TO:<b@other.test>\r\nDATA\r\n"]
+     and b.commands[-1] == "QUIT",
+     "one target: one connection, one EHLO, the group in one write, QUIT at the end",
+     (b.commands, reads))
+
+# a session that sends no mail: the early connection is closed with it
+b = backend()
+inst = solo(b)
+s = Session(inst, name="solo.test")
+s.cmd("EHLO client.test")
+greeted = until_target_greeted(s, b)
+s.end()
+t.ok(greeted and wait_for(lambda: b.commands == ["EHLO solo.test", "QUIT"], 15),
+     "no mail: the early connection ends with QUIT when the session ends", b.commands)
+
+# a target that never greets holds nobody: the client's QUIT is answered at once
+b = backend(script={"greeting": "STALL"})
+inst = solo(b, timeout="60s")
+s = Session(inst, name="solo.test")
+wait_for(lambda: len(b.sessions) == 1, 15)
+e = s.cmd("EHLO client.test")
+q = s.cmd("QUIT")
+s.p.wait(30)
+t.ok(e.startswith("250-solo.test") and q == "221 2.0.0 solo.test Bye" and s.p.returncode == 0,
+     "a target that never greets: the client's replies do not wait for it (proxy-timeout 60 s)",
+     (e, q))
+t.ok(wait_for(lambda: b.ended == 1, 15) and b.commands == [],
+     "... and its connection is closed, nothing sent", b.commands)
+
+# the early connection fails: smtpd connects again at RCPT, as without it
+b = backend(script={"greeting1": "421 4.3.2 busy, come back"})
+inst = solo(b)
+s = Session(inst, name="solo.test")
+s.cmd("EHLO client.test")
+s.cmd("NOOP")
+r = s.mail("s@x.test", ["a@relay.test"], BODY[:-5], ehlo=None)
+log = s.end()
+t.is_(r, ["250 2.1.0 Ok", "250 2.1.5 Ok", "354 End data with <CR><LF>.<CR><LF>",
+          "250 2.0.0 Ok: delivered as B1"],
+      "early connection refused (421 greeting): the client sees what it would without it")
+t.ok(len(b.sessions) == 2 and b.delivered == 1 and inst.queue() == [],
+     "... over a second connection opened at the RCPT", (len(b.sessions), b.commands))
+
+# nothing listening: queued, as without the early connection
+inst = solo(None)
+s = Session(inst, name="solo.test")
+r = s.mail("s@x.test", ["a@relay.test"], BODY[:-5])
+log = s.end()
+t.ok(r[1] == "250 2.1.5 Ok" and re.match(r"250 2\.0\.0 Ok: queued as %s$" % QID, r[-1])
+     and len(inst.queue()) == 1 and "not proxied: target lost at connect" in log,
+     "nothing listening: 250 and queued, as without the early connection", (r, log))
+
+# two targets: no connection before a RCPT needs one
+b = backend()
+inst = solo(b)
+s = Session(inst, name="px.test")
+s.cmd("EHLO client.test")
+for _ in range(5):
+    s.cmd("NOOP")
+early = len(b.sessions)
+r = s.mail("s@x.test", ["a@relay.test"], BODY[:-5], ehlo=None)
+s.end()
+t.ok(early == 0 and r[-1] == "250 2.0.0 Ok: delivered as B1",
+     "an instance with two targets connects at the first RCPT, not before", (early, r))
 
 for x in BACKENDS:
     x.close()

@@ -18,6 +18,7 @@
 #include "client/client_wire.h"
 #include "dns/dns_addr.h"
 #include "proxy/proxy_conn.h"
+#include "proxy/proxy_early.h"
 
 /* client_conn scales its RFC 5321 timeouts: a "minute" is timeout_ms,
  * and every wait below is given as one minute. */
@@ -189,6 +190,15 @@ proxy_conn_open(struct proxy_conn *p, const struct proxy_dest *d)
 	if (p->open && strcmp(p->key, d->key) == 0 && !p->c.broken &&
 	    !client_conn_stale(&p->c))
 		return 0;
+	/* opened ahead of need: what is left of it, or without it */
+	if (p->early) {
+		int e = proxy_early_finish(p, d);
+
+		if (e == 0)
+			return 0;
+		if (e < 0)
+			return fail_open(p, NULL, "greeting");
+	}
 	if (p->open)
 		proxy_conn_close(p, 1);
 	client_conn_init(&p->c, d->proto, p->timeout_ms);
@@ -438,6 +448,7 @@ proxy_conn_close(struct proxy_conn *p, int quit)
 	}
 	p->c.fd = -1;
 	p->open = 0;
+	p->early = 0;
 	p->streaming = 0;
 	p->key[0] = '\0';
 	buf_free(&p->out);

@@ -33,6 +33,7 @@
 struct proxy_conn {
 	struct client_conn c;
 	int open;              /* greeted: EHLO/LHLO accepted */
+	int early;             /* opening ahead of need (proxy_early.h) */
 	char key[300];         /* proxy_dest key of the open connection */
 	pid_t pid;             /* the postmaster-lmtpd we started, or -1 */
 	unsigned timeout_ms;   /* every wait */

@@ -2,8 +2,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "proxy/proxy_tx.h"
+#include "proxy/proxy_early.h"
 #include "proxy/proxy_reply.h"
+#include "proxy/proxy_tx.h"
 
 /* Where a transaction stands. */
 enum {
@@ -46,6 +47,22 @@ proxy_tx_init(struct proxy_tx *px, enum proxy_mode mode,
 	px->dc = *dc;
 	px->st = PXS_OFF;
 	proxy_conn_init(&px->conn, helo, cdb, lmtpd, timeout_ms);
+}
+
+void
+proxy_tx_early(struct proxy_tx *px, const struct route_query *q)
+{
+	struct proxy_dest d;
+
+	if (px->mode == PROXY_MODE_ULTRA && proxy_dest_sole(&px->dc, q, &d))
+		(void)proxy_early_start(&px->conn, &d);
+}
+
+void
+proxy_tx_step(struct proxy_tx *px)
+{
+	if (px->conn.early)
+		proxy_early_step(&px->conn);
 }
 
 void

@@ -74,6 +74,14 @@ struct proxy_tx {
 	struct client_reply data_reply;
 };
 
+/*
+ * Ultra, an instance with one target (proxy_dest_sole): connect to it
+ * now, at the start of the session (proxy_early.h), and move that on
+ * with proxy_tx_step() whenever smtpd is about to write to its client.
+ */
+void proxy_tx_early(struct proxy_tx *px, const struct route_query *q);
+void proxy_tx_step(struct proxy_tx *px);
+
 /* "spool", "full" or "ultra" into *mode: 0, or -1. */
 int proxy_mode_parse(const char *s, enum proxy_mode *mode);
 
