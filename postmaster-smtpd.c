@@ -90,6 +90,7 @@ struct smtpd {
 	char first_rcpt[SMTP_PATH_MAX + 1];
 	struct spool_tx tx;
 	uint64_t hdr_off, body_off;	/* our Received:, the client's data */
+	struct buf rcvd;	/* our Received: (and SPF) fields */
 	int hdr_wire;	/* what begin_tx prepended is canonical text */
 	struct proxy_tx px;		/* [smtpd] pipelining = full|ultra */
 	/* ultra: RCPTs held for one write to the target (rcpt_done) */
@@ -512,11 +513,15 @@ begin_tx(struct smtpd *d, struct spool_tx *tx, enum spool_body body,
 	struct spool_dlv *dv;
 	struct spool_env_limits lim = SPOOL_ENV_LIMITS_DEFAULT;
 	char date[DATE_RFC5322_SIZE];
-	struct buf hdr = BUF_INIT(0);
+	/* the transaction's own is kept: ultra sends it on from there */
+	struct buf other = BUF_INIT(0), *hp = tx == &d->tx ? &d->rcvd : &other;
 	size_t i, k;
 	int e;
 
-	if (spool_write_open(tx, &d->spool, NULL) != 0)
+	/* proxied: no tmp/ID unless the copy must be kept (or is big) */
+	if ((tx == &d->tx && proxy_tx_active(&d->px) ?
+	    spool_write_open_lazy(tx, &d->spool, NULL) :
+	    spool_write_open(tx, &d->spool, NULL)) != 0)
 		return -1;
 	if ((dv = calloc(d->ndlv, sizeof *dv)) == NULL)
 		goto fail;
@@ -550,23 +555,24 @@ begin_tx(struct smtpd *d, struct spool_tx *tx, enum spool_body body,
 	d->hdr_off = tx->size;
 	date_rfc5322_utc(time(NULL), date);
 	/* RFC 7208 9.1, RFC 8601 5: SPF results above our Received */
-	buf_printf(&hdr, "%sReceived: from %s ([%s])",
+	buf_reset(hp);
+	buf_printf(hp, "%sReceived: from %s ([%s])",
 	    spf_gate_headers(&d->spf), smtp_session_helo(d->s), d->client);
-	smtpd_tls_received(&d->tls, &hdr);
+	smtpd_tls_received(&d->tls, hp);
 	if (d->auth.login[0] != '\0') {
 		char who[AUTH_SASL_FIELD_MAX + 1];
 
 		auth_smtpd_comment_name(d->auth.login, who, sizeof who);
-		buf_printf(&hdr, "\r\n\t(authenticated as %s)", who);
+		buf_printf(hp, "\r\n\t(authenticated as %s)", who);
 	}
-	buf_printf(&hdr, "\r\n\tby %s (Postmaster) with %s id %s",
+	buf_printf(hp, "\r\n\tby %s (Postmaster) with %s id %s",
 	    d->hostname, protocol(d), tx->id);
 	if (d->nrcpt == 1)
-		buf_printf(&hdr, "\r\n\tfor <%s>", d->first_rcpt);
-	buf_printf(&hdr, "; %s\r\n%s", date, extra);
-	d->hdr_wire = client_wire_canonical(hdr.p, hdr.len);
-	e = spool_write_body(tx, hdr.p, hdr.len);
-	buf_free(&hdr);
+		buf_printf(hp, "\r\n\tfor <%s>", d->first_rcpt);
+	buf_printf(hp, "; %s\r\n%s", date, extra);
+	d->hdr_wire = client_wire_canonical(hp->p, hp->len);
+	e = spool_write_body(tx, hp->p, hp->len);
+	buf_free(&other);
 	if (e != 0)
 		goto fail;
 	*body_off = tx->size;
@@ -606,14 +612,10 @@ on_data_begin(void *ctx, struct buf *r)
 	}
 	d->tx_open = 1;
 	/* ultra: the message streams to the target as it arrives */
-	if (proxy_tx_active(&d->px) && d->px.mode == PROXY_MODE_ULTRA) {
-		if (spool_write_flush(&d->tx) != 0)
-			d->tx_failed = 1;
-		else if (proxy_tx_data_begin(&d->px, d->tx.fd, d->hdr_off,
-		    d->body_off - d->hdr_off, r) == 1) {
-			tx_reset(d);
-			return 1;
-		}
+	if (proxy_tx_active(&d->px) && d->px.mode == PROXY_MODE_ULTRA &&
+	    proxy_tx_data_begin(&d->px, d->rcvd.p, d->rcvd.len, r) == 1) {
+		tx_reset(d);
+		return 1;
 	}
 	return 0;
 }
@@ -698,7 +700,9 @@ proxy_data_end(struct smtpd *d, const struct smtp_msg_info *info,
 
 	rep = calloc(n, sizeof *rep);
 	code = calloc(n, sizeof *code);
-	if (rep == NULL || code == NULL || spool_write_flush(&d->tx) != 0) {
+	/* full sends the message from the file; ultra streamed it */
+	if (rep == NULL || code == NULL || (!d->px.conn.streaming &&
+	    spool_write_flush(&d->tx) != 0)) {
 		free(rep);
 		free(code);
 		proxy_tx_cancel(&d->px, "out of memory or spool failure");
@@ -930,6 +934,13 @@ on_output(void *arg, const char *p, size_t n)
 	/* ultra: the early target connection moves on between the client's
 	 * round trips, never waiting (lib/proxy/proxy_early.h) */
 	proxy_tx_step(&d->px);
+}
+
+/* ultra: what the client's last read gave the message goes on now */
+static void
+on_fed(void *arg)
+{
+	proxy_tx_data_push(&((struct smtpd *)arg)->px);
 }
 
 static int
@@ -1239,7 +1250,8 @@ main(int argc, char **argv)
 		struct net_drive drive = { .in = in, .out = out,
 			.idle_ms = clock_ms_from_s(idle),
 			.deadline_ms = clock_ms_from_s(deadline),
-			.on_output = on_output, .on_pregreet = on_pregreet,
+			.on_output = on_output, .on_fed = on_fed,
+			.on_pregreet = on_pregreet,
 			.on_starttls = on_tls_handshake, .arg = &d };
 
 		log_write_timeout(&d, net_drive_run(d.s, &drive), idle,
@@ -1254,5 +1266,6 @@ main(int argc, char **argv)
 	auth_smtpd_close(&d.auth);
 	free(d.dlv);
 	free(d.later);
+	buf_free(&d.rcvd);
 	return 0;
 }

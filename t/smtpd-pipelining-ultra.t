@@ -6,8 +6,10 @@ target in one write, each RCPT still gets the target's own reply to it,
 in order (RFC 2920); a recipient routed elsewhere, a MAIL refused, a
 target lost half-way through the group end as without the batching.
 smtpd runs on a socketpair, its log in a file."""
+import atexit
 import os
 import re
+import subprocess
 import sys
 import time
 
@@ -160,6 +162,58 @@ t.ok(r[-1] == "250 2.0.0 Ok: delivered as B1"
      and reads[:3] == [b"MAIL FROM:<s@x.test>\r\nRCPT TO:<a@relay.test>\r\n",
                        b"RCPT TO:<b@relay.test>\r\n", b"DATA\r\n"],
      "a client that waits for each reply: MAIL with its first RCPT, then each command", (r, reads))
+
+# ================================================ the spool copy of a proxied message
+# Nothing can be created in tmp/ (chattr +i: smtpd's checks of the
+# directory still pass): a message the target takes never needed its
+# file; one whose target is lost cannot be committed and gets no 250.
+LOCKED = []
+
+
+def tmp_locked(inst):
+    """True once tmp/ is immutable (the file system may not allow it)."""
+    s = Session(inst)
+    s.end()  # smtpd made the spool's directories
+    d = os.path.join(inst.spool, "tmp")
+    if subprocess.run(["chattr", "+i", d], stderr=subprocess.DEVNULL).returncode != 0:
+        return False
+    LOCKED.append(d)
+    return True
+
+
+def unlock():
+    while LOCKED:
+        subprocess.run(["chattr", "-i", LOCKED.pop()])
+
+
+atexit.register(unlock)
+b = backend()
+inst = instance(b)
+if tmp_locked(inst):
+    s = Session(inst)
+    r = pipelined(s, ["a@relay.test"])
+    s.end()
+    t.is_(r[-1], "250 2.0.0 Ok: delivered as B1",
+          "a message the target took never touched the disk (nothing can be created in tmp/)")
+    reads = after_ehlo(b)
+    t.ok(len(reads) >= 2 and reads[1].startswith(b"Received: from client.test")
+         and reads[1].endswith(b"\r\nlast\r\n.\r\n"),
+         "the message, our Received: first, and the final dot in one write (one read from "
+         "the client)", reads)
+
+    b = backend(script={"dot": "DROP"})
+    inst = instance(b)
+    tmp_locked(inst)
+    s = Session(inst)
+    r = pipelined(s, ["a@relay.test"])
+    log = s.end()
+    t.ok(r[-1] == "451 4.3.0 Temporary spool failure" and inst.queue() == [],
+         "target lost and the copy cannot be kept: no 250 (nothing can be created in tmp/)",
+         (r, log))
+    unlock()
+else:
+    for _ in range(3):
+        t.skip("chattr +i not supported here")
 
 # ================================================ connecting before the first RCPT
 def solo(b, timeout="3s", relays=None):

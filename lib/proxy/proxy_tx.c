@@ -372,7 +372,7 @@ proxy_tx_later_reply(struct proxy_tx *px, struct buf *reply)
 }
 
 int
-proxy_tx_data_begin(struct proxy_tx *px, int fd, uint64_t off, uint64_t len,
+proxy_tx_data_begin(struct proxy_tx *px, const char *hdr, size_t len,
     struct buf *reply)
 {
 	struct client_reply r;
@@ -393,9 +393,10 @@ proxy_tx_data_begin(struct proxy_tx *px, int fd, uint64_t off, uint64_t len,
 		proxy_tx_leave(px, "the target refused DATA");
 		return 1;
 	}
-	/* our Received: field, already in the spool file */
-	if (proxy_conn_data_file(&px->conn, fd, off, len) < 0 ||
-	    proxy_conn_data_write(&px->conn, NULL, 0, 1) < 0) {
+	/* our Received: field; it goes with the first octets of the
+	 * message (proxy_tx_data_push) */
+	px->hdr_only = 1;
+	if (proxy_conn_data_write(&px->conn, hdr, len, 0) < 0) {
 		lost(px, "in the data");
 		return -1;
 	}
@@ -407,7 +408,18 @@ proxy_tx_data_write(struct proxy_tx *px, const char *p, size_t n)
 {
 	if (px->st != PXS_ON || !px->conn.streaming)
 		return;
-	if (proxy_conn_data_write(&px->conn, p, n, 1) < 0)
+	px->hdr_only = 0;
+	if (proxy_conn_data_write(&px->conn, p, n, 0) < 0)
+		lost(px, "in the data");
+}
+
+void
+proxy_tx_data_push(struct proxy_tx *px)
+{
+	/* our Received: alone waits for the client's first octets */
+	if (px->st != PXS_ON || !px->conn.streaming || px->hdr_only)
+		return;
+	if (proxy_conn_data_write(&px->conn, NULL, 0, 1) < 0)
 		lost(px, "in the data");
 }
 

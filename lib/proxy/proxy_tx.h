@@ -72,6 +72,7 @@ struct proxy_tx {
 	struct client_reply *q; /* their replies; code 0: none (lost) */
 	int data_sent;          /* DATA went with them: its reply follows */
 	struct client_reply data_reply;
+	int hdr_only; /* streaming, nothing but our Received: held yet */
 };
 
 /*
@@ -123,16 +124,20 @@ void proxy_tx_flush(struct proxy_tx *px, int data);
 int proxy_tx_later_reply(struct proxy_tx *px, struct buf *reply);
 
 /*
- * Ultra, at DATA: the target's DATA, and our Received: field (fd[off ..
- * off+len) of the spool file) sent on; the rest streams with
+ * Ultra, at DATA: the target's DATA, and our Received: field (hdr[0 ..
+ * len), as written to the spool file) sent on; the rest streams with
  * proxy_tx_data_write() as it arrives. 0 (streaming, or not ultra), 1
  * the target refused DATA (its reply in reply, the transaction left the
  * proxy), -1 lost (left the proxy).
  */
-int proxy_tx_data_begin(struct proxy_tx *px, int fd, uint64_t off,
-    uint64_t len, struct buf *reply);
-/* Ultra: message octets as the client sends them (unstuffed). */
+int proxy_tx_data_begin(struct proxy_tx *px, const char *hdr, size_t len,
+    struct buf *reply);
+/* Ultra: message octets as the client sends them (unstuffed), held
+ * (but for whole 64 KiB) until proxy_tx_data_push() writes them: once
+ * per read from the client, so a message that came in one read goes on
+ * in one write, its final dot included. */
 void proxy_tx_data_write(struct proxy_tx *px, const char *p, size_t n);
+void proxy_tx_data_push(struct proxy_tx *px);
 
 /*
  * The end of data: the message at fd[off .. off+len) (all of it, or in
