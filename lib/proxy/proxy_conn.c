@@ -280,7 +280,8 @@ proxy_conn_mail(struct proxy_conn *p, const char *sender,
 }
 
 int
-proxy_conn_send(struct proxy_conn *p, const char *s, size_t n, const char *what)
+proxy_conn_send(struct proxy_conn *p, const char *s, size_t n,
+    const char *what)
 {
 	if (strncmp(s, "MAIL ", 5) == 0)
 		p->transactions++;

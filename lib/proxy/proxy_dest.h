@@ -66,7 +66,7 @@ int proxy_dest_of(const struct proxy_dest_cfg *c, const struct route_target *t,
  * filled, else 0. A guess about what RCPTs will come, not a promise: a
  * name routed by no table may still reach the local mailer.
  */
-int proxy_dest_sole(const struct proxy_dest_cfg *c, const struct route_query *q,
-    struct proxy_dest *out);
+int proxy_dest_sole(const struct proxy_dest_cfg *c,
+    const struct route_query *q, struct proxy_dest *out);
 
 #endif

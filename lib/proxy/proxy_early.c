@@ -38,10 +38,10 @@ connect_one(struct proxy_conn *p, const struct proxy_addr *x, int *st)
 		sl = sizeof *su;
 		snprintf(p->c.relay, sizeof p->c.relay, "%.290s", x->host);
 	} else {
-		if (!dns_addr_literal(strcmp(x->host, "localhost") == 0 ?
-		        "127.0.0.1" :
-		        x->host,
-		        &a))
+		const char *lit =
+		    strcmp(x->host, "localhost") == 0 ? "127.0.0.1" : x->host;
+
+		if (!dns_addr_literal(lit, &a))
 			return -1;
 		if (a.family == AF_INET6) {
 			struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
@@ -77,7 +77,8 @@ connect_one(struct proxy_conn *p, const struct proxy_addr *x, int *st)
 		return -1;
 	}
 	if (ss.ss_family != AF_UNIX)
-		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
+		    sizeof one);
 	return fd;
 }
 
@@ -164,8 +165,7 @@ hello_done(struct proxy_conn *p)
 {
 	struct client_reply r;
 
-	if (client_conn_ehlo_reply(&p->c, &r, TO, "EHLO") < 0 ||
-	    r.code != 250)
+	if (client_conn_ehlo_reply(&p->c, &r, TO, "EHLO") < 0 || r.code != 250)
 		return -1;
 	p->c.esmtp = 1;
 	p->open = 1;
@@ -187,7 +187,8 @@ connected(struct proxy_conn *p, int ms)
 	while (r < 0 && errno == EINTR);
 	if (r == 0)
 		return 0;
-	if (r < 0 || getsockopt(p->c.fd, SOL_SOCKET, SO_ERROR, &err, &sl) < 0 ||
+	if (r < 0 ||
+	    getsockopt(p->c.fd, SOL_SOCKET, SO_ERROR, &err, &sl) < 0 ||
 	    err != 0)
 		return -1;
 	p->early = PROXY_EARLY_GREETING;

@@ -273,8 +273,7 @@ proxy_tx_later(struct proxy_tx *px, const struct route_result *res)
 
 	if (px->mode != PROXY_MODE_ULTRA ||
 	    (px->st != PXS_IDLE && px->st != PXS_ON) ||
-	    (addr = target_of(px, res, &d, local, sizeof local, &why)) ==
-	        NULL)
+	    (addr = target_of(px, res, &d, local, sizeof local, &why)) == NULL)
 		return 0;
 	if (px->st == PXS_IDLE) {
 		if (open_for(px, &d) < 0 ||

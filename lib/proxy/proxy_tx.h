@@ -67,10 +67,10 @@ struct proxy_tx {
 	char why[CLIENT_REPLY_MAX + 64]; /* why it left the proxy */
 	/* ultra, RFC 2920: commands held for one write (proxy_tx_later) */
 	struct buf batch;
-	int batch_mail;         /* it begins with MAIL */
+	int batch_mail;          /* it begins with MAIL */
 	size_t nq, capq, nq_out; /* RCPTs in it, room, outcomes handed out */
-	struct client_reply *q; /* their replies; code 0: none (lost) */
-	int data_sent;          /* DATA went with them: its reply follows */
+	struct client_reply *q;  /* their replies; code 0: none (lost) */
+	int data_sent;           /* DATA went with them: its reply follows */
 	struct client_reply data_reply;
 	int hdr_only; /* streaming, nothing but our Received: held yet */
 };

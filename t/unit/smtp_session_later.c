@@ -58,7 +58,7 @@ f_done(void *ctx, enum smtp_verb next, struct buf *reply)
 	const char *a = f->held[f->next++];
 
 	buf_printf(&f->log, "D:%s/%s ", a,
-	    next == SMTP_V_DATA ? "data" :
+	    next == SMTP_V_DATA     ? "data" :
 	        next == SMTP_V_BDAT ? "bdat" :
 	                              "-");
 	if (f->next == f->nheld)
@@ -100,8 +100,8 @@ f_end(void *ctx, const struct smtp_msg_info *in, struct buf *reply)
 	return 0;
 }
 
-static const struct smtp_session_ops ops = { f_mail, f_rcpt, f_begin,
-	f_write, f_end, NULL, NULL, NULL, NULL, f_done };
+static const struct smtp_session_ops ops = { f_mail, f_rcpt, f_begin, f_write,
+	f_end, NULL, NULL, NULL, NULL, f_done };
 
 /* Greets, then feeds each chunk as one read; the replies after it. */
 static void
@@ -124,7 +124,8 @@ run(const char *const *in, int max_rcpt, struct buf *out, struct fake *f)
 	for (i = 0; in[i] != NULL; i++) {
 		size_t len = strlen(in[i]);
 
-		ok(smtp_session_feed(s, in[i], len) == len, "chunk %zu used", i);
+		ok(smtp_session_feed(s, in[i], len) == len, "chunk %zu used",
+		    i);
 		ok(f->nheld == 0, "chunk %zu: nothing owed after the feed", i);
 		p = smtp_session_output(s, &n);
 		buf_append(out, p, n);
