@@ -225,12 +225,16 @@ int
 proxy_early_finish(struct proxy_conn *p, const struct proxy_dest *d)
 {
 	int64_t t0 = clock_now_ms();
+	/* as long as proxy_conn_open's connect would wait (client_conn:
+	 * CLIENT_TO_CONNECT of a "minute" that lasts timeout_ms) */
+	int connect_ms =
+	    (int)((uint64_t)p->timeout_ms * CLIENT_TO_CONNECT / 60);
 	int r = 0;
 
 	if (strcmp(p->key, d->key) != 0)
 		goto redo;
 	if (p->early == PROXY_EARLY_CONNECTING &&
-	    (r = connected(p, (int)p->timeout_ms)) <= 0) {
+	    (r = connected(p, connect_ms)) <= 0) {
 		if (r == 0) {
 			snprintf(p->c.err, sizeof p->c.err,
 			    "connect with %s timed out", p->c.relay);
