@@ -151,6 +151,31 @@ t.is_(r, ["250 2.1.0 Ok", "250 2.1.5 Ok", "554 5.3.0 no data today"],
       "DATA in the group, refused: the client's DATA gets the target's reply")
 t.is_(inst.queue(), [], "DATA refused: nothing queued")
 
+# ------------------------------------------------ an LMTP target, an LMTP client
+b = backend(lmtp=True, script={"rcpt:gone@relay.test": "550 5.1.1 <gone@relay.test> gone",
+                               "dot:full@relay.test": "452 4.2.2 <full@relay.test> over quota"})
+extra = ('\n[relay "relay"]\naddress = %s\nprotocol = lmtp\n'
+         '\n[smtpd "px.test"]\nrouting-table = ext\npipelining = ultra\n' % b.addr)
+inst = Instance(extra=extra, routes="@relay.test relay\n")
+s = Session(inst)
+s.cmd("LHLO client.test")
+s.c.send("MAIL FROM:<s@x.test>\r\nRCPT TO:<ok@relay.test>\r\nRCPT TO:<gone@relay.test>\r\n"
+         "RCPT TO:<full@relay.test>\r\nDATA\r\n")
+r = [s.c.reply() for _ in range(5)]
+s.c.send(BODY)
+r += [s.c.reply() for _ in range(2)]
+s.end()
+t.is_(r, ["250 2.1.0 Ok", "250 2.1.5 Ok", "550 5.1.1 <gone@relay.test> gone", "250 2.1.5 Ok",
+          "354 End data with <CR><LF>.<CR><LF>", "250 2.0.0 <ok@relay.test> delivered",
+          "452 4.2.2 <full@relay.test> over quota"],
+      "LMTP both sides: the group's replies from the target, then one reply per accepted recipient")
+reads = after_ehlo(b)
+t.is_(reads[0] if reads else None,
+      b"MAIL FROM:<s@x.test>\r\nRCPT TO:<ok@relay.test>\r\nRCPT TO:<gone@relay.test>\r\n"
+      b"RCPT TO:<full@relay.test>\r\nDATA\r\n",
+      "LMTP target: the group in one write")
+t.is_(inst.queue(), [], "LMTP client: each reply as it is, nothing queued")
+
 # ------------------------------------------------ one command at a time: no change
 b = backend()
 inst = instance(b)
