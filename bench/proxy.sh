@@ -227,6 +227,23 @@ for nr in 1 5; do
 	[ -n "${BASE:-}" ] && plat "    Postmaster ultra (BASE)" "$port_base_ultra_slow" $nr
 	plat "    Postfix smtpd_proxy_filter" "$pf_slow" $nr
 done
+# The client remote too: the same RTT on its link to the proxy (a second
+# delaying relay in front of each), so the proxy's connect, greeting and
+# EHLO to the backend can overlap the client's own (ultra connects when
+# the session starts: the instance has one target). No direct row: its
+# path would have one slow link, the proxies' have two.
+front() { # label port
+	f=$(probe port)
+	python3 "$here/delay_relay.py" "$f" "$2" "$RTT" &
+	pids="$pids $!"
+	probe wait-port "$f"
+	plat "$1" "$f" 1
+}
+echo "  a client that pipelines, 1 recipient, $RTT ms RTT on its link too"
+front "    Postmaster pipelining = full" "$port_full_slow"
+front "    Postmaster pipelining = ultra" "$port_ultra_slow"
+[ -n "${BASE:-}" ] && front "    Postmaster ultra (BASE)" "$port_base_ultra_slow"
+front "    Postfix smtpd_proxy_filter" "$pf_slow"
 echo
 echo "   transactions that left the proxy or were queued (should be 0): $(errors)"
 echo "   messages in Postmaster's queue (should be 0): $(find "$dir/pm/spool/queue" -type f 2>/dev/null | wc -l)"
