@@ -219,6 +219,7 @@ FORMAT_SRC = fuzz/fuzz_cf.c fuzz/fuzz_route.c fuzz/fuzz_smtp_line.c \
 	lib/inject/inject_submit.c lib/inject/inject_submit.h \
 	lib/net/net_drive.h lib/net/net_peer.h lib/proxy/proxy_conn.c \
 	lib/proxy/proxy_conn.h lib/proxy/proxy_dest.c lib/proxy/proxy_dest.h \
+	lib/proxy/proxy_early.c lib/proxy/proxy_early.h t/unit/smtp_session_later.c \
 	lib/proxy/proxy_outcome.c lib/proxy/proxy_outcome.h \
 	lib/proxy/proxy_reply.c lib/proxy/proxy_reply.h lib/proxy/proxy_tx.c \
 	lib/proxy/proxy_tx.h fuzz/fuzz_proxy_reply.c t/unit/proxy.c \

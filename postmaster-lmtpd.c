@@ -484,7 +484,7 @@ main(int argc, char **argv)
 	struct cf_db db;
 	struct smtp_session_cfg cfg;
 	struct smtp_session_ops ops = { on_mail, on_rcpt, on_data_begin,
-		on_data_write, on_data_end, on_abort, NULL, NULL, NULL };
+		on_data_write, on_data_end, on_abort, NULL, NULL, NULL, NULL };
 	uint64_t idle, deadline;
 	int in = 0, out = 1, i, e;
 

@@ -57,6 +57,14 @@ struct rcpt_dlv {
 	char reply[CLIENT_REPLY_MAX];
 };
 
+/* A RCPT whose reply waits for the target's (on_rcpt_done). */
+struct rcpt_later {
+	char addr[SMTP_PATH_MAX + 1];
+	struct route_target t;
+	int outcome;	/* PROXY_RCPT_*, or -1 out of memory */
+	char reply[CLIENT_REPLY_MAX + 64];
+};
+
 struct smtpd {
 	const char *name;
 	char hostname[256];
@@ -82,8 +90,13 @@ struct smtpd {
 	char first_rcpt[SMTP_PATH_MAX + 1];
 	struct spool_tx tx;
 	uint64_t hdr_off, body_off;	/* our Received:, the client's data */
+	struct buf rcvd;	/* our Received: (and SPF) fields */
 	int hdr_wire;	/* what begin_tx prepended is canonical text */
 	struct proxy_tx px;		/* [smtpd] pipelining = full|ultra */
+	/* ultra: RCPTs held for one write to the target (rcpt_done) */
+	struct rcpt_later *later;
+	size_t nlater, caplater, later_out;
+	int later_sent;
 	int tx_open, tx_failed;
 	unsigned long messages;
 	struct smtpd_tls tls;
@@ -97,6 +110,8 @@ tx_reset(struct smtpd *d)
 		spool_write_abort(&d->tx);
 	d->tx_open = d->tx_failed = 0;
 	d->ndlv = d->nrcpt = 0;
+	d->nlater = d->later_out = 0;
+	d->later_sent = 0;
 	proxy_tx_reset(&d->px);
 	d->sender[0] = d->first_rcpt[0] = '\0';
 	spf_gate_reset(&d->spf);
@@ -238,6 +253,118 @@ relay_authenticated(struct smtpd *d, const struct smtp_path *to,
 	return 0;
 }
 
+/* Accepted without the proxy's word, or with it (later_flush). */
+static int
+accept_rcpt(struct smtpd *d, const char *addr, const struct route_target *t)
+{
+	char key[SMTP_PATH_MAX + 1];
+	size_t len = strlen(addr), before = d->ndlv;
+
+	memcpy(key, addr, len);
+	str_lower(key, len);
+	if (add_dlv(d, addr, t) < 0 ||
+	    strset_put(&d->rcpts, key, len, 0, NULL) < 0) {
+		d->ndlv = before;
+		return -1;
+	}
+	if (d->nrcpt == 0)
+		snprintf(d->first_rcpt, sizeof d->first_rcpt, "%s", addr);
+	d->nrcpt++;
+	return 0;
+}
+
+/*
+ * The held RCPTs go to the target in one write (with DATA when the
+ * client's DATA or BDAT follows) and each one the target accepted, or
+ * never answered (lost: smtpd accepts it as without the proxy), is
+ * taken as on_rcpt would have taken it, in order.
+ */
+static void
+later_flush(struct smtpd *d, enum smtp_verb next)
+{
+	struct buf rep = BUF_INIT(0);
+	size_t i;
+
+	if (d->nlater == 0 || d->later_sent)
+		return;
+	d->later_sent = 1;
+	proxy_tx_flush(&d->px, next == SMTP_V_DATA || next == SMTP_V_BDAT);
+	for (i = 0; i < d->nlater; i++) {
+		struct rcpt_later *x = &d->later[i];
+
+		buf_reset(&rep);
+		x->outcome = proxy_tx_later_reply(&d->px, &rep);
+		snprintf(x->reply, sizeof x->reply, "%.*s", (int)rep.len,
+		    rep.p ? rep.p : "");
+		if (x->outcome != PROXY_RCPT_REFUSED &&
+		    accept_rcpt(d, x->addr, &x->t) < 0)
+			x->outcome = -1;
+	}
+	buf_free(&rep);
+}
+
+/* smtp_session.h: the reply of the next held RCPT, in order. */
+static int
+on_rcpt_done(void *ctx, enum smtp_verb next, struct buf *r)
+{
+	struct smtpd *d = ctx;
+	struct rcpt_later *x;
+
+	later_flush(d, next);
+	if (d->later_out >= d->nlater) {
+		smtp_reply_text(r, "451 4.3.0 Error: local error in processing");
+		return 1;
+	}
+	x = &d->later[d->later_out++];
+	if (d->later_out == d->nlater) {
+		d->nlater = d->later_out = 0;
+		d->later_sent = 0;
+	}
+	if (x->outcome == -1) {
+		smtp_reply_text(r, "451 4.3.0 <%s>: out of memory", x->addr);
+		return 1;
+	}
+	/* no reply: the target was lost first, smtpd's own 250 */
+	buf_append_str(r, x->reply);
+	return x->outcome == PROXY_RCPT_REFUSED;
+}
+
+/* Holds this RCPT for the target (proxy_tx_later): 1, or 0. */
+static int
+later_hold(struct smtpd *d, const struct smtp_path *to,
+    const struct route_result *res)
+{
+	struct rcpt_later *x;
+
+	if (d->later_sent || res->n != 1)
+		return 0;
+	x = array_grow(d->later, &d->caplater, d->nlater + 1, sizeof *x);
+	if (x == NULL)
+		return 0;
+	d->later = x;
+	if (!proxy_tx_later(&d->px, res))
+		return 0;
+	x = &d->later[d->nlater++];
+	snprintf(x->addr, sizeof x->addr, "%s", to->addr);
+	x->t = res->t[0];
+	x->outcome = PROXY_RCPT_NONE;
+	x->reply[0] = '\0';
+	return 1;
+}
+
+/* Is `to` held (case-insensitive, as rcpt_seen)? */
+static int
+later_has(const struct smtpd *d, const struct smtp_path *to)
+{
+	size_t i;
+
+	for (i = 0; i < d->nlater; i++)
+		if (strlen(d->later[i].addr) == to->addrlen &&
+		    str_ncasecmp(d->later[i].addr, to->addr, to->addrlen) == 0)
+			return 1;
+	return 0;
+}
+
 static int
 on_rcpt(void *ctx, const struct smtp_path *to, const struct smtp_params *par,
     struct buf *r)
@@ -251,11 +378,14 @@ on_rcpt(void *ctx, const struct smtp_path *to, const struct smtp_params *par,
 
 	(void)par;
 	route_result_init(&res, NULL);
+	if (later_has(d, to))
+		later_flush(d, SMTP_V_UNKNOWN);
 	if (rcpt_seen(d, to)) {
 		/* accepted before in this transaction: one delivery, by the
 		 * first, and no second routing or passwd lookup */
 		dup = 1;
 		refused = 0;
+		later_flush(d, SMTP_V_UNKNOWN);
 		proxy_tx_leave(&d->px, "a repeated recipient");
 		goto out;
 	}
@@ -296,6 +426,13 @@ on_rcpt(void *ctx, const struct smtp_path *to, const struct smtp_params *par,
 		if (spf_gate_rcpt(&d->spf, smtp_session_authenticated(d->s),
 		    d->client, smtp_session_helo(d->s), d->sender, r))
 			break;
+		/* ultra: held to go on with the client's next RCPTs */
+		if (later_hold(d, to, &res)) {
+			route_result_free(&res);
+			return SMTP_SESSION_RCPT_LATER;
+		}
+		/* what is held goes first, in order */
+		later_flush(d, SMTP_V_UNKNOWN);
 		/* full pipelining: the target answers (proxy_tx.h) */
 		if (proxy_tx_rcpt(&d->px, &res, r) == PROXY_RCPT_REFUSED)
 			break;
@@ -319,8 +456,10 @@ on_rcpt(void *ctx, const struct smtp_path *to, const struct smtp_params *par,
 		    to->domainlen))
 			smtp_reply_text(r, "550 5.1.1 <%s>: Recipient address rejected: "
 			    "User unknown", to->addr);
-		else if (smtp_session_authenticated(d->s))
+		else if (smtp_session_authenticated(d->s)) {
+			later_flush(d, SMTP_V_UNKNOWN);
 			refused = relay_authenticated(d, to, r);
+		}
 		else
 			smtp_reply_text(r, "554 5.7.1 <%s>: Relay access denied", to->addr);
 		break;
@@ -374,11 +513,15 @@ begin_tx(struct smtpd *d, struct spool_tx *tx, enum spool_body body,
 	struct spool_dlv *dv;
 	struct spool_env_limits lim = SPOOL_ENV_LIMITS_DEFAULT;
 	char date[DATE_RFC5322_SIZE];
-	struct buf hdr = BUF_INIT(0);
+	/* the transaction's own is kept: ultra sends it on from there */
+	struct buf other = BUF_INIT(0), *hp = tx == &d->tx ? &d->rcvd : &other;
 	size_t i, k;
 	int e;
 
-	if (spool_write_open(tx, &d->spool, NULL) != 0)
+	/* proxied: no tmp/ID unless the copy must be kept (or is big) */
+	if ((tx == &d->tx && proxy_tx_active(&d->px) ?
+	    spool_write_open_lazy(tx, &d->spool, NULL) :
+	    spool_write_open(tx, &d->spool, NULL)) != 0)
 		return -1;
 	if ((dv = calloc(d->ndlv, sizeof *dv)) == NULL)
 		goto fail;
@@ -412,23 +555,24 @@ begin_tx(struct smtpd *d, struct spool_tx *tx, enum spool_body body,
 	d->hdr_off = tx->size;
 	date_rfc5322_utc(time(NULL), date);
 	/* RFC 7208 9.1, RFC 8601 5: SPF results above our Received */
-	buf_printf(&hdr, "%sReceived: from %s ([%s])",
+	buf_reset(hp);
+	buf_printf(hp, "%sReceived: from %s ([%s])",
 	    spf_gate_headers(&d->spf), smtp_session_helo(d->s), d->client);
-	smtpd_tls_received(&d->tls, &hdr);
+	smtpd_tls_received(&d->tls, hp);
 	if (d->auth.login[0] != '\0') {
 		char who[AUTH_SASL_FIELD_MAX + 1];
 
 		auth_smtpd_comment_name(d->auth.login, who, sizeof who);
-		buf_printf(&hdr, "\r\n\t(authenticated as %s)", who);
+		buf_printf(hp, "\r\n\t(authenticated as %s)", who);
 	}
-	buf_printf(&hdr, "\r\n\tby %s (Postmaster) with %s id %s",
+	buf_printf(hp, "\r\n\tby %s (Postmaster) with %s id %s",
 	    d->hostname, protocol(d), tx->id);
 	if (d->nrcpt == 1)
-		buf_printf(&hdr, "\r\n\tfor <%s>", d->first_rcpt);
-	buf_printf(&hdr, "; %s\r\n%s", date, extra);
-	d->hdr_wire = client_wire_canonical(hdr.p, hdr.len);
-	e = spool_write_body(tx, hdr.p, hdr.len);
-	buf_free(&hdr);
+		buf_printf(hp, "\r\n\tfor <%s>", d->first_rcpt);
+	buf_printf(hp, "; %s\r\n%s", date, extra);
+	d->hdr_wire = client_wire_canonical(hp->p, hp->len);
+	e = spool_write_body(tx, hp->p, hp->len);
+	buf_free(&other);
 	if (e != 0)
 		goto fail;
 	*body_off = tx->size;
@@ -468,14 +612,10 @@ on_data_begin(void *ctx, struct buf *r)
 	}
 	d->tx_open = 1;
 	/* ultra: the message streams to the target as it arrives */
-	if (proxy_tx_active(&d->px) && d->px.mode == PROXY_MODE_ULTRA) {
-		if (spool_write_flush(&d->tx) != 0)
-			d->tx_failed = 1;
-		else if (proxy_tx_data_begin(&d->px, d->tx.fd, d->hdr_off,
-		    d->body_off - d->hdr_off, r) == 1) {
-			tx_reset(d);
-			return 1;
-		}
+	if (proxy_tx_active(&d->px) && d->px.mode == PROXY_MODE_ULTRA &&
+	    proxy_tx_data_begin(&d->px, d->rcvd.p, d->rcvd.len, r) == 1) {
+		tx_reset(d);
+		return 1;
 	}
 	return 0;
 }
@@ -560,7 +700,9 @@ proxy_data_end(struct smtpd *d, const struct smtp_msg_info *info,
 
 	rep = calloc(n, sizeof *rep);
 	code = calloc(n, sizeof *code);
-	if (rep == NULL || code == NULL || spool_write_flush(&d->tx) != 0) {
+	/* full sends the message from the file; ultra streamed it */
+	if (rep == NULL || code == NULL || (!d->px.conn.streaming &&
+	    spool_write_flush(&d->tx) != 0)) {
 		free(rep);
 		free(code);
 		proxy_tx_cancel(&d->px, "out of memory or spool failure");
@@ -786,7 +928,19 @@ log_refusals(struct smtpd *d, const char *p, size_t len)
 static void
 on_output(void *arg, const char *p, size_t n)
 {
-	log_refusals(arg, p, n);
+	struct smtpd *d = arg;
+
+	log_refusals(d, p, n);
+	/* ultra: the early target connection moves on between the client's
+	 * round trips, never waiting (lib/proxy/proxy_early.h) */
+	proxy_tx_step(&d->px);
+}
+
+/* ultra: what the client's last read gave the message goes on now */
+static void
+on_fed(void *arg)
+{
+	proxy_tx_data_push(&((struct smtpd *)arg)->px);
 }
 
 static int
@@ -1001,7 +1155,7 @@ main(int argc, char **argv)
 	struct smtp_session_cfg cfg;
 	struct smtp_session_ops ops = { on_mail, on_rcpt, on_data_begin,
 		on_data_write, on_data_end, on_abort, on_starttls, on_auth,
-		on_auth_resp };
+		on_auth_resp, on_rcpt_done };
 	char spooldir[1024], why_tls[512];
 	uint64_t idle, deadline;
 	int in = 0, out = 1, opt, b;
@@ -1083,6 +1237,7 @@ main(int argc, char **argv)
 	if ((d.s = smtp_session_new(&cfg, &ops, &d)) == NULL)
 		die(EX_TEMPFAIL, "out of memory");
 	log_info("connect from %s%s to %s", d.client, d.via, d.name);
+	proxy_tx_early(&d.px, &d.inst.q);
 	if (d.tls.mode == SMTPD_TLS_IMPLICIT) {
 		/* RFC 8314 3.3: TLS from the first octet */
 		if (smtpd_tls_implicit(&d.tls) < 0) {
@@ -1095,7 +1250,8 @@ main(int argc, char **argv)
 		struct net_drive drive = { .in = in, .out = out,
 			.idle_ms = clock_ms_from_s(idle),
 			.deadline_ms = clock_ms_from_s(deadline),
-			.on_output = on_output, .on_pregreet = on_pregreet,
+			.on_output = on_output, .on_fed = on_fed,
+			.on_pregreet = on_pregreet,
 			.on_starttls = on_tls_handshake, .arg = &d };
 
 		log_write_timeout(&d, net_drive_run(d.s, &drive), idle,
@@ -1109,5 +1265,7 @@ main(int argc, char **argv)
 	smtp_session_free(d.s);
 	auth_smtpd_close(&d.auth);
 	free(d.dlv);
+	free(d.later);
+	buf_free(&d.rcvd);
 	return 0;
 }

@@ -5,7 +5,11 @@
 # same backend, all measured in this run with Postfix's smtp-source. By
 # hand, as root, loopback only; every server it starts it stops.
 #
-#   sh bench/proxy.sh          BUILD=build N=400 RTT=100 NLAT=10
+#   sh bench/proxy.sh          BUILD=build N=400 RTT=100 NLAT=10 [BASE=dir]
+#
+# BASE: a directory with an older postmaster-smtpd (e.g. a copy of main's
+# build/) measured beside BUILD's as "ultra (BASE)", same run, same
+# configuration: before and after a change.
 #
 # Backend: Postfix's smtp-sink (accepts everything, keeps nothing), either
 # directly or behind bench/delay_relay.py, which adds RTT ms per round
@@ -28,7 +32,9 @@
 # for each reply (no PIPELINING), the same for every system; a client
 # that pipelines MAIL, RCPT and DATA saves 2 RTTs a message on a direct
 # connection and none through the proxy, which waits for the target's
-# RCPT and DATA replies: ultra then costs one RTT more than direct.
+# RCPT and DATA replies. So a client that pipelines is measured too
+# (smtpd_probe.py pipelined: EHLO, then MAIL, RCPTs and DATA in one
+# write, one message per session, connect to the 250 after the data).
 set -eu
 . "$(dirname "$0")/postfix.sh"
 B=${BUILD:-build}
@@ -110,14 +116,19 @@ pipelining = ultra
 @example.test slow
 EOF2
 "$B/postmaster-cfcompile" -c "$dir/pm/pm.cf" -o "$dir/pm/pm.cdb"
-for inst in full ultra full-slow ultra-slow; do
+insts="full ultra full-slow ultra-slow"
+[ -n "${BASE:-}" ] && insts="$insts base:ultra base:ultra-slow"
+for x in $insts; do
+	inst=${x#base:}
+	bin=$B
+	[ "$x" != "$inst" ] && bin=$(cd "$BASE" && pwd)
 	port=$(probe port)
 	tcpserver -R -H -l 0 -c 200 -b 200 127.0.0.1 "$port" \
-	    "$B/postmaster-smtpd" -C "$dir/pm/pm.cdb" "$inst" 2>>"$dir/pm/log" &
+	    "$bin/postmaster-smtpd" -C "$dir/pm/pm.cdb" "$inst" 2>>"$dir/pm/log" &
 	pid=$!
 	pids="$pids $pid"
 	probe wait-port "$port"
-	eval "port_$(echo $inst | tr - _)=$port root_$(echo $inst | tr - _)=$pid"
+	eval "port_$(echo $x | tr -- -: __)=$port root_$(echo $x | tr -- -: __)=$pid"
 done
 
 # --- Postfix, smtpd_proxy_filter -----------------------------------------
@@ -181,6 +192,7 @@ echo "throughput, 4 KiB, 20 sessions x 10 messages, $((N / 200 * 200)) messages:
 thru "direct to the backend" "$sink" ""
 thru "Postmaster pipelining = full" "$port_full" "$root_full"
 thru "Postmaster pipelining = ultra" "$port_ultra" "$root_ultra"
+[ -n "${BASE:-}" ] && thru "Postmaster ultra (BASE)" "$port_base_ultra" "$root_base_ultra"
 [ -n "$pf_master" ] && thru "Postfix smtpd_proxy_filter" "$pf_port" "$pf_master"
 
 lat() { # label port, then smtp-source options
@@ -199,8 +211,39 @@ for mode in "one per session:-s 1" "all in one session:-d -s 1"; do
 	lat "    direct to the backend" "$slow" $opts
 	lat "    Postmaster pipelining = full" "$port_full_slow" $opts
 	lat "    Postmaster pipelining = ultra" "$port_ultra_slow" $opts
+	[ -n "${BASE:-}" ] && lat "    Postmaster ultra (BASE)" "$port_base_ultra_slow" $opts
 	lat "    Postfix smtpd_proxy_filter" "$pf_slow" $opts
 done
+plat() { # label port nrcpt
+	ms=$(probe pipelined "$2" "$NLAT" "$3")
+	awk -v l="$1" -v ms="$ms" -v rtt="$RTT" \
+	    'BEGIN { printf "%-34s %8.1f ms/msg  (%.1f RTT)\n", l, ms, ms / rtt }'
+}
+for nr in 1 5; do
+	echo "  a client that pipelines, $nr recipient(s), one message per session"
+	plat "    direct to the backend" "$slow" $nr
+	plat "    Postmaster pipelining = full" "$port_full_slow" $nr
+	plat "    Postmaster pipelining = ultra" "$port_ultra_slow" $nr
+	[ -n "${BASE:-}" ] && plat "    Postmaster ultra (BASE)" "$port_base_ultra_slow" $nr
+	plat "    Postfix smtpd_proxy_filter" "$pf_slow" $nr
+done
+# The client remote too: the same RTT on its link to the proxy (a second
+# delaying relay in front of each), so the proxy's connect, greeting and
+# EHLO to the backend can overlap the client's own (ultra connects when
+# the session starts: the instance has one target). No direct row: its
+# path would have one slow link, the proxies' have two.
+front() { # label port
+	f=$(probe port)
+	python3 "$here/delay_relay.py" "$f" "$2" "$RTT" &
+	pids="$pids $!"
+	probe wait-port "$f"
+	plat "$1" "$f" 1
+}
+echo "  a client that pipelines, 1 recipient, $RTT ms RTT on its link too"
+front "    Postmaster pipelining = full" "$port_full_slow"
+front "    Postmaster pipelining = ultra" "$port_ultra_slow"
+[ -n "${BASE:-}" ] && front "    Postmaster ultra (BASE)" "$port_base_ultra_slow"
+front "    Postfix smtpd_proxy_filter" "$pf_slow"
 echo
 echo "   transactions that left the proxy or were queued (should be 0): $(errors)"
 echo "   messages in Postmaster's queue (should be 0): $(find "$dir/pm/spool/queue" -type f 2>/dev/null | wc -l)"

@@ -13,6 +13,12 @@
                                            prints "count total_kib per_process_kib"
   smtpd_probe.py disk DIR SECONDS          create+write 4 KiB+fsync+rename+dir
                                            fsync cycles per second, one thread
+  smtpd_probe.py pipelined PORT N [R]      N messages (4 KiB) one after the other,
+                                           R recipients each (1), as a client that
+                                           pipelines (RFC 2920): EHLO, then MAIL,
+                                           the RCPTs and DATA in one write; one per
+                                           session; prints ms from connect to the
+                                           250 after the data, per message
 """
 import os
 import socket
@@ -186,6 +192,37 @@ def cmd_disk(d, secs):
     print("%.0f" % (n / el))
 
 
+def cmd_pipelined(port, n, nrcpt):
+    body = b"Subject: bench\r\n\r\n" + (b"x" * 70 + b"\r\n") * 56 + b".\r\n"
+    group = (b"MAIL FROM:<bench@client.test>\r\n"
+             + b"".join(b"RCPT TO:<user%d@example.test>\r\n" % i for i in range(nrcpt))
+             + b"DATA\r\n")
+    total = 0.0
+    for _ in range(n):
+        t0 = time.perf_counter()
+        s = socket.create_connection(("127.0.0.1", port), timeout=30)
+        _, buf = read_reply(s)
+        s.sendall(b"EHLO client.test\r\n")
+        _, buf = read_reply(s, buf)
+        s.sendall(group)
+        for _ in range(nrcpt + 2):
+            line, buf = read_reply(s, buf)
+        if not line.startswith(b"354"):
+            sys.exit("DATA: %r" % line)
+        s.sendall(body)
+        line, buf = read_reply(s, buf)
+        if not line.startswith(b"250"):
+            sys.exit("end of data: %r" % line)
+        total += time.perf_counter() - t0
+        s.sendall(b"QUIT\r\n")
+        try:
+            read_reply(s, buf)
+        except (EOFError, OSError):
+            pass
+        s.close()
+    print("%.1f" % (total * 1e3 / n))
+
+
 def main(a):
     if not a:
         sys.exit(__doc__)
@@ -204,6 +241,8 @@ def main(a):
         cmd_pss(int(a[1]), int(a[2]), int(a[3]), a[4])
     elif c == "disk":
         cmd_disk(a[1], float(a[2]))
+    elif c == "pipelined":
+        cmd_pipelined(int(a[1]), int(a[2]), int(a[3]) if len(a) > 3 else 1)
     else:
         sys.exit(__doc__)
 

@@ -25,12 +25,31 @@ f_mail(void *ctx, const struct smtp_path *from, const struct smtp_params *p,
 	return 0;
 }
 
+/* RCPTs answered later (ops.rcpt_done): never more asked than held. */
+static unsigned owed;
+
+static int
+f_done(void *ctx, enum smtp_verb next, struct buf *reply)
+{
+	(void)ctx;
+	(void)next;
+	if (owed == 0)
+		abort();
+	if (--owed % 2)
+		return buf_append_str(reply, "550 5.1.1 no\r\n") < 0 ? -1 : 1;
+	return 0;
+}
+
 static int
 f_rcpt(void *ctx, const struct smtp_path *to, const struct smtp_params *p,
     struct buf *reply)
 {
 	(void)ctx;
 	(void)p;
+	if (to->addr[0] == 'l') {
+		owed++;
+		return SMTP_SESSION_RCPT_LATER;
+	}
 	if (to->addr[0] == 'b') {
 		buf_append_str(reply, "550 5.1.1 unknown\r\n");
 		return 1;
@@ -133,7 +152,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct smtp_session_cfg cfg;
 	struct smtp_session_ops ops = { f_mail, f_rcpt, f_begin, f_write,
-		f_end, NULL, f_tls, f_auth, f_auth_resp };
+		f_end, NULL, f_tls, f_auth, f_auth_resp, f_done };
 	struct smtp_session *s;
 	struct buf pend = BUF_INIT(0);
 	size_t off, k, c, n, total = 0, step;
@@ -151,6 +170,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cfg.line_max = data[0] & 32 ? 64 : 0;
 	cfg.auth_mechs = data[0] & 64 ? "PLAIN LOGIN" : NULL;
 	step = data[1] ? data[1] : size;
+	owed = 0;
 	s = smtp_session_new(&cfg, &ops, &total);
 	if (s == NULL)
 		return 0;
@@ -164,7 +184,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		buf_append(&pend, data + off, k);
 		for (;;) {
 			c = smtp_session_feed(s, pend.p, pend.len);
-			if (c > pend.len)
+			/* no RCPT stays owed between feeds */
+			if (c > pend.len || owed != 0)
 				abort();
 			buf_consume(&pend, c);
 			out = smtp_session_output(s, &n);

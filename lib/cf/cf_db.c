@@ -314,6 +314,21 @@ cf_db_table_forms(struct cf_db *db, const char *table)
 }
 
 int
+cf_db_table_sole(struct cf_db *db, const char *table, char *out, size_t cap)
+{
+	char k[512];
+	int kl = make_key(k, sizeof k, 'S', table, NULL, NULL, 0);
+	unsigned len;
+
+	if (kl < 0 || cdb_find(&db->cdb, k, (unsigned)kl) <= 0 ||
+	    (len = cdb_datalen(&db->cdb)) >= cap)
+		return 0;
+	memcpy(out, cdb_getdata(&db->cdb), len);
+	out[len] = '\0';
+	return 1;
+}
+
+int
 cf_db_passwd(struct cf_db *db, const char *auth, const char *user,
     size_t ulen, char *out, size_t cap)
 {

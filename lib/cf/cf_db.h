@@ -103,6 +103,11 @@ int cf_db_route(struct cf_db *db, const char *table, const char *key,
 unsigned cf_db_table_forms(struct cf_db *db, const char *table);
 int cf_db_routes_domain(struct cf_db *db, const char *table,
     const char *domain, size_t len);
+/* 1 and out set when every line of the table has the same one-word
+ * right side (e.g. a [relay] name), written by postmaster-cfcompile;
+ * else 0. */
+int cf_db_table_sole(struct cf_db *db, const char *table, char *out,
+    size_t cap);
 
 /*
  * The hash of user in [auth "auth"]'s passwd-file (a passwd CDB): 1 and

@@ -70,8 +70,9 @@ emit_routes(struct cdb_make *cm, const struct cf_section *s, struct buf *k,
 	struct strset seen;
 	uint32_t order = 0;
 	size_t i;
-	int ret = -1;
+	int ret = -1, sole = 1;
 	unsigned char flags = 0;
+	const struct cf_word *only = NULL;
 
 	strset_init(&seen);
 
@@ -85,6 +86,10 @@ emit_routes(struct cdb_make *cm, const struct cf_section *s, struct buf *k,
 
 		if (strcmp(a->key, "file") == 0)
 			continue;
+		if (a->nw != 1 || (only != NULL && (only->len != a->w[0].len ||
+		    memcmp(only->s, a->w[0].s, only->len) != 0)))
+			sole = 0;
+		only = a->nw == 1 ? &a->w[0] : only;
 		if ((lhs = strdup(a->key)) == NULL)
 			goto out;
 		flags |= route_lhs_form(lhs);
@@ -129,6 +134,14 @@ fail:
 	buf_reset(v);
 	if (buf_append_byte(v, (char)flags) < 0 || add(cm, k, v) < 0)
 		goto out;
+	/* Every line's right side is one and the same word (cf_db_table_sole). */
+	if (sole && only != NULL) {
+		if (key3(k, 'S', s->name, NULL, NULL) < 0)
+			goto out;
+		buf_reset(v);
+		if (buf_append(v, only->s, only->len) < 0 || add(cm, k, v) < 0)
+			goto out;
+	}
 	ret = 0;
 out:
 	strset_free(&seen);

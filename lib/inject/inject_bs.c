@@ -125,7 +125,7 @@ inject_bs_run(struct inject_cfg *c, int in, int out, uint64_t minute_ms,
 	struct net_drive drive;
 	struct smtp_session_cfg cfg;
 	struct smtp_session_ops ops = { bs_mail, bs_rcpt, bs_data_begin,
-		bs_data_write, bs_data_end, bs_abort, NULL, NULL, NULL };
+		bs_data_write, bs_data_end, bs_abort, NULL, NULL, NULL, NULL };
 	struct smtp_session *s;
 	struct bs b;
 	uint64_t idle, session, rcpt, errors, line, hops;

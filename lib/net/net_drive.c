@@ -203,6 +203,8 @@ net_drive_run(struct smtp_session *s, const struct net_drive *d)
 		}
 		have += (size_t)n;
 		feed(s, buf, &have);
+		if (d->on_fed)
+			d->on_fed(d->arg);
 		if (smtp_session_tls_pending(s)) {
 			/* the 220 goes now, whatever else the client sent:
 			 * that is dropped unread (RFC 3207 4.2, CVE-2011-0411) */
@@ -230,6 +232,8 @@ net_drive_run(struct smtp_session *s, const struct net_drive *d)
 				return e;
 			if (feed(s, buf, &have) == 0)
 				break;
+			if (d->on_fed)
+				d->on_fed(d->arg);
 		}
 	}
 	return flush(s, d, &k);

@@ -36,6 +36,9 @@ struct net_drive {
 	uint64_t deadline_ms; /* the whole session; 0: none */
 	/* Sees every chunk of output before it is written (for logs). */
 	void (*on_output)(void *arg, const char *p, size_t n);
+	/* After each smtp_session_feed() of what was read (optional): a
+	 * proxy pushes on what the feed gave it (postmaster-smtpd). */
+	void (*on_fed)(void *arg);
 	/* Called once if the client spoke before the greeting. */
 	void (*on_pregreet)(void *arg);
 	/* After STARTTLS's 220 is written: the handshake, after which in and

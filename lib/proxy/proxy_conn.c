@@ -18,6 +18,7 @@
 #include "client/client_wire.h"
 #include "dns/dns_addr.h"
 #include "proxy/proxy_conn.h"
+#include "proxy/proxy_early.h"
 
 /* client_conn scales its RFC 5321 timeouts: a "minute" is timeout_ms,
  * and every wait below is given as one minute. */
@@ -189,6 +190,15 @@ proxy_conn_open(struct proxy_conn *p, const struct proxy_dest *d)
 	if (p->open && strcmp(p->key, d->key) == 0 && !p->c.broken &&
 	    !client_conn_stale(&p->c))
 		return 0;
+	/* opened ahead of need: what is left of it, or without it */
+	if (p->early) {
+		int e = proxy_early_finish(p, d);
+
+		if (e == 0)
+			return 0;
+		if (e < 0)
+			return fail_open(p, NULL, "greeting");
+	}
 	if (p->open)
 		proxy_conn_close(p, 1);
 	client_conn_init(&p->c, d->proto, p->timeout_ms);
@@ -229,33 +239,63 @@ reply_of(struct proxy_conn *p, struct client_reply *r, const char *what)
 }
 
 int
-proxy_conn_mail(struct proxy_conn *p, const char *sender,
-    const struct smtp_params *par, const char *rcpt, struct client_reply *rm,
-    struct client_reply *rr)
+proxy_conn_mail_line(struct buf *out, const char *sender,
+    const struct smtp_params *par)
 {
-	char size[40] = "", line[1300];
-	int n;
+	char size[40] = "";
 
 	if (par->has_size)
 		snprintf(size, sizeof size, " SIZE=%llu",
 		    (unsigned long long)par->size);
-	p->transactions++;
-	/* RFC 2920 3.1: MAIL and RCPT may go in one write */
-	n = snprintf(line, sizeof line, "MAIL FROM:<%s>%s%s%s\r\n%s%s%s",
-	    sender, size,
+	return buf_printf(out, "MAIL FROM:<%s>%s%s%s\r\n", sender, size,
 	    par->body == SMTP_BODY_8BITMIME ? " BODY=8BITMIME" :
 	        par->body == SMTP_BODY_7BIT ? " BODY=7BIT" :
 	                                      "",
-	    par->smtputf8 ? " SMTPUTF8" : "", rcpt ? "RCPT TO:<" : "",
-	    rcpt ? rcpt : "", rcpt ? ">\r\n" : "");
-	if (n < 0 || (size_t)n >= sizeof line ||
-	    client_conn_write(&p->c, line, (size_t)n, TO, "MAIL") < 0) {
+	    par->smtputf8 ? " SMTPUTF8" : "");
+}
+
+int
+proxy_conn_mail(struct proxy_conn *p, const char *sender,
+    const struct smtp_params *par, const char *rcpt, struct client_reply *rm,
+    struct client_reply *rr)
+{
+	struct buf line = BUF_INIT(0);
+
+	/* RFC 2920 3.1: MAIL and RCPT may go in one write */
+	if (proxy_conn_mail_line(&line, sender, par) < 0 ||
+	    (rcpt && buf_printf(&line, "RCPT TO:<%s>\r\n", rcpt) < 0)) {
+		buf_free(&line);
+		snprintf(p->c.err, sizeof p->c.err, "out of memory");
 		proxy_conn_close(p, 0);
 		return -1;
 	}
+	if (proxy_conn_send(p, line.p, line.len, "MAIL") < 0) {
+		buf_free(&line);
+		return -1;
+	}
+	buf_free(&line);
 	if (reply_of(p, rm, "MAIL") < 0)
 		return -1;
 	return rcpt ? reply_of(p, rr, "RCPT") : 0;
+}
+
+int
+proxy_conn_send(struct proxy_conn *p, const char *s, size_t n,
+    const char *what)
+{
+	if (strncmp(s, "MAIL ", 5) == 0)
+		p->transactions++;
+	if (client_conn_write(&p->c, s, n, TO, what) < 0) {
+		proxy_conn_close(p, 0);
+		return -1;
+	}
+	return 0;
+}
+
+int
+proxy_conn_read(struct proxy_conn *p, struct client_reply *r, const char *what)
+{
+	return reply_of(p, r, what);
 }
 
 int
@@ -271,11 +311,18 @@ proxy_conn_rcpt(struct proxy_conn *p, const char *addr, struct client_reply *r)
 int
 proxy_conn_data_begin(struct proxy_conn *p, struct client_reply *r)
 {
-	if (send_cmd(p, "DATA", "DATA\r\n") < 0 ||
-	    reply_of(p, r, "DATA") < 0) {
+	if (send_cmd(p, "DATA", "DATA\r\n") < 0) {
 		proxy_conn_close(p, 0);
 		return -1;
 	}
+	return proxy_conn_data_reply(p, r);
+}
+
+int
+proxy_conn_data_reply(struct proxy_conn *p, struct client_reply *r)
+{
+	if (reply_of(p, r, "DATA") < 0)
+		return -1;
 	if (r->code == 354) {
 		p->streaming = 1;
 		client_wire_init(&p->wire, 0);
@@ -402,6 +449,7 @@ proxy_conn_close(struct proxy_conn *p, int quit)
 	}
 	p->c.fd = -1;
 	p->open = 0;
+	p->early = 0;
 	p->streaming = 0;
 	p->key[0] = '\0';
 	buf_free(&p->out);

@@ -33,6 +33,7 @@
 struct proxy_conn {
 	struct client_conn c;
 	int open;              /* greeted: EHLO/LHLO accepted */
+	int early;             /* opening ahead of need (proxy_early.h) */
 	char key[300];         /* proxy_dest key of the open connection */
 	pid_t pid;             /* the postmaster-lmtpd we started, or -1 */
 	unsigned timeout_ms;   /* every wait */
@@ -64,6 +65,16 @@ int proxy_conn_mail(struct proxy_conn *p, const char *sender,
     struct client_reply *rr);
 int proxy_conn_rcpt(struct proxy_conn *p, const char *addr,
     struct client_reply *r);
+/* "MAIL FROM:<sender> params" CRLF appended to out: 0, or -1 (memory). */
+int proxy_conn_mail_line(struct buf *out, const char *sender,
+    const struct smtp_params *par);
+/* Pipelined commands (RFC 2920) in one write, then each reply read in
+ * turn with proxy_conn_read (DATA's with proxy_conn_data_reply). 0, or
+ * -1 lost (closed). */
+int proxy_conn_send(struct proxy_conn *p, const char *s, size_t n,
+    const char *what);
+int proxy_conn_read(struct proxy_conn *p, struct client_reply *r,
+    const char *what);
 
 /*
  * The data: DATA (0 with *r its reply; on 354 the connection streams),
@@ -73,6 +84,7 @@ int proxy_conn_rcpt(struct proxy_conn *p, const char *addr,
  * Each returns 0, or -1 when the target is lost (closed).
  */
 int proxy_conn_data_begin(struct proxy_conn *p, struct client_reply *r);
+int proxy_conn_data_reply(struct proxy_conn *p, struct client_reply *r);
 int proxy_conn_data_write(struct proxy_conn *p, const char *s, size_t n,
     int flush);
 /* The whole of fd[off .. off+len) (pread; the offset is not used). */

@@ -70,3 +70,30 @@ proxy_dest_of(const struct proxy_dest_cfg *c, const struct route_target *t,
 		return 0;
 	}
 }
+
+int
+proxy_dest_sole(const struct proxy_dest_cfg *c, const struct route_query *q,
+    struct proxy_dest *out)
+{
+	struct route_target t;
+	char word[sizeof t.value], kind[16];
+	size_t i, n = 0;
+
+	memset(&t, 0, sizeof t);
+	for (i = 0; i <= q->ntables; i++) {
+		const char *table = i < q->ntables ? q->tables[i] : "";
+
+		if (cf_db_has_section(c->db, "route", table) != 1)
+			continue;
+		if (!cf_db_table_sole(c->db, table, word, sizeof word) ||
+		    (n++ > 0 && strcmp(word, t.value) != 0))
+			return 0;
+		snprintf(t.value, sizeof t.value, "%s", word);
+	}
+	if (n == 0 ||
+	    cf_db_target_kind(c->db, t.value, kind, sizeof kind) != 1 ||
+	    strcmp(kind, "relay") != 0)
+		return 0;
+	t.kind = ROUTE_RELAY;
+	return proxy_dest_of(c, &t, out);
+}

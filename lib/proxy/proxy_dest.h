@@ -58,4 +58,15 @@ struct proxy_dest_cfg {
 int proxy_dest_of(const struct proxy_dest_cfg *c, const struct route_target *t,
     struct proxy_dest *out);
 
+/*
+ * The one target an instance can proxy to, if there is one: every route
+ * table it consults (q's and [route]) that exists names the same [relay]
+ * as the whole right-hand side of each of its lines (cf_db_table_sole),
+ * e.g. "@example.org backend", and that relay can be proxied. 1 and *out
+ * filled, else 0. A guess about what RCPTs will come, not a promise: a
+ * name routed by no table may still reach the local mailer.
+ */
+int proxy_dest_sole(const struct proxy_dest_cfg *c,
+    const struct route_query *q, struct proxy_dest *out);
+
 #endif

@@ -1,8 +1,10 @@
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-#include "proxy/proxy_tx.h"
+#include "proxy/proxy_early.h"
 #include "proxy/proxy_reply.h"
+#include "proxy/proxy_tx.h"
 
 /* Where a transaction stands. */
 enum {
@@ -45,6 +47,22 @@ proxy_tx_init(struct proxy_tx *px, enum proxy_mode mode,
 	px->dc = *dc;
 	px->st = PXS_OFF;
 	proxy_conn_init(&px->conn, helo, cdb, lmtpd, timeout_ms);
+}
+
+void
+proxy_tx_early(struct proxy_tx *px, const struct route_query *q)
+{
+	struct proxy_dest d;
+
+	if (px->mode == PROXY_MODE_ULTRA && proxy_dest_sole(&px->dc, q, &d))
+		(void)proxy_early_start(&px->conn, &d);
+}
+
+void
+proxy_tx_step(struct proxy_tx *px)
+{
+	if (px->conn.early)
+		proxy_early_step(&px->conn);
 }
 
 void
@@ -138,10 +156,9 @@ lost(struct proxy_tx *px, const char *when)
 	proxy_tx_leave(px, why);
 }
 
-/* Connects if need be and replays MAIL. 0 on, 1 refused, -1 off. */
+/* Connects if need be and checks what the message needs: 0, -1 off. */
 static int
-start(struct proxy_tx *px, const struct proxy_dest *d, const char *addr,
-    struct client_reply *r, int *have_r)
+open_for(struct proxy_tx *px, const struct proxy_dest *d)
 {
 	const char *no;
 
@@ -157,6 +174,16 @@ start(struct proxy_tx *px, const struct proxy_dest *d, const char *addr,
 			proxy_conn_close(&px->conn, 1);
 		return -1;
 	}
+	return 0;
+}
+
+/* Connects if need be and replays MAIL. 0 on, 1 refused, -1 off. */
+static int
+start(struct proxy_tx *px, const struct proxy_dest *d, const char *addr,
+    struct client_reply *r, int *have_r)
+{
+	if (open_for(px, d) < 0)
+		return -1;
 	/* ultra: MAIL and the first RCPT in one write where allowed */
 	*have_r = px->mode == PROXY_MODE_ULTRA &&
 	    (proxy_conn_ext(&px->conn) & CLIENT_EXT_PIPELINING);
@@ -173,6 +200,35 @@ start(struct proxy_tx *px, const struct proxy_dest *d, const char *addr,
 	return 0;
 }
 
+/* The target of res and the address it is given there (local names
+ * get the local domain for lmtpd): NULL, with why, if not proxied. */
+static const char *
+target_of(const struct proxy_tx *px, const struct route_result *res,
+    struct proxy_dest *d, char *local, size_t cap, const char **why)
+{
+	const char *addr;
+
+	if (res->n != 1) {
+		*why = "a recipient with several targets";
+		return NULL;
+	}
+	if (!proxy_dest_of(&px->dc, &res->t[0], d)) {
+		*why = "a recipient whose target is not proxied";
+		return NULL;
+	}
+	if (px->st != PXS_IDLE && strcmp(d->key, px->dest.key) != 0) {
+		*why = "recipients for two targets";
+		return NULL;
+	}
+	addr = res->t[0].rcpt;
+	if (d->lmtpd && strchr(addr, '@') == NULL) {
+		snprintf(local, cap, "%.300s@%.255s", addr,
+		    px->dc.local_domain ? px->dc.local_domain : "localhost");
+		addr = local;
+	}
+	return addr;
+}
+
 int
 proxy_tx_rcpt(struct proxy_tx *px, const struct route_result *res,
     struct buf *reply)
@@ -180,28 +236,15 @@ proxy_tx_rcpt(struct proxy_tx *px, const struct route_result *res,
 	struct proxy_dest d;
 	struct client_reply r;
 	char local[600];
-	const char *addr;
+	const char *addr, *why = "";
 	int have_r = 0;
 
 	if (px->st == PXS_OFF)
 		return PROXY_RCPT_NONE;
-	if (res->n != 1) {
-		proxy_tx_leave(px, "a recipient with several targets");
+	if ((addr = target_of(px, res, &d, local, sizeof local, &why)) ==
+	    NULL) {
+		proxy_tx_leave(px, why);
 		return PROXY_RCPT_NONE;
-	}
-	if (!proxy_dest_of(&px->dc, &res->t[0], &d)) {
-		proxy_tx_leave(px, "a recipient whose target is not proxied");
-		return PROXY_RCPT_NONE;
-	}
-	if (px->st != PXS_IDLE && strcmp(d.key, px->dest.key) != 0) {
-		proxy_tx_leave(px, "recipients for two targets");
-		return PROXY_RCPT_NONE;
-	}
-	addr = res->t[0].rcpt;
-	if (d.lmtpd && strchr(addr, '@') == NULL) {
-		snprintf(local, sizeof local, "%.300s@%.255s", addr,
-		    px->dc.local_domain ? px->dc.local_domain : "localhost");
-		addr = local;
 	}
 	if (px->st == PXS_IDLE && start(px, &d, addr, &r, &have_r) < 0)
 		return PROXY_RCPT_NONE;
@@ -221,14 +264,125 @@ proxy_tx_rcpt(struct proxy_tx *px, const struct route_result *res,
 }
 
 int
-proxy_tx_data_begin(struct proxy_tx *px, int fd, uint64_t off, uint64_t len,
+proxy_tx_later(struct proxy_tx *px, const struct route_result *res)
+{
+	struct proxy_dest d;
+	struct client_reply *q;
+	char local[600];
+	const char *addr, *why;
+
+	if (px->mode != PROXY_MODE_ULTRA ||
+	    (px->st != PXS_IDLE && px->st != PXS_ON) ||
+	    (addr = target_of(px, res, &d, local, sizeof local, &why)) == NULL)
+		return 0;
+	if (px->st == PXS_IDLE) {
+		if (open_for(px, &d) < 0 ||
+		    !(proxy_conn_ext(&px->conn) & CLIENT_EXT_PIPELINING))
+			return 0;
+		if (proxy_conn_mail_line(&px->batch, px->sender, &px->par) < 0)
+			return 0;
+		px->batch_mail = 1;
+		px->st = PXS_ON;
+	} else if (!(proxy_conn_ext(&px->conn) & CLIENT_EXT_PIPELINING) ||
+	    (px->nq > 0 && px->batch.len == 0)) {
+		/* sent already: their outcomes go first */
+		return 0;
+	}
+	if (px->nq == px->capq) {
+		size_t cap = px->capq ? px->capq * 2 : 8;
+
+		if ((q = realloc(px->q, cap * sizeof *q)) == NULL)
+			goto oom;
+		px->q = q;
+		px->capq = cap;
+	}
+	if (buf_printf(&px->batch, "RCPT TO:<%s>\r\n", addr) < 0)
+		goto oom;
+	client_reply_reset(&px->q[px->nq++]);
+	return 1;
+oom:
+	if (px->nq == 0) {
+		/* nothing held but MAIL: nothing sent either */
+		buf_reset(&px->batch);
+		px->batch_mail = 0;
+		px->st = PXS_IDLE;
+	}
+	return 0;
+}
+
+void
+proxy_tx_flush(struct proxy_tx *px, int data)
+{
+	size_t i = 0;
+
+	if (px->nq == 0 || px->batch.len == 0)
+		return;
+	/* RFC 2920 3.1: DATA may end the group; its reply comes last */
+	if (data && buf_append_str(&px->batch, "DATA\r\n") == 0)
+		px->data_sent = 1;
+	if (proxy_conn_send(&px->conn, px->batch.p, px->batch.len,
+	        px->batch_mail ? "MAIL" : "RCPT") < 0) {
+		lost(px, px->batch_mail ? "after MAIL" : "after RCPT");
+		goto out;
+	}
+	if (px->batch_mail) {
+		if (proxy_conn_read(&px->conn, &px->mail_reply, "MAIL") < 0) {
+			lost(px, "after MAIL");
+			goto out;
+		}
+		if (px->mail_reply.code / 100 != 2)
+			px->st = PXS_REFUSED;
+	}
+	for (i = 0; i < px->nq; i++) {
+		if (proxy_conn_read(&px->conn, &px->q[i], "RCPT") < 0) {
+			client_reply_reset(&px->q[i]);
+			lost(px, "after RCPT");
+			goto out;
+		}
+		if (px->st == PXS_REFUSED)
+			px->q[i] = px->mail_reply;
+		else if (px->q[i].code / 100 == 2)
+			px->nrcpt++;
+	}
+	if (px->data_sent &&
+	    proxy_conn_data_reply(&px->conn, &px->data_reply) < 0)
+		lost(px, "after DATA");
+out:
+	for (; i < px->nq; i++)
+		px->q[i].code = 0;
+	buf_reset(&px->batch);
+	px->batch_mail = 0;
+}
+
+int
+proxy_tx_later_reply(struct proxy_tx *px, struct buf *reply)
+{
+	const struct client_reply *r;
+
+	if (px->nq_out >= px->nq)
+		return PROXY_RCPT_NONE;
+	r = &px->q[px->nq_out++];
+	if (px->nq_out == px->nq)
+		px->nq = px->nq_out = 0;
+	if (r->code == 0)
+		return PROXY_RCPT_NONE;
+	proxy_reply_format(reply, r, "2.1.5");
+	return r->code / 100 == 2 ? PROXY_RCPT_ACCEPTED : PROXY_RCPT_REFUSED;
+}
+
+int
+proxy_tx_data_begin(struct proxy_tx *px, const char *hdr, size_t len,
     struct buf *reply)
 {
 	struct client_reply r;
 
 	if (!proxy_tx_active(px) || px->mode != PROXY_MODE_ULTRA)
 		return 0;
-	if (proxy_conn_data_begin(&px->conn, &r) < 0) {
+	if (px->data_sent) {
+		/* it went with the RCPTs: its reply is in */
+		r = px->data_reply;
+		px->data_sent = 0;
+	} else if (proxy_conn_data_begin(&px->conn, &r) < 0) {
 		lost(px, "after DATA");
 		return -1;
 	}
@@ -238,9 +392,10 @@ proxy_tx_data_begin(struct proxy_tx *px, int fd, uint64_t off, uint64_t len,
 		proxy_tx_leave(px, "the target refused DATA");
 		return 1;
 	}
-	/* our Received: field, already in the spool file */
-	if (proxy_conn_data_file(&px->conn, fd, off, len) < 0 ||
-	    proxy_conn_data_write(&px->conn, NULL, 0, 1) < 0) {
+	/* our Received: field; it goes with the first octets of the
+	 * message (proxy_tx_data_push) */
+	px->hdr_only = 1;
+	if (proxy_conn_data_write(&px->conn, hdr, len, 0) < 0) {
 		lost(px, "in the data");
 		return -1;
 	}
@@ -252,7 +407,18 @@ proxy_tx_data_write(struct proxy_tx *px, const char *p, size_t n)
 {
 	if (px->st != PXS_ON || !px->conn.streaming)
 		return;
-	if (proxy_conn_data_write(&px->conn, p, n, 1) < 0)
+	px->hdr_only = 0;
+	if (proxy_conn_data_write(&px->conn, p, n, 0) < 0)
+		lost(px, "in the data");
+}
+
+void
+proxy_tx_data_push(struct proxy_tx *px)
+{
+	/* our Received: alone waits for the client's first octets */
+	if (px->st != PXS_ON || !px->conn.streaming || px->hdr_only)
+		return;
+	if (proxy_conn_data_write(&px->conn, NULL, 0, 1) < 0)
 		lost(px, "in the data");
 }
 
@@ -301,12 +467,20 @@ proxy_tx_reset(struct proxy_tx *px)
 		end_target_tx(px);
 	px->st = PXS_OFF;
 	px->nrcpt = 0;
+	/* held, never sent: the target knows nothing of them */
+	buf_reset(&px->batch);
+	px->batch_mail = px->data_sent = 0;
+	px->nq = px->nq_out = 0;
 }
 
 void
 proxy_tx_free(struct proxy_tx *px)
 {
 	proxy_conn_close(&px->conn, 1);
+	buf_free(&px->batch);
+	free(px->q);
+	px->q = NULL;
+	px->capq = 0;
 }
 
 const char *

@@ -65,7 +65,23 @@ struct proxy_tx {
 	size_t nrcpt; /* RCPTs the target accepted */
 	struct client_reply mail_reply;
 	char why[CLIENT_REPLY_MAX + 64]; /* why it left the proxy */
+	/* ultra, RFC 2920: commands held for one write (proxy_tx_later) */
+	struct buf batch;
+	int batch_mail;          /* it begins with MAIL */
+	size_t nq, capq, nq_out; /* RCPTs in it, room, outcomes handed out */
+	struct client_reply *q;  /* their replies; code 0: none (lost) */
+	int data_sent;           /* DATA went with them: its reply follows */
+	struct client_reply data_reply;
+	int hdr_only; /* streaming, nothing but our Received: held yet */
 };
+
+/*
+ * Ultra, an instance with one target (proxy_dest_sole): connect to it
+ * now, at the start of the session (proxy_early.h), and move that on
+ * with proxy_tx_step() whenever smtpd is about to write to its client.
+ */
+void proxy_tx_early(struct proxy_tx *px, const struct route_query *q);
+void proxy_tx_step(struct proxy_tx *px);
 
 /* "spool", "full" or "ultra" into *mode: 0, or -1. */
 int proxy_mode_parse(const char *s, enum proxy_mode *mode);
@@ -91,16 +107,37 @@ int proxy_tx_active(const struct proxy_tx *px);
 int proxy_tx_lmtp(const struct proxy_tx *px);
 
 /*
- * Ultra, at DATA: the target's DATA, and our Received: field (fd[off ..
- * off+len) of the spool file) sent on; the rest streams with
+ * Ultra, a client's pipelined RCPTs (smtp_session.h rcpt_done): when
+ * the target offers PIPELINING and the RCPT would be proxied (as
+ * proxy_tx_rcpt decides; the connection is opened here if need be),
+ * proxy_tx_later() holds it back -- behind MAIL for the first -- and
+ * returns 1; else 0 and the caller answers with proxy_tx_rcpt after
+ * proxy_tx_flush(). proxy_tx_flush() sends what is held in one write
+ * (with data: DATA too, the client's DATA or BDAT follows) and reads
+ * every reply; proxy_tx_later_reply() then gives each held RCPT's
+ * outcome in order, as proxy_tx_rcpt would have: the target's reply,
+ * MAIL's refusal for each, or PROXY_RCPT_NONE (nothing in reply) for
+ * those the lost target never answered.
+ */
+int proxy_tx_later(struct proxy_tx *px, const struct route_result *res);
+void proxy_tx_flush(struct proxy_tx *px, int data);
+int proxy_tx_later_reply(struct proxy_tx *px, struct buf *reply);
+
+/*
+ * Ultra, at DATA: the target's DATA, and our Received: field (hdr[0 ..
+ * len), as written to the spool file) sent on; the rest streams with
  * proxy_tx_data_write() as it arrives. 0 (streaming, or not ultra), 1
  * the target refused DATA (its reply in reply, the transaction left the
  * proxy), -1 lost (left the proxy).
  */
-int proxy_tx_data_begin(struct proxy_tx *px, int fd, uint64_t off,
-    uint64_t len, struct buf *reply);
-/* Ultra: message octets as the client sends them (unstuffed). */
+int proxy_tx_data_begin(struct proxy_tx *px, const char *hdr, size_t len,
+    struct buf *reply);
+/* Ultra: message octets as the client sends them (unstuffed), held
+ * (but for whole 64 KiB) until proxy_tx_data_push() writes them: once
+ * per read from the client, so a message that came in one read goes on
+ * in one write, its final dot included. */
 void proxy_tx_data_write(struct proxy_tx *px, const char *p, size_t n);
+void proxy_tx_data_push(struct proxy_tx *px);
 
 /*
  * The end of data: the message at fd[off .. off+len) (all of it, or in

@@ -40,6 +40,7 @@ struct smtp_session {
 	int in_tx;		/* MAIL accepted */
 	struct smtp_params par;
 	unsigned nrcpt;
+	unsigned rcpt_later;	/* RCPTs answered by ops.rcpt_done */
 	int data_begun;		/* data_begin accepted */
 	int data_failed;	/* data_write failed */
 	int bdat;		/* BDAT used in this transaction */
@@ -128,6 +129,18 @@ take_reply(struct smtp_session *s, int r, int code, const char *enh,
 		err_reply(s, 451, "4.3.0", "Error: local error in processing");
 	buf_reset(&s->reply);
 	return r;
+}
+
+/* The deferred RCPTs' replies, in order, before any other reply. */
+static void
+settle(struct smtp_session *s, enum smtp_verb next)
+{
+	while (s->rcpt_later > 0) {
+		s->rcpt_later--;
+		if (take_reply(s, s->ops.rcpt_done(s->ctx, next, &s->reply),
+		    250, "2.1.5", "Ok") == 0)
+			s->nrcpt++;
+	}
 }
 
 static void
@@ -412,10 +425,13 @@ do_rcpt(struct smtp_session *s, const struct smtp_cmd *c, int rc)
 	if (tx_bdat_busy(s))
 		return;
 	if (rc != 0) {
+		settle(s, SMTP_V_UNKNOWN);
 		err_reply(s, 501, "5.5.4", "Syntax: RCPT TO:<address>");
 		return;
 	}
-	/* RFC 5321 4.5.3.1.10 */
+	/* RFC 5321 4.5.3.1.10; deferred ones may yet be refused */
+	if (s->nrcpt + s->rcpt_later >= s->cfg.max_rcpt)
+		settle(s, SMTP_V_UNKNOWN);
 	if (s->nrcpt >= s->cfg.max_rcpt) {
 		err_reply(s, 452, "4.5.3", "Error: too many recipients");
 		return;
@@ -424,10 +440,17 @@ do_rcpt(struct smtp_session *s, const struct smtp_cmd *c, int rc)
 	    (s->par.smtputf8 ? SMTP_PATH_UTF8 : 0) |
 	    (s->cfg.local_names ? SMTP_PATH_LOCAL : 0), &path, &par);
 	if (r != 0) {
+		settle(s, SMTP_V_UNKNOWN);
 		addr_error(s, r, 0);
 		return;
 	}
 	r = s->ops.rcpt ? s->ops.rcpt(s->ctx, &path, &par, &s->reply) : 0;
+	if (r == SMTP_SESSION_RCPT_LATER && s->ops.rcpt_done != NULL &&
+	    s->reply.len == 0) {
+		s->rcpt_later++;
+		return;
+	}
+	settle(s, SMTP_V_UNKNOWN);
 	if (take_reply(s, r, 250, "2.1.5", "Ok") == 0)
 		s->nrcpt++;
 }
@@ -799,6 +822,12 @@ command(struct smtp_session *s, const char *line, size_t len, int more)
 	int rc;
 
 	rc = smtp_cmd_parse(line, len, &c);
+	/* a group of RCPTs ends here (a RCPT settles only what it must) */
+	if (rc == SMTP_CMD_E_UNKNOWN)
+		settle(s, SMTP_V_UNKNOWN);
+	else if (c.verb != SMTP_V_RCPT)
+		settle(s, (c.verb == SMTP_V_DATA && !more) ||
+		    c.verb == SMTP_V_BDAT ? c.verb : SMTP_V_UNKNOWN);
 	if (rc == SMTP_CMD_E_UNKNOWN) {
 		s->count[SMTP_V_UNKNOWN]++;
 		err_reply(s, 500, "5.5.1", "Error: command not recognized");
@@ -836,6 +865,7 @@ command(struct smtp_session *s, const char *line, size_t len, int more)
 static void
 line_error(struct smtp_session *s, int r)
 {
+	settle(s, SMTP_V_UNKNOWN);
 	switch (r) {
 	case SMTP_LINE_E_TOOLONG:
 		err_reply(s, 500, "5.5.2", "Error: line too long");
@@ -852,8 +882,20 @@ line_error(struct smtp_session *s, int r)
 	}
 }
 
+static size_t feed(struct smtp_session *s, const char *p, size_t n);
+
 size_t
 smtp_session_feed(struct smtp_session *s, const char *p, size_t n)
+{
+	size_t used = feed(s, p, n);
+
+	/* no RCPT stays unanswered between feeds */
+	settle(s, SMTP_V_UNKNOWN);
+	return used;
+}
+
+static size_t
+feed(struct smtp_session *s, const char *p, size_t n)
 {
 	const char *line = NULL;
 	size_t off = 0, used, ll;

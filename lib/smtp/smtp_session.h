@@ -156,9 +156,23 @@ struct smtp_session_ops {
 	    struct buf *reply);
 	int (*auth_resp)(void *ctx, const char *line, size_t len,
 	    struct buf *reply);
+	/*
+	 * Optional. rcpt may return SMTP_SESSION_RCPT_LATER (writing no
+	 * reply): the session goes on with the commands the client
+	 * pipelined after it and asks for that RCPT's outcome with
+	 * rcpt_done -- once per deferred RCPT, in order, same convention
+	 * as rcpt -- before it queues any other reply and before the feed
+	 * returns, so replies stay in command order (RFC 2920 3.1) and
+	 * none is pending between feeds. next is the command that made
+	 * the session ask (SMTP_V_DATA, SMTP_V_BDAT: the message follows;
+	 * SMTP_V_UNKNOWN: the end of the input or anything else). Lets a
+	 * proxy send a client's pipelined RCPTs on in one write.
+	 */
+	int (*rcpt_done)(void *ctx, enum smtp_verb next, struct buf *reply);
 };
 
 #define SMTP_SESSION_AUTH_MORE 334
+#define SMTP_SESSION_RCPT_LATER 2920
 
 struct smtp_session;
 

@@ -54,9 +54,9 @@ fail(struct spool_tx *tx, enum spool_write_step step)
 	return r;
 }
 
-int
-spool_write_open(struct spool_tx *tx, const struct spool_dir *sp,
-    const struct timespec *now)
+static int
+open_tx(struct spool_tx *tx, const struct spool_dir *sp,
+    const struct timespec *now, int lazy)
 {
 	struct timespec ts;
 	int tries;
@@ -76,6 +76,14 @@ spool_write_open(struct spool_tx *tx, const struct spool_dir *sp,
 	tx->wbuf = malloc(SPOOL_WRITE_BUFSIZE);
 	if (tx->wbuf == NULL)
 		return fail(tx, SPOOL_STEP_CREATE);
+	if (lazy) {
+		/* the id is in the envelope and Received: from now on, so
+		 * a later EEXIST (a stale file, 64 random bits) fails */
+		if (spool_id_new(tx->id, now) < 0)
+			return fail(tx, SPOOL_STEP_CREATE);
+		tx->phase = PH_OPEN;
+		return SPOOL_WR_OK;
+	}
 	/* 64 random bits make EEXIST a stale file or a broken RNG. */
 	for (tries = 0; tries < 8; tries++) {
 		if (spool_id_new(tx->id, now) < 0)
@@ -89,9 +97,39 @@ spool_write_open(struct spool_tx *tx, const struct spool_dir *sp,
 		tx->id[0] = '\0';	/* not ours: abort must not unlink */
 		return fail(tx, SPOOL_STEP_CREATE);
 	}
+	tx->made = 1;
 	tx->phase = PH_OPEN;
 	crash_point(tx, "after-create");
 	return SPOOL_WR_OK;
+}
+
+int
+spool_write_open(struct spool_tx *tx, const struct spool_dir *sp,
+    const struct timespec *now)
+{
+	return open_tx(tx, sp, now, 0);
+}
+
+int
+spool_write_open_lazy(struct spool_tx *tx, const struct spool_dir *sp,
+    const struct timespec *now)
+{
+	return open_tx(tx, sp, now, 1);
+}
+
+/* A lazy transaction's tmp/ID, when its first octets must go out. */
+static int
+make_file(struct spool_tx *tx)
+{
+	if (tx->fd >= 0)
+		return 0;
+	tx->fd = openat(tx->dir->tmp, tx->id,
+	    O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (tx->fd < 0)
+		return -1;
+	tx->made = 1;
+	crash_point(tx, "after-create");
+	return 0;
 }
 
 static int
@@ -99,7 +137,7 @@ flush(struct spool_tx *tx)
 {
 	if (tx->wlen == 0)
 		return 0;
-	if (io_write_all(tx->fd, tx->wbuf, tx->wlen) < 0)
+	if (make_file(tx) < 0 || io_write_all(tx->fd, tx->wbuf, tx->wlen) < 0)
 		return -1;
 	tx->wlen = 0;
 	return 0;
@@ -120,7 +158,8 @@ put(struct spool_tx *tx, const void *p, size_t n)
 		if (flush(tx) < 0)
 			return -1;
 		if (n >= SPOOL_WRITE_BUFSIZE)
-			return io_write_all(tx->fd, s, n);
+			return make_file(tx) < 0 ? -1 :
+			    io_write_all(tx->fd, s, n);
 	}
 	k = n;
 	memcpy(tx->wbuf + tx->wlen, s, k);
@@ -208,7 +247,7 @@ spool_write_copy(struct spool_tx *dst, struct spool_tx *src, uint64_t off)
 		errno = EINVAL;
 		return SPOOL_WR_STATE;
 	}
-	if (flush(src) < 0)
+	if (flush(src) < 0 || make_file(src) < 0)
 		return fail(src, SPOOL_STEP_WRITE);
 	for (;;) {
 		n = pread(src->fd, buf, sizeof buf, (off_t)off);
@@ -245,7 +284,7 @@ spool_write_commit(struct spool_tx *tx)
 		errno = EINVAL;
 		return SPOOL_WR_STATE;
 	}
-	if (flush(tx) < 0)
+	if (flush(tx) < 0 || make_file(tx) < 0)
 		return fail(tx, SPOOL_STEP_WRITE);
 	crash_point(tx, "after-write");
 	if (fsync(tx->fd) < 0)
@@ -290,7 +329,7 @@ spool_write_abort(struct spool_tx *tx)
 		tx->fd = -1;
 	}
 	if (tx->phase != PH_CLOSED && tx->phase != PH_FAILED &&
-	    tx->id[0] != '\0')
+	    tx->id[0] != '\0' && tx->made)
 		(void)unlinkat(tx->dir->tmp, tx->id, 0);
 	free(tx->wbuf);
 	tx->wbuf = NULL;

@@ -7,6 +7,7 @@
  *   spool_write_commit    flush; fsync(file); rename tmp/ID -> queue/ID
  *                         (THE commit point); fsync(queue/); nudge
  *   spool_write_abort     unlink tmp/ID; safe to call in any state
+ *   spool_write_open_lazy create tmp/ID only when octets must go out
  *
  * Only after commit returns SPOOL_WR_OK may smtpd answer 250. On any error
  * the transaction is aborted (tmp file removed) and nothing is in queue/,
@@ -73,10 +74,22 @@ struct spool_tx {
 	size_t wlen;
 	uint64_t wire_off;		/* the envelope's "wire" value octet */
 	const char *crash_at;
+	int made;			/* tmp/ID exists (lazy: not yet) */
 };
 
 /* now may be NULL (the clock is read). */
 int spool_write_open(struct spool_tx *tx, const struct spool_dir *sp,
+    const struct timespec *now);
+/*
+ * The same, but tmp/ID is created only when its first octets must go
+ * out: when the buffer (SPOOL_WRITE_BUFSIZE) fills, or at flush, copy or
+ * commit. A transaction aborted before that never touches the disk (a
+ * proxied message its target took, postmaster-smtpd(8)). The id is
+ * chosen at once (it goes into the envelope and Received:), so an
+ * EEXIST at the late create fails the transaction instead of picking
+ * another.
+ */
+int spool_write_open_lazy(struct spool_tx *tx, const struct spool_dir *sp,
     const struct timespec *now);
 /*
  * Sets env->id and env->arrival from tx (so file name and content can never

@@ -5,7 +5,8 @@ connection or stall there, and records what it was sent.
 Script keys (each value a reply line without CRLF, or "DROP" to close
 the connection without a reply, or "STALL" to say nothing until the
 client goes away):
-  greeting, ehlo, mail, rcpt:<address> (or rcpt for any), data, dot
+  greeting (greeting1: on the first connection only), ehlo, mail,
+  rcpt:<address> (or rcpt for any), data, dot
   (the reply after the final dot; LMTP: dot:<address> per recipient),
   rset, body (DROP or STALL after the first body line arrived).
 "SLEEP SECS reply" waits that long, then answers.
@@ -27,6 +28,7 @@ class _Lines:
         self.s = sock
         self.buf = b""
         self.buffered = False
+        self.owner = owner
 
     def readline(self):
         self.buffered = b"\n" in self.buf
@@ -35,6 +37,8 @@ class _Lines:
             if not d:
                 line, self.buf = self.buf, b""
                 return line
+            with self.owner.lock:
+                self.owner.reads.append(d)
             self.buf += d
         i = self.buf.index(b"\n") + 1
         line, self.buf = self.buf[:i], self.buf[i:]
@@ -51,6 +55,8 @@ class Backend:
         self.sessions = []      # one list of transactions per connection
         self.commands = []      # every command line, in order
         self.batched = []       # those that came in one read with the one before
+        self.reads = []         # what each recv() returned, in order
+        self.ended = 0          # connections over (either side closed)
         self.partial = b""      # body octets as they arrive
         self.lock = threading.Lock()
         self.delivered = 0
@@ -120,7 +126,9 @@ class Backend:
             self.sessions.append(txs)
         tx = None
         try:
-            self._say(c, "greeting", "220 backend.test ESMTP scripted")
+            first = "greeting1" in self.script and len(self.sessions) == 1
+            self._say(c, "greeting1" if first else "greeting",
+                      "220 backend.test ESMTP scripted")
             while True:
                 line = f.readline()
                 if not line:
@@ -203,6 +211,8 @@ class Backend:
                 c.close()
             except OSError:
                 pass
+            with self.lock:
+                self.ended += 1
 
 
 class Session:

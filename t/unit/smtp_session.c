@@ -105,7 +105,7 @@ f_starttls(void *ctx, struct buf *reply)
 }
 
 static const struct smtp_session_ops ops = {
-	f_mail, f_rcpt, f_begin, f_write, f_end, f_abort, NULL, NULL, NULL
+	f_mail, f_rcpt, f_begin, f_write, f_end, f_abort, NULL, NULL, NULL, NULL
 };
 
 static struct smtp_session_cfg

@@ -72,7 +72,7 @@ f_auth_resp(void *ctx, const char *line, size_t len, struct buf *reply)
 }
 
 static const struct smtp_session_ops ops = { f_mail, NULL, NULL, NULL, NULL,
-	NULL, f_starttls, f_auth, f_auth_resp };
+	NULL, f_starttls, f_auth, f_auth_resp, NULL };
 
 /* Feeds one chunk and returns everything the session answered. */
 static const char *
