@@ -151,6 +151,46 @@ t.is_(r, ["250 2.1.0 Ok", "250 2.1.5 Ok", "554 5.3.0 no data today"],
       "DATA in the group, refused: the client's DATA gets the target's reply")
 t.is_(inst.queue(), [], "DATA refused: nothing queued")
 
+# ------------------------------------------------ held, then refused by smtpd itself
+# (no route): the refusal is that RCPT's, the held one keeps the target's
+b = backend(script={"rcpt:a@relay.test": "250 a is welcome"})
+inst = instance(b)
+s = Session(inst)
+r = pipelined(s, ["a@relay.test", "x@elsewhere.invalid"])
+log = s.end()
+t.is_(r[:4], ["250 2.1.0 Ok", "250 2.1.5 a is welcome",
+              "554 5.7.1 <x@elsewhere.invalid>: Relay access denied",
+              "354 End data with <CR><LF>.<CR><LF>"],
+      "a held RCPT, then one smtpd refuses: each its own reply, in order, DATA its 354")
+t.ok(len(r) == 5 and r[4].startswith("250 2.0.0 Ok: delivered as "),
+     "... and the message goes to the target", r)
+tx = b.transactions()
+t.ok(len(tx) == 1 and tx[0]["ok"] == ["a@relay.test"], "the target got the one recipient", tx)
+
+# ------------------------------------------------ a group refused whole, DATA with it; then more RCPTs
+# without RSET: the next group waits for no DATA reply (it was read)
+b = backend(script={"rcpt:a@relay.test": "550 5.1.1 <a@relay.test>: no",
+                    "data": "554 5.5.1 no valid recipients",
+                    "rcpt:c@relay.test": "250 c is welcome"})
+inst = instance(b)
+s = Session(inst)
+r = pipelined(s, ["a@relay.test"])
+t.is_(r, ["250 2.1.0 Ok", "550 5.1.1 <a@relay.test>: no", "554 5.5.1 Error: no valid recipients"],
+      "every RCPT of the group refused: DATA gets 554")
+# the backend refuses every DATA: proxied, this one gets its 554; had
+# smtpd waited for the first group's DATA reply again, proxy-timeout
+# would have taken the target for lost and smtpd would take the data
+r2 = [s.cmd("RCPT TO:<c@relay.test>"), s.cmd("DATA")]
+if r2[-1].startswith("354"):
+    s.c.send(BODY)
+    r2.append(s.c.reply())
+log = s.end()
+t.is_(r2, ["250 2.1.5 c is welcome", "554 5.5.1 no valid recipients"],
+      "RCPT and DATA after that go to the target and get its own replies (no wait for the "
+      "first group's DATA reply, no target taken for lost)")
+t.ok("target lost" not in log, "... the target is not taken for lost", log)
+t.is_(inst.queue(), [], "... nothing queued")
+
 # ------------------------------------------------ an LMTP target, an LMTP client
 b = backend(lmtp=True, script={"rcpt:gone@relay.test": "550 5.1.1 <gone@relay.test> gone",
                                "dot:full@relay.test": "452 4.2.2 <full@relay.test> over quota"})

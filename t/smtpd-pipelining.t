@@ -387,10 +387,23 @@ t.ok(r[-1] == "554 5.7.0 no data for you" and inst.queue() == [],
 b = backend(script={"body": "DROP"})
 inst = instance({"relay": (b, "smtp")}, mode="ultra", timeout="1s")
 s = Session(inst)
-r = s.mail("s@x.test", ["a@relay.test"], BODY + "\r\n" + "more text\r\n" * 20000)
+r = s.mail("s@x.test", ["a@relay.test"],
+           BODY + "\r\n" + "..stuffed\r\nmore text\r\n" * 10000)
 log = s.end()
 t.ok(queued(r[-1]) and len(inst.queue()) == 1 and "target lost in the data" in log,
      "ultra: the target lost while the message streams: queued", (r, log))
+# the copy was begun in memory and written out past 64 KiB: the queued
+# message is all of it, our Received: first, the dots unstuffed
+qf = inst.read(inst.queue()[0]) if inst.queue() else b""
+msg = qf.split(b"\nend\n", 1)[1] if b"\nend\n" in qf else b""
+# (s.mail adds CRLF . CRLF to a body that ends in CRLF: one empty line)
+want = (BODY.replace("\r\n..", "\r\n.") + "\r\n"
+        + ".stuffed\r\nmore text\r\n" * 10000 + "\r\n").encode()
+t.ok(msg.startswith(b"Received: from ") and msg.endswith(b"\r\n" + want)
+     and msg.count(b"Received: ") == 1,
+     "ultra: the queued copy of a message the target lost holds the whole message "
+     "(%d octets), unstuffed, after our Received:" % len(want),
+     (len(msg), msg.find(want), msg[:300], msg[-100:]))
 
 # ------------------------------------------------ SIGKILL while proxying
 # smtpd is killed at random instants; every message the client got 250

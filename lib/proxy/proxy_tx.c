@@ -263,6 +263,24 @@ proxy_tx_rcpt(struct proxy_tx *px, const struct route_result *res,
 	return PROXY_RCPT_ACCEPTED;
 }
 
+/*
+ * A DATA that went with the last group, but whose data never began (the
+ * group's RCPTs all refused, or the client's DATA a syntax error): a
+ * target that refused it is ready for more RCPTs; one in DATA has no
+ * RSET there, so the connection ends (RFC 5321 4.1.1.4) and the
+ * transaction leaves the proxy. Either way no later group waits for a
+ * DATA reply that was read already.
+ */
+static void
+drop_stale_data(struct proxy_tx *px)
+{
+	if (!px->data_sent)
+		return;
+	px->data_sent = 0;
+	if (px->conn.streaming)
+		proxy_tx_leave(px, "the client's data did not follow DATA");
+}
+
 int
 proxy_tx_later(struct proxy_tx *px, const struct route_result *res)
 {
@@ -271,6 +289,7 @@ proxy_tx_later(struct proxy_tx *px, const struct route_result *res)
 	char local[600];
 	const char *addr, *why;
 
+	drop_stale_data(px);
 	if (px->mode != PROXY_MODE_ULTRA ||
 	    (px->st != PXS_IDLE && px->st != PXS_ON) ||
 	    (addr = target_of(px, res, &d, local, sizeof local, &why)) == NULL)
@@ -315,6 +334,7 @@ proxy_tx_flush(struct proxy_tx *px, int data)
 {
 	size_t i = 0;
 
+	drop_stale_data(px);
 	if (px->nq == 0 || px->batch.len == 0)
 		return;
 	/* RFC 2920 3.1: DATA may end the group; its reply comes last */

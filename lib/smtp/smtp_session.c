@@ -12,6 +12,9 @@
 #include "smtp/smtp_reply.h"
 #include "smtp/smtp_session.h"
 
+/* What a callback may write as one reply. */
+#define SMTP_SESSION_REPLY_MAX (64 * 1024)
+
 enum { ST_CMD = 0, ST_DATA, ST_BDAT };
 enum { HELO_NONE = 0, HELO_HELO, HELO_EHLO, HELO_LHLO };
 
@@ -210,7 +213,7 @@ smtp_session_new(const struct smtp_session_cfg *cfg,
 	s->ops = *ops;
 	s->ctx = ctx;
 	buf_init(&s->out, SMTP_SESSION_OUT_MAX);
-	buf_init(&s->reply, 64 * 1024);
+	buf_init(&s->reply, SMTP_SESSION_REPLY_MAX);
 	buf_init(&s->bdat_err, 4096);
 	smtp_line_init(&s->lr, s->cfg.line_max);
 	if (!s->cfg.accept_mail) {
@@ -450,7 +453,16 @@ do_rcpt(struct smtp_session *s, const struct smtp_cmd *c, int rc)
 		s->rcpt_later++;
 		return;
 	}
-	settle(s, SMTP_V_UNKNOWN);
+	if (s->rcpt_later > 0) {
+		/* ops.rcpt wrote this RCPT's reply already: it waits in its
+		 * own buffer while the held ones are answered first */
+		struct buf mine = s->reply;
+
+		buf_init(&s->reply, SMTP_SESSION_REPLY_MAX);
+		settle(s, SMTP_V_UNKNOWN);
+		buf_free(&s->reply);
+		s->reply = mine;
+	}
 	if (take_reply(s, r, 250, "2.1.5", "Ok") == 0)
 		s->nrcpt++;
 }

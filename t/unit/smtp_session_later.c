@@ -210,6 +210,33 @@ main(void)
 		    "the limit settles those held before it counts");
 		buf_free(&f.log);
 	}
+	{
+		/* a RCPT refused at once right after a held one: its own
+		 * reply must not be taken for the held one's */
+		const char *in[] = { "EHLO c\r\n",
+			"MAIL FROM:<s@x>\r\nRCPT TO:<later1@y>\r\n"
+			"RCPT TO:<bad@y>\r\nRCPT TO:<later2@y>\r\n"
+			"RCPT TO:<bad2@y>\r\nDATA\r\n",
+			"hi\r\n.\r\n", NULL };
+
+		buf_reset(&out);
+		run(in, 0, &out, &f);
+		is_str(strchr(out.p, '|') + 1,
+		    "250 2.1.0 Ok\r\n"
+		    "250 2.1.5 <later1@y> target ok\r\n"
+		    "550 5.1.1 <bad@y>: unknown\r\n"
+		    "250 2.1.5 <later2@y> target ok\r\n"
+		    "550 5.1.1 <bad2@y>: unknown\r\n"
+		    "354 End data with <CR><LF>.<CR><LF>\r\n|"
+		    "250 2.0.0 Ok: queued\r\n|",
+		    "held, then refused at once: each RCPT its own reply, in "
+		    "order, and DATA its 354");
+		is_str(f.log.p,
+		    "M:s@x R:later1@y R:bad@y D:later1@y/- R:later2@y R:bad2@y "
+		    "D:later2@y/- B E:2 ",
+		    "the refused ones are not counted");
+		buf_free(&f.log);
+	}
 	buf_free(&out);
 	return done_testing();
 }
