@@ -5,7 +5,7 @@
 # same backend, all measured in this run with Postfix's smtp-source. By
 # hand, as root, loopback only; every server it starts it stops.
 #
-#   sh bench/proxy.sh          BUILD=build N=400 RTT=100 NLAT=10 [BASE=dir]
+#   sh bench/proxy.sh          BUILD=build N=400 ROUNDS=3 RTT=100 NLAT=10 [BASE=dir]
 #
 # BASE: a directory with an older postmaster-smtpd (e.g. a copy of main's
 # build/) measured beside BUILD's as "ultra (BASE)", same run, same
@@ -22,7 +22,8 @@
 # backend (it proxies MAIL, RCPT and the data, queueing nothing).
 #
 # Throughput: 4 KiB messages, 20 sessions x 10 messages (smtp-source -d
-# -s 20 -m 200), N/200 times, on the fast link: msgs/s of wall time.
+# -s 20 -m 200), N/200 times, on the fast link: msgs/s of wall time;
+# ROUNDS rounds with the systems in alternating order, and the medians.
 # CPU: utime+stime of tcpserver and its children, resp. of Postfix's
 # master and all its processes, per 1000 messages (the client, the
 # backend and the relay are not counted; the direct path has no proxy).
@@ -39,6 +40,7 @@ set -eu
 . "$(dirname "$0")/postfix.sh"
 B=${BUILD:-build}
 N=${N:-400}
+ROUNDS=${ROUNDS:-3}
 RTT=${RTT:-100}
 NLAT=${NLAT:-10}
 here=$(cd "$(dirname "$0")" && pwd)
@@ -175,25 +177,52 @@ echo "   (a shared machine: other work runs beside this; compare columns of one 
 # warm-up
 for p in "$sink" "$port_full" "$port_ultra" "$pf_port"; do src "$p" -s 5 -m 20 -l 4096 >/dev/null; done
 
-thru() { # label port cpu-root
+thru() { # label key port cpu-root; "msgs/s cpu" also to $dir/tp.KEY
 	c0=0; c1=0
-	[ -n "$3" ] && c0=$(probe cpu "$3")
+	[ -n "$4" ] && c0=$(probe cpu "$4")
 	t0=$(now)
 	k=0
-	while [ $k -lt $((N / 200)) ]; do src "$2" -d -s 20 -m 200 -l 4096 >/dev/null; k=$((k + 1)); done
+	while [ $k -lt $((N / 200)) ]; do src "$3" -d -s 20 -m 200 -l 4096 >/dev/null; k=$((k + 1)); done
 	t1=$(now)
-	[ -n "$3" ] && { probe wait-children "$3" 2>/dev/null || true; c1=$(probe cpu "$3"); }
+	[ -n "$4" ] && { probe wait-children "$4" 2>/dev/null || true; c1=$(probe cpu "$4"); }
 	n=$((N / 200 * 200))
-	awk -v l="$1" -v n="$n" -v t0="$t0" -v t1="$t1" -v c0="$c0" -v c1="$c1" \
-	    'BEGIN { printf "%-34s %8.1f msgs/s  %7.3f CPU s/1000 msgs\n", l, n / (t1 - t0), (c1 - c0) * 1000 / n }'
+	awk -v n="$n" -v t0="$t0" -v t1="$t1" -v c0="$c0" -v c1="$c1" \
+	    'BEGIN { printf "%.1f %.3f\n", n / (t1 - t0), (c1 - c0) * 1000 / n }' >>"$dir/tp.$2"
+	awk -v l="$1" '{ printf "  %-32s %8.1f msgs/s  %7.3f CPU s/1000 msgs\n", l, $1, $2 }' \
+	    "$dir/tp.$2" | tail -1
+}
+# the systems in one order in odd rounds and the reverse in even ones,
+# so none always runs first (or last) on a machine whose load drifts
+systems() {
+	echo "direct|direct to the backend|$sink|"
+	echo "full|Postmaster pipelining = full|$port_full|$root_full"
+	echo "ultra|Postmaster pipelining = ultra|$port_ultra|$root_ultra"
+	[ -n "${BASE:-}" ] && echo "base|Postmaster ultra (BASE)|$port_base_ultra|$root_base_ultra"
+	[ -n "$pf_master" ] && echo "pf|Postfix smtpd_proxy_filter|$pf_port|$pf_master"
+}
+median() { # key column
+	sort -n -k"$2" "$dir/tp.$1" | awk -v c="$2" '{ a[NR] = $c } END { print a[int((NR + 1) / 2)] }'
 }
 echo
-echo "throughput, 4 KiB, 20 sessions x 10 messages, $((N / 200 * 200)) messages:"
-thru "direct to the backend" "$sink" ""
-thru "Postmaster pipelining = full" "$port_full" "$root_full"
-thru "Postmaster pipelining = ultra" "$port_ultra" "$root_ultra"
-[ -n "${BASE:-}" ] && thru "Postmaster ultra (BASE)" "$port_base_ultra" "$root_base_ultra"
-[ -n "$pf_master" ] && thru "Postfix smtpd_proxy_filter" "$pf_port" "$pf_master"
+echo "throughput, 4 KiB, 20 sessions x 10 messages, $((N / 200 * 200)) messages, $ROUNDS rounds:"
+r=1
+while [ $r -le "$ROUNDS" ]; do
+	echo "  round $r/$ROUNDS"
+	if [ $((r % 2)) = 1 ]; then systems; else systems | tac; fi >"$dir/order"
+	while IFS='|' read -r key label port root; do
+		thru "$label" "$key" "$port" "$root"
+	done <"$dir/order"
+	r=$((r + 1))
+done
+echo "  median of $ROUNDS rounds:"
+systems | while IFS='|' read -r key label port root; do
+	printf "  %-32s %8.1f msgs/s  %7.3f CPU s/1000 msgs\n" "$label" "$(median "$key" 1)" "$(median "$key" 2)"
+done
+awk -v u="$(median ultra 1)" -v d="$(median direct 1)" -v p="$( [ -n "$pf_master" ] && median pf 1 || echo 0)" 'BEGIN {
+	printf "  ultra / direct   %5.2fx  (target >= 0.9x: %s)\n", u / d, (u >= 0.9 * d) ? "met" : "MISSED"
+	if (p > 0)
+		printf "  ultra / Postfix  %5.2fx  (target >= 1.5x: %s)\n", u / p, (u >= 1.5 * p) ? "met" : "MISSED"
+}'
 
 lat() { # label port, then smtp-source options
 	l=$1; p=$2; shift 2
