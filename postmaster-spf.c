@@ -178,9 +178,10 @@ session(struct opts *o)
 struct worker {
 	struct opts base; /* the service's own -s */
 	struct spf_eval *e;
+	/* e's DNS server; "" for resolv.conf's (a named one is never "":
+	 * -s "" and an empty hello field both mean none) */
 	char server[sizeof((struct spf_hello *)0)->dns];
-	int default_server; /* e uses resolv.conf's */
-	int null;           /* /dev/null for fds 0 and 1 between connections */
+	int null; /* /dev/null for fds 0 and 1 between connections */
 };
 
 static void
@@ -209,13 +210,11 @@ worker_eval(struct worker *w, const struct opts *o)
 	int ll;
 
 	if (w->e != NULL) {
-		if (w->default_server != (o->server == NULL) ||
-		    (o->server != NULL && strcmp(w->server, o->server) != 0))
+		if (strcmp(w->server, o->server ? o->server : "") != 0)
 			return -1;
 		spf_eval_reset(w->e, o->receiver, query_ms(o->budget));
 		return 0;
 	}
-	w->default_server = o->server == NULL;
 	snprintf(w->server, sizeof w->server, "%s",
 	    o->server ? o->server : "");
 	if (spf_eval_open(&w->e, o->server, o->receiver, query_ms(o->budget)) <

@@ -269,7 +269,8 @@ proxy_tx_rcpt(struct proxy_tx *px, const struct route_result *res,
  * target that refused it is ready for more RCPTs; one in DATA has no
  * RSET there, so the connection ends (RFC 5321 4.1.1.4) and the
  * transaction leaves the proxy. Either way no later group waits for a
- * DATA reply that was read already.
+ * DATA reply that was read already. (A group is only ever flushed after
+ * proxy_tx_later built it, so this is the one place to look.)
  */
 static void
 drop_stale_data(struct proxy_tx *px)
@@ -334,7 +335,6 @@ proxy_tx_flush(struct proxy_tx *px, int data)
 {
 	size_t i = 0;
 
-	drop_stale_data(px);
 	if (px->nq == 0 || px->batch.len == 0)
 		return;
 	/* RFC 2920 3.1: DATA may end the group; its reply comes last */

@@ -341,10 +341,14 @@ class Client:
         self.send(line + "\r\n")
         return self.reply()
 
-    def closed(self):
+    def closed(self, secs=15):
+        """True once the server closed the connection (end of file or a
+        reset) within secs; False if it is still open then, or sent more."""
         try:
-            self.s.settimeout(5)
+            self.s.settimeout(secs)
             return self.s.recv(1) == b""
+        except socket.timeout:
+            return False
         except OSError:
             return True
 

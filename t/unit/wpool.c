@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -241,5 +242,21 @@ main(void)
 	wpool_free(&p);
 	while (wait(NULL) > 0)
 		;
+
+	/* one channel per worker: the cap fits under RLIMIT_NOFILE, whose
+	 * soft limit is raised to the hard one first */
+	{
+		struct rlimit rl = { 32, 64 };
+
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			return 1;
+		is_int((long long)wpool_fit(100, 16), 48,
+		    "100 workers and 16 others under a hard limit of 64: 48");
+		getrlimit(RLIMIT_NOFILE, &rl);
+		is_int((long long)rl.rlim_cur, 64,
+		    "the soft limit raised to the hard");
+		is_int((long long)wpool_fit(10, 16), 10,
+		    "10 workers fit as asked");
+	}
 	return tap_done();
 }
