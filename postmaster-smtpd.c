@@ -22,7 +22,6 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/priv.h"
-#include "base/sibling.h"
 #include "base/str.h"
 #include "base/strset.h"
 #include "cf/cf_db.h"
@@ -1107,7 +1106,7 @@ session_limits(struct smtpd *d, struct smtp_session_cfg *cfg, uint64_t *idle,
 static void
 proxy_setup(struct smtpd *d, const char *cdb)
 {
-	static char lmtpd[4096], mailer[256], host[256];
+	static char mailer[256], host[256];
 	struct proxy_dest_cfg dc;
 	enum proxy_mode mode = PROXY_MODE_SPOOL;
 	char word[16] = "", kind[16], maildir[4096] = "";
@@ -1126,8 +1125,6 @@ proxy_setup(struct smtpd *d, const char *cdb)
 	mailer[0] = '\0';
 	cf_db_str(&d->db, "core", "", "local-mailer", mailer, sizeof mailer);
 	cf_db_str(&d->db, "lmtpd", "", "maildir", maildir, sizeof maildir);
-	if (sibling_path("postmaster-lmtpd", lmtpd, sizeof lmtpd) < 0)
-		snprintf(lmtpd, sizeof lmtpd, "/usr/sbin/postmaster-lmtpd");
 	memset(&dc, 0, sizeof dc);
 	dc.db = &d->db;
 	dc.smtp_port = (unsigned)port;
@@ -1140,7 +1137,7 @@ proxy_setup(struct smtpd *d, const char *cdb)
 	if (d->ops.target_kind(d->ops.ctx, mailer, kind, sizeof kind) == 1 &&
 	    strcmp(kind, "relay") == 0)
 		dc.local_relay = mailer;
-	proxy_tx_init(&d->px, mode, &dc, d->hostname, cdb, lmtpd,
+	proxy_tx_init(&d->px, mode, &dc, d->hostname, cdb, NULL,
 	    secs > UINT32_MAX / 1000 ? UINT32_MAX : (unsigned)(secs * 1000));
 }
 

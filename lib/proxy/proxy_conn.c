@@ -14,6 +14,7 @@
 
 #include "base/buf.h"
 #include "base/clock.h"
+#include "base/sibling.h"
 #include "client/client_reply.h"
 #include "client/client_wire.h"
 #include "dns/dns_addr.h"
@@ -47,8 +48,17 @@ spawn_lmtpd(struct proxy_conn *p)
 	char *argv[] = { (char *)"postmaster-lmtpd", (char *)"-C",
 		(char *)p->cdb, NULL };
 	char *envp[] = { (char *)"PATH=/usr/bin:/bin", NULL };
+	static char prog[4096];
 	int sv[2];
 
+	/* Found when first needed: most sessions never start one, and the
+	 * /proc/self/exe look-up is not free. */
+	if (p->lmtpd == NULL) {
+		if (sibling_path("postmaster-lmtpd", prog, sizeof prog) < 0)
+			snprintf(prog, sizeof prog,
+			    "/usr/sbin/postmaster-lmtpd");
+		p->lmtpd = prog;
+	}
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
 		return -1;
 	if ((p->pid = fork()) < 0) {

@@ -39,7 +39,7 @@ struct proxy_conn {
 	unsigned timeout_ms;   /* every wait */
 	const char *helo;      /* our name */
 	const char *cdb;       /* for postmaster-lmtpd -C */
-	const char *lmtpd;     /* its path */
+	const char *lmtpd;     /* its path; NULL: beside this program */
 	unsigned transactions; /* MAILs sent on this connection */
 	int streaming;         /* between 354 and the final dot */
 	struct client_wire wire;

@@ -87,7 +87,8 @@ void proxy_tx_step(struct proxy_tx *px);
 int proxy_mode_parse(const char *s, enum proxy_mode *mode);
 
 /* px must be zero-filled when mode is spool (smtpd's is static): that
- * mode writes a few fields only, so the rest costs a session no memory. */
+ * mode writes a few fields only, so the rest costs a session no memory.
+ * lmtpd: the postmaster-lmtpd to start, NULL for the one beside us. */
 void proxy_tx_init(struct proxy_tx *px, enum proxy_mode mode,
     const struct proxy_dest_cfg *dc, const char *helo, const char *cdb,
     const char *lmtpd, unsigned timeout_ms);

@@ -24,13 +24,18 @@ open_sub(int root, const char *name, int flags, int *created)
 	struct stat st;
 	int fd;
 
-	if (flags & SPOOL_DIR_CREATE) {
+	/* Open first: smtpd opens an existing spool per connection, and a
+	 * failing mkdir is a path walk it need not pay. */
+	fd = openat(root, name,
+	    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT && (flags & SPOOL_DIR_CREATE)) {
 		if (mkdirat(root, name, 0700) == 0)
 			(*created)++;
 		else if (errno != EEXIST)
 			return -1;
+		fd = openat(root, name,
+		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	}
-	fd = openat(root, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0) {
 		/* O_NOFOLLOW on a symlink, or a file where a dir belongs. */
 		if (errno == ELOOP)
@@ -44,13 +49,12 @@ open_sub(int root, const char *name, int flags, int *created)
 		goto fail;
 	}
 	return fd;
-fail:
-	{
-		int save = errno;
+fail : {
+	int save = errno;
 
-		close(fd);
-		errno = save;
-	}
+	close(fd);
+	errno = save;
+}
 	return -1;
 }
 
@@ -59,14 +63,16 @@ check_fifo(int root, int flags, int *created)
 {
 	struct stat st;
 
-	if (flags & SPOOL_DIR_CREATE) {
+	if (fstatat(root, "nudge", &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		if (errno != ENOENT || !(flags & SPOOL_DIR_CREATE))
+			return -1;
 		if (mkfifoat(root, "nudge", 0600) == 0)
 			(*created)++;
 		else if (errno != EEXIST)
 			return -1;
+		if (fstatat(root, "nudge", &st, AT_SYMLINK_NOFOLLOW) < 0)
+			return -1;
 	}
-	if (fstatat(root, "nudge", &st, AT_SYMLINK_NOFOLLOW) < 0)
-		return -1;
 	if (!S_ISFIFO(st.st_mode)) {
 		errno = ENOTDIR;
 		return -1;
@@ -87,10 +93,12 @@ spool_dir_open(struct spool_dir *sp, const char *path, int flags)
 	sp->root = sp->tmp = sp->queue = sp->state = -1;
 	/* 0711: others may pass through to maildrop/ (postmaster-inject,
 	 * setgid postdrop) but list nothing; the queue itself stays 0700. */
-	if ((flags & SPOOL_DIR_CREATE) && mkdir(path, 0711) < 0 &&
-	    errno != EEXIST)
-		return -1;
 	sp->root = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (sp->root < 0 && errno == ENOENT && (flags & SPOOL_DIR_CREATE)) {
+		if (mkdir(path, 0711) < 0 && errno != EEXIST)
+			return -1;
+		sp->root = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	}
 	if (sp->root < 0)
 		return -1;
 	if (fstat(sp->root, &st) < 0)
@@ -139,13 +147,13 @@ spool_dir_space(const struct spool_dir *sp, uint64_t need,
 	if (fstatvfs(sp->queue, &vfs) < 0)
 		return -1;
 	if (__builtin_mul_overflow((uint64_t)vfs.f_bavail,
-	    (uint64_t)vfs.f_frsize, &avail))
+	        (uint64_t)vfs.f_frsize, &avail))
 		avail = UINT64_MAX;
 	if (__builtin_add_overflow(need, reserve_bytes, &want))
 		want = UINT64_MAX;
 	/* f_files == 0: the file system has no inode limit (btrfs). */
-	if (avail < want || (vfs.f_files != 0 &&
-	    (uint64_t)vfs.f_favail <= reserve_inodes)) {
+	if (avail < want ||
+	    (vfs.f_files != 0 && (uint64_t)vfs.f_favail <= reserve_inodes)) {
 		errno = ENOSPC;
 		return -1;
 	}
