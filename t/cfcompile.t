@@ -194,5 +194,11 @@ auth.cf:5:1: [relay \"b\"]: auth-password-file needs auth-user
 auth.cf:7:1: [relay \"c\"]: tls = none with auth-user: the password is sent only inside TLS
 postmaster-cfcompile: auth.cf: 3 errors; nothing done" \
     "relay AUTH keys: each mistake with FILE:LINE; tls = verify with both passes"
+# tls-client = none in [core] is the level of a relay without tls
+printf '[core]\ntls-client = none\n[relay "e"]\nauth-user = u\nauth-password-file = /x\n[relay "f"]\ntls = may\nauth-user = u\nauth-password-file = /x\n' >auth2.cf
+"$CC" -c auth2.cf --check 2>err
+is "$?:$(cat err)" "65:auth2.cf:4:1: [relay \"e\"]: auth-user with [core] tls-client = none and no tls here: the password is sent only inside TLS
+postmaster-cfcompile: auth2.cf: 1 error; nothing done" \
+    "relay AUTH keys: [core] tls-client = none is an error for a relay without tls, not for one with tls = may"
 
 done_testing

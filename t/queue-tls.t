@@ -279,7 +279,12 @@ class Scripted(threading.Thread):
             cmd = line.decode("ascii", "replace").rstrip("\r\n")
             tr.append(cmd)
             verb = cmd.split(" ")[0].upper()
-            if verb == "EHLO":
+            if verb == "EHLO" and self.mode == "noehlo":
+                # as a server (or a man in the middle) that knows no EHLO
+                c.sendall(b"502 5.5.2 Error: command not recognized\r\n")
+            elif verb == "HELO" and self.mode == "noehlo":
+                c.sendall(b"250 scripted.test\r\n")
+            elif verb == "EHLO":
                 ext = ["PIPELINING"]
                 if not tls and self.mode in ("inject", "stall", "badtls", "authlogin"):
                     ext.append("STARTTLS")
@@ -343,8 +348,9 @@ class Scripted(threading.Thread):
                 c.sendall(b"502 5.5.2 not here\r\n")
 
 
-INJECT, STALL, BADTLS, AUTHCLEAR, AUTHLOGIN = (
-    Scripted(m) for m in ("inject", "stall", "badtls", "authclear", "authlogin"))
+INJECT, STALL, BADTLS, AUTHCLEAR, AUTHLOGIN, NOEHLO, BADTLS_AUTH = (
+    Scripted(m) for m in ("inject", "stall", "badtls", "authclear", "authlogin", "noehlo",
+                          "badtls"))
 
 # ------------------------------------------------ Postmaster
 
@@ -382,6 +388,12 @@ RELAYS = {
               "tls = encrypt"),
     "stallonly": ("127.0.0.1:%d" % STALL.port, "tls = encrypt"),
     "fallback": ("127.0.0.1:%d" % BADTLS.port, "tls = may"),
+    "noehloenc": ("127.0.0.1:%d" % NOEHLO.port, "tls = encrypt"),
+    "noehlover": ("127.0.0.1:%d" % NOEHLO.port,
+                  'tls = verify\nname = relay.tls.test\ntls-ca-file = "%s"' % CA),
+    "noehlomay": ("127.0.0.1:%d" % NOEHLO.port, "tls = may"),
+    "authmay": ("127.0.0.1:%d" % BADTLS_AUTH.port,
+                'tls = may\nauth-user = alice\nauth-password-file = "%s"' % GOOD_PW),
 }
 routes = "".join("carol@%s.test %s\n" % (k, k) for k in RELAYS)
 # a host target: [core] tls-client, on [core] smtp-port
@@ -467,7 +479,7 @@ subprocess.run(["postconf", "-c", PF, "-e",
 subprocess.run(["postfix", "-c", PF, "reload"], capture_output=True)
 
 ids = {k: submit(k, "tls-" + k) for k in list(RELAYS) + ["mxhost"]
-       if not k.startswith("stall")}
+       if not k.startswith("stall") and k != "authmay"}
 t.ok(all(ids.values()), "smtpd spooled one message per relay", ids)
 rc, log = run_once()
 t.is_(rc, 0, "queue --once exits 0")
@@ -569,6 +581,33 @@ t.ok(re.search(r"%s: TLS with 127\.0\.0\.1\[127\.0\.0\.1\]:%d: handshake failed:
 t.ok(len(BADTLS.conns) == 2 and "STARTTLS" in BADTLS.conns[0] and
      "STARTTLS" not in BADTLS.conns[1] and "DATA" in BADTLS.conns[1],
      "a second connection, without STARTTLS, carried it", BADTLS.conns)
+
+# EHLO refused (as a man in the middle could make it): HELO, and so no
+# STARTTLS; encrypt and verify must not send the message in the clear.
+for k in ("noehloenc", "noehlover"):
+    st = status(log, ids[k])
+    t.is_(st, ("deferred", "451 4.7.4 TLS is required, but was not offered by host "
+               "127.0.0.1[127.0.0.1]:%d" % NOEHLO.port),
+          "tls = %s, EHLO refused: deferred 4.7.4, not sent over HELO" %
+          {"noehloenc": "encrypt", "noehlover": "verify"}[k])
+st = status(log, ids["noehlomay"])
+t.is_(st[0], "sent", "tls = may, EHLO refused: sent in the clear over HELO")
+t.is_(sorted(c[:3] for c in NOEHLO.conns),
+      sorted([["EHLO mx.test", "HELO mx.test", "QUIT"]] * 2 +
+             [["EHLO mx.test", "HELO mx.test", "MAIL FROM:<sender@back.test>"]]),
+      "only may's connection went on to MAIL")
+
+# may and a password: a failed handshake defers, no second connection in
+# the clear, and TLS is tried again for the next message (no memo).
+qids = [submit("authmay", "tls-authmay-%d" % i) for i in (1, 2)]
+rc, log = run_once()
+for q in qids:
+    st = status(log, q)
+    t.ok(st[0] == "deferred" and st[1].startswith(
+        "451 4.7.5 TLS with 127.0.0.1[127.0.0.1]:%d: handshake failed" % BADTLS_AUTH.port),
+        "tls = may with auth-user, handshake fails: deferred 4.7.5", st)
+t.is_(BADTLS_AUTH.conns, [["EHLO mx.test", "STARTTLS", "<garbage>"]] * 2,
+      "one connection a message, each tried STARTTLS; none in the clear")
 
 # A stall mid-handshake: cut at the (scaled) limit, the next address tried.
 qid = submit("stall", "tls-stall")

@@ -388,6 +388,26 @@ assign_of(const struct cf_section *s, const char *key)
 	return NULL;
 }
 
+/* No tls in the relay: [core] tls-client is its level, none included. */
+static void
+check_relay_auth_core(struct checker *c, const struct cf_section *s,
+    const struct cf_assign *user)
+{
+	const struct cf_assign *d;
+	size_t i;
+
+	for (i = 0; i < c->cf->ns; i++) {
+		if (strcmp(c->cf->s[i].kind, "core") != 0 ||
+		    (d = assign_of(&c->cf->s[i], "tls-client")) == NULL ||
+		    strcmp(d->w[0].s, "none") != 0)
+			continue;
+		err(c, user->pos, "[relay \"%s\"]: auth-user with [core] "
+		    "tls-client = none and no tls here: the password is sent "
+		    "only inside TLS", s->name);
+		return;
+	}
+}
+
 /* A [relay]'s AUTH keys go together, and never with tls = none: the
  * queue sends a password only inside TLS (RFC 4954 4 leaves that to
  * the client; postmaster-queue(8)), so the relay would get no mail. */
@@ -407,6 +427,8 @@ check_relay_auth(struct checker *c, const struct cf_section *s)
 	if (user != NULL && tls != NULL && strcmp(tls->w[0].s, "none") == 0)
 		err(c, tls->pos, "[relay \"%s\"]: tls = none with auth-user: "
 		    "the password is sent only inside TLS", s->name);
+	if (user != NULL && tls == NULL)
+		check_relay_auth_core(c, s, user);
 }
 
 static void

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "client/client_auth.h"
@@ -17,12 +18,22 @@ int
 client_auth_password_read(const char *path, char *out, size_t cap)
 {
 	char tmp[CLIENT_AUTH_SECRET_MAX + 2];
+	struct stat st;
 	size_t len = 0, l;
 	ssize_t got;
 	int fd, err;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0)
+	/* O_NONBLOCK: a FIFO or a device there must not hang the worker;
+	 * only a regular file is read. */
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) <
+	    0)
 		return -1;
+	err = fstat(fd, &st) < 0 ? errno : !S_ISREG(st.st_mode) ? ENOTSUP : 0;
+	if (err != 0) {
+		(void)close(fd);
+		errno = err;
+		return -1;
+	}
 	/* The first line is all we need; a longer one is refused. */
 	while (len < sizeof tmp) {
 		got = read(fd, tmp + len, sizeof tmp - len);

@@ -19,8 +19,9 @@
 
 /*
  * The first line of path without its line end into out[0..cap). 0, or -1
- * with errno: the file's own errors, EINVAL for an empty first line or
- * a NUL in it, EFBIG for a line that does not fit.
+ * with errno: the file's own errors, ENOTSUP for anything but a regular
+ * file (a FIFO would block), EINVAL for an empty first line or a NUL in
+ * it, EFBIG for a line that does not fit.
  */
 int client_auth_password_read(const char *path, char *out, size_t cap);
 

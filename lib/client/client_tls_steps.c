@@ -11,6 +11,12 @@
 #include "client/client_tls.h"
 #include "client/client_tls_steps.h"
 
+static int
+wants_auth(const struct client_tls_steps *j)
+{
+	return j->d->auth_user != NULL && j->d->auth_user[0] != '\0';
+}
+
 /* The TLS level of this connection: may never on a local stream, nor
  * where a handshake failed lately or just now (client_tls_memo.h). */
 static enum client_tls_level
@@ -20,8 +26,10 @@ tls_level(const struct client_tls_steps *j, const struct client_conn *c)
 
 	if (l != CLIENT_TLS_MAY)
 		return l;
+	/* A relay we log in to keeps trying TLS: in the clear its AUTH
+	 * would only defer (authenticate). */
 	if (j->plain ||
-	    (j->cache != NULL &&
+	    (!wants_auth(j) && j->cache != NULL &&
 	        client_tls_memo_has(&j->cache->tls_memo, c->relay,
 	            clock_now_ms())))
 		return CLIENT_TLS_NONE;
@@ -95,9 +103,11 @@ starttls(struct client_tls_steps *j, struct client_conn *c)
 	struct client_reply rp;
 	const char *name;
 
-	if (l == CLIENT_TLS_NONE || !c->esmtp)
+	if (l == CLIENT_TLS_NONE)
 		goto plain;
-	if (!(c->ext.flags & CLIENT_EXT_STARTTLS)) {
+	/* A server that refused EHLO offers nothing, STARTTLS included:
+	 * answering EHLO with an error must not strip encrypt or verify. */
+	if (!c->esmtp || !(c->ext.flags & CLIENT_EXT_STARTTLS)) {
 		if (l == CLIENT_TLS_MAY)
 			goto plain;
 		client_why_set(&j->why, 0,
@@ -132,7 +142,9 @@ starttls(struct client_tls_steps *j, struct client_conn *c)
 	if (client_conn_starttls(c, l, name, j->d->tls_ca_file,
 	        j->cache != NULL ? j->cache->tls_trust : NULL) < 0) {
 		client_why_set(&j->why, 0, "451 4.7.5 %s", c->err);
-		if (l == CLIENT_TLS_MAY) {
+		/* No dialling again in the clear for a relay we log in to:
+		 * there the password stays unsent and the message deferred. */
+		if (l == CLIENT_TLS_MAY && !wants_auth(j)) {
 			j->retry_plain = 1;
 			snprintf(j->fallback, sizeof j->fallback, "%s",
 			    c->err);
@@ -191,9 +203,9 @@ authenticate(struct client_tls_steps *j, struct client_conn *c)
 		    "%s",
 		    j->d->auth_password_file ? j->d->auth_password_file :
 		                               "(none)",
-		    errno == EINVAL ? "no password on its first "
-		                      "line" :
-		                      strerror(errno));
+		    errno == EINVAL      ? "no password on its first line" :
+		        errno == ENOTSUP ? "not a regular file" :
+		                           strerror(errno));
 		client_conn_close(c, 1);
 		return -2;
 	}

@@ -10,7 +10,9 @@
  *     or LOGIN when only that is offered; the password read from its
  *     file now and wiped after.
  * Under may a failed handshake sets retry_plain and fallback and notes
- * the address in the cache's client_tls_memo; verify's anchors are kept
+ * the address in the cache's client_tls_memo, unless auth_user is set
+ * (then TLS is tried each time and its failure defers); a server that
+ * refused EHLO has not offered STARTTLS; verify's anchors are kept
  * in the cache (client_tls_trust).
  */
 #ifndef PM_CLIENT_TLS_STEPS_H

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "client/client_auth.h"
@@ -73,6 +74,19 @@ main(void)
 		is_int(client_auth_password_read(path, out, 64), -1,
 		    "a missing file");
 		is_int(errno, ENOENT, "is ENOENT");
+		/* a FIFO with no writer would block a plain open(2) for
+		 * ever: the alarm fails the test instead of hanging it */
+		snprintf(path, sizeof path, "%s/fifo", dir);
+		ok(mkfifo(path, 0600) == 0, "a FIFO made");
+		alarm(20);
+		is_int(client_auth_password_read(path, out, 64), -1,
+		    "a FIFO: -1 at once");
+		is_int(errno, ENOTSUP, "is ENOTSUP");
+		alarm(0);
+		unlink(path);
+		is_int(client_auth_password_read(dir, out, 64), -1,
+		    "a directory");
+		is_int(errno, ENOTSUP, "is ENOTSUP");
 	}
 
 	/* RFC 4616 4's example: authcid tim, password tanstaaftanstaaf */
