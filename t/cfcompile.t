@@ -200,5 +200,12 @@ printf '[core]\ntls-client = none\n[relay "e"]\nauth-user = u\nauth-password-fil
 is "$?:$(cat err)" "65:auth2.cf:4:1: [relay \"e\"]: auth-user with [core] tls-client = none and no tls here: the password is sent only inside TLS
 postmaster-cfcompile: auth2.cf: 1 error; nothing done" \
     "relay AUTH keys: [core] tls-client = none is an error for a relay without tls, not for one with tls = may"
+# auth-required without auth would take MAIL from anybody (or, as smtpd
+# now fails closed, from nobody): an error either way
+printf '[smtpd "sub"]\nrouting-table = r\nauth-required = yes\n[smtpd "ok"]\nrouting-table = r\nauth-required = no\n[route "r"]\n@x.test [127.0.0.1]\n' >req.cf
+"$CC" -c req.cf --check 2>err
+is "$?:$(cat err)" "65:req.cf:3:1: [smtpd \"sub\"]: auth-required = yes needs auth (an [auth] section to check logins)
+postmaster-cfcompile: req.cf: 1 error; nothing done" \
+    "auth-required = yes without auth: FILE:LINE error; = no passes"
 
 done_testing

@@ -27,13 +27,15 @@ auth_smtpd_open(struct auth_smtpd *a, struct cf_db *db, const char *smtpd,
 	memset(a, 0, sizeof *a);
 	a->pwdb.fd = -1;
 	a->deadline_ms = INT64_MAX;
+	/* Read first: required without an [auth] fails closed (cfcompile
+	 * refuses that configuration; a CDB is not to be trusted blindly). */
+	a->required =
+	    cf_db_bool(db, "smtpd", smtpd, "auth-required", &b) >= 0 && b;
 	if (cf_db_str(db, "smtpd", smtpd, "auth", a->name, sizeof a->name) <
 	        0 ||
 	    a->name[0] == '\0')
 		return 0;
 	a->enabled = 1;
-	a->required =
-	    cf_db_bool(db, "smtpd", smtpd, "auth-required", &b) >= 0 && b;
 	if (cf_db_str(db, "auth", a->name, "sender-login", mode,
 	        sizeof mode) >= 0 &&
 	    strcmp(mode, "any") == 0)
@@ -242,8 +244,7 @@ int
 auth_smtpd_mail(struct auth_smtpd *a, const char *sender, size_t len,
     struct buf *reply)
 {
-	if (!a->enabled)
-		return 0;
+	/* a login exists only where AUTH is enabled */
 	if (a->login[0] == '\0') {
 		if (!a->required)
 			return 0;

@@ -388,6 +388,22 @@ assign_of(const struct cf_section *s, const char *key)
 	return NULL;
 }
 
+/* auth-required = yes needs an [auth] to log in with: without one the
+ * instance would refuse every MAIL (smtpd fails closed). */
+static void
+check_auth_required(struct checker *c, const struct cf_section *s)
+{
+	const struct cf_assign *req = assign_of(s, "auth-required");
+	const char *why;
+	int b;
+
+	if (req == NULL || cf_value_bool(req->w[0].s, &b, &why) < 0 || !b ||
+	    assign_of(s, "auth") != NULL)
+		return;
+	err(c, req->pos, "[smtpd \"%s\"]: auth-required = yes needs auth "
+	    "(an [auth] section to check logins)", s->name);
+}
+
 /* No tls in the relay: [core] tls-client is its level, none included. */
 static void
 check_relay_auth_core(struct checker *c, const struct cf_section *s,
@@ -475,6 +491,8 @@ check_section(struct checker *c, struct cf_section *s)
 		c->errs += cf_check_tls(s, c->d);
 	if (strcmp(s->kind, "relay") == 0)
 		check_relay_auth(c, s);
+	if (strcmp(s->kind, "smtpd") == 0)
+		check_auth_required(c, s);
 	if (kd->keys) {
 		const struct cf_key_def *key;
 

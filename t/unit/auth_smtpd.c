@@ -42,6 +42,10 @@ main(void)
 	memset(&a, 0, sizeof a);
 	a.our_domain = ours;
 	is_str(mail(&a, "x@y.test"), "ok", "AUTH off: anything");
+	a.required = 1;
+	is_str(mail(&a, "x@y.test"), "530 5.7.0 Authentication required\r\n",
+	    "auth-required without AUTH enabled: fails closed, 530 5.7.0");
+	a.required = 0;
 	a.enabled = 1;
 	is_str(mail(&a, "x@y.test"), "ok", "not required, not authenticated");
 	a.required = 1;
