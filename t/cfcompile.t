@@ -198,8 +198,13 @@ postmaster-cfcompile: auth.cf: 3 errors; nothing done" \
 printf '[core]\ntls-client = none\n[relay "e"]\nauth-user = u\nauth-password-file = /x\n[relay "f"]\ntls = may\nauth-user = u\nauth-password-file = /x\n' >auth2.cf
 "$CC" -c auth2.cf --check 2>err
 is "$?:$(cat err)" "65:auth2.cf:4:1: [relay \"e\"]: auth-user with [core] tls-client = none and no tls here: the password is sent only inside TLS
+auth2.cf:8:1: warning: [relay \"f\"]: auth-user without tls = verify: the relay's certificate is not checked, so a man in the middle could take the password
 postmaster-cfcompile: auth2.cf: 1 error; nothing done" \
-    "relay AUTH keys: [core] tls-client = none is an error for a relay without tls, not for one with tls = may"
+    "relay AUTH keys: [core] tls-client = none is an error for a relay without tls; tls = may only a warning"
+printf '[relay "g"]\naddress = 127.0.0.1\ntls = encrypt\nauth-user = u\nauth-password-file = /x\n' >auth3.cf
+"$CC" -c auth3.cf --check 2>err
+is "$?:$(cat err)" "0:auth3.cf:4:1: warning: [relay \"g\"]: auth-user without tls = verify: the relay's certificate is not checked, so a man in the middle could take the password" \
+    "auth-user with tls = encrypt: compiles, with a warning (the certificate is not checked)"
 # auth-required without auth would take MAIL from anybody (or, as smtpd
 # now fails closed, from nobody): an error either way
 printf '[smtpd "sub"]\nrouting-table = r\nauth-required = yes\n[smtpd "ok"]\nrouting-table = r\nauth-required = no\n[route "r"]\n@x.test [127.0.0.1]\n' >req.cf

@@ -404,8 +404,9 @@ check_auth_required(struct checker *c, const struct cf_section *s)
 	    "(an [auth] section to check logins)", s->name);
 }
 
-/* No tls in the relay: [core] tls-client is its level, none included. */
-static void
+/* No tls in the relay: [core] tls-client is its level, none included.
+ * 1 when that is none (the error reported), else 0. */
+static int
 check_relay_auth_core(struct checker *c, const struct cf_section *s,
     const struct cf_assign *user)
 {
@@ -420,8 +421,9 @@ check_relay_auth_core(struct checker *c, const struct cf_section *s,
 		err(c, user->pos, "[relay \"%s\"]: auth-user with [core] "
 		    "tls-client = none and no tls here: the password is sent "
 		    "only inside TLS", s->name);
-		return;
+		return 1;
 	}
+	return 0;
 }
 
 /* A [relay]'s AUTH keys go together, and never with tls = none: the
@@ -443,8 +445,17 @@ check_relay_auth(struct checker *c, const struct cf_section *s)
 	if (user != NULL && tls != NULL && strcmp(tls->w[0].s, "none") == 0)
 		err(c, tls->pos, "[relay \"%s\"]: tls = none with auth-user: "
 		    "the password is sent only inside TLS", s->name);
-	if (user != NULL && tls == NULL)
-		check_relay_auth_core(c, s, user);
+	if (user != NULL && tls == NULL && check_relay_auth_core(c, s, user))
+		return;
+	/* TLS without verification takes any certificate: who sits in the
+	 * middle and offers one gets the password (doc/THREATS.md). */
+	if (user != NULL && file != NULL &&
+	    (tls == NULL || strcmp(tls->w[0].s, "may") == 0 ||
+	        strcmp(tls->w[0].s, "encrypt") == 0))
+		cf_diag_warn(c->d, user->pos, "[relay \"%s\"]: auth-user "
+		    "without tls = verify: the relay's certificate is not "
+		    "checked, so a man in the middle could take the password",
+		    s->name);
 }
 
 static void
