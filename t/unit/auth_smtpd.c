@@ -104,7 +104,8 @@ unknown_user_cost(void)
 	is_str(a.login, "", "  and not logged in");
 	is_str(plain(&a, "b", "AG5vYm9keQBwdw=="), fail, "[auth b]: 535");
 	is_str(hashed[0], BCR, "  hashed as its own first account (bcrypt)");
-	is_str(plain(&a, "a", "AGpvZQBwdw=="), "ok", "joe, right password: ok");
+	is_str(plain(&a, "a", "AGpvZQBwdw=="), "ok",
+	    "joe, right password: ok");
 	is_str(a.login, "joe", "  logged in");
 	is_str(hashed[0], SHA, "  his own hash");
 
