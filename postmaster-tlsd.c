@@ -42,6 +42,7 @@
 #include "tlsd/tlsd_service.h"
 #include "tlsd/tlsd_trust.h"
 #include "base/priv.h"
+#include "base/san_setgid.h"
 
 #define TLSD_REPORT_MS (10 * 1000)
 
