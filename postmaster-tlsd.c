@@ -13,6 +13,9 @@
  * later sessions, so GnuTLS and the credentials are loaded once and a
  * session costs no fork (tlsd_service.h).
  *
+ * Installed setgid to a group that alone may read the keys, it opens only
+ * a CDB root alone can change (tlsd_trust.h), unless root runs it.
+ *
  *   postmaster-tlsd [-C CDB] NAME      serve [smtpd "NAME"]
  *   postmaster-tlsd -s [-C CDB]        the service
  *   postmaster-tlsd -k FILE            write a new session ticket key
