@@ -271,6 +271,8 @@ FORMAT_SRC = fuzz/fuzz_cf.c fuzz/fuzz_route.c fuzz/fuzz_smtp_line.c \
 	fuzz/fuzz_net_tlsd_req.c lib/net/net_tlsd_req.c lib/net/net_tlsd_req.h \
 	lib/tlsd/tlsd_inst.c lib/tlsd/tlsd_inst.h lib/tlsd/tlsd_service.c \
 	lib/tlsd/tlsd_service.h t/unit/net_tlsd_req.c \
+	lib/tlsd/tlsd_trust.c lib/tlsd/tlsd_trust.h t/unit/tlsd_trust.c \
+	lib/base/san_setgid.h \
 	lib/spf/spf_hello.c lib/spf/spf_hello.h \
 	lib/spf/spf_service.c lib/spf/spf_service.h t/unit/spf_hello.c \
 	fuzz/fuzz_spf_hello.c

@@ -34,19 +34,7 @@
 #include "spool/spool_dir.h"
 #include "spool/spool_nudge.h"
 
-#ifdef __SANITIZE_ADDRESS__
-/*
- * ASan builds only: LeakSanitizer needs ptrace, which the kernel denies to
- * a setgid process, and a secure-mode process ignores ASAN_OPTIONS; so the
- * default is set here or every setgid run would exit 1 at its end.
- */
-const char *__lsan_default_options(void);
-const char *
-__lsan_default_options(void)
-{
-	return "detect_leaks=0";
-}
-#endif
+#include "base/san_setgid.h"
 
 enum mode { M_DELIVER, M_SMTP, M_LIST, M_VERIFY, M_QUEUE, M_ALIASES };
 

@@ -13,6 +13,9 @@
  * later sessions, so GnuTLS and the credentials are loaded once and a
  * session costs no fork (tlsd_service.h).
  *
+ * Installed setgid to a group that alone may read the keys, it opens only
+ * a CDB root alone can change (tlsd_trust.h), unless root runs it.
+ *
  *   postmaster-tlsd [-C CDB] NAME      serve [smtpd "NAME"]
  *   postmaster-tlsd -s [-C CDB]        the service
  *   postmaster-tlsd -k FILE            write a new session ticket key
@@ -40,7 +43,9 @@
 #include "tlsd/tlsd_cred.h"
 #include "tlsd/tlsd_inst.h"
 #include "tlsd/tlsd_service.h"
+#include "tlsd/tlsd_trust.h"
 #include "base/priv.h"
+#include "base/san_setgid.h"
 
 #define TLSD_REPORT_MS (10 * 1000)
 
@@ -149,18 +154,40 @@ service_session(const struct tlsd_inst *in)
 	return session(&in->cred, &in->cfg);
 }
 
-/* One session for the smtpd that spawned us. */
+/* A refusal before the session: to smtpd when it spawned us (so its log
+ * says why), and one line on stderr. */
+static void
+refuse(int code, const char *why)
+{
+	struct stat st;
+
+	if (fstat(1, &st) == 0 && S_ISSOCK(st.st_mode))
+		report_error(NET_TLS_ERROR, why);
+	die(code, "%s", why);
+}
+
+/* One session for the smtpd that spawned us; setgid, only from a CDB
+ * root alone can change (tlsd_trust.h). */
 static int
-spawned(const char *cdb, const char *name)
+spawned(const char *cdb, const char *name, int privileged)
 {
 	struct cf_db db;
 	struct tlsd_cfg cfg;
 	struct tlsd_cred cred;
 	const char *why;
 	char err[512];
-	int r;
+	int r, fd;
 
-	if (cf_db_open(&db, cdb, &why) < 0) {
+	if (privileged) {
+		if ((fd = tlsd_trust_open(cdb, err, sizeof err)) < 0)
+			refuse(EX_NOPERM, err);
+		if (cf_db_open_fd(&db, fd, &why) < 0) {
+			close(fd);
+			snprintf(err, sizeof err, "unable to open %s: %s", cdb,
+			    why);
+			refuse(EX_TEMPFAIL, err);
+		}
+	} else if (cf_db_open(&db, cdb, &why) < 0) {
 		snprintf(err, sizeof err, "unable to open %s: %s", cdb, why);
 		report_error(NET_TLS_ERROR, err);
 		die(EX_TEMPFAIL, "%s", err);
@@ -264,19 +291,19 @@ service(const char *cdb)
 int
 main(int argc, char **argv)
 {
-	const char *cdb = "/etc/postmaster.cdb", *ticket_out = NULL;
+	const char *cdb = PM_DEFAULT_CDB, *ticket_out = NULL;
 	char err[512];
 	int opt, serve = 0;
-	int privileged = getegid() != getgid() || geteuid() != getuid();
+	/* run by root, the set-id bits give nothing root lacks */
+	int privileged =
+	    (getegid() != getgid() || geteuid() != getuid()) && getuid() != 0;
 
 	log_init(argv[0]);
 	signal(SIGPIPE, SIG_IGN);
 	while ((opt = getopt(argc, argv, "C:i:k:sh")) != -1) {
 		switch (opt) {
 		case 'C':
-			/* a setgid tlsd reads the system's configuration only */
-			if (privileged)
-				die(EX_USAGE, "-C is not allowed when setgid");
+			/* setgid: checked when opened (tlsd_trust.h) */
 			cdb = optarg;
 			break;
 		case 'i':
@@ -295,6 +322,9 @@ main(int argc, char **argv)
 	if (ticket_out != NULL) {
 		if (optind != argc || serve)
 			usage(EX_USAGE);
+		/* the caller's own file, written with the caller's rights */
+		if (privileged)
+			drop_extra_privileges();
 		if (tlsd_ticket_key_write(ticket_out, err, sizeof err) < 0)
 			die(EX_CANTCREAT, "%s", err);
 		return 0;
@@ -309,5 +339,5 @@ main(int argc, char **argv)
 	}
 	if (optind + 1 != argc)
 		usage(EX_USAGE);
-	return spawned(cdb, argv[optind]);
+	return spawned(cdb, argv[optind], privileged);
 }

@@ -4,10 +4,21 @@
 #include <string.h>
 
 #include "auth/auth_crypt.h"
+#include "auth/auth_pwfile.h"
 
 /* yescrypt, Debian's default cost (j9T), of 24 random octets since lost */
 static const char dummy_hash[] = "$y$j9T$stwGV3oPxHtuxBOLUeWOW/$"
                                  "SBpG1keNnuN9hqq8NTvyL5/MlJRLufmR2RBCwrMQaL7";
+
+#ifdef PM_TEST_KNOBS
+static void (*watch)(const char *hash);
+
+void
+auth_crypt_watch(void (*fn)(const char *hash))
+{
+	watch = fn;
+}
+#endif
 
 int
 auth_crypt_verify(const char *pass, const char *hash)
@@ -22,6 +33,10 @@ auth_crypt_verify(const char *pass, const char *hash)
 	 * wants on first use */
 	if ((cd = calloc(1, sizeof *cd)) == NULL)
 		return -1;
+#ifdef PM_TEST_KNOBS
+	if (watch != NULL)
+		watch(hash);
+#endif
 	out = crypt_rn(pass, hash, cd, (int)sizeof *cd);
 	/* libxcrypt fails with a '*'-string or NULL, never a match */
 	if (out != NULL && out[0] != '*') {
@@ -37,7 +52,9 @@ auth_crypt_verify(const char *pass, const char *hash)
 }
 
 void
-auth_crypt_dummy(const char *pass)
+auth_crypt_dummy(const char *pass, const char *like)
 {
-	(void)auth_crypt_verify(pass, dummy_hash);
+	if (like == NULL || !auth_pwfile_hash_ok(like, strlen(like)))
+		like = dummy_hash;
+	(void)auth_crypt_verify(pass, like);
 }

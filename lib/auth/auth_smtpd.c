@@ -79,7 +79,8 @@ auth_smtpd_mechs(const struct auth_smtpd *a)
 	return a->enabled ? "PLAIN LOGIN" : NULL;
 }
 
-/* The passwd CDB's verdict; an unknown user costs one hash too. */
+/* The passwd CDB's verdict; an unknown user costs one hash of the file's
+ * scheme and cost too (cf_db_passwd_dummy). */
 static int
 check_passwd(struct auth_smtpd *a, const char **why)
 {
@@ -92,7 +93,12 @@ check_passwd(struct auth_smtpd *a, const char **why)
 		return CHECK_TEMP;
 	}
 	if (r == 0) {
-		auth_crypt_dummy(a->sasl.pass);
+		/* as long as a known user of this file takes */
+		auth_crypt_dummy(a->sasl.pass,
+		    cf_db_passwd_dummy(&a->pwdb, a->name, hash, sizeof hash) ==
+		            1 ?
+		        hash :
+		        NULL);
 		*why = "no such user";
 		return CHECK_FAIL;
 	}

@@ -328,13 +328,12 @@ cf_db_table_sole(struct cf_db *db, const char *table, char *out, size_t cap)
 	return 1;
 }
 
-int
-cf_db_passwd(struct cf_db *db, const char *auth, const char *user,
-    size_t ulen, char *out, size_t cap)
+/* The value of key k as a NUL-terminated string: 1, 0 absent, -1. */
+static int
+find_str(struct cf_db *db, const char *k, int kl, char *out, size_t cap)
 {
-	char k[1024];
-	int kl = make_key(k, sizeof k, 'P', auth, NULL, user, ulen), r;
 	unsigned len;
+	int r;
 
 	if (kl < 0)
 		return -1;
@@ -345,4 +344,23 @@ cf_db_passwd(struct cf_db *db, const char *auth, const char *user,
 	memcpy(out, cdb_getdata(&db->cdb), len);
 	out[len] = '\0';
 	return 1;
+}
+
+int
+cf_db_passwd(struct cf_db *db, const char *auth, const char *user,
+    size_t ulen, char *out, size_t cap)
+{
+	char k[1024];
+
+	return find_str(db, k, make_key(k, sizeof k, 'P', auth, NULL, user, ulen),
+	    out, cap);
+}
+
+int
+cf_db_passwd_dummy(struct cf_db *db, const char *auth, char *out, size_t cap)
+{
+	char k[1024];
+
+	return find_str(db, k, make_key(k, sizeof k, 'Q', auth, NULL, NULL, 0),
+	    out, cap);
 }

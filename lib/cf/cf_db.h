@@ -14,6 +14,10 @@
  *   "P" auth \0 user         crypt(3) hash of [auth] passwd-file's user;
  *                            only in the passwd CDB (CF_DB_PASSWD_SUFFIX
  *                            beside the CDB, mode 0600: hashes are secret)
+ *   "Q" auth                 the hash of that file's first account, which
+ *                            an unknown user's check hashes against (so
+ *                            it costs the file's scheme and cost); only
+ *                            in the passwd CDB
  * Words are encoded as 'a' (atom) or 'q' (quoted), the bytes, then NUL.
  * A reader that finds another version refuses the file.
  */
@@ -115,6 +119,9 @@ int cf_db_table_sole(struct cf_db *db, const char *table, char *out,
  */
 int cf_db_passwd(struct cf_db *db, const char *auth, const char *user,
     size_t ulen, char *out, size_t cap);
+/* The "Q" hash of [auth "auth"] the same way (0: an older passwd CDB). */
+int cf_db_passwd_dummy(struct cf_db *db, const char *auth, char *out,
+    size_t cap);
 
 /* Decodes an encoded word list (also used by cf_emit's tests). */
 int cf_db_decode_words(const char *p, size_t n, struct cf_words *out);

@@ -207,9 +207,11 @@ cf_emit_passwd(const struct cf_db_pw *pw, size_t n, int fd)
 {
 	struct cdb_make cm;
 	struct buf k = BUF_INIT(0), v = BUF_INIT(0);
-	size_t i;
-	int r = -1;
+	struct strset auths;
+	size_t i, old;
+	int r = -1, fresh;
 
+	strset_init(&auths);
 	if (cdb_make_start(&cm, fd) < 0)
 		return -1;
 	if (cdb_make_add(&cm, "\0version", 8, CF_DB_VERSION,
@@ -224,9 +226,18 @@ cf_emit_passwd(const struct cf_db_pw *pw, size_t n, int fd)
 		    buf_append(&v, pw[i].hash, pw[i].hlen) < 0 ||
 		    add(&cm, &k, &v) < 0)
 			goto out;
+		/* the first account's hash: what an unknown user costs */
+		fresh = strset_put(&auths, pw[i].auth, strlen(pw[i].auth), i,
+		    &old);
+		if (fresh < 0 ||
+		    (fresh == 1 &&
+		        (key3(&k, 'Q', pw[i].auth, NULL, NULL) < 0 ||
+		            add(&cm, &k, &v) < 0)))
+			goto out;
 	}
 	r = cdb_make_finish(&cm);
 out:
+	strset_free(&auths);
 	buf_free(&k);
 	buf_free(&v);
 	return r;

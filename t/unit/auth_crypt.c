@@ -1,4 +1,5 @@
 /* auth_crypt and auth_pwfile: the three schemes, verified and parsed. */
+#include <stdio.h>
 #include <string.h>
 
 #include "auth/auth_crypt.h"
@@ -11,6 +12,16 @@
 #define SHA \
 	"$6$rounds=5000$saltsalt$pauPrmdmG4BTE9h2HPmywiw152IFch6BJCEsaY6D.PLTfpV8sqvXwWdyfsgVgozkYH9B80bAip/08R2BPH2xk/"
 #define BCR "$2b$05$abcdefghijklmnopqrstuuHIrMEWpUCQe2YqFR3sXwQ75u4od..9q"
+
+#ifdef PM_TEST_KNOBS
+static char last[256];
+
+static void
+seen(const char *hash)
+{
+	snprintf(last, sizeof last, "%s", hash);
+}
+#endif
 
 static int
 collect(void *arg, const char *user, size_t ulen, const char *hash,
@@ -44,7 +55,19 @@ main(void)
 	is_int(auth_crypt_verify("pw2", BCR), 0, "bcrypt: wrong");
 	is_int(auth_crypt_verify("pw", "$y$j9T$x$"), -1,
 	    "a broken hash is unusable, not a match");
-	auth_crypt_dummy("pw");
+#ifdef PM_TEST_KNOBS
+	auth_crypt_watch(seen);
+	auth_crypt_dummy("pw", SHA);
+	is_str(last, SHA, "an unknown user: the file's hash, its scheme");
+	auth_crypt_dummy("pw", NULL);
+	is_int(strncmp(last, "$y$j9T$", 7), 0,
+	    "  without one (an older passwd CDB): yescrypt j9T");
+	auth_crypt_dummy("pw", "$6$short");
+	is_int(strncmp(last, "$y$j9T$", 7), 0, "  nor for an unusable one");
+	auth_crypt_watch(NULL);
+#else
+	skip(3, "the crypt watch is a test knob");
+#endif
 
 	ok(auth_pwfile_hash_ok(YES, strlen(YES)), "shape: yescrypt");
 	ok(auth_pwfile_hash_ok(SHA, strlen(SHA)), "shape: sha512-crypt");
