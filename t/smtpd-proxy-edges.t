@@ -9,10 +9,13 @@ what the target and the queue hold: never a 250 for a message neither at
 the target nor queued. A scripted backend (t/py/pmbackend.py) on
 loopback; smtpd on a socketpair."""
 import atexit
+import base64
 import os
 import re
 import shutil
 import socket
+import ssl
+import subprocess
 import sys
 import tempfile
 
@@ -26,6 +29,7 @@ t = Tap()
 
 BACKENDS = []
 WORK = tempfile.mkdtemp(prefix="pm-edges.")
+os.chmod(WORK, 0o755)  # tlsd, as nobody, reads the certificate there
 atexit.register(shutil.rmtree, WORK, True)
 
 
@@ -289,6 +293,50 @@ r = s.mail("s@x.test", ["a@relay.test"], "Subject: t\r\n\r\nbody")
 s.end()
 t.ok(early and r[-1] == "250 2.0.0 Ok: delivered as B1" and inst.queue() == [],
      "ultra, the relay without tls or auth: connected early and proxied", (early, r, b.commands))
+
+# ------------------------------------------------ an authenticated client's relay RCPT
+# A RCPT smtpd takes for an authenticated client's relaying (an MX
+# target, the queue's) leaves the proxy as any RCPT routed elsewhere:
+# the target's transaction is reset before any DATA, and the whole
+# message is queued. AUTH needs TLS (STARTTLS on the socketpair).
+key, crt, pw = (os.path.join(WORK, n) for n in ("ec.key", "ec.crt", "passwd"))
+subprocess.run(["openssl", "req", "-x509", "-nodes", "-days", "2", "-subj", "/CN=px.test",
+                "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-keyout", key,
+                "-out", crt], check=True, capture_output=True)
+os.chmod(key, 0o640)
+shutil.chown(key, "root", "nogroup")
+hashed = subprocess.run(["openssl", "passwd", "-6", "-salt", "edgesalt", "secret"], check=True,
+                        capture_output=True, text=True).stdout.strip()
+with open(pw, "w") as f:
+    f.write("u:%s\n" % hashed)
+os.chmod(pw, 0o600)
+b = backend()
+inst = instance(b, "ultra", smtpd_extra='tls = optional\ntls-certificate = %s\ntls-key = %s\n'
+                'auth = users\n\n[auth "users"]\npasswd-file = "%s"\nsender-login = any\n'
+                'failure-delay = 0\n' % (crt, key, pw),
+                core='tls-socket = "%s"\n' % os.path.join(WORK, "none.socket"))
+s = Session(inst)
+s.cmd("EHLO client.test")
+r = [s.cmd("STARTTLS")]
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+s.c.s = ctx.wrap_socket(s.c.s)
+s.cmd("EHLO client.test")
+r.append(s.cmd("AUTH PLAIN " + base64.b64encode(b"\0u\0secret").decode()))
+r += s.mail("s@x.test", ["a@relay.test", "x@elsewhere.example"], "Subject: t\r\n\r\nbody", ehlo=None)
+log = s.end()
+qid = queued(r[-1])
+t.ok(r[:6] == ["220 2.0.0 Ready to start TLS", "235 2.7.0 Authentication successful",
+               "250 2.1.0 Ok", "250 2.1.5 Ok", "250 2.1.5 Ok", "354 End data with <CR><LF>.<CR><LF>"]
+     and qid and inst.queue() == [qid], "authenticated relay RCPT after a proxied one: queued", r)
+env = envelope(inst, qid) if qid else []
+t.ok("rcpt a@relay.test" in env and "rcpt x@elsewhere.example" in env,
+     "authenticated relay RCPT: both recipients queued", env)
+t.ok("DATA" not in b.commands and "RSET" in b.commands
+     and "%s: not proxied: an authenticated client's relay recipient" % qid in log,
+     "authenticated relay RCPT: the transaction left the proxy there (RSET, no DATA at the target)",
+     (b.commands, log))
 
 for b in BACKENDS:
     b.close()
