@@ -65,9 +65,10 @@ def only_connection_is_ours(b):
     accept queue is FIFO, so once our own connection is accepted any
     earlier one from smtpd would have been accepted before it."""
     probe = socket.create_connection(("127.0.0.1", b.port), timeout=10)
-    ok = wait_for(lambda: len(b.conns) >= 1, 30)
+    me = probe.getsockname()
+    ok = wait_for(lambda: me in b.peers, 30)
     probe.close()
-    return ok and len(b.conns) == 1
+    return ok and b.peers == [me]
 
 
 def data_if_354(s):
@@ -234,15 +235,17 @@ t.ok("sender s@x.test" in env and "rcpt a@relay.test" in env,
 # ------------------------------------------------ R13: MAIL refused, then closed
 # ultra sends MAIL and the RCPT in one write; the target refuses MAIL
 # and closes (as Exim's drop): its refusal answers the RCPT, not our 250.
-b = backend(script={"mail": "CLOSE 550 5.7.1 sender blocked"})
-inst = instance(b, "ultra")
-s = Session(inst)
-s.cmd("EHLO client.test")
-r = [s.cmd("MAIL FROM:<s@x.test>"), s.cmd("RCPT TO:<a@relay.test>"), data_if_354(s)]
-s.end()
-t.is_(r, ["250 2.1.0 Ok", "550 5.7.1 sender blocked", "554 5.5.1 Error: no valid recipients"],
-      "ultra, MAIL refused and closed: the RCPT gets the target's refusal")
-t.is_(inst.queue(), [], "ultra, MAIL refused and closed: nothing queued")
+# (full sends MAIL alone: the same outcome, checked alongside)
+for mode in ("ultra", "full"):
+    b = backend(script={"mail": "CLOSE 550 5.7.1 sender blocked"})
+    inst = instance(b, mode)
+    s = Session(inst)
+    s.cmd("EHLO client.test")
+    r = [s.cmd("MAIL FROM:<s@x.test>"), s.cmd("RCPT TO:<a@relay.test>"), data_if_354(s)]
+    s.end()
+    t.is_(r, ["250 2.1.0 Ok", "550 5.7.1 sender blocked", "554 5.5.1 Error: no valid recipients"],
+          "%s, MAIL refused and closed: the RCPT gets the target's refusal" % mode)
+    t.is_(inst.queue(), [], "%s, MAIL refused and closed: nothing queued" % mode)
 # pipelined by the client too, a second RCPT: both refused the same way
 b = backend(script={"mail": "CLOSE 550 5.7.1 sender blocked"})
 inst = instance(b, "ultra")
@@ -274,6 +277,16 @@ for mode, what, relay_extra in (
              '\n[smtpd "px.test"]\nrouting-table = only\npipelining = %s\nproxy-timeout = 5s\n'
              % (b.addr, relay_extra, mode))
     inst = Instance(extra=extra)
+    if mode == "ultra":
+        # a session without mail: an early connection alone would show
+        s = Session(inst)
+        r = s.cmd("EHLO client.test").splitlines()[0]
+        s.end()
+        t.ok(r == "250-px.test" and only_connection_is_ours(b),
+             "ultra, relay with %s, a session without mail: no early connection" % what, b.peers)
+        first = b
+        b = backend()
+        inst = Instance(extra=extra.replace(first.addr, b.addr))
     s = Session(inst)
     r = s.mail("s@x.test", ["a@relay.test"], "Subject: t\r\n\r\nbody")
     s.end()

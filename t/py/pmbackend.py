@@ -74,6 +74,7 @@ class Backend:
         self.sock.listen(64)
         self.stopped = False
         self.conns = []
+        self.peers = []         # each accepted connection's peer address, in order
         threading.Thread(target=self._accept, daemon=True).start()
 
     def close(self):
@@ -95,9 +96,10 @@ class Backend:
     def _accept(self):
         while not self.stopped:
             try:
-                c, _ = self.sock.accept()
+                c, peer = self.sock.accept()
             except OSError:
                 return
+            self.peers.append(peer)
             self.conns.append(c)
             threading.Thread(target=self._serve, args=(c,), daemon=True).start()
 
