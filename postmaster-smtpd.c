@@ -249,6 +249,9 @@ relay_authenticated(struct smtpd *d, const struct smtp_path *to,
 		smtp_reply_text(r, "451 4.3.0 <%s>: out of memory", to->addr);
 		return 1;
 	}
+	/* an MX target is the queue's: the transaction leaves the proxy
+	 * (proxy_tx.h), the recipients it accepted go to the queue too */
+	proxy_tx_leave(&d->px, "an authenticated client's relay recipient");
 	return 0;
 }
 
@@ -606,14 +609,17 @@ on_data_begin(void *ctx, struct buf *r)
 		    "452 4.3.1 Insufficient system storage" :
 		    "451 4.3.0 Temporary spool failure");
 		log_err("spool write failed: %s", strerror(errno));
-		tx_reset(d);
+		proxy_tx_leave(&d->px, "spool failure at DATA");
 		return 1;
 	}
 	d->tx_open = 1;
 	/* ultra: the message streams to the target as it arrives */
 	if (proxy_tx_active(&d->px) && d->px.mode == PROXY_MODE_ULTRA &&
 	    proxy_tx_data_begin(&d->px, d->rcvd.p, d->rcvd.len, r) == 1) {
-		tx_reset(d);
+		/* the session keeps MAIL and the RCPTs (RFC 5321 4.1.1.4):
+		 * only the message's copy goes; the proxy has left */
+		spool_write_abort(&d->tx);
+		d->tx_open = 0;
 		return 1;
 	}
 	return 0;
@@ -760,10 +766,10 @@ proxy_data_end(struct smtpd *d, const struct smtp_msg_info *info,
 	    esc.p ? esc.p : "no reply", d->px.why[0] ? "; " : "", d->px.why);
 	buf_free(&esc);
 	for (i = 0; i < (lmtp ? n : 1); i++) {
-		if (rc)
-			smtp_reply_text(r, "451 4.3.0 Temporary spool failure");
-		else if (lmtp && code[i] != 0)
+		if (lmtp && code[i] != 0)
 			proxy_reply_format(r, &rep[i], "2.0.0");
+		else if (rc)
+			smtp_reply_text(r, "451 4.3.0 Temporary spool failure");
 		else if (v == PROXY_V_QUEUE)
 			smtp_reply_text(r, "250 2.0.0 Ok: queued as %s", t2.id);
 		else
@@ -800,6 +806,8 @@ on_data_end(void *ctx, const struct smtp_msg_info *info, struct buf *r)
 		if (spf_gate_data_end(&d->spf, &rest, &nrest) != 0 ||
 		    (nrest > 0 && spool_write_body(&d->tx, rest, nrest) != 0))
 			d->tx_failed = 1;
+		else if (nrest > 0)
+			proxy_tx_data_write(&d->px, rest, nrest);
 	}
 	if (proxy_tx_active(&d->px)) {
 		/* each proxied RCPT is one delivery, in order (proxy_tx.h) */

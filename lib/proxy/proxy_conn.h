@@ -81,7 +81,9 @@ int proxy_conn_read(struct proxy_conn *p, struct client_reply *r,
  * the message in pieces as canonical dot-stuffed text (flush: write all
  * now, else in 64 KiB writes), the final dot and nreply replies (1 for
  * SMTP, one per accepted recipient for LMTP; *got counts those read).
- * Each returns 0, or -1 when the target is lost (closed).
+ * Each returns 0, or -1 when the target is lost (closed). A reply to
+ * DATA other than 354 or 4xx/5xx, or octets sent behind the 354, put
+ * the target out of step (RFC 5321 4.1.1.4): lost too.
  */
 int proxy_conn_data_begin(struct proxy_conn *p, struct client_reply *r);
 int proxy_conn_data_reply(struct proxy_conn *p, struct client_reply *r);

@@ -15,6 +15,20 @@ reachable(const struct cf_hostport *hp)
 	    dns_addr_literal(hp->host, &a);
 }
 
+/* The proxy speaks to its target in the clear and without AUTH; a relay
+ * that must have TLS (encrypt, verify) or AUTH is left to the queue,
+ * whose client does both (postmaster.cf(5) pipelining). */
+static int
+wants_tls_or_auth(const struct proxy_dest_cfg *c, const char *name)
+{
+	char tls[16] = "", user[256] = "";
+
+	cf_db_str(c->db, "relay", name, "tls", tls, sizeof tls);
+	cf_db_str(c->db, "relay", name, "auth-user", user, sizeof user);
+	return strcmp(tls, "encrypt") == 0 || strcmp(tls, "verify") == 0 ||
+	    user[0] != '\0';
+}
+
 static int
 relay_dest(const struct proxy_dest_cfg *c, const char *name,
     struct proxy_dest *out)
@@ -27,6 +41,8 @@ relay_dest(const struct proxy_dest_cfg *c, const char *name,
 
 	if (cf_db_words(c->db, "relay", name, "address", &w) < 0 || w.n == 0 ||
 	    w.n > PROXY_DEST_ADDR_MAX)
+		return 0;
+	if (wants_tls_or_auth(c, name))
 		return 0;
 	cf_db_str(c->db, "relay", name, "protocol", proto, sizeof proto);
 	out->proto = strcmp(proto, "lmtp") == 0 ? CLIENT_LMTP : CLIENT_SMTP;

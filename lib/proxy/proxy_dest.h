@@ -5,7 +5,9 @@
  *   - a [relay] whose every address line is an IP literal, "localhost"
  *     or a unix socket path, in the relay's protocol (smtp or lmtp):
  *     smtpd looks nothing up in the DNS, so a relay named by a host
- *     name (or by MX) is left to the queue;
+ *     name (or by MX) is left to the queue, as is one that must have
+ *     TLS (tls = encrypt, verify) or AUTH (auth-user): the proxy has
+ *     neither, the queue's client both;
  *   - the local mailer, when [core] local-mailer names such a relay
  *     (e.g. Dovecot's LMTP), or when it is postmaster-lmtpd with a virtual
  *     [lmtpd] maildir template: smtpd starts it on a socketpair as the

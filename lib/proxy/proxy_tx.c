@@ -177,6 +177,18 @@ open_for(struct proxy_tx *px, const struct proxy_dest *d)
 	return 0;
 }
 
+/* The target refused MAIL with a whole reply (421 is its closing, so
+ * lost): that answers every RCPT of the transaction, whatever the
+ * connection does next (RFC 5321 3.3: no RCPT without MAIL). */
+static int
+refused_mail(const struct proxy_tx *px)
+{
+	int c = px->mail_reply.code;
+
+	return px->mail_reply.done && c != 421 &&
+	    (c / 100 == 4 || c / 100 == 5);
+}
+
 /* Connects if need be and replays MAIL. 0 on, 1 refused, -1 off. */
 static int
 start(struct proxy_tx *px, const struct proxy_dest *d, const char *addr,
@@ -187,8 +199,11 @@ start(struct proxy_tx *px, const struct proxy_dest *d, const char *addr,
 	/* ultra: MAIL and the first RCPT in one write where allowed */
 	*have_r = px->mode == PROXY_MODE_ULTRA &&
 	    (proxy_conn_ext(&px->conn) & CLIENT_EXT_PIPELINING);
+	/* not the last transaction's (refused_mail reads it) */
+	client_reply_reset(&px->mail_reply);
 	if (proxy_conn_mail(&px->conn, px->sender, &px->par,
-	        *have_r ? addr : NULL, &px->mail_reply, r) < 0) {
+	        *have_r ? addr : NULL, &px->mail_reply, r) < 0 &&
+	    !refused_mail(px)) {
 		lost(px, "after MAIL");
 		return -1;
 	}
@@ -355,6 +370,13 @@ proxy_tx_flush(struct proxy_tx *px, int data)
 	}
 	for (i = 0; i < px->nq; i++) {
 		if (proxy_conn_read(&px->conn, &px->q[i], "RCPT") < 0) {
+			if (px->st == PXS_REFUSED) {
+				/* MAIL's refusal answers them all */
+				for (; i < px->nq; i++)
+					px->q[i] = px->mail_reply;
+				px->data_sent = 0;
+				goto out;
+			}
 			client_reply_reset(&px->q[i]);
 			lost(px, "after RCPT");
 			goto out;

@@ -21,7 +21,7 @@
  * had 250 for them): the target's transaction is reset (RSET) and the
  * whole message goes to the queue. Recipients it refused stay refused.
  * A MAIL the target refuses refuses every RCPT for that target with its
- * reply.
+ * reply, also when it closes the connection before their replies.
  *
  * Full: the connection is closed (QUIT) when the transaction ends -- a
  * delivered one at the session's next MAIL or at its end, so that the

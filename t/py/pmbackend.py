@@ -9,7 +9,9 @@ client goes away):
   rcpt:<address> (or rcpt for any), data, dot
   (the reply after the final dot; LMTP: dot:<address> per recipient),
   rset, body (DROP or STALL after the first body line arrived).
-"SLEEP SECS reply" waits that long, then answers.
+"SLEEP SECS reply" waits that long, then answers; "CLOSE reply" answers,
+then closes the connection (after the client has, so nothing it sent is
+left unread: no RST that could discard the reply).
 ext: the EHLO keywords offered."""
 import os
 import socket
@@ -72,6 +74,7 @@ class Backend:
         self.sock.listen(64)
         self.stopped = False
         self.conns = []
+        self.peers = []         # each accepted connection's peer address, in order
         threading.Thread(target=self._accept, daemon=True).start()
 
     def close(self):
@@ -93,9 +96,10 @@ class Backend:
     def _accept(self):
         while not self.stopped:
             try:
-                c, _ = self.sock.accept()
+                c, peer = self.sock.accept()
             except OSError:
                 return
+            self.peers.append(peer)
             self.conns.append(c)
             threading.Thread(target=self._serve, args=(c,), daemon=True).start()
 
@@ -105,6 +109,17 @@ class Backend:
             _, secs, r = r.split(" ", 2)
             time.sleep(float(secs))
         if r == "DROP":
+            c.close()
+            raise EOFError
+        if r.startswith("CLOSE "):
+            c.sendall((r[6:] + "\r\n").encode())
+            c.shutdown(socket.SHUT_WR)
+            c.settimeout(60)
+            try:
+                while c.recv(65536):
+                    pass
+            except OSError:
+                pass
             c.close()
             raise EOFError
         if r == "STALL":
@@ -218,7 +233,9 @@ class Backend:
 class Session:
     """postmaster-smtpd NAME on a socketpair, stderr to a file."""
 
-    def __init__(self, inst, env=None, name="px.test"):
+    def __init__(self, inst, env=None, name="px.test", pre=b""):
+        """pre: octets the client sends before the greeting (a PROXY
+        header)."""
         a, b = socket.socketpair()
         self.inst = inst
         self.logpath = os.path.join(inst.dir, "smtpd.%d.log" % len(inst.procs))
@@ -229,6 +246,8 @@ class Session:
                                   stderr=self.logf, env=e)
         inst.procs.append(self.p)
         b.close()
+        if pre:
+            a.sendall(pre)
         self.c = Client(sock=a)
         self.c.s.settimeout(30)
         self.greeting = self.c.reply()
