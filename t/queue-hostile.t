@@ -9,6 +9,10 @@ write ever waits long:
     at a time every 200 ms (a receive window that opens a little at a
     time), never to its end.
 
+Three more are out of step at DATA (a 250 to DATA, a surplus reply to
+RCPT read as DATA's, octets right after the 354): their messages must
+stay queued, never be taken for sent.
+
 Each delivery must be deferred with a diagnostic that says what happened,
 within the whole-reply (or whole-send) deadline of RFC 5321 4.5.3.2 (the
 runner's timeouts shortened by PM_QUEUE_TIMEOUT_SCALE_MS: a minute lasts
@@ -165,9 +169,49 @@ class Handler(socketserver.BaseRequestHandler):
 
     run_hold = run_good
 
+    def run_outofstep(self, s, sock, f, c):
+        """Out of step at DATA, three ways (by the recipient): a 250 to
+        DATA, a surplus second reply to RCPT (read as DATA's), and
+        octets sent right after the 354."""
+        self.say(sock, "220 outofstep.test ESMTP")
+        rcpt = b""
+        while not s.stopping:
+            line = f.readline()
+            if not line:
+                return
+            verb = line[:4].upper()
+            if verb == b"EHLO":
+                self.say(sock, "250 outofstep.test")
+            elif verb == b"MAIL":
+                self.say(sock, "250 2.1.0 Ok")
+            elif verb == b"RCPT":
+                rcpt = line
+                if b"surplus" in rcpt:
+                    self.say(sock, "250 2.1.5 Ok\r\n250 2.0.0 surplus")
+                else:
+                    self.say(sock, "250 2.1.5 Ok")
+            elif verb == b"DATA":
+                c["data_at"] = time.monotonic()
+                if b"data2xx" in rcpt:
+                    self.say(sock, "250 2.0.0 what DATA?")
+                elif b"after354" in rcpt:
+                    self.say(sock, "354 go ahead\r\n250 2.0.0 too early")
+                else:
+                    self.say(sock, "354 go ahead")
+                    while f.readline() not in (b".\r\n", b""):
+                        pass
+                    self.say(sock, "250 2.0.0 Ok: queued")
+            elif verb in (b"RSET", b"NOOP"):
+                self.say(sock, "250 2.0.0 Ok")
+            elif verb == b"QUIT":
+                self.say(sock, "221 2.0.0 bye")
+                return
+
 
 SERVERS = {k: Server(k)
            for k in ("drip", "endless", "window", "hold", "good")}
+# one server per case: each gets one connection (checked below)
+OUTOFSTEP = {k: Server("outofstep") for k in ("data2xx", "surplus", "after354")}
 
 inst = Instance(name="mx.test")
 QLOG = os.path.join(inst.dir, "queue.log")
@@ -189,20 +233,23 @@ endless@example.test endless
 window@example.test window
 hold@example.test hold
 good@example.test good
+data2xx@example.test data2xx
+surplus@example.test surplus
+after354@example.test after354
 
 """.format(spool=inst.spool))
-    for k, srv in SERVERS.items():
+    for k, srv in list(SERVERS.items()) + list(OUTOFSTEP.items()):
         cf.write('[relay "%s"]\naddress = 127.0.0.1:%d\n\n' % (k, srv.port))
 subprocess.run([os.path.join(PM_BIN, "postmaster-cfcompile"), "-c", inst.cf,
                 "-o", inst.cdb], check=True)
 
 
 def cleanup():
-    for srv in SERVERS.values():
+    for srv in list(SERVERS.values()) + list(OUTOFSTEP.values()):
         srv.stopping = True
     while RUNNER:
         end_process(RUNNER.pop(), 25)
-    for srv in SERVERS.values():
+    for srv in list(SERVERS.values()) + list(OUTOFSTEP.values()):
         srv.shutdown()
         srv.server_close()
 
@@ -239,9 +286,10 @@ def send(rcpts_bodies):
 
 BIG = "".join("window line %06d %s\r\n" % (i, "x" * 60) for i in range(40000))
 send((("drip", "short"), ("endless", "short"), ("window", BIG),
-      ("hold", "short")))
-t.is_(len(inst.queue()), 4, "four messages queued (drip, endless, window "
-      "(%d KiB), hold)" % (len(BIG) // 1024))
+      ("hold", "short"), ("data2xx", "short"), ("surplus", "short"),
+      ("after354", "short")))
+t.is_(len(inst.queue()), 7, "seven messages queued (drip, endless, window "
+      "(%d KiB), hold, three out of step)" % (len(BIG) // 1024))
 
 # ------------------------------------------------------------- the runner
 
@@ -292,6 +340,19 @@ t.is_(line_for("window@example.test", "deferred"),
       "window: deferred, the data block's whole-send deadline")
 
 
+# A server out of step at DATA: never "sent" (its 250 was no answer to
+# the message), deferred, the message still queued.
+for k, got in (("data2xx", "250 2.0.0 what DATA?"), ("surplus", "250 2.0.0 surplus"),
+               ("after354", "354 go ahead")):
+    t.ok(wait_for(lambda: line_for("%s@example.test" % k, "deferred"), 30),
+         "out of step (%s): deferred" % k, qlog()[-3000:])
+    t.is_(line_for("%s@example.test" % k, "deferred"),
+          "451 4.4.2 out of step with %s: %s in reply to DATA"
+          % (relay % OUTOFSTEP[k].port, got),
+          "out of step (%s): the reason names the reply" % k)
+    t.ok(not line_for("%s@example.test" % k, "sent"), "out of step (%s): not sent" % k)
+
+
 def span(kind, start):
     c = SERVERS[kind].conns[0] if SERVERS[kind].conns else {}
     return None if not c.get(start) or not c.get("closed") else \
@@ -316,8 +377,11 @@ d = span("window", "data_at")
 t.ok(d is not None and BLOCK_S <= d < BLOCK_S + SLACK,
      "window: held %.1f s after DATA, a block's deadline is %d s"
      % (d or -1, BLOCK_S))
-t.is_([len(SERVERS[k].conns) for k in SERVERS], [1] * len(SERVERS),
+t.is_([len(SERVERS[k].conns) for k in SERVERS] +
+      [len(OUTOFSTEP[k].conns) for k in OUTOFSTEP], [1] * (len(SERVERS) + len(OUTOFSTEP)),
       "one connection each (retry-interval 1h: no retry yet)")
+t.is_(len(inst.queue()), 6, "still queued: the three hostile and the three "
+      "out-of-step messages (hold and good were sent)")
 t.is_(sorted(l for l in qlog().splitlines() if "Sanitizer" in l or
              "runtime error:" in l), [], "no sanitizer report")
 t.done()
