@@ -205,6 +205,12 @@ printf '[relay "g"]\naddress = 127.0.0.1\ntls = encrypt\nauth-user = u\nauth-pas
 "$CC" -c auth3.cf --check 2>err
 is "$?:$(cat err)" "0:auth3.cf:4:1: warning: [relay \"g\"]: auth-user without tls = verify: the relay's certificate is not checked, so a man in the middle could take the password" \
     "auth-user with tls = encrypt: compiles, with a warning (the certificate is not checked)"
+long=$(printf '%0256d' 0)
+printf '[relay "h"]\naddress = 127.0.0.1\ntls = verify\nauth-user = %s\nauth-password-file = /x\n' "$long" >auth4.cf
+"$CC" -c auth4.cf --check 2>err
+is "$?:$(cat err)" "65:auth4.cf:4:1: [relay \"h\"]: auth-user is over 255 octets (RFC 4616)
+postmaster-cfcompile: auth4.cf: 1 error; nothing done" \
+    "auth-user over 255 octets: an error (it would be read as none)"
 # auth-required without auth would take MAIL from anybody (or, as smtpd
 # now fails closed, from nobody): an error either way
 printf '[smtpd "sub"]\nrouting-table = r\nauth-required = yes\n[smtpd "ok"]\nrouting-table = r\nauth-required = no\n[route "r"]\n@x.test [127.0.0.1]\n' >req.cf
@@ -212,5 +218,11 @@ printf '[smtpd "sub"]\nrouting-table = r\nauth-required = yes\n[smtpd "ok"]\nrou
 is "$?:$(cat err)" "65:req.cf:3:1: [smtpd \"sub\"]: auth-required = yes needs auth (an [auth] section to check logins)
 postmaster-cfcompile: req.cf: 1 error; nothing done" \
     "auth-required = yes without auth: FILE:LINE error; = no passes"
+printf '[smtpd "sub"]\nrouting-table = r\nauth = u\nauth-required = yes\n[auth "u"]\ndovecot = /run/dovecot/auth-client\n[route "r"]\n@x.test [127.0.0.1]\n' >req2.cf
+"$CC" -c req2.cf --check 2>err
+is "$?:$(cat err)" "65:req2.cf:4:1: [smtpd \"sub\"]: auth-required = yes needs tls: AUTH is offered only under TLS, so every MAIL would be refused
+req2.cf:3:1: warning: [smtpd \"sub\"] has no tls: AUTH is offered only under TLS, so never here
+postmaster-cfcompile: req2.cf: 1 error; nothing done" \
+    "auth-required = yes with auth but no tls: an error (AUTH never offered)"
 
 done_testing

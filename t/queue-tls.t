@@ -305,9 +305,11 @@ class Scripted(threading.Thread):
                     c.sendall(b"220 2.0.0 Ready to start TLS\r\n"
                               b"421 4.7.0 injected reply\r\n")
                 elif self.mode == "badtls":
+                    # noted first: the client may be done (and the test
+                    # reading tr) as soon as the garbage arrives
+                    tr.append("<garbage>")
                     c.sendall(b"220 2.0.0 Ready to start TLS\r\n")
                     c.sendall(b"this is not a TLS record\r\n" * 4)
-                    tr.append("<garbage>")
                     return
                 else:
                     c.sendall(b"220 2.0.0 Ready to start TLS\r\n")

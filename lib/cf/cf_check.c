@@ -394,14 +394,19 @@ static void
 check_auth_required(struct checker *c, const struct cf_section *s)
 {
 	const struct cf_assign *req = assign_of(s, "auth-required");
+	const struct cf_assign *tls = assign_of(s, "tls");
 	const char *why;
 	int b;
 
-	if (req == NULL || cf_value_bool(req->w[0].s, &b, &why) < 0 || !b ||
-	    assign_of(s, "auth") != NULL)
+	if (req == NULL || cf_value_bool(req->w[0].s, &b, &why) < 0 || !b)
 		return;
-	err(c, req->pos, "[smtpd \"%s\"]: auth-required = yes needs auth "
-	    "(an [auth] section to check logins)", s->name);
+	if (assign_of(s, "auth") == NULL)
+		err(c, req->pos, "[smtpd \"%s\"]: auth-required = yes needs "
+		    "auth (an [auth] section to check logins)", s->name);
+	else if (tls == NULL || strcmp(tls->w[0].s, "off") == 0)
+		err(c, req->pos, "[smtpd \"%s\"]: auth-required = yes needs "
+		    "tls: AUTH is offered only under TLS, so every MAIL "
+		    "would be refused", s->name);
 }
 
 /* No tls in the relay: [core] tls-client is its level, none included.
@@ -445,6 +450,11 @@ check_relay_auth(struct checker *c, const struct cf_section *s)
 	if (user != NULL && tls != NULL && strcmp(tls->w[0].s, "none") == 0)
 		err(c, tls->pos, "[relay \"%s\"]: tls = none with auth-user: "
 		    "the password is sent only inside TLS", s->name);
+	/* RFC 4616 2: an authentication identity is at most 255 octets
+	 * (the queue and the proxy read it into that much) */
+	if (user != NULL && strlen(user->w[0].s) > 255)
+		err(c, user->pos, "[relay \"%s\"]: auth-user is over 255 "
+		    "octets (RFC 4616)", s->name);
 	if (user != NULL && tls == NULL && check_relay_auth_core(c, s, user))
 		return;
 	/* TLS without verification takes any certificate: who sits in the

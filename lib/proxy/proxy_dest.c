@@ -23,8 +23,11 @@ wants_tls_or_auth(const struct proxy_dest_cfg *c, const char *name)
 {
 	char tls[16] = "", user[256] = "";
 
-	cf_db_str(c->db, "relay", name, "tls", tls, sizeof tls);
-	cf_db_str(c->db, "relay", name, "auth-user", user, sizeof user);
+	/* unreadable (or too long) counts as wanted: never in the clear */
+	if (cf_db_str(c->db, "relay", name, "tls", tls, sizeof tls) < 0 ||
+	    cf_db_str(c->db, "relay", name, "auth-user", user, sizeof user) <
+	        0)
+		return 1;
 	return strcmp(tls, "encrypt") == 0 || strcmp(tls, "verify") == 0 ||
 	    user[0] != '\0';
 }
