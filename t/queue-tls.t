@@ -356,6 +356,7 @@ INJECT, STALL, BADTLS, AUTHCLEAR, AUTHLOGIN, NOEHLO, BADTLS_AUTH = (
 
 # ------------------------------------------------ Postmaster
 
+os.mkfifo(os.path.join(TOP, "ca.fifo"), 0o644)
 GOOD_PW = write(os.path.join(TOP, "pw.good"), "s3cret-pw\n", 0o600)
 BAD_PW = write(os.path.join(TOP, "pw.bad"), "wrong-pw\n", 0o600)
 for f in (GOOD_PW, BAD_PW):
@@ -377,6 +378,9 @@ RELAYS = {
     "system": ("127.0.0.1:%d" % PF_TLS, "tls = verify\nname = relay.tls.test"),
     "badca": ("127.0.0.1:%d" % PF_TLS,
               'tls = verify\nname = relay.tls.test\ntls-ca-file = "%s/none.pem"' % TOP),
+    # a FIFO nobody writes: reading it as GnuTLS does would wait for ever
+    "fifoca": ("127.0.0.1:%d" % PF_TLS,
+               'tls = verify\nname = relay.tls.test\ntls-ca-file = "%s/ca.fifo"' % TOP),
     "auth": ("127.0.0.1:%d" % PF_AUTH,
              'tls = encrypt\nauth-user = alice\nauth-password-file = "%s"' % GOOD_PW),
     "authbad": ("127.0.0.1:%d" % PF_AUTH,
@@ -530,6 +534,11 @@ for k, why in (("wrongname", r"The name in the certificate does not match the ex
         r"451 4\.7\.5 TLS with 127\.0\.0\.1\[127\.0\.0\.1\]:\d+: certificate "
         r"verification failed: The certificate is NOT trusted\. .*%s\.\)?$" % why, st[1]),
         "tls = verify, %s: deferred 4.7.5 with the reason" % k, st)
+
+st = status(log, ids["fifoca"])
+t.is_(st, ("deferred", "451 4.7.5 TLS with 127.0.0.1[127.0.0.1]:%d: cannot read tls-ca-file "
+           "%s/ca.fifo: not a regular file" % (PF_TLS, TOP)),
+      "tls-ca-file a FIFO: deferred at once, not waited on")
 
 st = status(log, ids["badca"])
 t.ok(st[0] == "deferred" and re.search(

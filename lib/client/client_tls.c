@@ -1,13 +1,17 @@
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 
+#include "base/buf.h"
 #include "base/clock.h"
 #include "client/client_conn.h"
 #include "client/client_tls.h"
@@ -90,11 +94,71 @@ client_tls_trust_is(const struct client_tls_trust *t, const char *ca_file)
 	return strcmp(t->file, ca_file != NULL ? ca_file : "") == 0;
 }
 
+/* A trust store file larger than this is refused (Debian's whole
+ * ca-certificates.crt is about 200 KiB). */
+#define CLIENT_TLS_CA_MAX (16u * 1024 * 1024)
+
+/*
+ * The whole of ca_file into b: a regular file only, opened without
+ * blocking (GnuTLS's own reading would wait for ever on a FIFO, holding
+ * the worker), of a size a trust store has. 0, or -1 (err).
+ */
+static int
+read_ca_file(const char *ca_file, struct buf *b, char *err, size_t cap)
+{
+	struct stat st;
+	ssize_t got;
+	int fd, e;
+
+	fd = open(ca_file, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		e = errno;
+		snprintf(err, cap, "cannot read tls-ca-file %s: %s", ca_file,
+		    strerror(e));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_size > CLIENT_TLS_CA_MAX) {
+		snprintf(err, cap, "cannot read tls-ca-file %s: %s", ca_file,
+		    !S_ISREG(st.st_mode) ? "not a regular file" :
+		                           "larger than 16 MiB");
+		close(fd);
+		return -1;
+	}
+	if (buf_reserve(b, (size_t)st.st_size + 1) < 0)
+		goto fail;
+	while ((got = read(fd, b->p + b->len, b->cap - b->len)) != 0) {
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0)
+			goto fail;
+		b->len += (size_t)got;
+		if (b->len > CLIENT_TLS_CA_MAX) {
+			errno = EFBIG;
+			goto fail;
+		}
+		if (b->len == b->cap && buf_reserve(b, 4096) < 0)
+			goto fail;
+	}
+	close(fd);
+	return 0;
+fail:
+	e = errno;
+	snprintf(err, cap, "cannot read tls-ca-file %s: %s", ca_file,
+	    strerror(e));
+	close(fd);
+	buf_free(b);
+	return -1;
+}
+
 /* Anchors into cred: ca_file's, or the system store's. 0 or -1 (err). */
 static int
 load_anchors(gnutls_certificate_credentials_t cred, const char *ca_file,
     char *err, size_t cap)
 {
+	struct buf pem = BUF_INIT(0);
+	gnutls_datum_t d;
 	int r;
 
 	if (ca_file == NULL || ca_file[0] == '\0') {
@@ -108,8 +172,13 @@ load_anchors(gnutls_certificate_credentials_t cred, const char *ca_file,
 		}
 		return 0;
 	}
-	r = gnutls_certificate_set_x509_trust_file(cred, ca_file,
+	if (read_ca_file(ca_file, &pem, err, cap) < 0)
+		return -1;
+	d.data = (unsigned char *)pem.p;
+	d.size = (unsigned)pem.len;
+	r = gnutls_certificate_set_x509_trust_mem(cred, &d,
 	    GNUTLS_X509_FMT_PEM);
+	buf_free(&pem);
 	if (r == 0) {
 		snprintf(err, cap, "no certificates in tls-ca-file %s",
 		    ca_file);
