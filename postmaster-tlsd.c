@@ -179,6 +179,13 @@ spawned(const char *cdb, const char *name, int privileged)
 	int r, fd;
 
 	if (privileged) {
+		/* the CDB with the caller's own group (it is world-readable):
+		 * with the key group, what tlsd says about a path would tell
+		 * the caller about files only that group may see */
+		gid_t key_group = getegid();
+
+		if (setegid(getgid()) < 0)
+			refuse(EX_OSERR, "unable to set the group id");
 		if ((fd = tlsd_trust_open(cdb, err, sizeof err)) < 0)
 			refuse(EX_NOPERM, err);
 		if (cf_db_open_fd(&db, fd, &why) < 0) {
@@ -187,6 +194,9 @@ spawned(const char *cdb, const char *name, int privileged)
 			    why);
 			refuse(EX_TEMPFAIL, err);
 		}
+		/* the keys with it, then the group goes for good below */
+		if (setegid(key_group) < 0)
+			refuse(EX_OSERR, "unable to set the group id");
 	} else if (cf_db_open(&db, cdb, &why) < 0) {
 		snprintf(err, sizeof err, "unable to open %s: %s", cdb, why);
 		report_error(NET_TLS_ERROR, err);

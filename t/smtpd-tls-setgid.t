@@ -195,6 +195,25 @@ for cdb, what, desc in (
     t.is_(r.stderr.decode(), "postmaster-tlsd: fatal: refusing %s: %s %s\n" % (cdb, what, WHY),
           "  one line saying why")
 
+# A directory only the key group may enter: the CDB is opened with the
+# caller's group, so tlsd says the same of a file there and of a missing
+# one -- nothing about what only the group can see.
+secret = os.path.join(d, "secret")
+os.mkdir(secret)
+os.chown(secret, 0, gid)
+os.chmod(secret, 0o750)
+with open(os.path.join(secret, "big.key"), "wb") as f:
+    f.write(b"k" * 4096)
+os.chmod(os.path.join(secret, "big.key"), 0o640)
+said = {}
+for f in ("big.key", "nosuch.key"):
+    r = as_nobody([tlsd, "-C", os.path.join(secret, f), "sg.test"], stdin=subprocess.DEVNULL)
+    said[f] = (r.returncode, r.stderr.decode().replace(f, "FILE"))
+t.is_(said["big.key"], said["nosuch.key"],
+      "setgid, a file in a directory only the key group may read: the same answer as for "
+      "a missing one")
+t.ok("Permission denied" in said["big.key"][1], "  the caller's own permission denied", said)
+
 # ... and through smtpd: 454, the reason in smtpd's log
 port = serve(in_nobody_dir, "sg.test")
 r, version, ehlo, end = send_over_tls(port, crt)
