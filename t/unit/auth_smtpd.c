@@ -9,6 +9,9 @@
 #include "auth/auth_crypt.h"
 #include "auth/auth_smtpd.h"
 #include "base/clock.h"
+#include "cf/cf_db.h"
+#include "cf/cf_diag.h"
+#include "cf/cf_parse.h"
 #include "tap.h"
 
 static int
@@ -115,6 +118,44 @@ unknown_user_cost(void)
 }
 #endif
 
+/*
+ * auth-required = yes without auth read from a compiled configuration
+ * (cfcompile refuses it; this CDB skips cf_check as an old or hand-made
+ * one would): auth_smtpd_open must keep "required", so MAIL gets 530.
+ */
+static void
+required_without_auth(void)
+{
+	static const char text[] = "[smtpd \"sub\"]\nrouting-table = r\n"
+	                           "auth-required = yes\n[route \"r\"]\n"
+	                           "@x.test [127.0.0.1]\n";
+	char path[] = "/tmp/auth-smtpd-test.XXXXXX";
+	struct auth_smtpd a;
+	struct cf cf;
+	struct cf_diag d;
+	struct cf_db db;
+	const char *why = NULL;
+	int fd;
+
+	cf_init(&cf);
+	cf_diag_init(&d);
+	cf_parse_text(&cf, "t.cf", text, sizeof text - 1, &d);
+	fd = mkstemp(path);
+	unlink(path);
+	ok(fd >= 0 && cf_emit(&cf, fd) == 0,
+	    "a CDB with auth-required and "
+	    "no auth, compiled without cfcompile's check");
+	ok(cf_db_open_fd(&db, fd, &why) == 0, "  opened");
+	is_int(auth_smtpd_open(&a, &db, "sub", path, &why), 0,
+	    "  auth_smtpd_open: no [auth], nothing to open");
+	is_int(a.enabled, 0, "  AUTH not enabled");
+	is_str(mail(&a, "x@y.test"), "530 5.7.0 Authentication required\r\n",
+	    "  yet MAIL gets 530 5.7.0: required holds, it fails closed");
+	cf_db_close(&db);
+	cf_free(&cf);
+	cf_diag_free(&d);
+}
+
 int
 main(void)
 {
@@ -189,6 +230,8 @@ main(void)
 #else
 	skip(11, "the crypt watch is a test knob");
 #endif
+
+	required_without_auth();
 
 	auth_smtpd_comment_name("a(b)c\\d", who, sizeof who);
 	is_str(who, "a?b?c?d", "Received comment: no parentheses or '\\'");
