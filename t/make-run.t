@@ -7,13 +7,17 @@ cd "$PM_TOP" || exit 1
 command -v tcpserver >/dev/null || skip_all "tcpserver missing"
 alive() { kill -0 "$1" 2>/dev/null && ! grep -qs '^State:[[:space:]]*Z' "/proc/$1/status"; }
 
+# `make run` as a user types it: the suite's own make passes BUILD (and
+# more) on its command line, which make exports; unset, or the ASan pass
+# would build a plain tree into its build/asan for this test.
+
 # --- a port that is taken (2587): make run stops and says why ----------------
 tcpserver -1 127.0.0.1 2587 true >"$T_TMP/busy.port" 2>&1 &
 busy=$!
 i=0
 while [ ! -s "$T_TMP/busy.port" ] && [ $i -lt 150 ]; do sleep 0.2; i=$((i + 1)); done
 is "$(cat "$T_TMP/busy.port")" 2587 "something else listens on 127.0.0.1:2587"
-env -u MAKEFLAGS -u MAKELEVEL --default-signal=INT PM_VAR="$T_TMP/busy" setsid make -s run >"$T_TMP/busy.log" 2>&1 &
+env -u MAKEFLAGS -u MAKELEVEL -u BUILD -u PROD_BUILD -u SAN -u WERROR --default-signal=INT PM_VAR="$T_TMP/busy" setsid make -s run >"$T_TMP/busy.log" 2>&1 &
 pid=$!
 i=0
 while alive "$pid" && ! grep -q "running on loopback" "$T_TMP/busy.log" && [ $i -lt 600 ]; do
@@ -37,7 +41,7 @@ var="$T_TMP/var"
 # --default-signal: a background job of a script starts with SIGINT
 # ignored, and a shell cannot trap what it inherited ignored; a terminal's
 # Ctrl-C would find it at its default.
-env -u MAKEFLAGS -u MAKELEVEL --default-signal=INT PM_VAR="$var" setsid make -s run >"$T_TMP/run.log" 2>&1 &
+env -u MAKEFLAGS -u MAKELEVEL -u BUILD -u PROD_BUILD -u SAN -u WERROR --default-signal=INT PM_VAR="$var" setsid make -s run >"$T_TMP/run.log" 2>&1 &
 pid=$!
 # Stop everything make run started, however this test ends.
 trap 'kill -INT -"$pid" 2>/dev/null; sleep 0.3; kill -KILL -"$pid" 2>/dev/null; t_cleanup' EXIT
