@@ -108,7 +108,8 @@ class Handler(socketserver.BaseRequestHandler):
             c["lines"] += 1
             time.sleep(0.2)
 
-    def commands(self, s, sock, f, c, on_ehlo, on_data):
+    def commands(self, s, sock, f, c, on_ehlo, on_data, on_rcpt=None,
+                 data_reply=lambda: "354 go ahead"):
         self.say(sock, "220 %s.test ESMTP" % s.kind)
         while not s.stopping:
             line = f.readline()
@@ -117,12 +118,16 @@ class Handler(socketserver.BaseRequestHandler):
             verb = line[:4].upper()
             if verb == b"EHLO":
                 on_ehlo()
+            elif verb == b"RCPT" and on_rcpt:
+                on_rcpt(line)
             elif verb in (b"MAIL", b"RCPT", b"RSET", b"NOOP"):
                 self.say(sock, "250 2.0.0 Ok")
             elif verb == b"DATA":
-                self.say(sock, "354 go ahead")
+                reply = data_reply()
+                self.say(sock, reply)
                 c["data_at"] = time.monotonic()
-                on_data()
+                if reply.startswith("354"):
+                    on_data()
             elif verb == b"QUIT":
                 self.say(sock, "221 2.0.0 bye")
                 return
@@ -173,39 +178,24 @@ class Handler(socketserver.BaseRequestHandler):
         """Out of step at DATA, three ways (by the recipient): a 250 to
         DATA, a surplus second reply to RCPT (read as DATA's), and
         octets sent right after the 354."""
-        self.say(sock, "220 outofstep.test ESMTP")
-        rcpt = b""
-        while not s.stopping:
-            line = f.readline()
-            if not line:
-                return
-            verb = line[:4].upper()
-            if verb == b"EHLO":
-                self.say(sock, "250 outofstep.test")
-            elif verb == b"MAIL":
-                self.say(sock, "250 2.1.0 Ok")
-            elif verb == b"RCPT":
-                rcpt = line
-                if b"surplus" in rcpt:
-                    self.say(sock, "250 2.1.5 Ok\r\n250 2.0.0 surplus")
-                else:
-                    self.say(sock, "250 2.1.5 Ok")
-            elif verb == b"DATA":
-                c["data_at"] = time.monotonic()
-                if b"data2xx" in rcpt:
-                    self.say(sock, "250 2.0.0 what DATA?")
-                elif b"after354" in rcpt:
-                    self.say(sock, "354 go ahead\r\n250 2.0.0 too early")
-                else:
-                    self.say(sock, "354 go ahead")
-                    while f.readline() not in (b".\r\n", b""):
-                        pass
-                    self.say(sock, "250 2.0.0 Ok: queued")
-            elif verb in (b"RSET", b"NOOP"):
-                self.say(sock, "250 2.0.0 Ok")
-            elif verb == b"QUIT":
-                self.say(sock, "221 2.0.0 bye")
-                return
+        rcpt = [b""]
+
+        def on_rcpt(line):
+            rcpt[0] = line
+            self.say(sock, "250 2.1.5 Ok\r\n250 2.0.0 surplus"
+                     if b"surplus" in line else "250 2.1.5 Ok")
+
+        def data_reply():
+            return ("250 2.0.0 what DATA?" if b"data2xx" in rcpt[0] else
+                    "354 go ahead\r\n250 2.0.0 too early" if b"after354" in rcpt[0] else
+                    "354 go ahead")
+
+        def data():
+            while f.readline() not in (b".\r\n", b""):
+                pass
+            self.say(sock, "250 2.0.0 Ok: queued")
+        self.commands(s, sock, f, c, lambda: self.say(sock, "250 outofstep.test"),
+                      data, on_rcpt, data_reply)
 
 
 SERVERS = {k: Server(k)

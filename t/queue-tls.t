@@ -357,6 +357,8 @@ INJECT, STALL, BADTLS, AUTHCLEAR, AUTHLOGIN, NOEHLO, BADTLS_AUTH = (
 # ------------------------------------------------ Postmaster
 
 os.mkfifo(os.path.join(TOP, "ca.fifo"), 0o644)
+with open(os.path.join(TOP, "big.pem"), "wb") as f:
+    f.truncate(16 * 1024 * 1024 + 1)
 GOOD_PW = write(os.path.join(TOP, "pw.good"), "s3cret-pw\n", 0o600)
 BAD_PW = write(os.path.join(TOP, "pw.bad"), "wrong-pw\n", 0o600)
 for f in (GOOD_PW, BAD_PW):
@@ -381,6 +383,9 @@ RELAYS = {
     # a FIFO nobody writes: reading it as GnuTLS does would wait for ever
     "fifoca": ("127.0.0.1:%d" % PF_TLS,
                'tls = verify\nname = relay.tls.test\ntls-ca-file = "%s/ca.fifo"' % TOP),
+    # over the 16 MiB limit (sparse: it costs no disk)
+    "bigca": ("127.0.0.1:%d" % PF_TLS,
+              'tls = verify\nname = relay.tls.test\ntls-ca-file = "%s/big.pem"' % TOP),
     "auth": ("127.0.0.1:%d" % PF_AUTH,
              'tls = encrypt\nauth-user = alice\nauth-password-file = "%s"' % GOOD_PW),
     "authbad": ("127.0.0.1:%d" % PF_AUTH,
@@ -539,6 +544,10 @@ st = status(log, ids["fifoca"])
 t.is_(st, ("deferred", "451 4.7.5 TLS with 127.0.0.1[127.0.0.1]:%d: cannot read tls-ca-file "
            "%s/ca.fifo: not a regular file" % (PF_TLS, TOP)),
       "tls-ca-file a FIFO: deferred at once, not waited on")
+st = status(log, ids["bigca"])
+t.is_(st, ("deferred", "451 4.7.5 TLS with 127.0.0.1[127.0.0.1]:%d: cannot read tls-ca-file "
+           "%s/big.pem: larger than 16 MiB" % (PF_TLS, TOP)),
+      "tls-ca-file over 16 MiB: deferred, the limit named")
 
 st = status(log, ids["badca"])
 t.ok(st[0] == "deferred" and re.search(

@@ -398,6 +398,22 @@ toobig:
 }
 
 int
+client_conn_data_out_of_step(struct client_conn *c,
+    const struct client_reply *r)
+{
+	int k = r->code / 100;
+
+	if ((r->code == 354 && c->in.len == 0) ||
+	    (r->code != 354 && (k == 4 || k == 5)))
+		return 0;
+	c->broken = 1;
+	snprintf(c->err, sizeof c->err,
+	    "out of step with %.200s: %.200s in reply to DATA", c->relay,
+	    r->text);
+	return 1;
+}
+
+int
 client_conn_reply(struct client_conn *c, struct client_reply *r,
     unsigned timeout_s, const char *what)
 {

@@ -83,6 +83,15 @@ int client_conn_reply(struct client_conn *c, struct client_reply *r,
 /* The same, passing each line after the first to client_ext_line(). */
 int client_conn_ehlo_reply(struct client_conn *c, struct client_reply *r,
     unsigned timeout_s, const char *what);
+/*
+ * RFC 5321 4.1.1.4: DATA is answered 354 or refused (4xx/5xx). Anything
+ * else -- a 2xx, or a surplus reply to an earlier command read in its
+ * place -- or octets already waiting after the 354 mean we are out of
+ * step: taking it for an answer could mark unsent mail delivered. Then
+ * c is broken (err says why) and 1 is returned; else 0.
+ */
+int client_conn_data_out_of_step(struct client_conn *c,
+    const struct client_reply *r);
 int client_conn_write(struct client_conn *c, const void *p, size_t n,
     unsigned timeout_s, const char *what);
 /*

@@ -490,28 +490,6 @@ is_421(struct client_conn *c, const struct client_reply *rp)
 	return 1;
 }
 
-/*
- * RFC 5321 4.1.1.4: DATA is answered 354 or refused (4xx/5xx). Anything
- * else -- a 2xx, or a surplus reply to an earlier command read in its
- * place -- or octets already waiting after the 354 mean we are out of
- * step: taking it for an answer could mark unsent mail delivered. The
- * connection is broken; the recipients stay pending.
- */
-static int
-out_of_step(struct client_conn *c, const struct client_reply *rp)
-{
-	int c4 = rp->code / 100;
-
-	if ((rp->code == 354 && c->in.len == 0) ||
-	    (rp->code != 354 && (c4 == 4 || c4 == 5)))
-		return 0;
-	c->broken = 1;
-	snprintf(c->err, sizeof c->err,
-	    "out of step with %.200s: %.200s in reply to DATA", c->relay,
-	    rp->text);
-	return 1;
-}
-
 /* The message via DATA with dot-stuffing. 0, or -1 (c broken). */
 static int
 send_data(struct job *j, struct client_conn *c)
@@ -716,12 +694,12 @@ transaction(struct job *j, struct client_conn *c, const size_t *idx,
 	}
 	if (pipe && !bdat) {
 		if (client_conn_reply(c, &data, CLIENT_TO_DATA, "DATA") < 0 ||
-		    is_421(c, &data) || out_of_step(c, &data))
+		    is_421(c, &data) || client_conn_data_out_of_step(c, &data))
 			goto out;
 	} else if (na > 0 && !bdat) {
 		if (send_cmd(c, CLIENT_TO_DATA, "DATA\r\n") < 0 ||
 		    client_conn_reply(c, &data, CLIENT_TO_DATA, "DATA") < 0 ||
-		    is_421(c, &data) || out_of_step(c, &data))
+		    is_421(c, &data) || client_conn_data_out_of_step(c, &data))
 			goto out;
 	}
 	if (na == 0) {

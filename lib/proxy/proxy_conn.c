@@ -333,14 +333,7 @@ proxy_conn_data_reply(struct proxy_conn *p, struct client_reply *r)
 {
 	if (reply_of(p, r, "DATA") < 0)
 		return -1;
-	/* RFC 5321 4.1.1.4: 354 or a refusal; anything else (a 2xx, a
-	 * surplus reply of an earlier command) means we are out of step */
-	if ((r->code != 354 && r->code / 100 != 4 && r->code / 100 != 5) ||
-	    (r->code == 354 && p->c.in.len > 0)) {
-		snprintf(p->c.err, sizeof p->c.err,
-		    "out of step with %.200s: %.200s in reply to DATA",
-		    p->c.relay, r->text);
-		p->c.broken = 1;
+	if (client_conn_data_out_of_step(&p->c, r)) {
 		proxy_conn_close(p, 0);
 		return -1;
 	}

@@ -111,18 +111,12 @@ class Backend:
         if r == "DROP":
             c.close()
             raise EOFError
-        if r.startswith("CLOSE "):
-            c.sendall((r[6:] + "\r\n").encode())
-            c.shutdown(socket.SHUT_WR)
-            c.settimeout(60)
-            try:
-                while c.recv(65536):
-                    pass
-            except OSError:
-                pass
-            c.close()
-            raise EOFError
-        if r == "STALL":
+        if r.startswith("CLOSE ") or r == "STALL":
+            if r != "STALL":
+                # the reply, then our end closed: read on until smtpd
+                # closes, so no RST can throw the reply away
+                c.sendall((r[6:] + "\r\n").encode())
+                c.shutdown(socket.SHUT_WR)
             c.settimeout(60)
             try:
                 while c.recv(65536):
